@@ -1,0 +1,55 @@
+"""accelsim: how fast does this network run on a CPU, a GPU or a systolic TPU, and why?
+
+The public API (names fixed by DESIGN.md):
+
+    import accelsim as ax
+    net = ax.network("lenet5")
+    x, y = ax.datasets.load("digits", split="test")
+    wl = ax.lower(net, batch=64)
+    ax.presets(); m = ax.machine(name, **overrides); r = m.run(net, batch=64, data=(x, y))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from accelsim.engine import run
+from accelsim.errors import AccelsimError
+from accelsim.ir import Gemm, Pool, Transfer, Vector, Workload
+from accelsim.lower import lower
+from accelsim.machines import Machine, OpResult, Precision, RunResult
+from accelsim.machines.presets import build, preset_names
+from accelsim.nn import Network, datasets
+from accelsim.nn.loader import available_networks, load_network
+
+__version__ = "0.1.0"
+__all__ = [
+    "AccelsimError", "Gemm", "Machine", "Network", "OpResult", "Pool", "Precision", "RunResult",
+    "Transfer", "Vector", "Workload", "datasets", "lower", "machine", "network", "networks",
+    "presets", "run",
+]
+
+
+def presets() -> list[str]:
+    """Names of the machine presets that can be built."""
+    return preset_names()
+
+
+def machine(name: str, **overrides: Any) -> Machine:
+    """A machine preset; keyword overrides replace spec fields (e.g. array_rows=32)."""
+    return build(name, **overrides)
+
+
+def network(name_or_path: str | Path, **options: Any) -> Network:
+    """A bundled network by name or a TOML file by path, with its trained weights.
+
+    Options: weights='trained' | 'init' | path to an npz; seed (for 'init');
+    overrides={'layer.field': value}.
+    """
+    return load_network(name_or_path, **options)
+
+
+def networks() -> list[str]:
+    """Names of the bundled networks."""
+    return available_networks()

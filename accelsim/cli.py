@@ -1,0 +1,95 @@
+"""The `accelsim` command. Every subcommand calls the same functions a notebook would.
+
+User errors print one line naming the bad value and exit with status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from accelsim.errors import AccelsimError
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from accelsim.training import train_and_save
+
+    log = None if args.quiet else (lambda line: print(f"  {line}", flush=True))
+    report = train_and_save(args.network, seed=args.seed, epochs=args.epochs,
+                            out_dir=Path(args.out_dir) if args.out_dir else None, log=log)
+    print(report)
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from accelsim.lower import lower
+    from accelsim.nn.loader import load_network
+
+    net = load_network(args.network, weights="init" if args.untrained else "trained")
+    print(net.description)
+    print(net.summary(args.seq_len))
+    print()
+    print(lower(net, args.batch, args.seq_len).summary())
+    return 0
+
+
+def _cmd_networks(args: argparse.Namespace) -> int:
+    from accelsim.nn.loader import available_networks
+
+    print("\n".join(available_networks()))
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from accelsim.machines.presets import preset_names
+
+    names = preset_names()
+    print("\n".join(names) if names else "(no machine models are implemented yet)")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from accelsim.demo import demo
+
+    demo(print)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accelsim", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run LeNet-5 and the LSTMs on every machine model")
+    demo.set_defaults(func=_cmd_demo)
+    train = sub.add_parser("train", help="train a network; writes NETWORK-DATASET.npz and a "
+                                         "model card in MODELS.md")
+    train.add_argument("network", help="bundled network name or path to a .toml file")
+    train.add_argument("--seed", type=int, default=0, help="seed for weights and data order")
+    train.add_argument("--epochs", type=int, default=None, help="override [training] epochs")
+    train.add_argument("--out-dir", default=None,
+                       help="where weights and MODELS.md go (default: beside the .toml)")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch log")
+    train.set_defaults(func=_cmd_train)
+    info = sub.add_parser("info", help="layers, parameters and the lowered workload")
+    info.add_argument("network")
+    info.add_argument("--batch", type=int, default=1)
+    info.add_argument("--seq-len", type=int, default=None)
+    info.add_argument("--untrained", action="store_true", help="do not load weights")
+    info.set_defaults(func=_cmd_info)
+    sub.add_parser("networks", help="list bundled networks").set_defaults(func=_cmd_networks)
+    sub.add_parser("presets", help="list machine presets").set_defaults(func=_cmd_presets)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AccelsimError as err:
+        print(f"accelsim: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

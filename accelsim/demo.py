@@ -1,0 +1,81 @@
+"""`make demo` / `accelsim demo`: the bundled networks on their data, then on every machine.
+
+Prints what it finds: accuracy of the trained networks at fp32 and at the reduced float
+precisions (emulated), the lowered work per inference, and a timed run of each network on each
+machine preset that is implemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from accelsim.errors import AccelsimError
+from accelsim.lower import lower
+from accelsim.machines.presets import build, preset_names
+from accelsim.nn import datasets
+from accelsim.nn.generate import example_for
+from accelsim.nn.loader import load_network
+from accelsim.nn.network import Network
+from accelsim.precision import Precision
+
+Printer = Callable[[str], None]
+DEMO_NETWORKS = ("lenet5", "lstm-char", "lstm-recall", "rnn-recall")
+MACHINE_BATCH = 64
+
+
+def test_data(net: Network) -> tuple:
+    config = dict(net.training)
+    return datasets.load(config["dataset"], split="test", **config.get("data", {}))
+
+
+def describe_network(net: Network, data: tuple, say: Printer) -> None:
+    """Accuracy per float precision and the lowered work of one inference."""
+    x, y = data
+    scores = ", ".join(f"{p.value} {net.accuracy(x, y, p):.2%}"
+                       for p in (Precision.FP32, Precision.FP16, Precision.BF16))
+    wl = lower(net, 1)
+    per_layer = " · ".join(f"{k} {v:,}" for k, v in wl.macs_by_layer().items())
+    say(f"{net.name} ({net.num_params:,} parameters, {len(x):,} test samples of "
+        f"{net.training['dataset']})")
+    say(f"  accuracy: {scores}")
+    say(f"  one inference: {wl.macs:,} MACs = {wl.total_ops:,} ops ({per_layer})")
+    example = example_for(net, net.training["dataset"])
+    if example:
+        say(f"  example: {example}")
+
+
+def best_precision(supported: frozenset[Precision]) -> Precision:
+    """The precision a machine is built for: int8 on integer machines, else fp32."""
+    if Precision.FP32 in supported:
+        return Precision.FP32
+    return sorted(supported, key=lambda p: p.bytes)[0]
+
+
+def run_on_machines(nets: dict[str, tuple[Network, tuple]], say: Printer) -> None:
+    names = preset_names()
+    if not names:
+        say("No machine models are implemented yet: the TPU, GPU and CPU models are the next "
+            "issues. `accelsim presets` lists them as they land.")
+        return
+    for name in names:
+        machine = build(name)
+        precision = best_precision(machine.precisions)
+        for net, data in nets.values():
+            try:
+                result = machine.run(net, batch=MACHINE_BATCH, precision=precision, data=data)
+            except AccelsimError as err:
+                say(f"{net.name} on {name}: skipped ({err})")
+                continue
+            say(result.summary())
+
+
+def demo(say: Printer = print) -> None:
+    say("accelsim demo: the bundled networks, their numerics, and every machine model\n")
+    nets = {}
+    for name in DEMO_NETWORKS:
+        net = load_network(name)
+        nets[name] = (net, test_data(net))
+        describe_network(net, nets[name][1], say)
+        say("")
+    say("Machines")
+    run_on_machines({k: v for k, v in nets.items() if k in ("lenet5", "lstm-char")}, say)

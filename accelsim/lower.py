@@ -1,0 +1,113 @@
+"""Lowering: Network × batch (× sequence length) → Workload.
+
+Each layer type has one rule. Convolutions become im2col GEMMs (M = batch·out_h·out_w,
+K = in_c·kh·kw, N = out_c); a linear layer is a GEMM with M = batch (× time steps when it
+reads a sequence); an RNN/LSTM step is one gate GEMM M = batch, K = input + hidden,
+N = gates·hidden, counted `seq_len` times; activations and the LSTM cell arithmetic are
+vector ops; flatten is free. The network input travels to the device first and the output
+back last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from accelsim.errors import AccelsimError
+from accelsim.ir import (
+    ConvGeometry,
+    Direction,
+    Gemm,
+    Op,
+    Pool,
+    PoolKind,
+    Transfer,
+    Vector,
+    VectorKind,
+    Workload,
+)
+from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d
+from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
+from accelsim.nn.layers import Layer, Shape
+from accelsim.nn.network import Network
+from accelsim.nn.recurrent import LSTM, RNN
+
+Rule = Callable[[Layer, Shape, Shape, int], list[Op]]
+
+
+def _conv(layer: Conv2d, in_shape: Shape, out_shape: Shape, batch: int) -> list[Op]:
+    geometry = ConvGeometry(in_channels=in_shape[0], in_hw=(in_shape[1], in_shape[2]),
+                            kernel=layer.kernel_size, stride=layer.stride,
+                            padding=layer.padding, out_hw=(out_shape[1], out_shape[2]))
+    k = in_shape[0] * layer.kernel_size[0] * layer.kernel_size[1]
+    m = batch * out_shape[1] * out_shape[2]
+    return [Gemm(layer.name, m=m, k=k, n=layer.out_channels, layer=layer.name,
+                 bias=layer.bias, conv=geometry)]
+
+
+def _linear(layer: Linear, in_shape: Shape, out_shape: Shape, batch: int) -> list[Op]:
+    rows = batch * int(np.prod(in_shape[:-1], dtype=np.int64))
+    return [Gemm(layer.name, m=rows, k=in_shape[-1], n=layer.out_features, layer=layer.name,
+                 bias=layer.bias)]
+
+
+_ACTIVATIONS = {ReLU: VectorKind.RELU, Sigmoid: VectorKind.SIGMOID, Tanh: VectorKind.TANH,
+                Softmax: VectorKind.SOFTMAX}
+
+
+def _activation(layer: Layer, in_shape: Shape, out_shape: Shape, batch: int) -> list[Op]:
+    elements = batch * int(np.prod(out_shape, dtype=np.int64))
+    return [Vector(layer.name, _ACTIVATIONS[type(layer)], elements, layer=layer.name)]
+
+
+def _pool(layer: MaxPool2d | AvgPool2d, in_shape: Shape, out_shape: Shape,
+          batch: int) -> list[Op]:
+    kind = PoolKind.MAX if isinstance(layer, MaxPool2d) else PoolKind.AVG
+    return [Pool(layer.name, kind, window=layer.kernel_size, stride=layer.step, batch=batch,
+                 channels=in_shape[0], in_hw=(in_shape[1], in_shape[2]),
+                 out_hw=(out_shape[1], out_shape[2]), layer=layer.name)]
+
+
+def _rnn(layer: RNN, in_shape: Shape, out_shape: Shape, batch: int) -> list[Op]:
+    steps, features = in_shape
+    hidden = layer.hidden_size
+    return [Gemm(f"{layer.name}.gates", m=batch, k=features + hidden, n=hidden, count=steps,
+                 layer=layer.name),
+            Vector(f"{layer.name}.tanh", VectorKind.TANH, batch * hidden, steps, layer.name)]
+
+
+def _lstm(layer: LSTM, in_shape: Shape, out_shape: Shape, batch: int) -> list[Op]:
+    """Per step: 4 gate GEMM columns, σ on i/f/o, tanh on g and c, c = f·c + i·g, h = o·tanh c."""
+    steps, features = in_shape
+    hidden = layer.hidden_size
+    cells = batch * hidden
+    return [Gemm(f"{layer.name}.gates", m=batch, k=features + hidden, n=4 * hidden,
+                 count=steps, layer=layer.name),
+            Vector(f"{layer.name}.sigmoid", VectorKind.SIGMOID, 3 * cells, steps, layer.name),
+            Vector(f"{layer.name}.tanh", VectorKind.TANH, 2 * cells, steps, layer.name),
+            Vector(f"{layer.name}.mul", VectorKind.MUL, 3 * cells, steps, layer.name),
+            Vector(f"{layer.name}.add", VectorKind.ADD, cells, steps, layer.name)]
+
+
+RULES: dict[type, Rule] = {
+    Conv2d: _conv, Linear: _linear, MaxPool2d: _pool, AvgPool2d: _pool, RNN: _rnn,
+    LSTM: _lstm, Flatten: lambda *_: [], **dict.fromkeys(_ACTIVATIONS, _activation),
+}
+
+
+def lower(net: Network, batch: int, seq_len: int | None = None) -> Workload:
+    """The ops one batch of `net` executes; sequence networks default to their seq_len."""
+    if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or batch < 1:
+        raise AccelsimError(f"batch = {batch!r} must be a positive integer")
+    if seq_len is not None and (not isinstance(seq_len, int | np.integer) or seq_len < 1):
+        raise AccelsimError(f"seq_len = {seq_len!r} must be a positive integer")
+    batch = int(batch)
+    steps = (seq_len or net.seq_len or 1) if net.sequence else None
+    sample = net.sample_shape(steps)
+    ops: list[Op] = [Transfer("input", Direction.TO_DEVICE, batch * int(np.prod(sample)))]
+    out_shape = sample
+    for layer, in_shape, out_shape in net.layer_shapes(steps):
+        ops.extend(RULES[type(layer)](layer, in_shape, out_shape, batch))
+    ops.append(Transfer("output", Direction.TO_HOST, batch * int(np.prod(out_shape))))
+    return Workload(network=net.name, batch=batch, ops=tuple(ops), seq_len=steps)

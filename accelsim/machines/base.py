@@ -1,0 +1,96 @@
+"""The machine protocol and the results every machine returns.
+
+A machine is a frozen spec plus a timing model per op kind. `time_op` times one op as a kernel
+of its own; `time_workload` times a whole lowered network (machines that overlap ops, like the
+TPU's decoupled access/execute, override it); `execute` computes outputs at a precision.
+`run` goes through `accelsim.engine.run`, the one entry path shared with the CLI.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from accelsim.errors import PrecisionError
+from accelsim.ir import Gemm, Op, Workload
+from accelsim.machines.results import OpResult, RunResult
+from accelsim.nn.network import Network
+from accelsim.precision import Precision
+
+__all__ = ["Machine", "OpResult", "Precision", "RunResult", "WorkloadTiming"]
+
+
+@dataclass(frozen=True)
+class WorkloadTiming:
+    """A timed workload: per-op results, the total, and the machine's program if it has one."""
+
+    layers: tuple[OpResult, ...]
+    cycles: float
+    seconds: float
+    program: Any = None
+    details: Mapping[str, float] = field(default_factory=dict)
+
+
+class Machine(ABC):
+    """Base class: subclasses give the spec, precisions, peak rates and per-op timing."""
+
+    name: str
+    spec: Any
+
+    @property
+    @abstractmethod
+    def clock_hz(self) -> float:
+        """Clock of the cycles this machine reports."""
+
+    @property
+    @abstractmethod
+    def precisions(self) -> frozenset[Precision]:
+        """Precisions the hardware executes natively."""
+
+    @abstractmethod
+    def peak_ops_per_s(self, precision: Precision | str) -> float:
+        """Peak arithmetic rate (2 ops per MAC) at a precision."""
+
+    @abstractmethod
+    def time_op(self, op: Op, precision: Precision) -> OpResult:
+        """Time one op as a kernel of its own (operands start and end in main memory)."""
+
+    def check_precision(self, precision: Precision | str) -> Precision:
+        p = Precision.parse(precision)
+        if p not in self.precisions:
+            have = ", ".join(sorted(q.value for q in self.precisions))
+            raise PrecisionError(f"{self.name} does not support {p.value}; it runs {have}")
+        return p
+
+    def gemm(self, m: int, k: int, n: int, precision: Precision | str = "fp32") -> OpResult:
+        """Time C[m, n] = A[m, k] @ B[k, n] launched on its own."""
+        for label, value in (("m", m), ("k", k), ("n", n)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"gemm {label} = {value!r} must be a positive integer")
+        op = Gemm(f"gemm{m}x{k}x{n}", m=int(m), k=int(k), n=int(n), bias=False)
+        return self.time_op(op, self.check_precision(precision))
+
+    def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
+        """Ops one after another (no overlap between kernels)."""
+        layers = tuple(self.time_op(op, precision) for op in workload.ops)
+        cycles = sum(r.cycles for r in layers)
+        return WorkloadTiming(layers, cycles, cycles / self.clock_hz)
+
+    def execute(self, net: Network, x: np.ndarray, precision: Precision) -> np.ndarray:
+        """Outputs at `precision`: float formats by emulated rounding (see nn.numerics)."""
+        return net.forward(x, precision)
+
+    def run(self, net: Network, batch: int = 1, precision: Precision | str = "fp32",
+            data: Any = None, seq_len: int | None = None) -> RunResult:
+        """Time one batch of `net` and, given data, compute outputs and accuracy."""
+        from accelsim.engine import run
+
+        return run(self, net, batch=batch, precision=precision, data=data, seq_len=seq_len)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+

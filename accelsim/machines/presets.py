@@ -1,0 +1,28 @@
+"""Named machines. Each preset is data: a factory and the spec values it is built from.
+
+Machine families register their presets here as they are implemented; `accelsim.presets()`
+lists exactly what can be built, nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from accelsim.errors import AccelsimError
+from accelsim.machines.base import Machine
+
+Factory = Callable[..., Machine]
+PRESETS: dict[str, Factory] = {}
+
+
+def preset_names() -> list[str]:
+    return sorted(PRESETS)
+
+
+def build(name: str, **overrides: Any) -> Machine:
+    """Build a preset, replacing spec fields by keyword (e.g. array_rows=32)."""
+    if name not in PRESETS:
+        known = ", ".join(preset_names()) or "none are implemented yet"
+        raise AccelsimError(f"unknown machine {name!r}; presets: {known}")
+    return PRESETS[name](**overrides)

@@ -1,0 +1,67 @@
+"""Model cards: one block per trained network in MODELS.md, replaced when it is retrained.
+
+Each block sits between `<!-- card: NAME -->` and `<!-- /card: NAME -->`; text outside the
+blocks (notes written by hand) is kept. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from accelsim.nn.train import TrainResult
+
+HEADER = """# Model cards
+
+Trained weights shipped with accelsim. Each card is written by `accelsim train NETWORK`
+(which also writes `NETWORK-DATASET.npz`); rerunning it with the same seed reproduces the
+weights. Figures are measured on the data set's held-out test split.
+"""
+
+
+def _escape_cell(value: str) -> str:
+    return value.replace("|", "\\|")
+
+
+def _percent(value: float) -> str:
+    return f"{value:.2%}"
+
+
+def card_markdown(result: TrainResult, weights_file: str, example: str | None) -> str:
+    """The markdown block for one training run."""
+    net, config, metrics = result.network, result.config, result.metrics
+    data = ", ".join(f"{k}={v}" for k, v in config.data.items())
+    rows = [
+        ("network", f"{net.name}: {' → '.join(layer.type_name for layer in net.layers)}, "
+                    f"{net.num_params:,} parameters"),
+        ("data", f"{config.dataset}{f' ({data})' if data else ''}: {result.train_size:,} "
+                 f"train / {result.test_size:,} test samples"),
+        ("training", f"{config.optimizer}, lr {config.learning_rate:g}"
+                     f"{f' momentum {config.momentum:g}' if config.optimizer == 'sgd' else ''}"
+                     f", {config.schedule} schedule, {config.epochs} epochs, batch "
+                     f"{config.batch_size}, seed {config.seed}"),
+        ("time", f"{result.seconds:.1f} s of training on the build machine (2 cores)"),
+        ("test accuracy", _percent(metrics["accuracy"])),
+        ("test loss", f"{metrics['loss']:.4f} nats"),
+    ]
+    if "perplexity" in metrics:
+        rows.append(("test perplexity", f"{metrics['perplexity']:.3f}"))
+    if example:
+        rows.append(("example", f"`{example}`"))
+    body = "\n".join(f"| {k} | {_escape_cell(v)} |" for k, v in rows)
+    return (f"<!-- card: {net.name} -->\n## {net.name} — `{weights_file}`\n\n"
+            f"{net.description}\n\n| | |\n|---|---|\n{body}\n<!-- /card: {net.name} -->")
+
+
+def update_cards(path: Path, name: str, block: str) -> None:
+    """Insert or replace the card of `name` in the MODELS.md at `path`."""
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    pattern = re.compile(rf"<!-- card: {re.escape(name)} -->.*?<!-- /card: {re.escape(name)} -->",
+                         re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,213 @@
+"""Data sets, all offline: handwritten digits, MNIST from local IDX files, text, synthetic tasks.
+
+`load(name, split=..., **options)` returns (inputs, targets) as numpy arrays:
+
+- "digits": scikit-learn's bundled 1,797 8×8 digits, bilinearly upsampled to 1×32×32 in
+  [0, 1]; a fixed stratified split (20% of each class held out as "test").
+- "mnist": standard IDX files (raw or .gz) from `path=DIR`, padded 28×28 → 32×32.
+- "zen", "stdlib-docs": next-character windows (N, T, 96) one-hot → (N, T) indices; every
+  10th block of 4,096 characters is the "test" split (the last tenth for short texts).
+- "recall": the book's "I was born in Shanghai … so I speak ___" as a synthetic memory task.
+- "hello": the book's char RNN example, "hell" → "ello".
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from accelsim.errors import DatasetError
+from accelsim.nn import text
+
+SPLITS = ("train", "test", "all")
+DIGITS_TEST_FRACTION = 0.2
+DIGITS_SPLIT_SEED = 1797
+TEXT_BLOCK = 4096
+TEXT_HOLD_OUT_EVERY = 10
+RECALL_KEYS = ("Shanghai", "Paris", "Madrid", "Berlin", "Tokyo")
+RECALL_ANSWERS = ("Chinese", "French", "Spanish", "German", "Japanese")
+RECALL_FILLERS = ("I", "was", "born", "in", "grew", "up", "there", "and", "later", "moved",
+                  "away", "for", "work", "many", "years", "ago")
+RECALL_QUERY = "so-I-speak"
+RECALL_TOKENS = (*RECALL_KEYS, *RECALL_FILLERS, RECALL_QUERY)
+HELLO_VOCAB = "helo"
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DatasetError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+
+
+def upsample_matrix(size_in: int, size_out: int) -> np.ndarray:
+    """Bilinear interpolation weights (size_out × size_in), pixel centres aligned."""
+    centres = (np.arange(size_out) + 0.5) * size_in / size_out - 0.5
+    centres = np.clip(centres, 0, size_in - 1)
+    low = np.floor(centres).astype(int)
+    high = np.minimum(low + 1, size_in - 1)
+    frac = centres - low
+    weights = np.zeros((size_out, size_in))
+    weights[np.arange(size_out), low] += 1 - frac
+    weights[np.arange(size_out), high] += frac
+    return weights
+
+
+def stratified_test_mask(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """True for a fixed, class-balanced random `fraction` of each class."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(labels), dtype=bool)
+    for cls in np.unique(labels):
+        idx = np.flatnonzero(labels == cls)
+        chosen = rng.permutation(idx)[: round(fraction * len(idx))]
+        mask[chosen] = True
+    return mask
+
+
+def _select(x: np.ndarray, y: np.ndarray, test_mask: np.ndarray, split: str):
+    if split == "all":
+        return x, y
+    keep = test_mask if split == "test" else ~test_mask
+    return x[keep], y[keep]
+
+
+def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8×8 digits as (N, 1, 32, 32) float32 in [0, 1] and int64 labels."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    up = upsample_matrix(8, 32)
+    images = np.einsum("ij,njk,lk->nil", up, bunch.images / 16.0, up)
+    x = images[:, None].astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    return _select(x, y, stratified_test_mask(y, DIGITS_TEST_FRACTION, DIGITS_SPLIT_SEED), split)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (ubyte data), raw or gzipped, as a numpy array."""
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DatasetError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    body = np.frombuffer(raw[header:], dtype=np.uint8)
+    if len(raw) < header or body.size != int(np.prod(dims)):
+        raise DatasetError(f"{path}: header says {dims} ({int(np.prod(dims))} bytes) but "
+                           f"{body.size} bytes follow; the file is truncated or corrupt")
+    return body.reshape(dims)
+
+
+def _find_idx(folder: Path, stem: str) -> Path:
+    for name in (stem, f"{stem}.gz", stem.replace("-idx", ".idx"),
+                 f"{stem.replace('-idx', '.idx')}.gz"):
+        if (folder / name).is_file():
+            return folder / name
+    raise DatasetError(f"{folder}: no {stem} or {stem}.gz; download MNIST's IDX files there")
+
+
+def load_mnist(split: str = "train", path: str | Path | None = None):
+    """MNIST from local IDX files, padded to (N, 1, 32, 32) float32 in [0, 1]."""
+    if path is None:
+        raise DatasetError("mnist needs path=DIR, a folder with MNIST's IDX files "
+                           "(nothing is downloaded)")
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise DatasetError(f"mnist path {str(folder)!r} is not a folder")
+    parts = {"train": ["train"], "test": ["t10k"], "all": ["train", "t10k"]}[split]
+    xs, ys = [], []
+    for prefix in parts:
+        images = read_idx(_find_idx(folder, f"{prefix}-images-idx3-ubyte"))
+        labels = read_idx(_find_idx(folder, f"{prefix}-labels-idx1-ubyte"))
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DatasetError(f"{folder}: {prefix} images {images.shape} and labels "
+                               f"{labels.shape} do not match")
+        xs.append(np.pad(images, ((0, 0), (2, 2), (2, 2)))[:, None] / np.float32(255))
+        ys.append(labels.astype(np.int64))
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
+
+
+def text_split(ids: np.ndarray, split: str) -> list[np.ndarray]:
+    """Contiguous pieces of the text for a split: every 10th block of TEXT_BLOCK characters
+    is held out for "test", so both splits cover every part of the corpus."""
+    if split == "all":
+        return [ids]
+    blocks = [ids[i : i + TEXT_BLOCK] for i in range(0, len(ids), TEXT_BLOCK)]
+    held_out = [b % TEXT_HOLD_OUT_EVERY == TEXT_HOLD_OUT_EVERY - 1 for b in range(len(blocks))]
+    if len(blocks) < TEXT_HOLD_OUT_EVERY:  # short texts: the last tenth is the test split
+        cut = int(len(ids) * (1 - 1 / TEXT_HOLD_OUT_EVERY))
+        return [ids[cut:]] if split == "test" else [ids[:cut]]
+    return [b for b, out in zip(blocks, held_out, strict=True) if out == (split == "test")]
+
+
+def _windows(ids: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    count = (len(ids) - 1) // seq_len
+    inputs = ids[: count * seq_len].reshape(count, seq_len)
+    targets = ids[1 : count * seq_len + 1].reshape(count, seq_len)
+    return inputs, targets
+
+
+def text_windows(corpus: str, split: str, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping windows: inputs one-hot (N, T, 96), targets the next characters (N, T)."""
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+        raise DatasetError(f"seq_len = {seq_len!r} must be a positive integer")
+    pairs = [_windows(piece, seq_len) for piece in text_split(text.encode(corpus), split)]
+    inputs = np.concatenate([p[0] for p in pairs])
+    if len(inputs) < 1:
+        raise DatasetError(f"the {split!r} text is shorter than seq_len + 1 = {seq_len + 1} "
+                           "characters; use a shorter seq_len")
+    return text.one_hot(inputs), np.concatenate([p[1] for p in pairs])
+
+
+def recall_task(split: str = "train", n: int = 4096, gap: int = 50,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Key (a city) · `gap` random filler words · query → predict the key's answer (language).
+
+    Inputs (n, gap + 2, 22) one-hot over RECALL_TOKENS; targets (n,) indices into
+    RECALL_ANSWERS. Train and test draw from different seeds.
+    """
+    if gap < 0 or n < 1:
+        raise DatasetError(f"recall needs n >= 1 and gap >= 0, got n={n}, gap={gap}")
+    rng = np.random.default_rng([seed, {"train": 0, "test": 1, "all": 2}[split]])
+    keys = rng.integers(0, len(RECALL_KEYS), size=n)
+    fillers = rng.integers(0, len(RECALL_FILLERS), size=(n, gap)) + len(RECALL_KEYS)
+    query = np.full((n, 1), len(RECALL_TOKENS) - 1)
+    tokens = np.concatenate([keys[:, None], fillers, query], axis=1)
+    return text.one_hot(tokens, len(RECALL_TOKENS)), keys.astype(np.int64)
+
+
+def recall_story(x: np.ndarray) -> str:
+    """One recall input (T, 22) back to words."""
+    return " ".join(RECALL_TOKENS[i] for i in np.asarray(x).argmax(axis=-1))
+
+
+def hello(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """The book's example: inputs h,e,l,l one-hot (1, 4, 4) → targets e,l,l,o."""
+    ids = {ch: i for i, ch in enumerate(HELLO_VOCAB)}
+    inputs = np.array([[ids[c] for c in "hell"]])
+    targets = np.array([[ids[c] for c in "ello"]], dtype=np.int64)
+    return text.one_hot(inputs, len(HELLO_VOCAB)), targets
+
+
+def load(name: str, split: str = "train", **options) -> tuple[np.ndarray, np.ndarray]:
+    """Load a data set by name; see the module docstring for names and options."""
+    _check_split(split)
+    loaders = {
+        "digits": lambda: load_digits(split, **options),
+        "mnist": lambda: load_mnist(split, **options),
+        "zen": lambda: text_windows(text.zen_of_python(), split, options.get("seq_len", 32)),
+        "stdlib-docs": lambda: text_windows(text.stdlib_docstrings(), split,
+                                            options.get("seq_len", 64)),
+        "recall": lambda: recall_task(split, **options),
+        "hello": lambda: hello(split),
+    }
+    if name not in loaders:
+        raise DatasetError(f"unknown data set {name!r}; available: {', '.join(loaders)}")
+    try:
+        return loaders[name]()
+    except TypeError as err:
+        raise DatasetError(f"data set {name!r} got a bad option: {err}") from None
+
+
+def names() -> list[str]:
+    return ["digits", "mnist", "zen", "stdlib-docs", "recall", "hello"]

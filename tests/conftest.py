@@ -1,0 +1,70 @@
+"""Shared fixtures. `FixedRateMachine` is a placeholder for testing the run path only: it is
+defined here, in the tests, and never offered to users."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from accelsim.ir import Gemm, Op
+from accelsim.machines.base import Machine
+from accelsim.machines.results import OpResult
+from accelsim.precision import Precision
+
+
+@dataclass(frozen=True)
+class FixedRateSpec:
+    clock_hz: float = 1e9
+    macs_per_cycle: int = 100
+    elements_per_cycle: int = 10
+
+
+class FixedRateMachine(Machine):
+    """Test double: a GEMM takes ceil(macs / macs_per_cycle) cycles, anything else
+    ceil(elements / elements_per_cycle)."""
+
+    name = "test-fixed-rate"
+
+    def __init__(self, spec: FixedRateSpec | None = None) -> None:
+        self.spec = spec or FixedRateSpec()
+
+    @property
+    def clock_hz(self) -> float:
+        return self.spec.clock_hz
+
+    @property
+    def precisions(self) -> frozenset[Precision]:
+        return frozenset({Precision.FP32, Precision.FP16})
+
+    def peak_ops_per_s(self, precision: Precision | str) -> float:
+        return 2 * self.spec.macs_per_cycle * self.spec.clock_hz
+
+    def time_op(self, op: Op, precision: Precision) -> OpResult:
+        if isinstance(op, Gemm):
+            cycles, ops = -(-op.macs // self.spec.macs_per_cycle), op.ops
+        else:
+            elements = getattr(op, "total_elements", getattr(op, "elements", 0))
+            cycles, ops = -(-elements // self.spec.elements_per_cycle), 0
+        util = ops / (cycles * 2 * self.spec.macs_per_cycle) if cycles else 0.0
+        return OpResult(op.name, type(op).__name__.lower(), cycles, cycles / self.clock_hz, ops,
+                        precision, 0, 0, util, "compute")
+
+
+@pytest.fixture
+def fixed_machine() -> FixedRateMachine:
+    return FixedRateMachine()
+
+
+@pytest.fixture
+def write_model(tmp_path: Path):
+    """Write a TOML network file from a dedented string; returns its path."""
+
+    def write(body: str, name: str = "net.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(body), encoding="utf-8")
+        return path
+
+    return write

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench lint clean
+.PHONY: install demo test test-slow bench bench-scalesim lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,15 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pytest -q tests/benchmarks -m "slow or not slow" --benchmark-only
 
+# SCALE-Sim 3.0.0 needs its own environment (numpy 2.1.2, pandas 2.2.3); the benchmark then
+# runs it and accelsim side by side on LeNet-5's layers and prints the speed ratios.
+.venv-scalesim/.installed:
+	$(PYTHON) -m venv .venv-scalesim
+	.venv-scalesim/bin/python -m pip install --quiet numpy==2.1.2 pandas==2.2.3 scalesim==3.0.0
+	touch $@
+
+bench-scalesim: $(STAMP) .venv-scalesim/.installed
+	$(PY) -m pytest -q -s tests/benchmarks/test_bench_tpu.py -m slow -k scalesim
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-scalesim build *.egg-info

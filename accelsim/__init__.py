@@ -22,12 +22,13 @@ from accelsim.machines import Machine, OpResult, Precision, RunResult
 from accelsim.machines.presets import build, preset_names
 from accelsim.nn import Network, datasets
 from accelsim.nn.loader import available_networks, load_network
+from accelsim.quant import QuantizedNetwork, quantize
 
 __version__ = "0.1.0"
 __all__ = [
-    "AccelsimError", "Gemm", "Machine", "Network", "OpResult", "Pool", "Precision", "RunResult",
-    "Transfer", "Vector", "Workload", "datasets", "lower", "machine", "network", "networks",
-    "presets", "run",
+    "AccelsimError", "Gemm", "Machine", "Network", "OpResult", "Pool", "Precision",
+    "QuantizedNetwork", "RunResult", "Transfer", "Vector", "Workload", "datasets", "lower",
+    "machine", "network", "networks", "presets", "quantize", "run",
 ]
 
 

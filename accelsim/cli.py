@@ -35,6 +35,44 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    """['array_rows=32', 'numerics=cycle'] → {'array_rows': 32, 'numerics': 'cycle'}."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise AccelsimError(f"--set {pair!r} must look like field=value, e.g. array_rows=32")
+        for convert in (int, float):
+            try:
+                out[key] = convert(text)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = text
+    return out
+
+
+def _cmd_time(args: argparse.Namespace) -> int:
+    from accelsim.machines.presets import build
+    from accelsim.nn.loader import load_network
+
+    machine = build(args.machine, **parse_overrides(args.set))
+    net = load_network(args.network, weights="init")
+    precision = args.precision or sorted(p.value for p in machine.precisions)[-1]
+    result = machine.run(net, batch=args.batch, precision=precision, seq_len=args.seq_len)
+    print(result.summary())
+    shares = result.breakdown_line()
+    if shares:
+        print(f"  cycles: {shares}")
+    print()
+    print(result.table())
+    if args.program and result.program is not None:
+        print()
+        print(result.program)
+    return 0
+
+
 def _cmd_networks(args: argparse.Namespace) -> int:
     from accelsim.nn.loader import available_networks
 
@@ -77,6 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--seq-len", type=int, default=None)
     info.add_argument("--untrained", action="store_true", help="do not load weights")
     info.set_defaults(func=_cmd_info)
+    timing = sub.add_parser("time", help="time one batch of a network on a machine")
+    timing.add_argument("network", help="bundled network name or path to a .toml file")
+    timing.add_argument("--machine", required=True, help="machine preset (accelsim presets)")
+    timing.add_argument("--batch", type=int, default=1)
+    timing.add_argument("--precision", default=None,
+                        help="fp32, fp16, bf16 or int8 (default: the machine's own)")
+    timing.add_argument("--seq-len", type=int, default=None)
+    timing.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a spec field, e.g. --set array_rows=32")
+    timing.add_argument("--program", action="store_true",
+                        help="print the compiled program (TPU)")
+    timing.set_defaults(func=_cmd_time)
     sub.add_parser("networks", help="list bundled networks").set_defaults(func=_cmd_networks)
     sub.add_parser("presets", help="list machine presets").set_defaults(func=_cmd_presets)
     return parser

@@ -1,8 +1,9 @@
 """`make demo` / `accelsim demo`: the bundled networks on their data, then on every machine.
 
-Prints what it finds: accuracy of the trained networks at fp32 and at the reduced float
-precisions (emulated), the lowered work per inference, and a timed run of each network on each
-machine preset that is implemented.
+Prints what it finds: accuracy of the trained networks at fp32, at the reduced float
+precisions (emulated) and in int8 (post-training quantization calibrated on 256 training
+samples), the lowered work per inference, and a timed run of LeNet-5 and the character LSTM on
+each machine preset (int8 machines run the quantized network).
 """
 
 from __future__ import annotations
@@ -17,22 +18,25 @@ from accelsim.nn.generate import example_for
 from accelsim.nn.loader import load_network
 from accelsim.nn.network import Network
 from accelsim.precision import Precision
+from accelsim.quant import QuantizedNetwork, quantize
 
 Printer = Callable[[str], None]
 DEMO_NETWORKS = ("lenet5", "lstm-char", "lstm-recall", "rnn-recall")
 MACHINE_BATCH = 64
+CALIBRATION_SAMPLES = 256
 
 
-def test_data(net: Network) -> tuple:
+def split_data(net: Network, split: str) -> tuple:
     config = dict(net.training)
-    return datasets.load(config["dataset"], split="test", **config.get("data", {}))
+    return datasets.load(config["dataset"], split=split, **config.get("data", {}))
 
 
-def describe_network(net: Network, data: tuple, say: Printer) -> None:
-    """Accuracy per float precision and the lowered work of one inference."""
+def describe_network(net: Network, qnet: QuantizedNetwork, data: tuple, say: Printer) -> None:
+    """Accuracy per precision and the work of one input."""
     x, y = data
     scores = ", ".join(f"{p.value} {net.accuracy(x, y, p):.2%}"
                        for p in (Precision.FP32, Precision.FP16, Precision.BF16))
+    scores += f", int8 {qnet.accuracy(x, y):.2%}"
     wl = lower(net, 1)
     per_layer = " · ".join(f"{k} {v:,}" for k, v in wl.macs_by_layer().items())
     say(f"{net.name} ({net.num_params:,} parameters, {len(x):,} test samples of "
@@ -51,22 +55,23 @@ def best_precision(supported: frozenset[Precision]) -> Precision:
     return sorted(supported, key=lambda p: p.bytes)[0]
 
 
-def run_on_machines(nets: dict[str, tuple[Network, tuple]], say: Printer) -> None:
+def run_on_machines(nets: dict[str, tuple[Network, QuantizedNetwork, tuple]],
+                    say: Printer) -> None:
     names = preset_names()
-    if not names:
-        say("No machine models are implemented yet: the TPU, GPU and CPU models are the next "
-            "issues. `accelsim presets` lists them as they land.")
-        return
     for name in names:
         machine = build(name)
         precision = best_precision(machine.precisions)
-        for net, data in nets.values():
+        for net, qnet, data in nets.values():
+            model = qnet if precision is Precision.INT8 else net
             try:
-                result = machine.run(net, batch=MACHINE_BATCH, precision=precision, data=data)
+                result = machine.run(model, batch=MACHINE_BATCH, precision=precision, data=data)
             except AccelsimError as err:
                 say(f"{net.name} on {name}: skipped ({err})")
                 continue
             say(result.summary())
+            shares = result.breakdown_line()
+            if shares:
+                say(f"  cycles: {shares}")
 
 
 def demo(say: Printer = print) -> None:
@@ -74,8 +79,9 @@ def demo(say: Printer = print) -> None:
     nets = {}
     for name in DEMO_NETWORKS:
         net = load_network(name)
-        nets[name] = (net, test_data(net))
-        describe_network(net, nets[name][1], say)
+        calibration = split_data(net, "train")[0][:CALIBRATION_SAMPLES]
+        nets[name] = (net, quantize(net, calibration), split_data(net, "test"))
+        describe_network(*nets[name], say)
         say("")
     say("Machines")
     run_on_machines({k: v for k, v in nets.items() if k in ("lenet5", "lstm-char")}, say)

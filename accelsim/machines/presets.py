@@ -13,7 +13,17 @@ from accelsim.errors import AccelsimError
 from accelsim.machines.base import Machine
 
 Factory = Callable[..., Machine]
-PRESETS: dict[str, Factory] = {}
+
+
+def _tpu_v1(**overrides: Any) -> Machine:
+    from accelsim.machines.tpu.core import tpu_v1
+
+    return tpu_v1(**overrides)
+
+
+PRESETS: dict[str, Factory] = {
+    "tpu-v1": _tpu_v1,
+}
 
 
 def preset_names() -> list[str]:

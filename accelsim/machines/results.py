@@ -109,6 +109,27 @@ class RunResult:
                 f"inferences/s\n  {self.achieved_ops_per_s / 1e12:.3f} T{self.ops_unit}/s of "
                 f"{self.peak_ops_per_s / 1e12:.1f} peak ({self.utilization:.1%}){acc}")
 
+    def breakdown(self) -> dict[str, float]:
+        """Where the cycles went (machines that classify them), as fractions of the total."""
+        parts = {k.removesuffix("_cycles"): v for k, v in self.details.items()
+                 if k.endswith("_cycles")}
+        total = sum(parts.values())
+        return {k: v / total for k, v in parts.items()} if total else {}
+
+    def breakdown_line(self) -> str:
+        """'array active 78%, dependency stall 17%, ...' (shares of at least 0.5%)."""
+        return ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in self.breakdown().items()
+                         if v >= 0.005)
+
+    def table(self) -> str:
+        """One line per op: cycles, time, work, utilization and what bound it ('—' for ops
+        fused into another and costing no time of their own)."""
+        lines = [f"{'op':<16}{'kind':<9}{'cycles':>12}{'µs':>10}{'ops':>14}{'util':>8}  bound"]
+        for r in self.layers:
+            lines.append(f"{r.name:<16}{r.kind:<9}{r.cycles:>12,.0f}{r.seconds * 1e6:>10.2f}"
+                         f"{r.ops:>14,}{r.utilization:>8.1%}  {r.bound if r.cycles else '—'}")
+        return "\n".join(lines)
+
     def _repr_html_(self) -> str:
         head = html.escape(self.summary()).replace("\n", "<br>")
         cols = ("name", "kind", "cycles", "ops", "utilization", "bound")

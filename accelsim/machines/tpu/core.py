@@ -1,0 +1,147 @@
+"""The TPU v1 machine: compile a workload to a TPU program, time it, run int8 numerics.
+
+Timing model: `compiler.compile_workload` maps every GEMM weight-stationary onto the array
+(tiles of array_rows × array_cols, row chunks of one accumulator buffer) and fuses the
+element-wise ops after it into Activates; `executor.execute` times the program with
+decoupled access/execute overlap (weights streaming from DDR3 through the FIFO, shifted in
+behind the running tile, accumulator double buffering, PCIe to the host). Sources: Jouppi et
+al., ISCA 2017, for the machine; SCALE-Sim's fold model (`SystolicArray`) for the array's
+fill and drain. Assumptions: layers run one after another (a Sync between them); a layer's
+weights are read from DDR3 once per row chunk unless a single tile serves all chunks; LSTM
+and RNN weights are re-read every time step (they do not fit next to each other in the
+array); instruction issue is overlapped (no CPI cost); pooling is free inside Activate.
+
+Numerics: int8 only (8-bit weights and activations, 32-bit accumulators); fp32, fp16 and bf16
+are errors. A float network is quantized on the fly, calibrated on the first 256 inputs
+given; pass `accelsim.quantize(net, calibration=...)` to choose the calibration data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from accelsim.ir import Direction, Gemm, Op, Transfer, Workload
+from accelsim.machines.base import Machine, WorkloadTiming
+from accelsim.machines.results import OpResult
+from accelsim.machines.tpu.compiler import compile_workload
+from accelsim.machines.tpu.executor import CATEGORIES, Execution, execute
+from accelsim.machines.tpu.isa import Program
+from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
+from accelsim.machines.tpu.systolic import SystolicArray
+from accelsim.precision import Precision
+from accelsim.quant import QuantizedNetwork, quantize
+
+CALIBRATION_SAMPLES = 256
+
+
+class TPU(Machine):
+    """A TPU v1-like accelerator built from a `TPUSpec`."""
+
+    def __init__(self, spec: TPUSpec = TPU_V1) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.array = SystolicArray(spec.array_rows, spec.array_cols, "ws")
+
+    @property
+    def clock_hz(self) -> float:
+        return self.spec.clock_hz
+
+    @property
+    def precisions(self) -> frozenset[Precision]:
+        return frozenset({Precision.INT8})
+
+    def peak_ops_per_s(self, precision: Precision | str = Precision.INT8) -> float:
+        self.check_precision(precision)
+        return self.spec.peak_ops_per_s
+
+    @property
+    def weight_bytes_per_s(self) -> float:
+        return self.spec.ddr_bytes_per_s
+
+    def roofline(self, macs_per_weight_byte: float) -> float:
+        """Attainable ops/s at an operational intensity (MACs per weight byte read)."""
+        return min(self.spec.peak_ops_per_s,
+                   2.0 * macs_per_weight_byte * self.spec.ddr_bytes_per_s)
+
+    def compile(self, workload: Workload) -> Program:
+        return compile_workload(workload, self.spec)
+
+    def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
+        program = self.compile(workload)
+        run = execute(program, self.spec)
+        layers = tuple(self._op_result(op, index, run) for index, op in enumerate(workload.ops))
+        details = {f"{name}_cycles": value for name, value in run.totals.items()}
+        details["instructions"] = len(program)
+        details["weight_tiles"] = program.tiles
+        return WorkloadTiming(layers, run.cycles, run.cycles / self.clock_hz, program, details)
+
+    def time_op(self, op: Op, precision: Precision) -> OpResult:
+        """One op as a kernel of its own: inputs from the host, weights from DDR3, results
+        back to the host; the result covers the whole program."""
+        self.check_precision(precision)
+        ops: list[Op] = [op]
+        if isinstance(op, Gemm):
+            ops = [Transfer("input", Direction.TO_DEVICE, op.m * op.k * op.count), op,
+                   Transfer("output", Direction.TO_HOST, op.m * op.n * op.count)]
+        timing = self.time_workload(Workload(op.name, 1, tuple(ops)), precision)
+        main = timing.layers[ops.index(op)]
+        breakdown = {name: sum(r.details.get(name, 0.0) for r in timing.layers)
+                     for name in CATEGORIES}
+        return OpResult(op.name, main.kind, timing.cycles, timing.seconds, main.ops,
+                        precision, sum(r.dram_bytes for r in timing.layers),
+                        sum(r.onchip_bytes for r in timing.layers),
+                        self._utilization(main.ops, timing.cycles), _bound(breakdown),
+                        breakdown)
+
+    def _utilization(self, ops: int, cycles: float) -> float:
+        return ops / (2.0 * self.spec.macs_per_cycle * cycles) if cycles > 0 else 0.0
+
+    def _op_result(self, op: Op, index: int, run: Execution) -> OpResult:
+        cycles = run.op_cycles[index]
+        ops = op.ops if isinstance(op, Gemm) else 0
+        offchip, onchip = run.op_traffic[index]
+        details = dict(run.op_breakdown[index])
+        if isinstance(op, Gemm):
+            details["mapping_efficiency"] = self.array.mapping_efficiency(op.m, op.k, op.n)
+        return OpResult(op.name, type(op).__name__.lower(), cycles, cycles / self.clock_hz, ops,
+                        Precision.INT8, offchip, onchip, self._utilization(ops, cycles),
+                        _bound(details), details)
+
+    def execute(self, net, x: np.ndarray, precision: Precision) -> np.ndarray:
+        """int8 outputs (dequantized) through the integer kernels or the cycle-level engine."""
+        self.check_precision(precision)
+        qnet = net if isinstance(net, QuantizedNetwork) else quantize(
+            net, calibration=x[:CALIBRATION_SAMPLES])
+        if self.spec.numerics == "cycle":
+            return qnet.forward(x, gemm=self._systolic_gemm)
+        return qnet.forward(x)
+
+    def _systolic_gemm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.array.simulate(a, b).output
+
+    def __repr__(self) -> str:
+        return f"TPU({self.spec.name!r}, {self.spec.array_rows}×{self.spec.array_cols})"
+
+
+def _bound(breakdown: dict[str, float]) -> str:
+    """compute (array active), memory (waiting for weights or host I/O) or latency."""
+    memory = breakdown["weight_stall"] + breakdown["host_io_stall"]
+    latency = (breakdown["weight_shift"] + breakdown["dependency_stall"]
+               + breakdown["activation"])
+    active = breakdown["array_active"]
+    if active >= max(memory, latency):
+        return "compute"
+    return "memory" if memory >= latency else "latency"
+
+
+def tpu_v1(**overrides: object) -> TPU:
+    """The paper's TPU; keyword overrides replace spec fields (e.g. array_rows=32)."""
+    return TPU(TPU_V1.replace(**overrides))
+
+
+def ops_per_weight_byte(workload: Workload) -> float:
+    """MACs per byte of int8 weights: the roofline x-axis of the paper (= batch for MLPs)."""
+    weights = sum(g.k * g.n for g in workload.gemms)
+    return workload.macs / weights if weights else math.inf

@@ -1,0 +1,85 @@
+"""QuantizedNetwork: a float network's int8 twin, runnable wherever a Network is.
+
+It forwards the shape information (name, layers, input shape, sequence length) of the network
+it came from, so lowering and the machines treat both alike; its numerics are integer-only
+from the quantized input to the int8 output, which is dequantized for the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from accelsim.errors import AccelsimError
+from accelsim.nn.network import Network
+from accelsim.quant.fixedpoint import quantize_tensor
+from accelsim.quant.kernels import IntGemm, QSoftmax, int_matmul
+from accelsim.quant.quantize import build_ops, calibrate
+
+FORWARD_CHUNK = 512
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedNetwork:
+    network: Network
+    ops: tuple
+    input_scale: float
+    calibration_size: int
+
+    def __getattr__(self, name: str) -> Any:
+        # Shape information (name, layers, sequence, seq_len, layer_shapes, ...) is the
+        # float network's.
+        if name in ("name", "layers", "input_shape", "sequence", "seq_len", "sample_shape",
+                    "layer_shapes", "output_shape", "check_input", "description", "training",
+                    "num_params"):
+            return getattr(self.network, name)
+        raise AttributeError(name)
+
+    @property
+    def output_scale(self) -> float | None:
+        """Scale of the int8 output; None when a final softmax returns probabilities."""
+        return None if isinstance(self.ops[-1], QSoftmax) else self.ops[-1].out_scale
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """Float inputs → int8 at the input scale (the host's job before Read_Host_Memory)."""
+        return quantize_tensor(self.network.check_input(x), self.input_scale)
+
+    def forward_int(self, xq: np.ndarray, gemm: IntGemm = int_matmul) -> np.ndarray:
+        """Integer inference: int8 in, int8 out (floats after a final softmax)."""
+        for op in self.ops:
+            xq = op.run(xq, gemm)
+        return xq
+
+    def forward(self, x: np.ndarray, precision: Any = None, gemm: IntGemm = int_matmul,
+                chunk: int = FORWARD_CHUNK) -> np.ndarray:
+        """Dequantized outputs of integer inference on float inputs."""
+        if precision not in (None, "int8") and str(precision) != "int8":
+            raise AccelsimError(f"a quantized network runs int8, not {precision}")
+        xq = self.quantize_input(x)
+        parts = [self.forward_int(xq[i : i + chunk], gemm) for i in range(0, len(xq), chunk)]
+        out = np.concatenate(parts)
+        scale = self.output_scale
+        return out.astype(np.float32) * np.float32(scale) if scale else out.astype(np.float32)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x).argmax(axis=-1)
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(self.predict(x) == y))
+
+    def __repr__(self) -> str:
+        return (f"QuantizedNetwork({self.network.name!r}, int8, {len(self.ops)} ops, "
+                f"calibrated on {self.calibration_size} samples)")
+
+
+def quantize(net: Network, calibration: np.ndarray) -> QuantizedNetwork:
+    """Symmetric per-tensor int8 with int32 accumulation, calibrated on sample inputs."""
+    if isinstance(net, QuantizedNetwork):
+        return net
+    x = net.check_input(calibration)
+    if len(x) == 0:
+        raise AccelsimError("calibration needs at least one sample")
+    ops, input_scale = build_ops(net, calibrate(net, x))
+    return QuantizedNetwork(net, tuple(ops), input_scale, len(x))

@@ -1,0 +1,89 @@
+"""Post-training int8 quantization of the bundled networks: accuracy and integer numerics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import accelsim as ax
+from accelsim.errors import AccelsimError
+from accelsim.quant.kernels import QGemm, QRecurrent, int_matmul
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return ax.datasets.load("digits", split="train")[0][:256], ax.datasets.load(
+        "digits", split="test")
+
+
+def test_lenet5_int8_keeps_its_accuracy(digits):
+    calibration, (x, y) = digits
+    net = ax.network("lenet5")
+    q = ax.quantize(net, calibration=calibration)
+    assert q.accuracy(x, y) >= net.accuracy(x, y) - 0.01
+    assert q.accuracy(x, y) >= 0.97
+    logits = q.forward(x[:20])
+    reference = net.forward(x[:20])
+    assert np.abs(logits - reference).max() < 0.1 * np.abs(reference).max()
+
+
+def test_relu_is_fused_into_the_gemm(digits):
+    q = ax.quantize(ax.network("lenet5"), calibration=digits[0])
+    gemms = [op for op in q.ops if isinstance(op, QGemm)]
+    assert [op.name for op in gemms] == ["conv1", "conv2", "conv3", "fc1", "fc2"]
+    assert [op.relu for op in gemms] == [True, True, True, True, False]
+    assert all(op.weight.dtype == np.int8 and op.bias.dtype == np.int32 for op in gemms)
+    assert np.abs(gemms[0].weight).max() == 127  # symmetric: the largest weight maps to 127
+
+
+def test_integer_path_is_integer_only(digits):
+    q = ax.quantize(ax.network("lenet5"), calibration=digits[0])
+    xq = q.quantize_input(digits[1][0][:5])
+    assert xq.dtype == np.int8
+    out = q.forward_int(xq)
+    assert out.dtype == np.int8 and out.shape == (5, 10)
+
+
+def test_int_matmul_is_exact_and_wraps_like_32_bit_hardware():
+    rng = np.random.default_rng(0)
+    a = rng.integers(-127, 128, (7, 300), dtype=np.int8)
+    b = rng.integers(-127, 128, (300, 5), dtype=np.int8)
+    np.testing.assert_array_equal(int_matmul(a, b), a.astype(np.int64) @ b.astype(np.int64))
+    assert int_matmul(a, b).dtype == np.int32
+
+
+def test_recurrent_networks_quantize():
+    for name, floor in (("lstm-recall", 0.95), ("rnn-hello", 1.0)):
+        net = ax.network(name)
+        config = dict(net.training)
+        x, y = ax.datasets.load(config["dataset"], split="test", **config.get("data", {}))
+        q = ax.quantize(net, calibration=x[:128])
+        assert any(isinstance(op, QRecurrent) for op in q.ops)
+        assert q.accuracy(x, y) >= floor
+
+
+def test_lstm_char_int8_costs_little_perplexity():
+    net = ax.network("lstm-char")
+    x, y = ax.datasets.load("stdlib-docs", split="test")
+    train_x = ax.datasets.load("stdlib-docs", split="train")[0][:64]
+    q = ax.quantize(net, calibration=train_x)
+    assert q.accuracy(x[:100], y[:100]) >= net.accuracy(x[:100], y[:100]) - 0.01
+
+
+def test_quantized_network_looks_like_its_network(digits):
+    q = ax.quantize(ax.network("lenet5"), calibration=digits[0])
+    assert q.name == "lenet5" and q.input_shape == (1, 32, 32)
+    assert ax.lower(q, 2).macs == 2 * 416_000
+    assert "int8" in repr(q)
+    assert ax.quantize(q, calibration=digits[0]) is q
+    with pytest.raises(AccelsimError, match="runs int8"):
+        q.forward(digits[0][:2], precision="fp32")
+    with pytest.raises(AttributeError):
+        _ = q.no_such_attribute
+
+
+def test_bad_calibration():
+    with pytest.raises(AccelsimError, match="at least one"):
+        ax.quantize(ax.network("lenet5"), calibration=np.zeros((0, 1, 32, 32)))
+    with pytest.raises(ax.AccelsimError, match="expects input"):
+        ax.quantize(ax.network("lenet5"), calibration=np.zeros((3, 28, 28)))

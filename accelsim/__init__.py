@@ -37,7 +37,7 @@ def presets() -> list[str]:
     return preset_names()
 
 
-def machine(name: str, **overrides: Any) -> Machine:
+def machine(name: str, /, **overrides: Any) -> Machine:
     """A machine preset; keyword overrides replace spec fields (e.g. array_rows=32)."""
     return build(name, **overrides)
 

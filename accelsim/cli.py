@@ -59,8 +59,7 @@ def _cmd_time(args: argparse.Namespace) -> int:
 
     machine = build(args.machine, **parse_overrides(args.set))
     net = load_network(args.network, weights="init")
-    precision = args.precision or sorted(p.value for p in machine.precisions)[-1]
-    result = machine.run(net, batch=args.batch, precision=precision, seq_len=args.seq_len)
+    result = machine.run(net, batch=args.batch, precision=args.precision, seq_len=args.seq_len)
     print(result.summary())
     shares = result.breakdown_line()
     if shares:

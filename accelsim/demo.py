@@ -48,19 +48,12 @@ def describe_network(net: Network, qnet: QuantizedNetwork, data: tuple, say: Pri
         say(f"  example: {example}")
 
 
-def best_precision(supported: frozenset[Precision]) -> Precision:
-    """The precision a machine is built for: int8 on integer machines, else fp32."""
-    if Precision.FP32 in supported:
-        return Precision.FP32
-    return sorted(supported, key=lambda p: p.bytes)[0]
-
-
 def run_on_machines(nets: dict[str, tuple[Network, QuantizedNetwork, tuple]],
                     say: Printer) -> None:
     names = preset_names()
     for name in names:
         machine = build(name)
-        precision = best_precision(machine.precisions)
+        precision = machine.default_precision
         for net, qnet, data in nets.values():
             model = qnet if precision is Precision.INT8 else net
             try:

@@ -41,14 +41,20 @@ def score(outputs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(predictions == labels))
 
 
-def run(machine: Machine, net: Network, *, batch: int = 1, precision: Any = "fp32",
+def run(machine: Machine, net: Network, *, batch: int = 1, precision: Any = None,
         data: Any = None, seq_len: int | None = None) -> RunResult:
-    """Time one batch of `net` on `machine`; with data, also outputs and accuracy."""
-    p = machine.check_precision(precision)
+    """Time one batch of `net` on `machine`; with data, also outputs and accuracy.
+
+    `precision=None` means the machine's own (`machine.default_precision`).
+    """
+    p = machine.check_precision(machine.default_precision if precision is None else precision)
     x, y = split_data(data)
     if x is not None:
         x = net.check_input(x)
-        if net.sequence and seq_len is None:
+        if net.sequence and seq_len not in (None, x.shape[1]):
+            raise AccelsimError(f"seq_len = {seq_len} but the data has {x.shape[1]} time "
+                                "steps; leave seq_len out to time the data's length")
+        if net.sequence:
             seq_len = x.shape[1]
     workload = lower(net, batch, seq_len)
     timing = machine.time_workload(workload, p)

@@ -100,8 +100,12 @@ def lower(net: Network, batch: int, seq_len: int | None = None) -> Workload:
     """The ops one batch of `net` executes; sequence networks default to their seq_len."""
     if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or batch < 1:
         raise AccelsimError(f"batch = {batch!r} must be a positive integer")
-    if seq_len is not None and (not isinstance(seq_len, int | np.integer) or seq_len < 1):
-        raise AccelsimError(f"seq_len = {seq_len!r} must be a positive integer")
+    if seq_len is not None:
+        if isinstance(seq_len, bool) or not isinstance(seq_len, int | np.integer) or seq_len < 1:
+            raise AccelsimError(f"seq_len = {seq_len!r} must be a positive integer")
+        if not net.sequence:
+            raise AccelsimError(f"seq_len = {seq_len} given, but {net.name!r} takes no "
+                                "sequences; leave it out")
     batch = int(batch)
     steps = (seq_len or net.seq_len or 1) if net.sequence else None
     sample = net.sample_shape(steps)

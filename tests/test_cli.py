@@ -44,12 +44,25 @@ def test_networks_and_presets_list(capsys):
     assert main(["networks"]) == 0
     assert "lenet5" in capsys.readouterr().out
     assert main(["presets"]) == 0
+    assert "tpu-v1" in capsys.readouterr().out.split()
+
+
+def test_time_prints_the_per_op_table_and_program(capsys):
+    assert main(["time", "lenet5", "--machine", "tpu-v1", "--batch", "4", "--program",
+                 "--set", "array_rows=128", "--set", "name=small-tpu"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("lenet5 on small-tpu (int8, batch 4)")
+    assert "conv1" in out and "MatrixMultiply" in out and "cycles: array active" in out
 
 
 def test_user_errors_exit_2_with_one_line(capsys):
     assert main(["info", "lenet6"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("accelsim: error: unknown network 'lenet6'") and "Traceback" not in err
+    assert main(["time", "lenet5", "--machine", "tpu-v1", "--precision", "fp32"]) == 2
+    assert "tpu-v1 does not support fp32" in capsys.readouterr().err
+    assert main(["time", "lenet5", "--machine", "tpu-v1", "--set", "rows"]) == 2
+    assert "must look like field=value" in capsys.readouterr().err
 
 
 def test_errors_from_a_real_process_have_no_traceback(tmp_path):

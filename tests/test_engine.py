@@ -45,6 +45,19 @@ def test_sequence_runs_take_their_length_from_the_data(fixed_machine):
     assert r.layers[1].ops == 2 * 8 * (22 + 32) * 128 * 12
 
 
+def test_seq_len_must_match_the_data(fixed_machine):
+    net = ax.network("lstm-recall")
+    x, y = ax.datasets.load("recall", split="test", n=4, gap=10)
+    with pytest.raises(AccelsimError, match="seq_len = 3 but the data has 12 time steps"):
+        fixed_machine.run(net, batch=4, data=(x, y), seq_len=3)
+    assert fixed_machine.run(net, batch=4, data=(x, y), seq_len=12).seq_len == 12
+
+
+def test_default_precision_is_the_machines_own(fixed_machine):
+    assert fixed_machine.default_precision is ax.Precision.FP32
+    assert fixed_machine.run(ax.network("lenet5")).precision is ax.Precision.FP32
+
+
 def test_unsupported_precision_is_a_clear_error(fixed_machine):
     with pytest.raises(PrecisionError, match="test-fixed-rate does not support int8; it runs "
                                              "fp16, fp32"):
@@ -60,12 +73,14 @@ def test_bad_data_is_a_clear_error(fixed_machine):
         fixed_machine.run(net, data=np.zeros((3, 28, 28)))
     with pytest.raises(AccelsimError, match="labels of shape"):
         fixed_machine.run(net, data=(np.zeros((3, 1, 32, 32)), np.zeros(4, int)))
+    with pytest.raises(ShapeError, match="empty batch"):
+        fixed_machine.run(net, data=np.zeros((0, 1, 32, 32)))
 
 
 def test_gemm_times_one_matrix_multiply(fixed_machine):
     r = fixed_machine.gemm(64, 25, 6)
     assert r.ops == 2 * 64 * 25 * 6 and r.cycles == 96
-    with pytest.raises(ValueError, match="gemm k = 0"):
+    with pytest.raises(AccelsimError, match="gemm k = 0"):
         fixed_machine.gemm(1, 0, 1)
 
 

@@ -112,6 +112,13 @@ def test_fully_connected_on_raw_pixels_needs_far_more_weights(write_model):
     assert fc.k * fc.n > 75 * lenet_weights
 
 
+def test_bad_sequence_lengths():
+    with pytest.raises(AccelsimError, match="seq_len = True"):
+        ax.lower(ax.network("lstm-recall"), 1, seq_len=True)
+    with pytest.raises(AccelsimError, match="takes no sequences"):
+        ax.lower(ax.network("lenet5"), 1, seq_len=5)
+
+
 @pytest.mark.parametrize("batch", [0, -1, 1.5, True])
 def test_bad_batch(batch):
     with pytest.raises(AccelsimError, match="batch"):

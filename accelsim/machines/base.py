@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from accelsim.errors import PrecisionError
+from accelsim.errors import AccelsimError, PrecisionError
 from accelsim.ir import Gemm, Op, Workload
 from accelsim.machines.results import OpResult, RunResult
 from accelsim.nn.network import Network
@@ -59,6 +59,13 @@ class Machine(ABC):
     def time_op(self, op: Op, precision: Precision) -> OpResult:
         """Time one op as a kernel of its own (operands start and end in main memory)."""
 
+    @property
+    def default_precision(self) -> Precision:
+        """fp32 where the machine has it, else its narrowest format (int8 on the TPU)."""
+        if Precision.FP32 in self.precisions:
+            return Precision.FP32
+        return min(self.precisions, key=lambda p: p.bytes)
+
     def check_precision(self, precision: Precision | str) -> Precision:
         p = Precision.parse(precision)
         if p not in self.precisions:
@@ -66,13 +73,14 @@ class Machine(ABC):
             raise PrecisionError(f"{self.name} does not support {p.value}; it runs {have}")
         return p
 
-    def gemm(self, m: int, k: int, n: int, precision: Precision | str = "fp32") -> OpResult:
-        """Time C[m, n] = A[m, k] @ B[k, n] launched on its own."""
+    def gemm(self, m: int, k: int, n: int, precision: Precision | str | None = None) -> OpResult:
+        """Time C[m, n] = A[m, k] @ B[k, n] launched on its own (default: own precision)."""
         for label, value in (("m", m), ("k", k), ("n", n)):
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"gemm {label} = {value!r} must be a positive integer")
+                raise AccelsimError(f"gemm {label} = {value!r} must be a positive integer")
         op = Gemm(f"gemm{m}x{k}x{n}", m=int(m), k=int(k), n=int(n), bias=False)
-        return self.time_op(op, self.check_precision(precision))
+        chosen = self.default_precision if precision is None else precision
+        return self.time_op(op, self.check_precision(chosen))
 
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
         """Ops one after another (no overlap between kernels)."""
@@ -84,9 +92,10 @@ class Machine(ABC):
         """Outputs at `precision`: float formats by emulated rounding (see nn.numerics)."""
         return net.forward(x, precision)
 
-    def run(self, net: Network, batch: int = 1, precision: Precision | str = "fp32",
+    def run(self, net: Network, batch: int = 1, precision: Precision | str | None = None,
             data: Any = None, seq_len: int | None = None) -> RunResult:
-        """Time one batch of `net` and, given data, compute outputs and accuracy."""
+        """Time one batch of `net` and, given data, compute outputs and accuracy
+        (precision None: the machine's default)."""
         from accelsim.engine import run
 
         return run(self, net, batch=batch, precision=precision, data=data, seq_len=seq_len)

@@ -30,7 +30,7 @@ def preset_names() -> list[str]:
     return sorted(PRESETS)
 
 
-def build(name: str, **overrides: Any) -> Machine:
+def build(name: str, /, **overrides: Any) -> Machine:
     """Build a preset, replacing spec fields by keyword (e.g. array_rows=32)."""
     if name not in PRESETS:
         known = ", ".join(preset_names()) or "none are implemented yet"

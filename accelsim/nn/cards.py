@@ -6,6 +6,7 @@ blocks (notes written by hand) is kept. Files are written atomically.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def card_markdown(result: TrainResult, weights_file: str, example: str | None) -
                      f"{f' momentum {config.momentum:g}' if config.optimizer == 'sgd' else ''}"
                      f", {config.schedule} schedule, {config.epochs} epochs, batch "
                      f"{config.batch_size}, seed {config.seed}"),
-        ("time", f"{result.seconds:.1f} s of training on the build machine (2 cores)"),
+        ("time", f"{result.seconds:.1f} s of training on {os.cpu_count()} CPU cores"),
         ("test accuracy", _percent(metrics["accuracy"])),
         ("test loss", f"{metrics['loss']:.4f} nats"),
     ]

@@ -195,11 +195,11 @@ def load(name: str, split: str = "train", **options) -> tuple[np.ndarray, np.nda
     loaders = {
         "digits": lambda: load_digits(split, **options),
         "mnist": lambda: load_mnist(split, **options),
-        "zen": lambda: text_windows(text.zen_of_python(), split, options.get("seq_len", 32)),
+        "zen": lambda: text_windows(text.zen_of_python(), split, **{"seq_len": 32, **options}),
         "stdlib-docs": lambda: text_windows(text.stdlib_docstrings(), split,
-                                            options.get("seq_len", 64)),
+                                            **{"seq_len": 64, **options}),
         "recall": lambda: recall_task(split, **options),
-        "hello": lambda: hello(split),
+        "hello": lambda: hello(split, **options),
     }
     if name not in loaders:
         raise DatasetError(f"unknown data set {name!r}; available: {', '.join(loaders)}")

@@ -72,10 +72,15 @@ def load_network(name_or_path: str | Path, *, weights: WeightsChoice = "trained"
                  overrides: dict[str, Any] | None = None) -> Network:
     """Load a network; weights: 'trained' (the file the TOML names), 'init' or an npz path."""
     path = resolve_model_path(name_or_path)
-    doc = apply_overrides(read_toml(path), overrides or {}, path)
+    doc = read_toml(path)
+    _check_tables(doc, path)
+    doc = apply_overrides(doc, overrides or {}, path)
     net = parse_network(doc, path, seed)
     if weights == "init":
         return net
+    if not isinstance(weights, str | Path):
+        raise ModelFileError(f"weights = {weights!r}; use 'trained', 'init' or a path to an "
+                             ".npz file")
     if weights == "trained":
         if "weights" not in doc:
             return net
@@ -110,6 +115,17 @@ def apply_overrides(doc: dict[str, Any], overrides: dict[str, Any], path: Path) 
     return doc
 
 
+def _check_tables(doc: dict[str, Any], path: Path) -> None:
+    """'layers' must be an array of tables and 'training' a table (before overrides apply)."""
+    layers = doc.get("layers", [])
+    if not isinstance(layers, list) or not all(isinstance(t, dict) for t in layers):
+        raise ModelFileError(f"{path}: 'layers' must be an array of [[layers]] tables, got "
+                             f"{layers!r}")
+    if not isinstance(doc.get("training", {}), dict):
+        raise ModelFileError(f"{path}: 'training' must be a [training] table, got "
+                             f"{doc['training']!r}")
+
+
 def _check_top_level(doc: dict[str, Any], path: Path) -> None:
     unknown = sorted(set(doc) - TOP_LEVEL_KEYS)
     if unknown:
@@ -118,6 +134,10 @@ def _check_top_level(doc: dict[str, Any], path: Path) -> None:
     for key in ("name", "input_shape", "layers"):
         if key not in doc:
             raise ModelFileError(f"{path}: missing required key {key!r}")
+    if not isinstance(doc["name"], str) or not doc["name"]:
+        raise ModelFileError(f"{path}: name = {doc['name']!r} must be a non-empty string")
+    if not isinstance(doc.get("sequence", False), bool):
+        raise ModelFileError(f"{path}: sequence = {doc['sequence']!r} must be true or false")
     shape = doc["input_shape"]
     valid = isinstance(shape, list) and shape and all(
         isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
@@ -127,7 +147,8 @@ def _check_top_level(doc: dict[str, Any], path: Path) -> None:
     seq_len = doc.get("seq_len", 1)
     if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
         raise ModelFileError(f"{path}: seq_len = {seq_len!r} must be a positive integer")
-    if not isinstance(doc["layers"], list) or not doc["layers"]:
+    _check_tables(doc, path)
+    if not doc["layers"]:
         raise ModelFileError(f"{path}: 'layers' must be a non-empty array of [[layers]] tables")
 
 
@@ -159,14 +180,12 @@ def parse_network(doc: dict[str, Any], path: Path, seed: int = 0) -> Network:
     _check_top_level(doc, path)
     layers: list[Layer] = []
     for index, table in enumerate(doc["layers"]):
-        if not isinstance(table, dict):
-            raise ModelFileError(f"{path}: layer {index} must be a table")
         layers.extend(_layer_from_table(table, index, path))
     names = [layer.name for layer in layers]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ModelFileError(f"{path}: duplicate layer name(s) {', '.join(duplicates)}")
-    sequence = bool(doc.get("sequence", False))
+    sequence = doc.get("sequence", False)
     net = Network(name=str(doc["name"]), layers=tuple(layers),
                   input_shape=tuple(doc["input_shape"]), params={}, sequence=sequence,
                   seq_len=doc.get("seq_len") if sequence else None,

@@ -79,6 +79,9 @@ class Network:
                 f"network {self.name!r} expects input {form}{', '.join(map(str, expected))}), "
                 f"got array of shape {x.shape}"
             )
+        if len(x) == 0:
+            raise ShapeError(f"network {self.name!r} got an empty batch of shape {x.shape}; "
+                             "give at least one sample")
         return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float32)
 
     def forward(self, x: np.ndarray, precision: Precision | str | None = None,

@@ -21,6 +21,7 @@ from accelsim.nn.network import Network
 from accelsim.nn.optim import clip_by_norm, make_optimizer
 
 SCHEDULES = ("constant", "cosine")
+OPTIMIZERS = ("sgd", "adam")
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,36 @@ class TrainConfig:
         return config
 
     def validate(self) -> None:
-        for name in ("epochs", "batch_size"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise AccelsimError(f"[training] {name} = {getattr(self, name)!r} must be a "
-                                    "positive integer")
+        for name in ("epochs", "batch_size", "augment_shift", "seed"):
+            value, low = getattr(self, name), 1 if name in ("epochs", "batch_size") else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                kind = "positive" if low else "non-negative"
+                raise AccelsimError(f"[training] {name} = {value!r} must be a {kind} integer")
+        for name in ("learning_rate", "momentum", "weight_decay", "clip_norm"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise AccelsimError(f"[training] {name} = {value!r} must be a non-negative "
+                                    "number")
         if not self.learning_rate > 0:
             raise AccelsimError(f"[training] learning_rate = {self.learning_rate!r} must be > 0")
+        self._validate_choices()
+
+    def _validate_choices(self) -> None:
         if self.schedule not in SCHEDULES:
             raise AccelsimError(f"[training] schedule = {self.schedule!r}; choose one of "
                                 f"{', '.join(SCHEDULES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise AccelsimError(f"[training] optimizer = {self.optimizer!r}; choose one of "
+                                f"{', '.join(OPTIMIZERS)}")
+        if self.dataset not in datasets.names():
+            raise AccelsimError(f"[training] dataset = {self.dataset!r}; available: "
+                                f"{', '.join(datasets.names())}")
+        if not isinstance(self.data, dict):
+            raise AccelsimError(f"[training] data = {self.data!r} must be a table of data set "
+                                "options, e.g. data = { gap = 50 }")
+        if not isinstance(self.fresh_data, bool):
+            raise AccelsimError(f"[training] fresh_data = {self.fresh_data!r} must be true or "
+                                "false")
 
 
 @dataclass(frozen=True)

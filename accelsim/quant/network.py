@@ -14,6 +14,7 @@ import numpy as np
 
 from accelsim.errors import AccelsimError
 from accelsim.nn.network import Network
+from accelsim.precision import Precision
 from accelsim.quant.fixedpoint import quantize_tensor
 from accelsim.quant.kernels import IntGemm, QSoftmax, int_matmul
 from accelsim.quant.quantize import build_ops, calibrate
@@ -33,7 +34,7 @@ class QuantizedNetwork:
         # float network's.
         if name in ("name", "layers", "input_shape", "sequence", "seq_len", "sample_shape",
                     "layer_shapes", "output_shape", "check_input", "description", "training",
-                    "num_params"):
+                    "num_params", "summary"):
             return getattr(self.network, name)
         raise AttributeError(name)
 
@@ -55,7 +56,7 @@ class QuantizedNetwork:
     def forward(self, x: np.ndarray, precision: Any = None, gemm: IntGemm = int_matmul,
                 chunk: int = FORWARD_CHUNK) -> np.ndarray:
         """Dequantized outputs of integer inference on float inputs."""
-        if precision not in (None, "int8") and str(precision) != "int8":
+        if precision is not None and Precision.parse(precision) is not Precision.INT8:
             raise AccelsimError(f"a quantized network runs int8, not {precision}")
         xq = self.quantize_input(x)
         parts = [self.forward_int(xq[i : i + chunk], gemm) for i in range(0, len(xq), chunk)]
@@ -79,7 +80,8 @@ def quantize(net: Network, calibration: np.ndarray) -> QuantizedNetwork:
     if isinstance(net, QuantizedNetwork):
         return net
     x = net.check_input(calibration)
-    if len(x) == 0:
-        raise AccelsimError("calibration needs at least one sample")
+    if not np.all(np.isfinite(x)):
+        raise AccelsimError("calibration data holds NaN or infinite values; scales would be "
+                            "meaningless: clean the data first")
     ops, input_scale = build_ops(net, calibrate(net, x))
     return QuantizedNetwork(net, tuple(ops), input_scale, len(x))

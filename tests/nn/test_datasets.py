@@ -129,5 +129,6 @@ def test_unknown_names_and_options_are_errors():
         datasets.load("cifar")
     with pytest.raises(DatasetError, match="unknown split 'val'"):
         datasets.load("digits", split="val")
-    with pytest.raises(DatasetError, match="bad option"):
-        datasets.load("recall", colour="red")
+    for name in ("recall", "zen", "hello", "digits"):
+        with pytest.raises(DatasetError, match="bad option"):
+            datasets.load(name, colour="red")

@@ -99,6 +99,11 @@ def test_weights_round_trip(tmp_path, write_model):
     (MLP.replace('name = "fc2"', 'name = "fc1"'), r"duplicate layer name\(s\) fc1"),
     (MLP.replace("[[layers]]\ntype = \"flatten\"\n", ""), r"'fc1'.*add a flatten layer"),
     ("name = [", r"net\.toml: not valid TOML"),
+    ('name = "x"\ninput_shape = [4]\nlayers = [1, 2]\n', r"'layers' must be an array of"),
+    ('name = "x"\ninput_shape = [4]\nlayers = "abc"\n', r"'layers' must be an array of"),
+    ('training = 5\n' + MLP, r"'training' must be a \[training\] table"),
+    ('sequence = "false"\n' + MLP, r"sequence = 'false' must be true or false"),
+    (MLP.replace('name = "mlp"', "name = 3"), r"name = 3 must be a non-empty string"),
 ])
 def test_bad_model_files_name_file_layer_and_value(write_model, body, match):
     with pytest.raises(ModelFileError, match=match):
@@ -148,6 +153,11 @@ def test_unknown_network_lists_the_bundled_ones():
         load_network("lenet6")
     with pytest.raises(ModelFileError, match="does not exist"):
         load_network("missing/file.toml")
+
+
+def test_weights_argument_must_be_a_choice_or_a_path(write_model):
+    with pytest.raises(ModelFileError, match="weights = None"):
+        load_network(write_model(MLP), weights=None)
 
 
 def test_bad_override_names_the_layers():

@@ -126,7 +126,12 @@ def test_evaluate_reports_perplexity_for_sequences():
 @pytest.mark.parametrize("table,match", [
     ({"epochs": 2}, "needs a dataset"),
     ({"dataset": "digits", "epochs": 0}, "epochs = 0 must be a positive integer"),
-    ({"dataset": "digits", "learning_rate": -1}, "learning_rate = -1 must be > 0"),
+    ({"dataset": "digits", "learning_rate": -1}, "learning_rate = -1 must be"),
+    ({"dataset": "digits", "learning_rate": "0.1"}, "learning_rate = .0.1. must be"),
+    ({"dataset": "digits", "epochs": True}, "epochs = True must be"),
+    ({"dataset": "digits", "optimizer": "rms"}, "optimizer = .rms."),
+    ({"dataset": "nope"}, "dataset = .nope.; available: digits"),
+    ({"dataset": "recall", "data": 5}, "data = 5 must be a table"),
     ({"dataset": "digits", "schedule": "step"}, "schedule = 'step'"),
     ({"dataset": "digits", "epoch": 3}, r"unknown key\(s\) epoch"),
 ])

@@ -50,6 +50,9 @@ def test_int_matmul_is_exact_and_wraps_like_32_bit_hardware():
     b = rng.integers(-127, 128, (300, 5), dtype=np.int8)
     np.testing.assert_array_equal(int_matmul(a, b), a.astype(np.int64) @ b.astype(np.int64))
     assert int_matmul(a, b).dtype == np.int32
+    k = 140_000  # 140,000 · 128² = 2.29e9 > 2^31 − 1: the accumulator wraps
+    wide = int_matmul(np.full((1, k), -128, np.int8), np.full((k, 1), -128, np.int8))
+    assert wide[0, 0] == k * 128 * 128 - 2**32
 
 
 def test_recurrent_networks_quantize():
@@ -78,12 +81,19 @@ def test_quantized_network_looks_like_its_network(digits):
     assert ax.quantize(q, calibration=digits[0]) is q
     with pytest.raises(AccelsimError, match="runs int8"):
         q.forward(digits[0][:2], precision="fp32")
+    np.testing.assert_array_equal(q.forward(digits[0][:2], precision="INT8"),
+                                  q.forward(digits[0][:2]))
+    assert "conv1" in q.summary()
     with pytest.raises(AttributeError):
         _ = q.no_such_attribute
 
 
 def test_bad_calibration():
-    with pytest.raises(AccelsimError, match="at least one"):
+    with pytest.raises(AccelsimError, match="empty batch"):
         ax.quantize(ax.network("lenet5"), calibration=np.zeros((0, 1, 32, 32)))
+    bad = np.zeros((2, 1, 32, 32), np.float32)
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(AccelsimError, match="NaN or infinite"):
+        ax.quantize(ax.network("lenet5"), calibration=bad)
     with pytest.raises(ax.AccelsimError, match="expects input"):
         ax.quantize(ax.network("lenet5"), calibration=np.zeros((3, 28, 28)))

@@ -7,7 +7,10 @@ a tile that serves every chunk of its N block (a single K block) stays in the ar
 being read again. The element-wise ops that follow a GEMM (activation, pooling, LSTM cell) are
 fused into the Activate that drains each chunk; work beyond one element per accumulator value
 (the LSTM cell arithmetic) costs extra activation cycles at one array width per cycle. A
-repeated GEMM (an RNN/LSTM time step) is emitted once per step, with a Sync between steps.
+final softmax is left to the host, which receives the int8 logits (host time is not modelled).
+A repeated GEMM (an RNN/LSTM time step) is emitted once per step, with a Sync between steps;
+a GEMM of a single tile keeps it in the array across steps, larger ones read their tiles from
+DDR3 again every step (the array holds one tile and its shadow).
 Activations must fit the Unified Buffer: a batch that does not is rejected with the largest
 batch that fits (TPU v1 has no path to spill activations to DDR3).
 """
@@ -18,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from accelsim.errors import AccelsimError
-from accelsim.ir import Direction, Gemm, Op, Pool, Transfer, Vector, Workload
+from accelsim.ir import Direction, Gemm, Op, Pool, Transfer, Vector, VectorKind, Workload
 from accelsim.machines.tpu.isa import (
     Activate,
     Halt,
@@ -50,6 +53,8 @@ def group_ops(workload: Workload) -> list[tuple[int, Op] | Group]:
             items.append((index, op))
         elif isinstance(op, Gemm):
             items.append(Group(index, op, ()))
+        elif isinstance(op, Vector) and op.kind is VectorKind.SOFTMAX:
+            continue  # the host takes the softmax of the logits it receives
         elif items and isinstance(items[-1], Group):
             last = items[-1]
             items[-1] = Group(last.gemm_index, last.gemm, (*last.fused, (index, op)))
@@ -83,35 +88,45 @@ class _Emitter:
         self.out: list[Instruction] = []
         self.tiles = 0
         self.chunks = 0
+        self.lone_tile: tuple[int, int] | None = None  # (group's GEMM index, tile id)
 
     def gemm_step(self, group: Group, gemm: Gemm) -> None:
+        """One repetition of a GEMM: N block → row chunk → K block, an Activate per chunk."""
         spec = self.spec
-        act_op = group.fused[0][0] if group.fused else group.gemm_index
         k_blocks = math.ceil(gemm.k / spec.array_rows)
         n_blocks = math.ceil(gemm.n / spec.array_cols)
-        chunk = spec.accumulator_buffer_rows
+        lone = k_blocks == n_blocks == 1
         vector = sum(op.elements for _, op in group.fused if isinstance(op, Vector))
-        extra = vector - gemm.m * gemm.n
-        extra_cycles = math.ceil(max(extra, 0) / spec.array_cols)
+        extra_cycles = math.ceil(max(vector - gemm.m * gemm.n, 0) / spec.array_cols)
+        resident = None
         for nb in range(n_blocks):
             width = min(spec.array_cols, gemm.n - nb * spec.array_cols)
             resident = None
-            for start in range(0, gemm.m, chunk):
-                rows = min(chunk, gemm.m - start)
+            if lone and self.lone_tile and self.lone_tile[0] == group.gemm_index:
+                resident = self.lone_tile[1]  # still in the array from the previous step
+            for start in range(0, gemm.m, spec.accumulator_buffer_rows):
+                rows = min(spec.accumulator_buffer_rows, gemm.m - start)
                 buffer = self.chunks % 2
                 self.chunks += 1
-                for kb in range(k_blocks):
-                    depth = min(spec.array_rows, gemm.k - kb * spec.array_rows)
-                    if k_blocks > 1 or resident is None:
-                        resident = self.tiles
-                        self.tiles += 1
-                        self.out.append(ReadWeights(group.gemm_index, resident, depth * width,
-                                                    depth, width))
-                    self.out.append(MatrixMultiply(group.gemm_index, resident, rows, buffer,
-                                                   kb > 0))
+                resident = self.chunk(group.gemm_index, gemm, rows, buffer, width, resident,
+                                      k_blocks)
                 last = nb == n_blocks - 1 and start + rows >= gemm.m
-                cycles = rows + (extra_cycles if last else 0)
-                self.out.append(Activate(act_op, _function_name(group), buffer, rows, cycles))
+                act_op = group.fused[0][0] if group.fused else group.gemm_index
+                self.out.append(Activate(act_op, _function_name(group), buffer, rows,
+                                         rows + (extra_cycles if last else 0)))
+        self.lone_tile = (group.gemm_index, resident) if lone else None
+
+    def chunk(self, op: int, gemm: Gemm, rows: int, buffer: int, width: int,
+              resident: int | None, k_blocks: int) -> int | None:
+        """The K blocks of one row chunk; returns the tile left in the array."""
+        for kb in range(k_blocks):
+            depth = min(self.spec.array_rows, gemm.k - kb * self.spec.array_rows)
+            if k_blocks > 1 or resident is None:
+                resident = self.tiles
+                self.tiles += 1
+                self.out.append(ReadWeights(op, resident, depth * width, depth, width))
+            self.out.append(MatrixMultiply(op, resident, rows, buffer, kb > 0))
+        return resident
 
     def group(self, group: Group) -> None:
         if group.gemm is None:
@@ -125,9 +140,9 @@ class _Emitter:
             self.gemm_step(group, group.gemm)
 
 
-def check_unified_buffer(workload: Workload, spec: TPUSpec) -> None:
-    """Each group's input and output activations (int8) must fit the Unified Buffer."""
-    live_in = 0
+def unified_buffer_needs(workload: Workload) -> list[tuple[str, int]]:
+    """(op name, int8 bytes of input plus output activations) per fused group."""
+    needs, live_in = [], 0
     for item in group_ops(workload):
         if isinstance(item, tuple):
             op = item[1]
@@ -136,16 +151,26 @@ def check_unified_buffer(workload: Workload, spec: TPUSpec) -> None:
         out = _elements(item.fused[-1][1]) if item.fused else item.gemm.m * item.gemm.n
         if item.gemm is not None and item.gemm.count > 1:
             out *= item.gemm.count
-        need = live_in + out
-        if need > spec.unified_buffer_bytes:
-            name = item.gemm.name if item.gemm else item.fused[0][1].name
-            fits = max(1, spec.unified_buffer_bytes * workload.batch // need)
-            raise AccelsimError(
-                f"batch {workload.batch} needs {need / 2**20:.1f} MiB of Unified Buffer at "
-                f"{name} (int8 input and output activations); {spec.name} has "
-                f"{spec.unified_buffer_bytes / 2**20:.0f} MiB: use batch ≤ {fits} or a larger "
-                "unified_buffer_bytes")
+        needs.append((item.gemm.name if item.gemm else item.fused[0][1].name, live_in + out))
         live_in = out
+    return needs
+
+
+def check_unified_buffer(workload: Workload, spec: TPUSpec) -> None:
+    """Every group's input and output activations (int8) must fit the Unified Buffer."""
+    needs = unified_buffer_needs(workload)
+    name, need = max(needs, key=lambda item: item[1], default=("", 0))
+    if need <= spec.unified_buffer_bytes:
+        return
+    per_sample = need / workload.batch
+    fits = int(spec.unified_buffer_bytes // per_sample)
+    advice = (f"use batch ≤ {fits}" if fits >= 1 else "even one sample does not fit: split "
+              "the work")
+    raise AccelsimError(
+        f"{workload.network} at batch {workload.batch} needs {need / 2**20:.1f} MiB of Unified "
+        f"Buffer at {name} (int8 input and output activations); {spec.name} has "
+        f"{spec.unified_buffer_bytes / 2**20:.0f} MiB: {advice} or a larger "
+        "unified_buffer_bytes")
 
 
 def compile_workload(workload: Workload, spec: TPUSpec) -> Program:

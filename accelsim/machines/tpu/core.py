@@ -7,9 +7,10 @@ decoupled access/execute overlap (weights streaming from DDR3 through the FIFO, 
 behind the running tile, accumulator double buffering, PCIe to the host). Sources: Jouppi et
 al., ISCA 2017, for the machine; SCALE-Sim's fold model (`SystolicArray`) for the array's
 fill and drain. Assumptions: layers run one after another (a Sync between them); a layer's
-weights are read from DDR3 once per row chunk unless a single tile serves all chunks; LSTM
-and RNN weights are re-read every time step (they do not fit next to each other in the
-array); instruction issue is overlapped (no CPI cost); pooling is free inside Activate.
+weights are read from DDR3 once per row chunk unless a single tile serves all chunks; the
+weights of an RNN/LSTM step are read again every time step unless they are one tile (the
+array holds one tile and its shadow); instruction issue is overlapped (no CPI cost); pooling
+is free inside Activate; a final softmax runs on the host (not timed).
 
 Numerics: int8 only (8-bit weights and activations, 32-bit accumulators); fp32, fp16 and bf16
 are errors. A float network is quantized on the fly, calibrated on the first 256 inputs

@@ -40,6 +40,8 @@ class Dataflow(StrEnum):
 
     @classmethod
     def parse(cls, value: Dataflow | str) -> Dataflow:
+        if isinstance(value, Dataflow):
+            return value
         try:
             return cls(str(value).strip().lower())
         except ValueError:
@@ -98,17 +100,22 @@ def _check_dim(label: str, value: int) -> int:
     return int(value)
 
 
+@dataclass(frozen=True)
 class SystolicArray:
     """An R×C array of PEs with one dataflow. Immutable; timing results are cached."""
 
-    def __init__(self, rows: int = 256, cols: int = 256, dataflow: Dataflow | str = "ws"):
-        self.rows = _check_dim("rows", rows)
-        self.cols = _check_dim("cols", cols)
-        self.dataflow = Dataflow.parse(dataflow)
-        self.roles = ROLE_TABLE[self.dataflow]
+    rows: int = 256
+    cols: int = 256
+    dataflow: Dataflow = Dataflow.WS
 
-    def __repr__(self) -> str:
-        return f"SystolicArray(rows={self.rows}, cols={self.cols}, dataflow={self.dataflow!r})"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", _check_dim("rows", self.rows))
+        object.__setattr__(self, "cols", _check_dim("cols", self.cols))
+        object.__setattr__(self, "dataflow", Dataflow.parse(self.dataflow))
+
+    @property
+    def roles(self) -> Roles:
+        return ROLE_TABLE[self.dataflow]
 
     def mapping(self, m: int, k: int, n: int) -> Mapping:
         return _mapping(self.rows, self.cols, self.dataflow, _check_dim("m", m),

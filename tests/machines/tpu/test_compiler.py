@@ -33,6 +33,15 @@ def test_lstm_program_has_one_block_per_time_step():
     assert cell[0].function == "sigmoid+tanh+mul+add"
 
 
+def test_a_single_tile_recurrent_layer_keeps_its_weights_in_the_array():
+    r = ax.machine("tpu-v1").run(ax.network("rnn-recall"), batch=8)
+    program = r.program
+    gates = [i for i in program.instructions if i.op == 1]
+    assert sum(isinstance(i, ReadWeights) for i in gates) == 1
+    assert sum(isinstance(i, MatrixMultiply) for i in gates) == 52
+    assert r.layers[1].dram_bytes == (22 + 32) * 32
+
+
 def test_long_k_accumulates_and_rows_alternate_buffers():
     dense = ax.Workload("w", 1, (ax.Gemm("g", m=5000, k=600, n=300),))
     program = compile_workload(dense, TPU_V1)

@@ -177,7 +177,6 @@ def test_cycle_engine_and_fast_kernel_give_identical_outputs(tpu):
     cycle = ax.machine("tpu-v1", numerics="cycle").run(q, batch=8, precision="int8",
                                                        data=(x[:12], y[:12]))
     np.testing.assert_array_equal(fast.outputs, cycle.outputs)
-    assert fast.cycles == cycle.cycles
 
 
 def test_lstm_is_weight_bandwidth_bound_on_the_tpu(tpu):
@@ -214,6 +213,61 @@ def test_activations_beyond_the_unified_buffer_are_rejected(tpu):
                                             r"conv1 .* use batch ≤ 11439"):
         tpu.run(ax.network("lenet5"), batch=20000, precision="int8")
     assert tpu.run(ax.network("lenet5"), batch=11439, precision="int8").cycles > 0
+
+
+TWO_CONVS = """
+name = "two-convs"
+input_shape = [1, 32, 32]
+[[layers]]
+name = "small"
+type = "conv2d"
+out_channels = 8
+kernel_size = 3
+padding = 1
+[[layers]]
+name = "wide"
+type = "conv2d"
+out_channels = 64
+kernel_size = 3
+padding = 1
+"""
+
+
+def test_the_suggested_batch_fits_every_layer(tpu, write_model):
+    net = ax.network(write_model(TWO_CONVS))
+    with pytest.raises(AccelsimError, match=r"at wide .* use batch ≤ (\d+)") as err:
+        tpu.run(net, batch=100_000)
+    fits = int(err.value.args[0].split("use batch ≤ ")[1].split()[0])
+    assert tpu.run(net, batch=fits).cycles > 0
+    with pytest.raises(AccelsimError):
+        tpu.run(net, batch=fits + 1)
+    with pytest.raises(AccelsimError, match="even one sample does not fit"):
+        tpu.gemm(200_000, 256, 256)
+
+
+def test_defaults_and_renaming(tpu):
+    assert tpu.default_precision is ax.Precision.INT8
+    assert tpu.gemm(64, 25, 6).precision is ax.Precision.INT8
+    assert ax.machine("tpu-v1", name="my-tpu").name == "my-tpu"
+
+
+def test_softmax_runs_on_the_host(tpu, write_model):
+    net = ax.network(write_model("""
+        name = "probabilities"
+        input_shape = [1, 8, 8]
+        [[layers]]
+        type = "flatten"
+        [[layers]]
+        type = "linear"
+        out_features = 5
+        [[layers]]
+        type = "softmax"
+    """))
+    x = np.random.default_rng(0).random((6, 1, 8, 8), dtype=np.float32)
+    r = tpu.run(net, batch=6, data=x)
+    np.testing.assert_allclose(r.outputs.sum(axis=1), 1.0, rtol=1e-5)
+    assert "softmax" not in str(r.program)
+    assert r.layers[-2].cycles == 0  # nothing of the softmax runs on the TPU
 
 
 def test_weights_beyond_the_weight_memory_are_rejected(write_model):

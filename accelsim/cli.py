@@ -72,6 +72,14 @@ def _cmd_time(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from accelsim.validation import validate_machine
+
+    report = validate_machine(args.machine)
+    print(report.text())
+    return 0
+
+
 def _cmd_networks(args: argparse.Namespace) -> int:
     from accelsim.nn.loader import available_networks
 
@@ -126,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument("--program", action="store_true",
                         help="print the compiled program (TPU)")
     timing.set_defaults(func=_cmd_time)
+    check = sub.add_parser("validate", help="predicted vs measured for a machine with "
+                                            "reference measurements (gpu-h200)")
+    check.add_argument("machine")
+    check.set_defaults(func=_cmd_validate)
     sub.add_parser("networks", help="list bundled networks").set_defaults(func=_cmd_networks)
     sub.add_parser("presets", help="list machine presets").set_defaults(func=_cmd_presets)
     return parser

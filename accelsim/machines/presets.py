@@ -21,8 +21,19 @@ def _tpu_v1(**overrides: Any) -> Machine:
     return tpu_v1(**overrides)
 
 
+def _gpu(name: str) -> Factory:
+    def build_gpu(**overrides: Any) -> Machine:
+        from accelsim.machines.gpu.core import gpu_preset
+
+        return gpu_preset(name, **overrides)
+
+    return build_gpu
+
+
 PRESETS: dict[str, Factory] = {
     "tpu-v1": _tpu_v1,
+    **{name: _gpu(name) for name in ("gpu-h200", "gpu-h100", "gpu-v100", "gpu-k80",
+                                     "gpu-8800gtx")},
 }
 
 

@@ -34,6 +34,7 @@ class OpResult:
     utilization: float
     bound: str
     details: Mapping[str, float] = field(default_factory=dict)
+    kernel: str = ""  # what ran it: a GPU kernel's name, a TPU instruction, a CPU routine
 
     @property
     def achieved_ops_per_s(self) -> float:
@@ -42,7 +43,7 @@ class OpResult:
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("name", "kind", "cycles", "seconds", "ops",
                                               "dram_bytes", "onchip_bytes", "utilization",
-                                              "bound")}
+                                              "bound", "kernel")}
         out["precision"] = self.precision.value
         out.update({f"details.{k}": v for k, v in self.details.items()})
         return out
@@ -124,10 +125,12 @@ class RunResult:
     def table(self) -> str:
         """One line per op: cycles, time, work, utilization and what bound it ('—' for ops
         fused into another and costing no time of their own)."""
-        lines = [f"{'op':<16}{'kind':<9}{'cycles':>12}{'µs':>10}{'ops':>14}{'util':>8}  bound"]
+        lines = [f"{'op':<16}{'kind':<9}{'cycles':>12}{'µs':>10}{'ops':>14}{'util':>8}  "
+                 "bound     kernel"]
         for r in self.layers:
             lines.append(f"{r.name:<16}{r.kind:<9}{r.cycles:>12,.0f}{r.seconds * 1e6:>10.2f}"
-                         f"{r.ops:>14,}{r.utilization:>8.1%}  {r.bound if r.cycles else '—'}")
+                         f"{r.ops:>14,}{r.utilization:>8.1%}  "
+                         f"{(r.bound if r.cycles else '—'):<9} {r.kernel}".rstrip())
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

@@ -75,6 +75,15 @@ class QuantizedNetwork:
                 f"calibrated on {self.calibration_size} samples)")
 
 
+def ensure_quantized(net: Network | QuantizedNetwork, x: np.ndarray,
+                     samples: int = 256) -> QuantizedNetwork:
+    """`net` itself if already quantized, else quantized with its first `samples` inputs as
+    calibration (what an int8 machine does when handed a float network)."""
+    if isinstance(net, QuantizedNetwork):
+        return net
+    return quantize(net, calibration=x[:samples])
+
+
 def quantize(net: Network, calibration: np.ndarray) -> QuantizedNetwork:
     """Symmetric per-tensor int8 with int32 accumulation, calibrated on sample inputs."""
     if isinstance(net, QuantizedNetwork):

@@ -32,7 +32,7 @@ from accelsim.machines.tpu.isa import Program
 from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
 from accelsim.machines.tpu.systolic import SystolicArray
 from accelsim.precision import Precision
-from accelsim.quant import QuantizedNetwork, quantize
+from accelsim.quant import ensure_quantized
 
 CALIBRATION_SAMPLES = 256
 
@@ -113,8 +113,7 @@ class TPU(Machine):
     def execute(self, net, x: np.ndarray, precision: Precision) -> np.ndarray:
         """int8 outputs (dequantized) through the integer kernels or the cycle-level engine."""
         self.check_precision(precision)
-        qnet = net if isinstance(net, QuantizedNetwork) else quantize(
-            net, calibration=x[:CALIBRATION_SAMPLES])
+        qnet = ensure_quantized(net, x, CALIBRATION_SAMPLES)
         if self.spec.numerics == "cycle":
             return qnet.forward(x, gemm=self._systolic_gemm)
         return qnet.forward(x)

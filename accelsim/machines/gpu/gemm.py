@@ -1,0 +1,227 @@
+"""GEMM timing on a SIMT GPU: the kernel a library would pick, its waves, split-K and tail.
+
+For every kernel of the menu (kernels.py) and every split of K that a library would consider,
+the time is: launch + max(waves of CTAs across the SMs, DRAM traffic / bandwidth) + the drain
+of the last stores, plus a reduction kernel when K is split. A wave's duration comes from
+simulating one SM with that many resident CTAs (sm_sim.py); occupancy follows registers,
+shared memory, warps and the CTA limit; the SM's share of L2 bandwidth sets how fast its
+copies stream. K iterations beyond the simulated ones are extrapolated from the steady-state
+cycles per iteration. The kernel with the smallest predicted time is chosen, as a heuristic
+library tuned on the hardware would. M = 1 or N = 1 GEMMs may also run as a GEMV: one warp
+per output, each lane striding through K with a few loads in flight, then a warp reduction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from accelsim.machines.gpu.kernels import (
+    SETUP_OPS,
+    SIMT_MENU,
+    TENSOR_MENU,
+    TileConfig,
+    warp_program,
+)
+from accelsim.machines.gpu.sm_sim import simulate_sm
+from accelsim.machines.gpu.spec import GPUSpec
+from accelsim.precision import Precision
+
+SIMULATED_ITERS = 4
+QUEUE_CYCLES = 64.0  # how far a warp may run ahead of a busy shared-memory or L2 port
+SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+GEMV_LANE_LOADS = 4  # loads each lane keeps in flight per pass over K
+REDUCE_STEPS = 5  # warp shuffle tree over 32 lanes
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    """The chosen kernel and its predicted time, with the pieces that make it up."""
+
+    name: str
+    split_k: int
+    ctas: int
+    ctas_per_sm: int
+    waves: float
+    seconds: float
+    compute_seconds: float
+    dram_seconds: float
+    launch_seconds: float
+    reduce_seconds: float
+    dram_bytes: int
+    bound: str
+
+
+def occupancy(tile: TileConfig, spec: GPUSpec, precision: Precision) -> int:
+    """Resident CTAs per SM, limited by registers, shared memory, warps and the CTA cap."""
+    regs_per_warp = math.ceil(tile.registers_per_thread * 32 / spec.register_alloc_unit) \
+        * spec.register_alloc_unit
+    by_regs = spec.registers_per_sm // (regs_per_warp * tile.warps)
+    by_smem = spec.shared_memory_per_sm_bytes // tile.shared_bytes(precision.bytes)
+    by_warps = spec.max_warps_per_sm // tile.warps
+    fits = tile.registers_per_thread <= spec.max_registers_per_thread
+    return min(by_regs, by_smem, by_warps, spec.max_ctas_per_sm) if fits else 0
+
+
+def l2_share(spec: GPUSpec, active_sms: int) -> float:
+    """Bytes per cycle one SM can move to and from L2: its fair share of the L2 bandwidth,
+    at most what its own port carries."""
+    fair = spec.l2_bytes_per_s / spec.clock_hz / max(1, active_sms)
+    return min(fair, spec.l2_port_bytes_per_cycle_per_sm)
+
+
+def _vectors(spec: GPUSpec, precision: Precision, tile: TileConfig, share: float,
+             aligned: bool) -> tuple[np.ndarray, np.ndarray]:
+    lanes = spec.fp32_lanes_per_sm / spec.schedulers_per_sm
+    tensor = 1.0 if precision is Precision.FP32 else \
+        spec.tensor_rate(precision) / spec.schedulers_per_sm
+    prog = warp_program(tile, precision, lanes, tensor, aligned)
+    program = np.array([prog.setup, prog.global_loads, prog.shared_loads, prog.math,
+                        prog.inner_steps, prog.loop_overhead, prog.stores, 1, tile.stages,
+                        prog.epilogue], np.int64)
+    timing = np.array([spec.fma_latency_cycles, spec.shared_latency_cycles,
+                       spec.dram_latency_cycles, spec.barrier_latency_cycles,
+                       prog.math_cycles, 512 / spec.shared_bytes_per_cycle_per_sm,
+                       prog.load_bytes / share, prog.store_bytes / share, QUEUE_CYCLES,
+                       spec.warp_issue_interval_cycles])
+    return program, timing
+
+
+@lru_cache(maxsize=8192)
+def _simulate(tile: TileConfig, spec: GPUSpec, precision: Precision, ctas: int, k_iters: int,
+              share: float, aligned: bool) -> tuple[float, float]:
+    program, timing = _vectors(spec, precision, tile, share, aligned)
+    program[7] = k_iters
+    return simulate_sm(ctas, tile.warps, spec.schedulers_per_sm, program, timing)
+
+
+def wave_cycles(tile: TileConfig, spec: GPUSpec, precision: Precision, ctas: int,
+                k_iters: int, share: float, aligned: bool) -> tuple[float, float]:
+    """(cycles until the last store issues, until it completes) for `ctas` CTAs on one SM;
+    beyond SIMULATED_ITERS iterations, the steady-state cycles per iteration extrapolate."""
+    if k_iters <= SIMULATED_ITERS:
+        return _simulate(tile, spec, precision, ctas, k_iters, share, aligned)
+    before = _simulate(tile, spec, precision, ctas, SIMULATED_ITERS - 1, share, aligned)
+    after = _simulate(tile, spec, precision, ctas, SIMULATED_ITERS, share, aligned)
+    extra = (k_iters - SIMULATED_ITERS) * (after[0] - before[0])
+    return after[0] + extra, after[1] + extra
+
+
+def _dram_bytes(m: int, k: int, n: int, precision: Precision, split: int) -> int:
+    out = 4 if precision is Precision.INT8 else precision.bytes  # int8 GEMMs emit int32
+    partials = (split - 1) * m * n * 4 * 2 if split > 1 else 0
+    return (m * k + k * n) * precision.bytes + m * n * out + partials
+
+
+def reduce_seconds(m: int, n: int, split: int, spec: GPUSpec) -> float:
+    """The split-K reduction kernel: read `split` partial tiles, write the result."""
+    if split == 1:
+        return 0.0
+    traffic = (split + 1) * m * n * 4
+    latency = 2 * spec.dram_latency_cycles / spec.clock_hz
+    return spec.kernel_launch_s + latency + traffic / spec.dram_bytes_per_s
+
+
+def tiled_kernel(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPUSpec,
+                 precision: Precision) -> KernelChoice | None:
+    per_sm = occupancy(tile, spec, precision)
+    k_slice = math.ceil(k / split)
+    if per_sm == 0 or (split > 1 and k_slice < 1):
+        return None
+    ctas = math.ceil(m / tile.bm) * math.ceil(n / tile.bn) * split
+    k_iters = math.ceil(k_slice / tile.bk)
+    aligned = (k * precision.bytes) % 16 == 0 and (n * precision.bytes) % 16 == 0
+    slots = spec.sm_count * per_sm
+    full, rest = divmod(ctas, slots)
+    share = l2_share(spec, min(spec.sm_count, ctas))
+    cycles, drain = 0.0, 0.0
+    if full:
+        busy, last = wave_cycles(tile, spec, precision, per_sm, k_iters, share, aligned)
+        cycles, drain = full * busy, last - busy
+    if rest:
+        busy, last = wave_cycles(tile, spec, precision, math.ceil(rest / spec.sm_count),
+                                 k_iters, share, aligned)
+        cycles, drain = cycles + busy, last - busy
+    compute = (cycles + drain) / spec.clock_hz
+    traffic = _dram_bytes(m, k, n, precision, split)
+    dram = traffic / spec.dram_bytes_per_s
+    reduce = reduce_seconds(m, n, split, spec)
+    total = spec.kernel_launch_s + spec.cold_start_s + max(compute, dram) + reduce
+    return KernelChoice(f"{tile.name}" + (f"_splitk{split}" if split > 1 else ""), split,
+                        ctas, per_sm, ctas / slots, total, compute, dram,
+                        spec.kernel_launch_s, reduce, traffic,
+                        "memory" if dram > compute else "compute")
+
+
+def gemv_kernel(m: int, k: int, n: int, spec: GPUSpec, precision: Precision) -> KernelChoice:
+    """y = x·B with one warp per output: each lane keeps GEMV_LANE_LOADS loads in flight per
+    pass over K, each pass a round trip to DRAM, then a shuffle reduction across the warp."""
+    outputs = max(m, n)
+    passes = math.ceil(k / (32 * GEMV_LANE_LOADS))
+    latency = passes * spec.dram_latency_cycles / spec.clock_hz
+    traffic = (m * k + k * n) * precision.bytes + m * n * 4
+    dram = traffic / spec.dram_bytes_per_s
+    reduction = REDUCE_STEPS * spec.shared_latency_cycles / spec.clock_hz
+    body = max(latency, dram + spec.dram_latency_cycles / spec.clock_hz) + reduction
+    total = spec.kernel_launch_s + spec.cold_start_s + body
+    ctas = math.ceil(outputs / 4)
+    return KernelChoice("gemv", 1, ctas, min(ctas, spec.max_ctas_per_sm), ctas / spec.sm_count,
+                        total, latency + reduction, dram, spec.kernel_launch_s, 0.0, traffic,
+                        "memory" if dram > latency else "latency")
+
+
+def lower_bound(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPUSpec,
+                precision: Precision) -> float:
+    """A time no run of this kernel can beat: its math at full pipe rate, its DRAM traffic,
+    one memory round trip, launch and reduction. Used to skip hopeless candidates."""
+    per_sm = occupancy(tile, spec, precision)
+    if per_sm == 0:
+        return math.inf
+    ctas = math.ceil(m / tile.bm) * math.ceil(n / tile.bn) * split
+    k_iters = math.ceil(math.ceil(k / split) / tile.bk)
+    waves = math.ceil(ctas / (spec.sm_count * per_sm))
+    resident = min(per_sm, math.ceil(ctas / spec.sm_count))
+    lanes = spec.fp32_lanes_per_sm if precision is Precision.FP32 else \
+        spec.tensor_rate(precision) / 2
+    warps_per_scheduler = resident * tile.warps / spec.schedulers_per_sm
+    pace = max(1.0, spec.warp_issue_interval_cycles / max(warps_per_scheduler, 1.0))
+    math_cycles = resident * tile.bm * tile.bn * tile.bk * k_iters / lanes * pace
+    chain = (SETUP_OPS * spec.fma_latency_cycles + 2 * spec.dram_latency_cycles)
+    cycles = waves * (math_cycles + chain)
+    dram = _dram_bytes(m, k, n, precision, split) / spec.dram_bytes_per_s
+    return spec.kernel_launch_s + spec.cold_start_s + max(cycles / spec.clock_hz, dram) + \
+        reduce_seconds(m, n, split, spec)
+
+
+def candidates(m: int, k: int, n: int, spec: GPUSpec,
+               precision: Precision) -> list[tuple[float, TileConfig, int]]:
+    """(lower bound, tile, split) for every kernel of the menu a library would consider."""
+    menu = SIMT_MENU if precision is Precision.FP32 else TENSOR_MENU
+    out = []
+    for tile in menu:
+        tiles = math.ceil(m / tile.bm) * math.ceil(n / tile.bn)
+        for split in SPLITS:
+            if split > 1 and (tiles * split > 4 * spec.sm_count or split > k):
+                break
+            out.append((lower_bound(tile, split, m, k, n, spec, precision), tile, split))
+    return sorted(out, key=lambda item: item[0])
+
+
+@lru_cache(maxsize=65536)
+def choose_kernel(m: int, k: int, n: int, spec: GPUSpec, precision: Precision) -> KernelChoice:
+    """The fastest kernel of the menu (and split of K) for C[m, n] = A[m, k] @ B[k, n].
+
+    Candidates are simulated in order of their lower bound; the search stops once no
+    remaining candidate's bound can beat the best time found (branch and bound).
+    """
+    best = gemv_kernel(m, k, n, spec, precision) if min(m, n) == 1 else None
+    for bound, tile, split in candidates(m, k, n, spec, precision):
+        if best is not None and bound >= best.seconds:
+            break
+        choice = tiled_kernel(tile, split, m, k, n, spec, precision)
+        if choice is not None and (best is None or choice.seconds < best.seconds):
+            best = choice
+    return best

@@ -1,0 +1,155 @@
+"""SIMT GPU specifications, as data. Units are in the field names.
+
+Sources: NVIDIA's architecture whitepapers and datasheets (G80/GeForce 8800 GTX technical
+brief 2006; Kepler GK210 / Tesla K80 datasheet; Volta V100 whitepaper 2017; Hopper H100
+whitepaper 2022; H200 product brief 2024) and the CUDA occupancy limits per compute
+capability. Latencies are typical microbenchmark figures for each generation (Jia et al.,
+"Dissecting the NVIDIA Volta GPU Architecture via Microbenchmarking", 2018, and the Hopper
+follow-up by Luo et al., 2024); `kernel_launch_s` for the H200 is the measured device time of
+a trivial kernel replayed in a CUDA graph, and `host_launch_s` the extra time of one eager
+PyTorch call (../shared/validation/gpu-h200-2026-11.json).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from accelsim.errors import AccelsimError
+from accelsim.precision import Precision
+
+
+@dataclass(frozen=True)
+class GPUSpec:
+    """One GPU: streaming multiprocessors (SMs) of warp schedulers and FP32 lanes."""
+
+    name: str
+    sm_count: int
+    clock_hz: float
+    fp32_lanes_per_sm: int
+    schedulers_per_sm: int
+    dram_bytes_per_s: float
+    l2_bytes: int
+    l2_bytes_per_s: float
+    shared_bytes_per_cycle_per_sm: int
+    registers_per_sm: int
+    shared_memory_per_sm_bytes: int
+    max_warps_per_sm: int
+    max_ctas_per_sm: int
+    max_registers_per_thread: int
+    dram_latency_cycles: int
+    l2_latency_cycles: int
+    shared_latency_cycles: int
+    fma_latency_cycles: int
+    kernel_launch_s: float
+    host_launch_s: float
+    flops_per_lane_per_cycle: float = 2.0  # an FMA; G80 adds a co-issued MUL (3)
+    warp_issue_interval_cycles: float = 1.5  # a lone warp issues math every 1.5 cycles
+    l2_port_bytes_per_cycle_per_sm: float = 64.0
+    barrier_latency_cycles: float = 20.0
+    cold_start_cycles: float = 1000.0  # a GEMM kernel's first CTAs: code and constant misses
+    host_bytes_per_s: float = 25e9  # host ↔ device copies (PCIe)
+    warp_size: int = 32
+    register_alloc_unit: int = 256
+    tensor_ops_per_cycle_per_sm: tuple[tuple[str, float], ...] = ()
+    has_async_copy: bool = True
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("int", "float") and (isinstance(value, bool) or value <= 0):
+                raise AccelsimError(f"{self.name}: {f.name} = {value!r} must be positive")
+
+    @property
+    def cold_start_s(self) -> float:
+        return self.cold_start_cycles / self.clock_hz
+
+    @property
+    def fp32_peak_flops(self) -> float:
+        return self.sm_count * self.fp32_lanes_per_sm * self.flops_per_lane_per_cycle * \
+            self.clock_hz
+
+    def peak_ops_per_s(self, precision: Precision) -> float:
+        if precision is Precision.FP32:
+            return self.fp32_peak_flops
+        return self.sm_count * self.tensor_rate(precision) * self.clock_hz
+
+    def tensor_rate(self, precision: Precision) -> float:
+        """Tensor-core ops per cycle per SM at a precision."""
+        rates = dict(self.tensor_ops_per_cycle_per_sm)
+        if precision.value not in rates:
+            raise AccelsimError(f"{self.name} has no {precision.value} tensor cores; it runs "
+                                f"{', '.join(sorted(p.value for p in self.precisions))}")
+        return rates[precision.value]
+
+    @property
+    def precisions(self) -> frozenset[Precision]:
+        return frozenset({Precision.FP32} | {Precision(p) for p, _ in
+                                              self.tensor_ops_per_cycle_per_sm})
+
+    def replace(self, **overrides: Any) -> GPUSpec:
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise AccelsimError(f"{self.name} has no spec field(s) {', '.join(unknown)}; "
+                                f"fields: {', '.join(sorted(names))}")
+        return dataclasses.replace(self, **overrides)
+
+
+def _tensor(fp16: float, bf16: float | None = None,
+            int8: float | None = None) -> tuple[tuple[str, float], ...]:
+    rates = [("fp16", fp16), ("bf16", bf16), ("int8", int8)]
+    return tuple((name, rate) for name, rate in rates if rate)
+
+
+# Hopper (H200 and H100 SXM): 132 SMs, 4 sub-partitions of 32 FP32 lanes; dense tensor-core
+# rates per SM per cycle: fp16/bf16 4,096 FLOP (989 TFLOPS at 1.83 GHz in the whitepaper),
+# int8 8,192 OP.
+H200 = GPUSpec(
+    name="gpu-h200", sm_count=132, clock_hz=1.98e9, fp32_lanes_per_sm=128, schedulers_per_sm=4,
+    dram_bytes_per_s=4.8e12, l2_bytes=60 * 2**20, l2_bytes_per_s=5.5e12,
+    shared_bytes_per_cycle_per_sm=128, registers_per_sm=65536,
+    shared_memory_per_sm_bytes=228 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
+    max_registers_per_thread=255, dram_latency_cycles=820, l2_latency_cycles=260,
+    shared_latency_cycles=30, fma_latency_cycles=4, kernel_launch_s=0.96e-6,
+    host_launch_s=22.4e-6, tensor_ops_per_cycle_per_sm=_tensor(4096, 4096, 8192),
+    source="NVIDIA H200 product brief (2024), Hopper whitepaper (2022)")
+H100 = H200.replace(name="gpu-h100", dram_bytes_per_s=3.35e12, l2_bytes=50 * 2**20,
+                    source="NVIDIA H100 SXM datasheet, Hopper whitepaper (2022)")
+# Volta V100 SXM2: 80 SMs × 64 FP32 lanes at 1.53 GHz = 15.7 TFLOPS; 640 tensor cores
+# (8 per SM × 64 FMA × 2) = 125 TFLOPS fp16.
+V100 = GPUSpec(
+    name="gpu-v100", sm_count=80, clock_hz=1.53e9, fp32_lanes_per_sm=64, schedulers_per_sm=4,
+    dram_bytes_per_s=900e9, l2_bytes=6 * 2**20, l2_bytes_per_s=2.1e12,
+    shared_bytes_per_cycle_per_sm=128, registers_per_sm=65536,
+    shared_memory_per_sm_bytes=96 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
+    max_registers_per_thread=255, dram_latency_cycles=450, l2_latency_cycles=200,
+    shared_latency_cycles=20, fma_latency_cycles=4, kernel_launch_s=2.0e-6,
+    host_launch_s=10e-6, tensor_ops_per_cycle_per_sm=_tensor(1024),
+    has_async_copy=False, source="NVIDIA Tesla V100 whitepaper (2017)")
+# One GK210 die of a Tesla K80, as the TPU paper compared: 13 SMX × 192 lanes at 560 MHz =
+# 2.8 TFLOPS, 160 GB/s.
+K80 = GPUSpec(
+    name="gpu-k80", sm_count=13, clock_hz=560e6, fp32_lanes_per_sm=192, schedulers_per_sm=4,
+    dram_bytes_per_s=160e9, l2_bytes=1536 * 1024, l2_bytes_per_s=500e9,
+    shared_bytes_per_cycle_per_sm=256, registers_per_sm=131072,
+    shared_memory_per_sm_bytes=112 * 1024, max_warps_per_sm=64, max_ctas_per_sm=16,
+    max_registers_per_thread=255, dram_latency_cycles=350, l2_latency_cycles=200,
+    shared_latency_cycles=30, fma_latency_cycles=9, kernel_launch_s=4.0e-6,
+    host_launch_s=10e-6, has_async_copy=False,
+    source="Jouppi et al. 2017 (one K80 die); NVIDIA Tesla K80 datasheet")
+# GeForce 8800 GTX (G80, 2006): 16 SMs × 8 lanes = 128 cores at a 1.35 GHz shader clock; a MAD
+# plus a co-issued MUL per lane per cycle = 518 GFLOPS, the book's "~500 GFLOPS".
+GTX8800 = GPUSpec(
+    name="gpu-8800gtx", sm_count=16, clock_hz=1.35e9, fp32_lanes_per_sm=8, schedulers_per_sm=1,
+    dram_bytes_per_s=86.4e9, l2_bytes=96 * 1024, l2_bytes_per_s=200e9,
+    shared_bytes_per_cycle_per_sm=64, registers_per_sm=8192,
+    shared_memory_per_sm_bytes=16 * 1024, max_warps_per_sm=24, max_ctas_per_sm=8,
+    max_registers_per_thread=124, dram_latency_cycles=500, l2_latency_cycles=300,
+    shared_latency_cycles=36, fma_latency_cycles=22, kernel_launch_s=7.0e-6,
+    host_launch_s=20e-6, flops_per_lane_per_cycle=3.0, has_async_copy=False,
+    source="NVIDIA GeForce 8800 GTX / G80 technical brief (2006)")
+
+GPU_SPECS: dict[str, GPUSpec] = {s.name: s for s in (H200, H100, V100, K80, GTX8800)}

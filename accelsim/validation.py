@@ -7,7 +7,7 @@ from typing import Any
 from accelsim.errors import AccelsimError
 from accelsim.machines.presets import build
 
-VALIDATORS = ("gpu-h200",)
+VALIDATORS = ("gpu-h200", "cpu-host")
 
 
 def validate_machine(name: str) -> Any:
@@ -16,5 +16,9 @@ def validate_machine(name: str) -> Any:
         from accelsim.machines.gpu.validate import validate
 
         return validate(build(name))
+    if name == "cpu-host":
+        from accelsim.machines.cpu.validate import validate as validate_cpu
+
+        return validate_cpu(build(name))
     raise AccelsimError(f"no reference measurements for {name!r}; validate one of "
                         f"{', '.join(VALIDATORS)}")

@@ -30,10 +30,21 @@ def _gpu(name: str) -> Factory:
     return build_gpu
 
 
+def _cpu(name: str) -> Factory:
+    def build_cpu(**overrides: Any) -> Machine:
+        from accelsim.machines.cpu.core import cpu_preset
+
+        return cpu_preset(name, **overrides)
+
+    return build_cpu
+
+
 PRESETS: dict[str, Factory] = {
     "tpu-v1": _tpu_v1,
     **{name: _gpu(name) for name in ("gpu-h200", "gpu-h100", "gpu-v100", "gpu-k80",
                                      "gpu-8800gtx")},
+    **{name: _cpu(name) for name in ("cpu-host", "cpu-haswell-e5-2699v3", "cpu-skylake-8180",
+                                     "cpu-book-2006", "cpu-book-2017")},
 }
 
 

@@ -1,0 +1,105 @@
+"""Multi-core SIMD CPU specifications, as data. Units are in the field names.
+
+A core retires `fma_pipes` vector FMAs of `simd_lanes` fp32 lanes per cycle (2 flops per lane
+per FMA); without FMA hardware (`fma=False`) a multiply and an add port each take one vector
+per cycle, the same 2 flops per lane per cycle. The BLAS library's micro-kernel is mr × nr
+(OpenBLAS's Haswell SGEMM kernel, used on AVX2 and on AVX-512 machines under DYNAMIC_ARCH,
+is 16 × 4). Sources: Intel ARK and the Xeon E5-2699 v3 / Platinum 8180 datasheets; Jouppi et
+al. 2017 for the TPU paper's Haswell (18 cores, 2.3 GHz, 1.3 TFLOPS, 51 GB/s); the book for
+its 2006 and 2017 CPUs, which it counts as 4 cores × 2 and 28 cores × 16 single-precision
+values per instruction (one vector instruction per cycle and port).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from accelsim.errors import AccelsimError
+from accelsim.precision import Precision
+
+
+@dataclass(frozen=True)
+class CPUSpec:
+    name: str
+    cores: int
+    clock_hz: float
+    simd_lanes: int  # fp32 values per vector instruction
+    fma_pipes: int  # vector FMA (or mul + add) instructions per cycle per core
+    l1_bytes: int  # per core
+    l2_bytes: int  # per core
+    l3_bytes: int  # shared
+    dram_bytes_per_s: float
+    l2_bytes_per_cycle: float = 32.0  # sustained streaming per core
+    l3_bytes_per_cycle: float = 20.0  # per core
+    l2_latency_cycles: int = 14
+    l3_latency_cycles: int = 46
+    dram_latency_cycles: int = 250
+    mr: int = 16
+    nr: int = 4
+    vnni: bool = False  # int8 dot products (4 int8 MACs per 32-bit lane)
+    call_overhead_s: float = 1.0e-6  # one BLAS call from Python: dispatch, checks, setup
+    thread_sync_s: float = 4.0e-6  # waking the other threads and joining them
+    multithread_min_macs: int = 262_144  # OpenBLAS: below 65,536 × 4 MACs, one thread
+    page_fault_s: float = 0.25e-6  # first touch of a fresh 4 KiB page of a big output
+    fresh_output_bytes: int = 32 * 2**20  # glibc maps allocations above this fresh each call
+    transcendental_cycles: float = 20.0  # per vector of exp/tanh (a polynomial and a divide)
+    fma_efficiency: float = 0.9  # sustained fraction of peak FMA issue in the micro-kernel
+    fma_efficiency_all_cores: float = 0.85  # the same with every core busy
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("int", "float") and (isinstance(value, bool) or value <= 0):
+                raise AccelsimError(f"{self.name}: {f.name} = {value!r} must be positive")
+
+    @property
+    def flops_per_cycle_per_core(self) -> float:
+        return 2.0 * self.simd_lanes * self.fma_pipes
+
+    @property
+    def fp32_peak_flops(self) -> float:
+        return self.cores * self.flops_per_cycle_per_core * self.clock_hz
+
+    @property
+    def precisions(self) -> frozenset[Precision]:
+        return frozenset({Precision.FP32, Precision.INT8} if self.vnni else {Precision.FP32})
+
+    def peak_ops_per_s(self, precision: Precision) -> float:
+        if precision is Precision.INT8:
+            return 4 * self.fp32_peak_flops  # vpdpbusd: 4 int8 MACs per 32-bit lane
+        return self.fp32_peak_flops
+
+    def replace(self, **overrides: Any) -> CPUSpec:
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise AccelsimError(f"{self.name} has no spec field(s) {', '.join(unknown)}; "
+                                f"fields: {', '.join(sorted(names))}")
+        return dataclasses.replace(self, **overrides)
+
+
+HASWELL = CPUSpec(
+    name="cpu-haswell-e5-2699v3", cores=18, clock_hz=2.3e9, simd_lanes=8, fma_pipes=2,
+    l1_bytes=32 * 1024, l2_bytes=256 * 1024, l3_bytes=45 * 2**20, dram_bytes_per_s=51e9,
+    source="Intel Xeon E5-2699 v3 (2014); Jouppi et al. 2017, Table 2")
+SKYLAKE = CPUSpec(
+    name="cpu-skylake-8180", cores=28, clock_hz=2.5e9, simd_lanes=16, fma_pipes=2,
+    l1_bytes=32 * 1024, l2_bytes=1024 * 1024, l3_bytes=int(38.5 * 2**20),
+    dram_bytes_per_s=128e9, mr=32, nr=6,
+    source="Intel Xeon Platinum 8180 (2017): 28 cores, AVX-512 with two FMA units")
+BOOK_2006 = CPUSpec(
+    name="cpu-book-2006", cores=4, clock_hz=2.66e9, simd_lanes=2, fma_pipes=1,
+    l1_bytes=32 * 1024, l2_bytes=2 * 2**20, l3_bytes=8 * 2**20, dram_bytes_per_s=8.5e9,
+    mr=4, nr=4, source="The book's 2006 CPU: 4 cores × 2 single-precision values per "
+                       "instruction (a quad-core of 2006 at 2.66 GHz)")
+BOOK_2017 = CPUSpec(
+    name="cpu-book-2017", cores=28, clock_hz=1.7e9, simd_lanes=16, fma_pipes=1,
+    l1_bytes=32 * 1024, l2_bytes=1024 * 1024, l3_bytes=int(38.5 * 2**20),
+    dram_bytes_per_s=128e9, mr=32, nr=6,
+    source="The book's 2017 CPU: 28 cores × 16 single-precision values per instruction (a "
+           "28-core AVX-512 Xeon at its 1.7 GHz AVX-512 clock)")
+
+CPU_SPECS: dict[str, CPUSpec] = {s.name: s for s in (HASWELL, SKYLAKE, BOOK_2006, BOOK_2017)}

@@ -1,0 +1,130 @@
+"""`accelsim validate cpu-host`: the CPU model against live numpy/BLAS timings on this host.
+
+Shapes span 1.6 kFLOP to 8.6 GFLOP: LeNet-5's and the LSTMs' GEMMs at several batches and
+square and rectangular GEMMs. Each is timed as numpy's `a @ b` on float32 arrays (the output
+allocated per call, as numpy does), in rounds of enough calls to last a few milliseconds,
+after a warm-up; the median of five rounds is the measurement (the host is shared and noisy).
+Rounds interleave all shapes with the host's calibration measurements (clock, sustained FMA
+rate), and the model runs with the medians of those.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.machines.cpu.blis import predict
+from accelsim.machines.cpu.core import CPU
+from accelsim.machines.cpu.host import (
+    CALIBRATION_GEMM,
+    calibrate_fma,
+    gemm_seconds,
+    measure_call_overhead,
+    measure_clock_hz,
+)
+
+SHAPES = (
+    (1, 80, 10), (1, 120, 80), (1, 400, 120), (16, 80, 10), (1, 256, 512), (16, 120, 80),
+    (100, 150, 16), (784, 25, 6), (16, 400, 120), (64, 64, 64), (256, 80, 10),
+    (16, 256, 512), (128, 128, 128), (1, 1024, 2048), (256, 120, 80), (12544, 25, 6),
+    (1600, 150, 16), (256, 256, 256), (256, 400, 120), (4096, 120, 80), (16, 1024, 2048),
+    (64, 224, 512), (512, 512, 512), (200704, 25, 6), (4096, 400, 120), (256, 1024, 2048),
+    (1024, 1024, 1024), (4096, 256, 512), (1024, 2048, 2048),
+)
+ROUND_SECONDS = 3e-3
+ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class CpuRow:
+    m: int
+    k: int
+    n: int
+    measured_us: float
+    predicted_us: float
+    kernel: str
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.m * self.k * self.n
+
+    @property
+    def error(self) -> float:
+        return (self.predicted_us - self.measured_us) / self.measured_us
+
+    @property
+    def off_by_2x(self) -> bool:
+        return not 0.5 <= self.predicted_us / self.measured_us <= 2.0
+
+
+@dataclass(frozen=True)
+class CpuReport:
+    machine: str
+    rows: tuple[CpuRow, ...]
+
+    def median_ape(self) -> float:
+        return float(np.median([abs(r.error) for r in self.rows]))
+
+    def fraction_over_2x(self) -> float:
+        return sum(r.off_by_2x for r in self.rows) / len(self.rows)
+
+    def text(self) -> str:
+        lines = [f"{self.machine}: numpy/BLAS fp32 GEMMs, predicted vs measured (µs)"]
+        lines += [f"  {r.m:>7}×{r.k:<5}×{r.n:<5}{r.flops:>14,} flop{r.measured_us:>11.2f}"
+                  f"{r.predicted_us:>11.2f}{r.error:>+9.1%}{' >2x' if r.off_by_2x else ''}"
+                  f"  {r.kernel}" for r in self.rows]
+        lines.append(f"median absolute error {self.median_ape():.1%}, "
+                     f"{self.fraction_over_2x():.0%} of shapes off by more than 2x")
+        return "\n".join(lines)
+
+
+def _calls_per_round(a: np.ndarray, b: np.ndarray) -> int:
+    a @ b  # warm-up: first-touch pages, BLAS thread start
+    started = time.perf_counter()
+    a @ b
+    once = max(time.perf_counter() - started, 1e-7)
+    return int(min(5000, max(1, ROUND_SECONDS / once)))
+
+
+def _timed(a: np.ndarray, b: np.ndarray, calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        a @ b
+    return (time.perf_counter() - started) / calls
+
+
+def measure_all(shapes: tuple[tuple[int, int, int], ...]) -> tuple[list[float], list[float]]:
+    """Median seconds per shape, and the medians of the host's calibration measurements
+    (clock, calibration GEMM on one and on all threads, call overhead), taken in interleaved
+    rounds so that a slow spell of the shared host affects calibration and measurement
+    alike."""
+    rng = np.random.default_rng(0)
+    operands = [(rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32))
+                for m, k, n in shapes]
+    calls = [_calls_per_round(a, b) for a, b in operands]
+    times: list[list[float]] = [[] for _ in shapes]
+    calibration: list[list[float]] = [[], [], [], []]  # clock, 1-thread, all-thread, call
+    for _ in range(ROUNDS):
+        calibration[0].append(measure_clock_hz(n=3_000_000, repeats=1))
+        calibration[1].append(gemm_seconds(*CALIBRATION_GEMM, rounds=1, threads=1))
+        calibration[2].append(gemm_seconds(*CALIBRATION_GEMM, rounds=1))
+        calibration[3].append(measure_call_overhead(repeats=500))
+        for index, ((a, b), count) in enumerate(zip(operands, calls, strict=True)):
+            times[index].append(_timed(a, b, count))
+    return [float(np.median(t)) for t in times], [float(np.median(c)) for c in calibration]
+
+
+def validate(cpu: CPU, shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> CpuReport:
+    """Measure every shape on this host and set the model's prediction beside it."""
+    measured, (clock, one, everyone, call) = measure_all(shapes)
+    spec = cpu.spec
+    if spec.name == "cpu-host":
+        spec = calibrate_fma(spec.replace(clock_hz=clock, call_overhead_s=call), one, everyone)
+    rows = []
+    for (m, k, n), seconds in zip(shapes, measured, strict=True):
+        gemm = predict(spec, m, k, n)
+        rows.append(CpuRow(m, k, n, seconds * 1e6, gemm.seconds * 1e6,
+                           f"{gemm.kernel} ×{gemm.threads}"))
+    return CpuReport(cpu.name, tuple(rows))

@@ -50,21 +50,23 @@ def describe_network(net: Network, qnet: QuantizedNetwork, data: tuple, say: Pri
 
 def run_on_machines(nets: dict[str, tuple[Network, QuantizedNetwork, tuple]],
                     say: Printer) -> None:
-    names = preset_names()
-    for name in names:
+    """One line per machine and network: time per batch, throughput, use of the peak,
+    accuracy at the machine's own precision, and where the time went."""
+    say(f"{'machine':<22}{'network':<11}{'prec':<6}{'µs/batch':>11}{'inf/s':>12}"
+        f"{'of peak':>9}{'accuracy':>10}  time goes to")
+    for name in preset_names():
         machine = build(name)
         precision = machine.default_precision
         for net, qnet, data in nets.values():
             model = qnet if precision is Precision.INT8 else net
             try:
-                result = machine.run(model, batch=MACHINE_BATCH, precision=precision, data=data)
+                r = machine.run(model, batch=MACHINE_BATCH, precision=precision, data=data)
             except AccelsimError as err:
-                say(f"{net.name} on {name}: skipped ({err})")
+                say(f"{name:<22}{net.name:<11}skipped: {err}")
                 continue
-            say(result.summary())
-            shares = result.breakdown_line()
-            if shares:
-                say(f"  cycles: {shares}")
+            say(f"{name:<22}{net.name:<11}{precision.value:<6}{r.seconds * 1e6:>11,.1f}"
+                f"{r.throughput:>12,.0f}{r.utilization:>9.1%}{r.accuracy:>10.2%}  "
+                f"{r.breakdown_line()}")
 
 
 def demo(say: Printer = print) -> None:
@@ -76,5 +78,5 @@ def demo(say: Printer = print) -> None:
         nets[name] = (net, quantize(net, calibration), split_data(net, "test"))
         describe_network(*nets[name], say)
         say("")
-    say("Machines")
+    say(f"Machines (batch {MACHINE_BATCH})")
     run_on_machines({k: v for k, v in nets.items() if k in ("lenet5", "lstm-char")}, say)

@@ -21,7 +21,7 @@ from accelsim.machines.results import OpResult, RunResult
 from accelsim.nn.network import Network
 from accelsim.precision import Precision
 
-__all__ = ["Machine", "OpResult", "Precision", "RunResult", "WorkloadTiming"]
+__all__ = ["Machine", "OpResult", "Precision", "RunResult", "SpecMachine", "WorkloadTiming"]
 
 
 @dataclass(frozen=True)
@@ -102,4 +102,31 @@ class Machine(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+class SpecMachine(Machine):
+    """A machine whose spec gives its clock, precisions and peak rates (CPUs and GPUs), with
+    float numerics by emulated rounding and int8 through a quantized network."""
+
+    def __init__(self, spec: Any) -> None:
+        self.spec = spec
+        self.name = spec.name
+
+    @property
+    def clock_hz(self) -> float:
+        return self.spec.clock_hz
+
+    @property
+    def precisions(self) -> frozenset[Precision]:
+        return self.spec.precisions
+
+    def peak_ops_per_s(self, precision: Precision | str = Precision.FP32) -> float:
+        return self.spec.peak_ops_per_s(self.check_precision(precision))
+
+    def execute(self, net: Any, x: np.ndarray, precision: Precision) -> np.ndarray:
+        if precision is Precision.INT8:
+            from accelsim.quant import ensure_quantized
+
+            return ensure_quantized(net, x).forward(x)
+        return net.forward(x, precision)
 

@@ -13,37 +13,21 @@ dot-product instructions. fp16 and bf16 are errors.
 
 from __future__ import annotations
 
-import numpy as np
-
 from accelsim.ir import Gemm, Op, Pool, PoolKind, Transfer, Vector
-from accelsim.machines.base import Machine, WorkloadTiming
+from accelsim.machines.base import SpecMachine, WorkloadTiming
 from accelsim.machines.cpu.blis import FLOAT, bandwidth_for, predict
 from accelsim.machines.cpu.spec import CPU_SPECS, CPUSpec
 from accelsim.machines.results import OpResult
 from accelsim.precision import Precision
-from accelsim.quant import ensure_quantized
 
 VECTOR_OPS = {"relu": 1.0, "add": 1.0, "mul": 1.0}
 IM2COL_CYCLES_PER_VECTOR = 1.0
 
 
-class CPU(Machine):
+class CPU(SpecMachine):
     """A CPU built from a `CPUSpec`."""
 
-    def __init__(self, spec: CPUSpec) -> None:
-        self.spec = spec
-        self.name = spec.name
-
-    @property
-    def clock_hz(self) -> float:
-        return self.spec.clock_hz
-
-    @property
-    def precisions(self) -> frozenset[Precision]:
-        return self.spec.precisions
-
-    def peak_ops_per_s(self, precision: Precision | str = Precision.FP32) -> float:
-        return self.spec.peak_ops_per_s(self.check_precision(precision))
+    spec: CPUSpec
 
     def time_op(self, op: Op, precision: Precision) -> OpResult:
         precision = self.check_precision(precision)
@@ -109,11 +93,6 @@ class CPU(Machine):
                    if isinstance(op, Gemm))
         details = {"gemm_cycles": gemm, "elementwise_cycles": cycles - gemm}
         return WorkloadTiming(layers, cycles, cycles / self.clock_hz, None, details)
-
-    def execute(self, net, x: np.ndarray, precision: Precision) -> np.ndarray:
-        if precision is Precision.INT8:
-            return ensure_quantized(net, x).forward(x)
-        return net.forward(x, precision)
 
     def __repr__(self) -> str:
         return f"CPU({self.spec.name!r}, {self.spec.cores} cores × {self.spec.simd_lanes} lanes)"

@@ -12,11 +12,10 @@ values per instruction (one vector instruction per cycle and port).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from accelsim.errors import AccelsimError
+from accelsim.machines.specs import check_positive, replace_spec
 from accelsim.precision import Precision
 
 
@@ -50,10 +49,7 @@ class CPUSpec:
     source: str = ""
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.type in ("int", "float") and (isinstance(value, bool) or value <= 0):
-                raise AccelsimError(f"{self.name}: {f.name} = {value!r} must be positive")
+        check_positive(self)
 
     @property
     def flops_per_cycle_per_core(self) -> float:
@@ -73,12 +69,7 @@ class CPUSpec:
         return self.fp32_peak_flops
 
     def replace(self, **overrides: Any) -> CPUSpec:
-        names = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise AccelsimError(f"{self.name} has no spec field(s) {', '.join(unknown)}; "
-                                f"fields: {', '.join(sorted(names))}")
-        return dataclasses.replace(self, **overrides)
+        return replace_spec(self, overrides)
 
 
 HASWELL = CPUSpec(

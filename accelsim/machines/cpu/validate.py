@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.machines.comparison import Compared, fraction_over_2x, median_ape
 from accelsim.machines.cpu.blis import predict
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.cpu.host import (
@@ -38,7 +39,7 @@ ROUNDS = 5
 
 
 @dataclass(frozen=True)
-class CpuRow:
+class CpuRow(Compared):
     m: int
     k: int
     n: int
@@ -50,14 +51,6 @@ class CpuRow:
     def flops(self) -> int:
         return 2 * self.m * self.k * self.n
 
-    @property
-    def error(self) -> float:
-        return (self.predicted_us - self.measured_us) / self.measured_us
-
-    @property
-    def off_by_2x(self) -> bool:
-        return not 0.5 <= self.predicted_us / self.measured_us <= 2.0
-
 
 @dataclass(frozen=True)
 class CpuReport:
@@ -65,10 +58,10 @@ class CpuReport:
     rows: tuple[CpuRow, ...]
 
     def median_ape(self) -> float:
-        return float(np.median([abs(r.error) for r in self.rows]))
+        return median_ape(self.rows)
 
     def fraction_over_2x(self) -> float:
-        return sum(r.off_by_2x for r in self.rows) / len(self.rows)
+        return fraction_over_2x(self.rows)
 
     def text(self) -> str:
         lines = [f"{self.machine}: numpy/BLAS fp32 GEMMs, predicted vs measured (µs)"]

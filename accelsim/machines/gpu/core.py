@@ -16,10 +16,8 @@ Numerics: fp32; fp16 and bf16 (rounded storage, fp32 accumulation as tensor core
 
 from __future__ import annotations
 
-import numpy as np
-
 from accelsim.ir import Gemm, Op, Pool, Transfer, Vector, Workload
-from accelsim.machines.base import Machine, WorkloadTiming
+from accelsim.machines.base import SpecMachine, WorkloadTiming
 from accelsim.machines.gpu.elementwise import (
     ALU_OPS,
     SFU_OPS,
@@ -33,26 +31,12 @@ from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel
 from accelsim.machines.gpu.spec import GPU_SPECS, GPUSpec
 from accelsim.machines.results import OpResult
 from accelsim.precision import Precision
-from accelsim.quant import ensure_quantized
 
 
-class GPU(Machine):
+class GPU(SpecMachine):
     """A GPU built from a `GPUSpec`."""
 
-    def __init__(self, spec: GPUSpec) -> None:
-        self.spec = spec
-        self.name = spec.name
-
-    @property
-    def clock_hz(self) -> float:
-        return self.spec.clock_hz
-
-    @property
-    def precisions(self) -> frozenset[Precision]:
-        return self.spec.precisions
-
-    def peak_ops_per_s(self, precision: Precision | str = Precision.FP32) -> float:
-        return self.spec.peak_ops_per_s(self.check_precision(precision))
+    spec: GPUSpec
 
     def kernel_for(self, m: int, k: int, n: int, precision: Precision) -> KernelChoice:
         """The kernel the model picks for a GEMM, with its predicted time."""
@@ -147,12 +131,6 @@ class GPU(Machine):
         rest = [OpResult(v.name, "vector", 0.0, 0.0, 0, precision, 0, 0, 0.0, "latency", {},
                          f"fused into {group[0].name}") for v in group[1:]]
         return [first, *rest]
-
-    def execute(self, net, x: np.ndarray, precision: Precision) -> np.ndarray:
-        """fp32/fp16/bf16 through the float layers; int8 through a quantized network."""
-        if precision is Precision.INT8:
-            return ensure_quantized(net, x).forward(x)
-        return net.forward(x, precision)
 
     def __repr__(self) -> str:
         return f"GPU({self.spec.name!r}, {self.spec.sm_count} SMs)"

@@ -12,11 +12,11 @@ PyTorch call (../shared/validation/gpu-h200-2026-11.json).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from accelsim.errors import AccelsimError
+from accelsim.machines.specs import check_positive, replace_spec
 from accelsim.precision import Precision
 
 
@@ -57,10 +57,7 @@ class GPUSpec:
     source: str = ""
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.type in ("int", "float") and (isinstance(value, bool) or value <= 0):
-                raise AccelsimError(f"{self.name}: {f.name} = {value!r} must be positive")
+        check_positive(self)
 
     @property
     def cold_start_s(self) -> float:
@@ -90,12 +87,7 @@ class GPUSpec:
                                               self.tensor_ops_per_cycle_per_sm})
 
     def replace(self, **overrides: Any) -> GPUSpec:
-        names = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise AccelsimError(f"{self.name} has no spec field(s) {', '.join(unknown)}; "
-                                f"fields: {', '.join(sorted(names))}")
-        return dataclasses.replace(self, **overrides)
+        return replace_spec(self, overrides)
 
 
 def _tensor(fp16: float, bf16: float | None = None,

@@ -15,9 +15,8 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from accelsim.lower import lower
+from accelsim.machines.comparison import Compared, fraction_over_2x, median_ape
 from accelsim.machines.gpu.core import GPU
 from accelsim.nn.loader import load_network
 from accelsim.precision import Precision
@@ -37,20 +36,12 @@ hidden_size = {hidden}
 
 
 @dataclass(frozen=True)
-class Row:
+class Row(Compared):
     label: str
     precision: Precision
     measured_us: float
     predicted_us: float
     kernel: str = ""
-
-    @property
-    def error(self) -> float:
-        return (self.predicted_us - self.measured_us) / self.measured_us
-
-    @property
-    def off_by_2x(self) -> bool:
-        return not 0.5 <= self.predicted_us / self.measured_us <= 2.0
 
 
 @dataclass(frozen=True)
@@ -64,11 +55,10 @@ class Report:
         return tuple(r for r in self.gemm if r.precision is precision)
 
     def median_ape(self, precision: Precision = Precision.FP32) -> float:
-        return float(np.median([abs(r.error) for r in self.gemm_rows(precision)]))
+        return median_ape(self.gemm_rows(precision))
 
     def fraction_over_2x(self, precision: Precision = Precision.FP32) -> float:
-        rows = self.gemm_rows(precision)
-        return sum(r.off_by_2x for r in rows) / len(rows)
+        return fraction_over_2x(self.gemm_rows(precision))
 
     def text(self) -> str:
         lines = [f"{self.machine}: predicted vs measured (µs)"]

@@ -3,11 +3,11 @@ Processing Unit", ISCA 2017), as data. Units are in the field names."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from accelsim.errors import AccelsimError
+from accelsim.machines.specs import replace_spec
 
 NUMERICS = ("fast", "cycle")
 
@@ -90,12 +90,7 @@ class TPUSpec:
         return self.macs_per_cycle * self.clock_hz / self.ddr_bytes_per_s
 
     def replace(self, **overrides: Any) -> TPUSpec:
-        names = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise AccelsimError(f"{self.name} has no spec field(s) {', '.join(unknown)}; "
-                                f"fields: {', '.join(sorted(names))}")
-        return dataclasses.replace(self, **overrides)
+        return replace_spec(self, overrides)
 
 
 TPU_V1 = TPUSpec()

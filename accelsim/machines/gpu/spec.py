@@ -47,6 +47,7 @@ class GPUSpec:
     flops_per_lane_per_cycle: float = 2.0  # an FMA; G80 adds a co-issued MUL (3)
     warp_issue_interval_cycles: float = 1.5  # a lone warp issues math every 1.5 cycles
     l2_port_bytes_per_cycle_per_sm: float = 64.0
+    l1_bytes_per_sm: int = 256 * 1024  # L1 data cache and shared memory share this SRAM
     barrier_latency_cycles: float = 20.0
     cold_start_cycles: float = 1000.0  # a GEMM kernel's first CTAs: code and constant misses
     host_bytes_per_s: float = 25e9  # host ↔ device copies (PCIe)
@@ -113,7 +114,8 @@ H100 = H200.replace(name="gpu-h100", dram_bytes_per_s=3.35e12, l2_bytes=50 * 2**
 # Volta V100 SXM2: 80 SMs × 64 FP32 lanes at 1.53 GHz = 15.7 TFLOPS; 640 tensor cores
 # (8 per SM × 64 FMA × 2) = 125 TFLOPS fp16.
 V100 = GPUSpec(
-    name="gpu-v100", sm_count=80, clock_hz=1.53e9, fp32_lanes_per_sm=64, schedulers_per_sm=4,
+    name="gpu-v100", l1_bytes_per_sm=128 * 1024,
+    sm_count=80, clock_hz=1.53e9, fp32_lanes_per_sm=64, schedulers_per_sm=4,
     dram_bytes_per_s=900e9, l2_bytes=6 * 2**20, l2_bytes_per_s=2.1e12,
     shared_bytes_per_cycle_per_sm=128, registers_per_sm=65536,
     shared_memory_per_sm_bytes=96 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
@@ -124,7 +126,8 @@ V100 = GPUSpec(
 # One GK210 die of a Tesla K80, as the TPU paper compared: 13 SMX × 192 lanes at 560 MHz =
 # 2.8 TFLOPS, 160 GB/s.
 K80 = GPUSpec(
-    name="gpu-k80", sm_count=13, clock_hz=560e6, fp32_lanes_per_sm=192, schedulers_per_sm=4,
+    name="gpu-k80", l1_bytes_per_sm=128 * 1024,
+    sm_count=13, clock_hz=560e6, fp32_lanes_per_sm=192, schedulers_per_sm=4,
     dram_bytes_per_s=160e9, l2_bytes=1536 * 1024, l2_bytes_per_s=500e9,
     shared_bytes_per_cycle_per_sm=256, registers_per_sm=131072,
     shared_memory_per_sm_bytes=112 * 1024, max_warps_per_sm=64, max_ctas_per_sm=16,
@@ -135,7 +138,8 @@ K80 = GPUSpec(
 # GeForce 8800 GTX (G80, 2006): 16 SMs × 8 lanes = 128 cores at a 1.35 GHz shader clock; a MAD
 # plus a co-issued MUL per lane per cycle = 518 GFLOPS, the book's "~500 GFLOPS".
 GTX8800 = GPUSpec(
-    name="gpu-8800gtx", sm_count=16, clock_hz=1.35e9, fp32_lanes_per_sm=8, schedulers_per_sm=1,
+    name="gpu-8800gtx", l1_bytes_per_sm=16 * 1024,
+    sm_count=16, clock_hz=1.35e9, fp32_lanes_per_sm=8, schedulers_per_sm=1,
     dram_bytes_per_s=86.4e9, l2_bytes=96 * 1024, l2_bytes_per_s=200e9,
     shared_bytes_per_cycle_per_sm=64, registers_per_sm=8192,
     shared_memory_per_sm_bytes=16 * 1024, max_warps_per_sm=24, max_ctas_per_sm=8,

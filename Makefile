@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench bench-scalesim lint clean
+.PHONY: install demo test test-slow validate bench bench-scalesim lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# Live checks: time this host (numpy/BLAS against the CPU model) and print every comparison.
+# They depend on the host's speed and load, so `make test` never runs them.
+validate: $(STAMP)
+	$(PY) -m pytest -q -s -m host
+	$(VENV)/bin/accelsim validate cpu-host
+	$(VENV)/bin/accelsim validate gpu-h200
 
 bench: $(STAMP)
 	$(PY) -m pytest -q tests/benchmarks -m "slow or not slow" --benchmark-only

@@ -14,12 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from accelsim.engine import run
+from accelsim.engine import machine, run
 from accelsim.errors import AccelsimError
 from accelsim.ir import Gemm, Pool, Transfer, Vector, Workload
 from accelsim.lower import lower
 from accelsim.machines import Machine, OpResult, Precision, RunResult
-from accelsim.machines.presets import build, preset_names
+from accelsim.machines.presets import preset_names
 from accelsim.nn import Network, datasets
 from accelsim.nn.loader import available_networks, load_network
 from accelsim.quant import QuantizedNetwork, quantize
@@ -35,11 +35,6 @@ __all__ = [
 def presets() -> list[str]:
     """Names of the machine presets that can be built."""
     return preset_names()
-
-
-def machine(name: str, /, **overrides: Any) -> Machine:
-    """A machine preset; keyword overrides replace spec fields (e.g. array_rows=32)."""
-    return build(name, **overrides)
 
 
 def network(name_or_path: str | Path, **options: Any) -> Network:

@@ -6,11 +6,18 @@ User errors print one line naming the bad value and exit with status 2 (no trace
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, UsageError
+
+MAX_COUNT = 2**31 - 1  # the largest --batch, --seq-len or --epochs: sizes stay in int64
+MAX_SEED = 2**63 - 1  # numpy seeds are 64-bit
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for `accelsim ... | head`
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -27,7 +34,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from accelsim.lower import lower
     from accelsim.nn.loader import load_network
 
-    net = load_network(args.network, weights="init" if args.untrained else "trained")
+    net = load_network(args.network, weights="none" if args.untrained else "trained")
     print(net.description)
     print(net.summary(args.seq_len))
     print()
@@ -40,8 +47,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
     out: dict[str, object] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise AccelsimError(f"--set {pair!r} must look like field=value, e.g. array_rows=32")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise UsageError(f"--set {pair!r} must look like field=value, e.g. array_rows=32")
         for convert in (int, float):
             try:
                 out[key] = convert(text)
@@ -50,15 +58,19 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
                 continue
         else:
             out[key] = text
+        if isinstance(out[key], float) and not math.isfinite(out[key]):
+            raise UsageError(f"--set {pair!r}: {key} must be a finite number, e.g. "
+                             f"{key}=1e9")
     return out
 
 
 def _cmd_time(args: argparse.Namespace) -> int:
-    from accelsim.machines.presets import build
+    from accelsim.engine import machine as build_machine
     from accelsim.nn.loader import load_network
 
-    machine = build(args.machine, **parse_overrides(args.set))
-    net = load_network(args.network, weights="init")
+    machine = build_machine(args.machine, calibration=args.calibration,
+                            **parse_overrides(args.set))
+    net = load_network(args.network, weights="none")  # timing reads shapes only
     result = machine.run(net, batch=args.batch, precision=args.precision, seq_len=args.seq_len)
     print(result.summary())
     shares = result.breakdown_line()
@@ -73,10 +85,29 @@ def _cmd_time(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from accelsim.validation import validate_machine
+    from accelsim.measure.validate import validate_machine
 
     report = validate_machine(args.machine)
     print(report.text())
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from accelsim.measure.calibration import calibrate
+
+    spec, path = calibrate(args.out, note=print)
+    print(f"cpu-host: {spec.cores} cores at {spec.clock_hz / 1e9:.2f} GHz, "
+          f"{spec.fp32_peak_flops / 1e9:,.0f} GFLOPS fp32 peak, "
+          f"FMA efficiency {spec.fma_efficiency:.2f} (1 thread) / "
+          f"{spec.fma_efficiency_all_cores:.2f} (all)")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from accelsim.engine import machine as build_machine
+    from accelsim.machines.describe import describe
+
+    print(describe(build_machine(args.preset, calibration=args.calibration)))
     return 0
 
 
@@ -102,38 +133,81 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line error of every other user error (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"accelsim: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _whole_number(text: str, low: int, high: int, example: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        bound = "a positive integer" if low else "an integer ≥ 0"
+        limit = f" of at most {high:,}" if value is not None and value > 0 else ""
+        shown = text if len(text) <= 30 else f"{text[:27]}..."
+        raise argparse.ArgumentTypeError(f"{shown!r} must be {bound}{limit}, e.g. {example}")
+    return value
+
+
+def _count(text: str) -> int:
+    return _whole_number(text, 1, MAX_COUNT, "64")
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, 0, MAX_SEED, "0")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="accelsim", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="accelsim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run LeNet-5 and the LSTMs on every machine model")
     demo.set_defaults(func=_cmd_demo)
     train = sub.add_parser("train", help="train a network; writes NETWORK-DATASET.npz and a "
                                          "model card in MODELS.md")
     train.add_argument("network", help="bundled network name or path to a .toml file")
-    train.add_argument("--seed", type=int, default=0, help="seed for weights and data order")
-    train.add_argument("--epochs", type=int, default=None, help="override [training] epochs")
+    train.add_argument("--seed", type=_seed, default=0, help="seed for weights and data order")
+    train.add_argument("--epochs", type=_count, default=None,
+                       help="override [training] epochs")
     train.add_argument("--out-dir", default=None,
-                       help="where weights and MODELS.md go (default: beside the .toml)")
+                       help="where weights and MODELS.md go (default: the current directory)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch log")
     train.set_defaults(func=_cmd_train)
     info = sub.add_parser("info", help="layers, parameters and the lowered workload")
     info.add_argument("network")
-    info.add_argument("--batch", type=int, default=1)
-    info.add_argument("--seq-len", type=int, default=None)
-    info.add_argument("--untrained", action="store_true", help="do not load weights")
+    info.add_argument("--batch", type=_count, default=1)
+    info.add_argument("--seq-len", type=_count, default=None)
+    info.add_argument("--untrained", action="store_true",
+                      help="do not load weights (shapes only, any size)")
     info.set_defaults(func=_cmd_info)
     timing = sub.add_parser("time", help="time one batch of a network on a machine")
     timing.add_argument("network", help="bundled network name or path to a .toml file")
     timing.add_argument("--machine", required=True, help="machine preset (accelsim presets)")
-    timing.add_argument("--batch", type=int, default=1)
+    timing.add_argument("--batch", type=_count, default=1)
     timing.add_argument("--precision", default=None,
                         help="fp32, fp16, bf16 or int8 (default: the machine's own)")
-    timing.add_argument("--seq-len", type=int, default=None)
+    timing.add_argument("--seq-len", type=_count, default=None)
     timing.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a spec field, e.g. --set array_rows=32")
     timing.add_argument("--program", action="store_true",
                         help="print the compiled program (TPU)")
+    timing.add_argument("--calibration", default=None, metavar="PATH",
+                        help="cpu-host: a saved calibration (default: the per-user cache)")
     timing.set_defaults(func=_cmd_time)
+    calibrate = sub.add_parser("calibrate", help="measure this host once and save it for "
+                                                 "cpu-host (prints where)")
+    calibrate.add_argument("--out", default=None, metavar="PATH",
+                           help="where to save (default: the per-user cache file)")
+    calibrate.set_defaults(func=_cmd_calibrate)
+    show = sub.add_parser("show", help="a preset's spec, peak per precision, and where its "
+                                       "numbers come from")
+    show.add_argument("preset")
+    show.add_argument("--calibration", default=None, metavar="PATH",
+                      help="cpu-host: a saved calibration (default: the per-user cache)")
+    show.set_defaults(func=_cmd_show)
     check = sub.add_parser("validate", help="predicted vs measured for a machine with "
                                             "reference measurements (gpu-h200)")
     check.add_argument("machine")
@@ -143,13 +217,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _fail(message: str) -> int:
+    """The one line a user error prints; status 2."""
+    print(f"accelsim: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 2
+
+
+def _quiet_stdout() -> None:
+    """After the reader of a pipe left (`| head`): send what is still buffered nowhere."""
     try:
-        return args.func(args)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # stdout without a file descriptor
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand: 0 on success, 2 on a user error (one line on stderr), 130 on
+    Ctrl-C and 141 when the reader of a pipe goes away (as a process killed by SIGPIPE)."""
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:  # --help (0), or a usage error already printed (2)
+            return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
+        status = args.func(args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        _quiet_stdout()
+        return SIGPIPE_STATUS
     except AccelsimError as err:
-        print(f"accelsim: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        print("accelsim: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        return _fail("out of memory; use a smaller --batch, --seq-len or network")
+    except OSError as err:  # the file system refused: permissions, a full disk, ...
+        where = f"{err.filename}: " if err.filename else ""
+        return _fail(f"{where}{err.strerror or err}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from accelsim.errors import AccelsimError
 from accelsim.lower import lower
-from accelsim.machines.presets import build, preset_names
+from accelsim.engine import machine as build
+from accelsim.machines.presets import preset_names
 from accelsim.nn import datasets
 from accelsim.nn.generate import example_for
 from accelsim.nn.loader import load_network

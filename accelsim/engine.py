@@ -7,38 +7,70 @@ of the network's forward size), so accuracy is measured on the whole set.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, DataError
 from accelsim.lower import lower
+from accelsim.machines.presets import HOST, build
 from accelsim.machines.results import RunResult
-from accelsim.nn.network import Network
+from accelsim.measure.calibration import host_spec
+from accelsim.nn.network import Network, check_labels
 
 if TYPE_CHECKING:
     from accelsim.machines.base import Machine
 
 
+def machine(name: str, /, calibration: str | Path | None = None,
+            **overrides: Any) -> Machine:
+    """A machine preset with spec fields overridden by keyword; `cpu-host` comes from the
+    host's saved calibration (`calibration=PATH`, else the per-user cache, else measured once
+    and saved, with a note on stderr)."""
+    if name == HOST:
+        return build(name, host_spec(None if calibration is None else Path(calibration)),
+                     **overrides)
+    if calibration is not None:
+        raise AccelsimError(f"calibration= applies to cpu-host only, not {name!r}")
+    return build(name, **overrides)
+
+
 def split_data(data: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """data may be None, inputs alone, or (inputs, labels)."""
+    """data may be None, inputs alone, or (inputs, labels) with one label per sample."""
     if data is None:
         return None, None
     if isinstance(data, tuple | list):
         if len(data) != 2:
             raise AccelsimError(f"data must be x or (x, y), got a sequence of {len(data)} items")
-        x, y = data
-        return np.asarray(x), None if y is None else np.asarray(y)
-    return np.asarray(data), None
+        x, y = (_as_array(part, name) for part, name in zip(data, ("inputs", "labels"),
+                                                              strict=True))
+        if x is not None and y is not None and x.ndim and (y.ndim == 0 or len(y) != len(x)):
+            got = "a single label" if y.ndim == 0 else f"{len(y):,} labels"
+            raise DataError(f"labels of shape {y.shape} give {got} for {len(x):,} samples; "
+                            "give one label per sample: data=(x, y) with len(y) == len(x)")
+        return x, y
+    return _as_array(data, "inputs"), None
+
+
+def _as_array(part: Any, name: str) -> np.ndarray | None:
+    if part is None:
+        return None
+    try:
+        return np.asarray(part)
+    except (ValueError, TypeError) as err:
+        raise DataError(f"the {name} cannot form one array ({err}); give a numpy array of "
+                        "equal-length rows") from None
 
 
 def score(outputs: np.ndarray, labels: np.ndarray) -> float:
-    """Top-1 accuracy; per-step labels (N, T) count every step."""
-    predictions = outputs.argmax(axis=-1)
-    if predictions.shape != labels.shape:
-        raise AccelsimError(f"labels of shape {labels.shape} do not match the network's "
-                            f"predictions of shape {predictions.shape}")
-    return float(np.mean(predictions == labels))
+    """Top-1 accuracy; per-step labels (N, T) count every step.
+
+    Labels must be class indices 0 … classes − 1, one per prediction.
+    """
+    outputs = np.asarray(outputs)
+    labels = check_labels(labels, outputs.shape)
+    return float(np.mean(outputs.argmax(axis=-1) == labels))
 
 
 def run(machine: Machine, net: Network, *, batch: int = 1, precision: Any = None,
@@ -62,7 +94,8 @@ def run(machine: Machine, net: Network, *, batch: int = 1, precision: Any = None
     accuracy = score(outputs, y) if y is not None and outputs is not None else None
     return RunResult(machine=machine.name, network=net.name, batch=workload.batch,
                      precision=p, layers=timing.layers, cycles=timing.cycles,
-                     seconds=timing.seconds, ops=workload.total_ops,
-                     peak_ops_per_s=machine.peak_ops_per_s(p), clock_hz=machine.clock_hz,
-                     seq_len=workload.seq_len, accuracy=accuracy, outputs=outputs,
-                     program=timing.program, details=timing.details)
+                     seconds=timing.seconds, device_seconds=timing.device_seconds,
+                     ops=workload.total_ops, peak_ops_per_s=machine.peak_ops_per_s(p),
+                     clock_hz=machine.clock_hz, seq_len=workload.seq_len, accuracy=accuracy,
+                     outputs=outputs, program=timing.program, detail=timing.detail,
+                     time=timing.time)

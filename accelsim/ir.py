@@ -9,14 +9,21 @@ A `Workload` is an immutable list of ops for one batch of one network:
 - `Pool(name, kind, window, ...)`: 2-D pooling windows.
 - `Transfer(name, direction, elements)`: host ↔ device movement of inputs and outputs.
 
+Ops are grouped by the network layer they come from (`Workload.layers`, each a `LayerOps`);
+a recurrent layer carries a `Recurrence`: its gate GEMM, its cell arithmetic and its number of
+time steps, so machines that fuse the cell (cuDNN, the TPU's Activate) read the structure
+instead of guessing it from op order or names.
+
 One multiply-accumulate is 2 ops. Sizes are in elements; `*_bytes(precision)` gives exact byte
 counts for a storage precision (accumulators and biases are 32-bit).
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from accelsim.precision import Precision
 
@@ -166,14 +173,78 @@ class Transfer:
 Op = Gemm | Vector | Pool | Transfer
 
 
+class CellKind(StrEnum):
+    RNN = "rnn"
+    LSTM = "lstm"
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A recurrent layer's time steps: per step one gate GEMM (`gates`, its `count` equal to
+    `steps`) and the cell's element-wise arithmetic (`cell`, each op also `steps` times)."""
+
+    kind: CellKind
+    steps: int
+    hidden: int
+    gates: Gemm
+    cell: tuple[Vector, ...]
+
+    @property
+    def cells_per_step(self) -> int:
+        """Hidden units of all samples: the state one step updates."""
+        return self.gates.m * self.hidden
+
+
+@dataclass(frozen=True)
+class LayerOps:
+    """The ops of one network layer (`kind` is the layer's type, 'input'/'output' for the
+    host transfers), with its recurrence when it is an RNN or LSTM."""
+
+    name: str
+    kind: str
+    ops: tuple[Op, ...]
+    recurrence: Recurrence | None = None
+
+    @property
+    def gemm(self) -> Gemm | None:
+        """The layer's GEMM, if it has one."""
+        return next((op for op in self.ops if isinstance(op, Gemm)), None)
+
+    @property
+    def elementwise(self) -> bool:
+        """Only element-wise or pooling work (a layer a GEMM's epilogue can absorb)."""
+        return bool(self.ops) and all(isinstance(op, Vector | Pool) for op in self.ops)
+
+    @property
+    def transfer(self) -> bool:
+        return bool(self.ops) and all(isinstance(op, Transfer) for op in self.ops)
+
+
 @dataclass(frozen=True)
 class Workload:
-    """One batch of one network as ops. `ops` is the op list; `total_ops` counts 2 per MAC."""
+    """One batch of one network: its layers' ops. `ops` is the flat op list; `total_ops`
+    counts 2 per MAC."""
 
     network: str
     batch: int
-    ops: tuple[Op, ...]
+    layers: tuple[LayerOps, ...]
     seq_len: int | None = None
+
+    @classmethod
+    def of_ops(cls, network: str, batch: int, ops: tuple[Op, ...],
+               seq_len: int | None = None) -> Workload:
+        """A workload of loose ops, each its own layer (for timing single kernels)."""
+        return cls(network, batch, tuple(LayerOps(op.name, _op_kind(op), (op,)) for op in ops),
+                   seq_len)
+
+    @cached_property
+    def ops(self) -> tuple[Op, ...]:
+        return tuple(op for layer in self.layers for op in layer.ops)
+
+    @cached_property
+    def layer_of(self) -> tuple[int, ...]:
+        """Index into `layers` of every op of `ops`."""
+        return tuple(i for i, layer in enumerate(self.layers) for _ in layer.ops)
 
     @property
     def gemms(self) -> tuple[Gemm, ...]:
@@ -193,10 +264,8 @@ class Workload:
         return sum(op.total_elements for op in self.ops if isinstance(op, Vector))
 
     def macs_by_layer(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for g in self.gemms:
-            out[g.layer or g.name] = out.get(g.layer or g.name, 0) + g.macs
-        return out
+        return {layer.name: sum(op.macs for op in layer.ops if isinstance(op, Gemm))
+                for layer in self.layers if layer.gemm is not None}
 
     def weight_bytes(self, precision: Precision | str) -> int:
         """Every weight and bias once."""
@@ -213,6 +282,11 @@ class Workload:
         return sum(op.bytes(p) for op in self.ops
                    if isinstance(op, Transfer) and op.direction is direction)
 
+    def without_transfers(self) -> Workload:
+        """The device's part: the same layers without the host copies."""
+        layers = tuple(layer for layer in self.layers if not layer.transfer)
+        return Workload(self.network, self.batch, layers, self.seq_len)
+
     def summary(self) -> str:
         """A text table: one row per op with its shape and work."""
         rows = [f"{self.network} batch={self.batch}"
@@ -221,6 +295,24 @@ class Workload:
             rows.append(f"  {describe(op)}")
         rows.append(f"  total: {self.macs:,} MACs = {self.total_ops:,} ops")
         return "\n".join(rows)
+
+    def __repr__(self) -> str:
+        steps = f", seq_len {self.seq_len}" if self.seq_len else ""
+        return (f"Workload({self.network!r}, batch {self.batch}{steps}: {len(self.layers)} "
+                f"layers, {len(self.ops)} ops, {self.macs:,} MACs)")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{html.escape(self.layers[i].name)}</td>"
+                       f"<td>{html.escape(describe(op))}</td></tr>"
+                       for i, op in zip(self.layer_of, self.ops, strict=True))
+        return (f"<p>{html.escape(repr(self))}</p><table><tr><th>layer</th><th>op</th></tr>"
+                f"{rows}</table>")
+
+
+def _op_kind(op: Op) -> str:
+    if isinstance(op, Transfer):
+        return "input" if op.direction is Direction.TO_DEVICE else "output"
+    return type(op).__name__.lower()
 
 
 def describe(op: Op) -> str:

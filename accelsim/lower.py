@@ -14,14 +14,18 @@ from collections.abc import Callable
 
 import numpy as np
 
+from accelsim.checks import check_count
 from accelsim.errors import AccelsimError
 from accelsim.ir import (
+    CellKind,
     ConvGeometry,
     Direction,
     Gemm,
+    LayerOps,
     Op,
     Pool,
     PoolKind,
+    Recurrence,
     Transfer,
     Vector,
     VectorKind,
@@ -90,6 +94,16 @@ def _lstm(layer: LSTM, in_shape: Shape, out_shape: Shape, batch: int) -> list[Op
             Vector(f"{layer.name}.add", VectorKind.ADD, cells, steps, layer.name)]
 
 
+def _recurrence(layer: Layer, ops: list[Op]) -> Recurrence | None:
+    """The explicit time-step structure of an RNN/LSTM layer's ops (gate GEMM, then cell)."""
+    gates, *cell = ops
+    if not isinstance(layer, RNN | LSTM) or not isinstance(gates, Gemm):
+        return None
+    kind = CellKind.LSTM if isinstance(layer, LSTM) else CellKind.RNN
+    return Recurrence(kind, gates.count, layer.hidden_size, gates,
+                      tuple(op for op in cell if isinstance(op, Vector)))
+
+
 RULES: dict[type, Rule] = {
     Conv2d: _conv, Linear: _linear, MaxPool2d: _pool, AvgPool2d: _pool, RNN: _rnn,
     LSTM: _lstm, Flatten: lambda *_: [], **dict.fromkeys(_ACTIVATIONS, _activation),
@@ -98,20 +112,23 @@ RULES: dict[type, Rule] = {
 
 def lower(net: Network, batch: int, seq_len: int | None = None) -> Workload:
     """The ops one batch of `net` executes; sequence networks default to their seq_len."""
-    if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or batch < 1:
-        raise AccelsimError(f"batch = {batch!r} must be a positive integer")
+    batch = check_count(batch, "batch", owner=net.name, meaning="samples")
     if seq_len is not None:
-        if isinstance(seq_len, bool) or not isinstance(seq_len, int | np.integer) or seq_len < 1:
-            raise AccelsimError(f"seq_len = {seq_len!r} must be a positive integer")
+        seq_len = check_count(seq_len, "seq_len", owner=net.name, meaning="time steps")
         if not net.sequence:
             raise AccelsimError(f"seq_len = {seq_len} given, but {net.name!r} takes no "
                                 "sequences; leave it out")
     batch = int(batch)
     steps = (seq_len or net.seq_len or 1) if net.sequence else None
     sample = net.sample_shape(steps)
-    ops: list[Op] = [Transfer("input", Direction.TO_DEVICE, batch * int(np.prod(sample)))]
+    layers = [LayerOps("input", "input", (Transfer("input", Direction.TO_DEVICE,
+                                                    batch * int(np.prod(sample))),))]
     out_shape = sample
     for layer, in_shape, out_shape in net.layer_shapes(steps):
-        ops.extend(RULES[type(layer)](layer, in_shape, out_shape, batch))
-    ops.append(Transfer("output", Direction.TO_HOST, batch * int(np.prod(out_shape))))
-    return Workload(network=net.name, batch=batch, ops=tuple(ops), seq_len=steps)
+        ops = RULES[type(layer)](layer, in_shape, out_shape, batch)
+        if ops:
+            layers.append(LayerOps(layer.name, layer.type_name, tuple(ops),
+                                   _recurrence(layer, ops)))
+    layers.append(LayerOps("output", "output", (Transfer("output", Direction.TO_HOST,
+                                                         batch * int(np.prod(out_shape))),)))
+    return Workload(network=net.name, batch=batch, layers=tuple(layers), seq_len=steps)

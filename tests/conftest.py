@@ -3,6 +3,7 @@ defined here, in the tests, and never offered to users."""
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,28 @@ import pytest
 
 from accelsim.ir import Gemm, Op
 from accelsim.machines.base import Machine
-from accelsim.machines.results import OpResult
+from accelsim.machines.results import Bound, OpResult
+from accelsim.measure import calibration, host
+from accelsim.measure.recorded import read, spec_of
 from accelsim.precision import Precision
+
+RECORDED_HOST = "cpu-intel-16core-2026-11-27.json"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def recorded_host(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`cpu-host` in tests is a recorded host, never this machine measured live: the per-user
+    cache points into a temporary folder holding a calibration with this host's fingerprint
+    and a recorded spec, so runs do not depend on the machine's speed or load (and never
+    write into the user's cache). Live checks carry the `host` marker."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    spec = dataclasses.replace(spec_of(read(RECORDED_HOST)), source="recorded for the tests")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        path = calibration.default_path()
+        calibration.save(spec, path)
+        assert calibration.read(path)["host"] == host.fingerprint()
+        yield path
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,7 @@ class FixedRateMachine(Machine):
             cycles, ops = -(-elements // self.spec.elements_per_cycle), 0
         util = ops / (cycles * 2 * self.spec.macs_per_cycle) if cycles else 0.0
         return OpResult(op.name, type(op).__name__.lower(), cycles, cycles / self.clock_hz, ops,
-                        precision, 0, 0, util, "compute")
+                        precision, 0, 0, util, Bound.COMPUTE)
 
 
 @pytest.fixture

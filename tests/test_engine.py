@@ -23,7 +23,7 @@ def test_run_times_every_op_and_totals_them(fixed_machine):
     assert r.seconds == pytest.approx(r.cycles / 1e9)
     assert r.ops == 2 * 4 * 416_000
     assert r.throughput == pytest.approx(4 / r.seconds)
-    assert r.utilization == pytest.approx(r.ops / r.seconds / r.peak_ops_per_s)
+    assert r.utilization == pytest.approx(r.ops / r.device_seconds / r.peak_ops_per_s)
     assert r.accuracy is None and r.outputs is None
 
 

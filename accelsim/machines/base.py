@@ -1,23 +1,24 @@
 """The machine protocol and the results every machine returns.
 
 A machine is a frozen spec plus a timing model per op kind. `time_op` times one op as a kernel
-of its own; `time_workload` times a whole lowered network (machines that overlap ops, like the
-TPU's decoupled access/execute, override it); `execute` computes outputs at a precision.
-`run` goes through `accelsim.engine.run`, the one entry path shared with the CLI.
+of its own; `time_workload` times a whole lowered network (machines that overlap ops or fuse
+layers, like the TPU's decoupled access/execute, override it) and returns both times
+(DESIGN.md "Two times"); `execute` computes outputs at a precision. `run` goes through
+`accelsim.engine.run`, the one entry path shared with the CLI.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from accelsim.errors import AccelsimError, PrecisionError
-from accelsim.ir import Gemm, Op, Workload
-from accelsim.machines.results import OpResult, RunResult
+from accelsim.checks import check_count
+from accelsim.errors import PrecisionError
+from accelsim.ir import Gemm, Op, Transfer, Workload
+from accelsim.machines.results import Breakdown, MachineProgram, OpResult, RunResult
 from accelsim.nn.network import Network
 from accelsim.precision import Precision
 
@@ -26,13 +27,27 @@ __all__ = ["Machine", "OpResult", "Precision", "RunResult", "SpecMachine", "Work
 
 @dataclass(frozen=True)
 class WorkloadTiming:
-    """A timed workload: per-op results, the total, and the machine's program if it has one."""
+    """A timed workload: per-op results, both times, where the time went, and the machine's
+    program (a TPU `Program`) and run-level detail dataclass if it has them."""
 
     layers: tuple[OpResult, ...]
     cycles: float
     seconds: float
-    program: Any = None
-    details: Mapping[str, float] = field(default_factory=dict)
+    device_seconds: float
+    time: Breakdown
+    program: MachineProgram | None = None
+    detail: Any = None
+
+    @classmethod
+    def serial(cls, layers: tuple[OpResult, ...], workload: Workload,
+               detail: Any = None) -> WorkloadTiming:
+        """Ops one after another: end to end is every op, device time all but the host
+        transfers."""
+        seconds = sum(r.seconds for r in layers)
+        device = sum(r.seconds for r, op in zip(layers, workload.ops, strict=True)
+                     if not isinstance(op, Transfer))
+        return cls(layers, sum(r.cycles for r in layers), seconds, device,
+                   Breakdown.total_of(r.time for r in layers), None, detail)
 
 
 class Machine(ABC):
@@ -75,18 +90,18 @@ class Machine(ABC):
 
     def gemm(self, m: int, k: int, n: int, precision: Precision | str | None = None) -> OpResult:
         """Time C[m, n] = A[m, k] @ B[k, n] launched on its own (default: own precision)."""
-        for label, value in (("m", m), ("k", k), ("n", n)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise AccelsimError(f"gemm {label} = {value!r} must be a positive integer")
-        op = Gemm(f"gemm{m}x{k}x{n}", m=int(m), k=int(k), n=int(n), bias=False)
+        m, k, n = (check_count(value, f"gemm {label}", owner=self.name, meaning=meaning)
+                   for label, value, meaning in (("m", m, "rows of A and C"),
+                                                 ("k", k, "columns of A, rows of B"),
+                                                 ("n", n, "columns of B and C")))
+        op = Gemm(f"gemm{m}x{k}x{n}", m=m, k=k, n=n, bias=False)
         chosen = self.default_precision if precision is None else precision
         return self.time_op(op, self.check_precision(chosen))
 
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
         """Ops one after another (no overlap between kernels)."""
         layers = tuple(self.time_op(op, precision) for op in workload.ops)
-        cycles = sum(r.cycles for r in layers)
-        return WorkloadTiming(layers, cycles, cycles / self.clock_hz)
+        return WorkloadTiming.serial(layers, workload)
 
     def execute(self, net: Network, x: np.ndarray, precision: Precision) -> np.ndarray:
         """Outputs at `precision`: float formats by emulated rounding (see nn.numerics)."""

@@ -1,22 +1,115 @@
 """Results of timing: one `OpResult` per op, one `RunResult` per network run.
 
-Both are frozen, render as HTML tables in notebooks (`_repr_html_`, no pandas) and convert to
-plain dictionaries (`to_dict`) for JSON and CSV writers. Ops are counted 2 per
-multiply-accumulate, in the precision's own unit: FLOP for fp32/fp16/bf16, OP for int8.
+Where time goes is typed, the same for every machine: each result carries a `Breakdown`
+(seconds per `Category`) that a report renders without knowing the machine, and a frozen
+machine-specific `detail` dataclass beneath it (the TPU's counters, a GPU kernel's waves, a
+CPU GEMM's packing). `bound` is a `Bound`. Both results are frozen, render as HTML in
+notebooks (`_repr_html_`, no pandas) and convert to plain dictionaries (`to_dict`) for JSON
+and CSV writers. Ops are counted 2 per multiply-accumulate, in the precision's own unit: FLOP
+for fp32/fp16/bf16, OP for int8; the two are never added.
+
+Two times (DESIGN.md): `device_seconds` is the machine busy on one batch with inputs already
+in its memory; `seconds` is end to end as a framework's user sees it (host transfers and the
+runtime included).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 import numpy as np
 
 from accelsim.precision import Precision
 
-BOUNDS = ("compute", "memory", "latency")
+
+class Category(StrEnum):
+    """Where time goes, on every machine."""
+
+    COMPUTE = "compute"  # arithmetic units busy: GEMM kernels, the TPU's array, CPU micro-kernels
+    MEMORY_STALL = "memory stall"  # waiting for DRAM/weights beyond the arithmetic; CPU packing
+    LATENCY = "latency"  # pipeline fill and drain, dependencies, weight shifts, kernel start-up
+    ELEMENTWISE = "elementwise"  # activations, pooling, the recurrent cell, the TPU's Activate
+    LAUNCH = "launch"  # kernel launch on the device; a BLAS call's dispatch on a CPU
+    HOST_TRANSFER = "host transfer"  # inputs in and outputs out over the host link
+    FRAMEWORK = "framework"  # a framework's per-op host overhead not hidden behind the device
+
+
+class Bound(StrEnum):
+    """What limited an op."""
+
+    COMPUTE = "compute"
+    MEMORY = "memory"
+    LATENCY = "latency"
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Seconds per category (categories with no time are left out)."""
+
+    parts: tuple[tuple[Category, float], ...] = ()
+
+    @classmethod
+    def of(cls, seconds: Mapping[Category, float]) -> Breakdown:
+        """From a mapping; zero and negative shares (rounding) are dropped."""
+        return cls(tuple((c, float(seconds[c])) for c in Category
+                         if c in seconds and seconds[c] > 0))
+
+    @classmethod
+    def total_of(cls, breakdowns: Iterable[Breakdown]) -> Breakdown:
+        sums: dict[Category, float] = {}
+        for b in breakdowns:
+            for c, s in b.parts:
+                sums[c] = sums.get(c, 0.0) + s
+        return cls.of(sums)
+
+    def __getitem__(self, category: Category) -> float:
+        return dict(self.parts).get(category, 0.0)
+
+    def __iter__(self) -> Iterator[Category]:
+        return iter(c for c, _ in self.parts)
+
+    @property
+    def seconds(self) -> float:
+        return sum(s for _, s in self.parts)
+
+    def scaled(self, factor: float) -> Breakdown:
+        return Breakdown(tuple((c, s * factor) for c, s in self.parts))
+
+    def fractions(self) -> dict[Category, float]:
+        total = self.seconds
+        return {c: s / total for c, s in self.parts} if total > 0 else {}
+
+    def line(self, minimum: float = 0.005) -> str:
+        """'compute 78%, latency 17%' (shares of at least `minimum`)."""
+        return ", ".join(f"{c.value} {v:.0%}" for c, v in self.fractions().items()
+                         if v >= minimum)
+
+
+class MachineProgram(Protocol):
+    """A compiled program a machine ran (the TPU's): `str()` is its disassembly."""
+
+    def __len__(self) -> int: ...
+
+    def count(self, kind: type) -> int: ...
+
+
+def detail_dict(detail: Any) -> dict[str, Any]:
+    """A detail dataclass as plain values (nested ones flattened with dots)."""
+    if detail is None:
+        return {}
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(detail):
+        value = getattr(detail, f.name)
+        if dataclasses.is_dataclass(value):
+            out.update({f"{f.name}.{k}": v for k, v in detail_dict(value).items()})
+        else:
+            out[f.name] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -32,21 +125,41 @@ class OpResult:
     dram_bytes: int
     onchip_bytes: int
     utilization: float
-    bound: str
-    details: Mapping[str, float] = field(default_factory=dict)
+    bound: Bound
+    time: Breakdown = field(default_factory=Breakdown)
+    detail: Any = None  # the machine's frozen detail dataclass, or None
     kernel: str = ""  # what ran it: a GPU kernel's name, a TPU instruction, a CPU routine
+    layer: str = ""  # the network layer the op belongs to
 
     @property
     def achieved_ops_per_s(self) -> float:
         return self.ops / self.seconds if self.seconds > 0 else 0.0
 
+    def breakdown(self) -> dict[Category, float]:
+        """{Category: fraction of this op's time}."""
+        return self.time.fractions()
+
     def to_dict(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in ("name", "kind", "cycles", "seconds", "ops",
-                                              "dram_bytes", "onchip_bytes", "utilization",
-                                              "bound", "kernel")}
-        out["precision"] = self.precision.value
-        out.update({f"details.{k}": v for k, v in self.details.items()})
+        out: dict[str, Any] = {
+            "name": self.name, "layer": self.layer, "kind": self.kind, "cycles": self.cycles,
+            "seconds": self.seconds, "ops": self.ops, "precision": self.precision.value,
+            "dram_bytes": self.dram_bytes, "onchip_bytes": self.onchip_bytes,
+            "utilization": self.utilization, "bound": self.bound.value, "kernel": self.kernel}
+        out.update({f"time_s.{c.value}": s for c, s in self.time.parts})
+        out.update({f"detail.{k}": v for k, v in detail_dict(self.detail).items()})
         return out
+
+    def __repr__(self) -> str:
+        return (f"OpResult({self.name!r}, {self.kind}, {self.seconds * 1e6:,.2f} µs, "
+                f"{self.bound.value}-bound, util {self.utilization:.1%})")
+
+    def _repr_html_(self) -> str:
+        rows = [("kind", self.kind), ("time", f"{self.seconds * 1e6:,.2f} µs"),
+                ("cycles", f"{self.cycles:,.0f}"), ("ops", f"{self.ops:,}"),
+                ("utilization", f"{self.utilization:.1%}"), ("bound", self.bound.value),
+                ("kernel", self.kernel or "—")]
+        rows += [(c.value, f"{v:.1%}") for c, v in self.breakdown().items()]
+        return html_table(f"{self.name} ({self.precision.value})", ("", ""), rows)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,43 +173,60 @@ class RunResult:
     layers: tuple[OpResult, ...]
     cycles: float
     seconds: float
+    device_seconds: float
     ops: int
     peak_ops_per_s: float
     clock_hz: float
     seq_len: int | None = None
     accuracy: float | None = None
     outputs: np.ndarray | None = None
-    program: Any = None
-    details: Mapping[str, float] = field(default_factory=dict)
+    program: MachineProgram | None = None  # the TPU's compiled program, or None
+    detail: Any = None  # the machine's frozen run-level detail dataclass, or None
+    time: Breakdown = field(default_factory=Breakdown)
 
     @property
     def throughput(self) -> float:
-        """Inferences (samples) per second."""
+        """Inferences (samples) per second, end to end."""
         return self.batch / self.seconds if self.seconds > 0 else 0.0
 
     @property
+    def device_throughput(self) -> float:
+        return self.batch / self.device_seconds if self.device_seconds > 0 else 0.0
+
+    @property
     def achieved_ops_per_s(self) -> float:
-        return self.ops / self.seconds if self.seconds > 0 else 0.0
+        """Over device time: what the hardware sustained."""
+        return self.ops / self.device_seconds if self.device_seconds > 0 else 0.0
 
     @property
     def utilization(self) -> float:
-        """Achieved over peak arithmetic rate at this precision."""
+        """Achieved (over device time) over peak arithmetic rate at this precision."""
         return self.achieved_ops_per_s / self.peak_ops_per_s if self.peak_ops_per_s else 0.0
 
     @property
     def ops_unit(self) -> str:
         return self.precision.ops_unit
 
+    def breakdown(self) -> dict[Category, float]:
+        """{Category: fraction of the end-to-end time}."""
+        return self.time.fractions()
+
+    def breakdown_line(self) -> str:
+        return self.time.line()
+
     def to_dict(self, layers: bool = True) -> dict[str, Any]:
         """Plain values for JSON; outputs are left out (they can be large)."""
         out: dict[str, Any] = {
             "machine": self.machine, "network": self.network, "batch": self.batch,
             "seq_len": self.seq_len, "precision": self.precision.value,
-            "cycles": self.cycles, "seconds": self.seconds, "throughput": self.throughput,
+            "cycles": self.cycles, "seconds": self.seconds,
+            "device_seconds": self.device_seconds, "throughput": self.throughput,
             "ops": self.ops, "ops_unit": self.ops_unit,
             "achieved_ops_per_s": self.achieved_ops_per_s,
             "peak_ops_per_s": self.peak_ops_per_s, "utilization": self.utilization,
-            "accuracy": self.accuracy, **{f"details.{k}": v for k, v in self.details.items()},
+            "accuracy": self.accuracy,
+            **{f"time_s.{c.value}": s for c, s in self.time.parts},
+            **{f"detail.{k}": v for k, v in detail_dict(self.detail).items()},
         }
         if layers:
             out["layers"] = [r.to_dict() for r in self.layers]
@@ -106,21 +236,11 @@ class RunResult:
         """Two lines for a terminal."""
         acc = "" if self.accuracy is None else f", accuracy {self.accuracy:.2%}"
         return (f"{self.network} on {self.machine} ({self.precision.value}, batch "
-                f"{self.batch}): {self.seconds * 1e6:,.1f} µs, {self.throughput:,.0f} "
-                f"inferences/s\n  {self.achieved_ops_per_s / 1e12:.3f} T{self.ops_unit}/s of "
+                f"{self.batch}): {self.seconds * 1e6:,.1f} µs end to end "
+                f"({self.device_seconds * 1e6:,.1f} µs on the device), "
+                f"{self.throughput:,.0f} inferences/s\n  "
+                f"{self.achieved_ops_per_s / 1e12:.3f} T{self.ops_unit}/s of "
                 f"{self.peak_ops_per_s / 1e12:.1f} peak ({self.utilization:.1%}){acc}")
-
-    def breakdown(self) -> dict[str, float]:
-        """Where the cycles went (machines that classify them), as fractions of the total."""
-        parts = {k.removesuffix("_cycles"): v for k, v in self.details.items()
-                 if k.endswith("_cycles")}
-        total = sum(parts.values())
-        return {k: v / total for k, v in parts.items()} if total else {}
-
-    def breakdown_line(self) -> str:
-        """'array active 78%, dependency stall 17%, ...' (shares of at least 0.5%)."""
-        return ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in self.breakdown().items()
-                         if v >= 0.005)
 
     def table(self) -> str:
         """One line per op: cycles, time, work, utilization and what bound it ('—' for ops
@@ -130,22 +250,31 @@ class RunResult:
         for r in self.layers:
             lines.append(f"{r.name:<16}{r.kind:<9}{r.cycles:>12,.0f}{r.seconds * 1e6:>10.2f}"
                          f"{r.ops:>14,}{r.utilization:>8.1%}  "
-                         f"{(r.bound if r.cycles else '—'):<9} {r.kernel}".rstrip())
+                         f"{(r.bound.value if r.cycles else '—'):<9} {r.kernel}".rstrip())
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return (f"RunResult({self.network!r} on {self.machine!r}, {self.precision.value}, "
+                f"batch {self.batch}: {self.seconds * 1e6:,.1f} µs, "
+                f"{self.throughput:,.0f}/s)")
+
     def _repr_html_(self) -> str:
-        head = html.escape(self.summary()).replace("\n", "<br>")
-        cols = ("name", "kind", "cycles", "ops", "utilization", "bound")
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{_cell(getattr(r, c))}</td>" for c in cols) + "</tr>"
-            for r in self.layers)
-        header = "".join(f"<th>{c}</th>" for c in cols)
-        return f"<p>{head}</p><table><tr>{header}</tr>{rows}</table>"
+        head = f"<p>{html.escape(self.summary()).replace(chr(10), '<br>')}</p>"
+        shares = self.breakdown_line()
+        if shares:
+            head += f"<p>time: {html.escape(shares)}</p>"
+        rows = [(r.name, r.kind, f"{r.seconds * 1e6:,.2f}", f"{r.ops:,}",
+                 f"{r.utilization:.1%}", r.bound.value if r.cycles else "—", r.kernel)
+                for r in self.layers]
+        return head + html_table("", ("op", "kind", "time (µs)", "ops", "utilization",
+                                      "bound", "kernel"), rows)
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return html.escape(str(value))
+def html_table(caption: str, header: tuple[str, ...],
+               rows: Iterable[tuple[Any, ...]]) -> str:
+    """A plain HTML table (escaped cells) for notebooks."""
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table>{cap}<tr>{head}</tr>{body}</table>"

@@ -1,11 +1,33 @@
-"""What every machine spec shares: checked overrides and positive sizes."""
+"""What every machine spec shares: checked overrides and one validator for its fields.
+
+Every spec's `__post_init__` calls `check_spec`, which reads each field's type annotation:
+
+- `int` (counts and sizes): a whole number ≥ 1. numpy integers and floats without a fraction
+  (3.0, 141e9) are accepted and stored as `int`; 2.5, nan, inf, True and "3" are errors.
+- `float` (rates, times, ratios): finite and > 0; ints and numpy floats are stored as `float`.
+  Fields a spec lists in its `may_be_zero` class attribute (overheads whose absence is a
+  meaningful what-if, such as `kernel_launch_s`) may also be 0.
+- `bool` must be True or False; `str` must be a string (`name` a non-empty one).
+- `tuple[tuple[str, float], ...]`: a table of named rates (a dict is accepted); names unique,
+  each rate a finite positive number; stored as a tuple of pairs.
+
+Numbers are checked by `accelsim.checks`, which also checks arguments outside specs (batch,
+GEMM dimensions, array sizes), so every message has one shape, naming the owner, the field,
+the value, the rule and the fix:
+`gpu-h200: sm_count = 2.5 must be a positive integer (a count of SMs); use 2 or 3`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
-from accelsim.errors import AccelsimError
+import numpy as np
+
+from accelsim.checks import check_number, unit_of
+from accelsim.errors import SpecError
 
 Spec = TypeVar("Spec")
 
@@ -15,15 +37,66 @@ def replace_spec(spec: Spec, overrides: dict[str, Any]) -> Spec:
     names = {f.name for f in dataclasses.fields(spec)}
     unknown = sorted(set(overrides) - names)
     if unknown:
-        raise AccelsimError(f"{spec.name} has no spec field(s) {', '.join(unknown)}; "
-                            f"fields: {', '.join(sorted(names))}")
+        raise SpecError(f"{spec.name} has no spec field(s) {', '.join(unknown)}; "
+                        f"fields: {', '.join(sorted(names))}")
     return dataclasses.replace(spec, **overrides)
 
 
-def check_positive(spec: Any) -> None:
-    """Every int and float field must be a positive number (not a bool)."""
-    for f in dataclasses.fields(spec):
-        value = getattr(spec, f.name)
-        if f.type in ("int", "float") and (isinstance(value, bool)
-                                           or not isinstance(value, int | float) or value <= 0):
-            raise AccelsimError(f"{spec.name}: {f.name} = {value!r} must be positive")
+def _check_rates(value: object, field: str, owner: str) -> tuple[tuple[str, float], ...]:
+    pairs = list(value.items()) if isinstance(value, Mapping) else value
+    try:
+        pairs = [(name, rate) for name, rate in pairs]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise SpecError(f"{owner}: {field} = {value!r} must be (name, rate) pairs or a dict "
+                        "of rates, e.g. {'fp16': 4096}") from None
+    names = [name for name, _ in pairs]
+    for name in names:
+        if not isinstance(name, str) or not name or names.count(name) > 1:
+            raise SpecError(f"{owner}: {field} names {name!r}; each name must be a distinct, "
+                            "non-empty string")
+    return tuple((name, float(check_number(rate, f"{field}[{name!r}]", owner=owner,
+                                           meaning=unit_of(field), error=SpecError)))
+                 for name, rate in pairs)
+
+
+@cache
+def _field_kinds(cls: type) -> tuple[tuple[str, str], ...]:
+    """(field, kind) for each field of a spec class, the kind read from its annotation."""
+    hints = get_type_hints(cls)
+    kinds = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if hint in (bool, int, float, str):
+            kinds.append((f.name, hint.__name__))
+        elif get_origin(hint) is tuple and get_args(hint)[:1] == (tuple[str, float],):
+            kinds.append((f.name, "rates"))
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name}: check_spec cannot check {hint!r}")
+    return tuple(kinds)
+
+
+def _check_field(spec: Any, name: str, kind: str, owner: str) -> object:
+    value = getattr(spec, name)
+    if kind in ("int", "float"):
+        zero_ok = name in getattr(type(spec), "may_be_zero", ())
+        return check_number(value, name, owner=owner, integer=kind == "int", zero_ok=zero_ok,
+                            error=SpecError)
+    if kind == "bool":
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        raise SpecError(f"{owner}: {name} = {value!r} must be True or False")
+    if kind == "str":
+        if isinstance(value, str) and (value or name != "name"):
+            return value
+        raise SpecError(f"{owner}: {name} = {value!r} must be a{' non-empty' * (name == 'name')}"
+                        " string")
+    return _check_rates(value, name, owner)
+
+
+def check_spec(spec: Any) -> None:
+    """Check and normalize every field of a frozen spec dataclass (see the module docstring);
+    the first bad field raises `SpecError`."""
+    name = getattr(spec, "name", "")
+    owner = name if isinstance(name, str) and name else type(spec).__name__
+    for field, kind in _field_kinds(type(spec)):
+        object.__setattr__(spec, field, _check_field(spec, field, kind, owner))

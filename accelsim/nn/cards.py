@@ -10,6 +10,8 @@ import os
 import re
 from pathlib import Path
 
+from accelsim.errors import OutputError
+from accelsim.nn.files import write_text_atomically
 from accelsim.nn.train import TrainResult
 
 HEADER = """# Model cards
@@ -54,15 +56,31 @@ def card_markdown(result: TrainResult, weights_file: str, example: str | None) -
             f"{net.description}\n\n| | |\n|---|---|\n{body}\n<!-- /card: {net.name} -->")
 
 
-def update_cards(path: Path, name: str, block: str) -> None:
-    """Insert or replace the card of `name` in the MODELS.md at `path`."""
-    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+def read_cards(path: Path) -> str:
+    """The text of MODELS.md (the header alone when it does not exist yet)."""
+    if not path.exists():
+        return HEADER
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; model cards go in a MODELS.md file: choose "
+                          "another --out-dir")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise OutputError(f"{path}: not UTF-8 text (byte offset {err.start}); fix or move the "
+                          "file so its cards are not lost, then train again") from None
+    except OSError as err:
+        raise OutputError(f"{path}: cannot read the model cards: {err.strerror or err}") from None
+
+
+def with_card(text: str, name: str, block: str) -> str:
+    """`text` with the card of `name` inserted or replaced; everything else kept."""
     pattern = re.compile(rf"<!-- card: {re.escape(name)} -->.*?<!-- /card: {re.escape(name)} -->",
                          re.S)
     if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+        return pattern.sub(lambda _: block, text)
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def update_cards(path: Path, name: str, block: str) -> None:
+    """Insert or replace the card of `name` in the MODELS.md at `path`, atomically."""
+    write_text_atomically(path, with_card(read_cards(path), name, block))

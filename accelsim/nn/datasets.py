@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import gzip
+import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,7 @@ RECALL_FILLERS = ("I", "was", "born", "in", "grew", "up", "there", "and", "later
 RECALL_QUERY = "so-I-speak"
 RECALL_TOKENS = (*RECALL_KEYS, *RECALL_FILLERS, RECALL_QUERY)
 HELLO_VOCAB = "helo"
+DATA_LIMIT_BYTES = 2 * 2**30  # largest synthetic data set generated
 
 
 def _check_split(split: str) -> None:
@@ -84,18 +87,43 @@ def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (ubyte data), raw or gzipped, as a numpy array."""
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DatasetError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
+    """An IDX file (ubyte data), raw or gzipped, as a numpy array.
+
+    Every failure (unreadable, empty, bad gzip, wrong magic, truncated) names the file.
+    """
+    raw = _read_maybe_gzip(path)
+    if not raw:
+        raise DatasetError(f"{path}: the file is empty; download MNIST's IDX files again")
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] == 0:
+        raise DatasetError(f"{path}: not an unsigned-byte IDX file (bad magic number "
+                           f"{raw[:4].hex()}, expected 00000801 for labels or 00000803 for "
+                           "images); download MNIST's IDX files again")
     ndim = raw[3]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: the header of {ndim} dimensions needs {header} bytes but "
+                           f"the file has {len(raw)}; the file is truncated or corrupt")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    body = np.frombuffer(raw[header:], dtype=np.uint8)
-    if len(raw) < header or body.size != int(np.prod(dims)):
-        raise DatasetError(f"{path}: header says {dims} ({int(np.prod(dims))} bytes) but "
-                           f"{body.size} bytes follow; the file is truncated or corrupt")
+    body = np.frombuffer(raw, dtype=np.uint8, offset=header)
+    if body.size != math.prod(dims):
+        raise DatasetError(f"{path}: header says {dims} ({math.prod(dims):,} bytes) but "
+                           f"{body.size:,} bytes follow; the file is truncated or corrupt")
     return body.reshape(dims)
+
+
+def _read_maybe_gzip(path: Path) -> bytes:
+    """The bytes of a file, decompressed when it is gzip (by name or by its magic bytes)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read the file: {err.strerror or err}") from None
+    if path.suffix != ".gz" and not raw.startswith(b"\x1f\x8b"):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as err:
+        raise DatasetError(f"{path}: not a valid gzip file ({err or type(err).__name__}); "
+                           "it is empty, truncated or corrupt: download it again") from None
 
 
 def _find_idx(folder: Path, stem: str) -> Path:
@@ -112,16 +140,26 @@ def load_mnist(split: str = "train", path: str | Path | None = None):
         raise DatasetError("mnist needs path=DIR, a folder with MNIST's IDX files "
                            "(nothing is downloaded)")
     folder = Path(path).expanduser()
-    if not folder.is_dir():
+    try:
+        is_folder = folder.is_dir()
+    except (OSError, ValueError):
+        is_folder = False
+    if not is_folder:
         raise DatasetError(f"mnist path {str(folder)!r} is not a folder")
+    _check_split(split)
     parts = {"train": ["train"], "test": ["t10k"], "all": ["train", "t10k"]}[split]
     xs, ys = [], []
     for prefix in parts:
         images = read_idx(_find_idx(folder, f"{prefix}-images-idx3-ubyte"))
         labels = read_idx(_find_idx(folder, f"{prefix}-labels-idx1-ubyte"))
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        if (images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1
+                or len(images) != len(labels) or not len(labels)):
             raise DatasetError(f"{folder}: {prefix} images {images.shape} and labels "
-                               f"{labels.shape} do not match")
+                               f"{labels.shape} do not match; MNIST has N images of 28×28 "
+                               "and N labels (N > 0)")
+        if labels.max() > 9:
+            raise DatasetError(f"{folder}: {prefix} labels hold {int(labels.max())} at index "
+                               f"{int(labels.argmax())}; MNIST labels are digits 0 to 9")
         xs.append(np.pad(images, ((0, 0), (2, 2), (2, 2)))[:, None] / np.float32(255))
         ys.append(labels.astype(np.int64))
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
@@ -149,6 +187,7 @@ def _windows(ids: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
 
 def text_windows(corpus: str, split: str, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
     """Non-overlapping windows: inputs one-hot (N, T, 96), targets the next characters (N, T)."""
+    _check_split(split)
     if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
         raise DatasetError(f"seq_len = {seq_len!r} must be a positive integer")
     pairs = [_windows(piece, seq_len) for piece in text_split(text.encode(corpus), split)]
@@ -166,8 +205,16 @@ def recall_task(split: str = "train", n: int = 4096, gap: int = 50,
     Inputs (n, gap + 2, 22) one-hot over RECALL_TOKENS; targets (n,) indices into
     RECALL_ANSWERS. Train and test draw from different seeds.
     """
-    if gap < 0 or n < 1:
-        raise DatasetError(f"recall needs n >= 1 and gap >= 0, got n={n}, gap={gap}")
+    _check_split(split)
+    for key, value, low in (("n", n, 1), ("gap", gap, 0), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise DatasetError(f"recall needs {key} to be an integer >= {low}, got "
+                               f"{key}={value!r}")
+    size_bytes = 4 * n * (gap + 2) * len(RECALL_TOKENS)
+    if size_bytes > DATA_LIMIT_BYTES:
+        raise DatasetError(f"recall with n={n:,}, gap={gap:,} would need {size_bytes:,} bytes "
+                           f"of one-hot inputs, over the {DATA_LIMIT_BYTES:,}-byte limit; "
+                           "use a smaller n or gap")
     rng = np.random.default_rng([seed, {"train": 0, "test": 1, "all": 2}[split]])
     keys = rng.integers(0, len(RECALL_KEYS), size=n)
     fillers = rng.integers(0, len(RECALL_FILLERS), size=(n, gap)) + len(RECALL_KEYS)
@@ -183,6 +230,7 @@ def recall_story(x: np.ndarray) -> str:
 
 def hello(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """The book's example: inputs h,e,l,l one-hot (1, 4, 4) → targets e,l,l,o."""
+    _check_split(split)
     ids = {ch: i for i, ch in enumerate(HELLO_VOCAB)}
     inputs = np.array([[ids[c] for c in "hell"]])
     targets = np.array([[ids[c] for c in "ello"]], dtype=np.int64)

@@ -9,7 +9,7 @@ TOML), a `[[layers]]` array (each with `type`, optional `name` and its fields) a
 from __future__ import annotations
 
 import importlib.resources
-import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,10 @@ from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
 from accelsim.nn.layers import Layer, LayerSpecError, Params, Shape
 from accelsim.nn.network import Network
 from accelsim.nn.recurrent import LSTM, RNN
+from accelsim.nn.weights import check_weight_memory, read_weights
+from accelsim.nn.weights import expected_shapes as expected_shapes
+from accelsim.nn.weights import read_weights_meta as read_weights_meta
+from accelsim.nn.weights import write_weights as write_weights
 
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.type_name: cls
@@ -31,6 +35,9 @@ LAYER_TYPES: dict[str, type[Layer]] = {
 TOP_LEVEL_KEYS = {"name", "description", "input_shape", "sequence", "seq_len", "weights",
                   "layers", "training"}
 WeightsChoice = str | Path
+WEIGHT_MODES = ("trained", "init", "none")
+MAX_SEED = 2**63 - 1
+MAX_ELEMENTS = 2**48  # values per sample or parameters per layer: sizes × batch stay in int64
 
 
 def models_dir() -> Path:
@@ -43,57 +50,121 @@ def available_networks() -> list[str]:
     return sorted(p.stem for p in models_dir().glob("*.toml"))
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file that answers False for unusable names (too long, NUL bytes)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_model_path(name_or_path: str | Path) -> Path:
     """A bundled network name ('lenet5') or a path to a TOML file."""
+    if not isinstance(name_or_path, str | Path) or not str(name_or_path).strip():
+        raise ModelFileError(f"network = {name_or_path!r}; give a bundled network name "
+                             f"({', '.join(available_networks())}) or a path to a .toml file")
     text = str(name_or_path)
+    shown = text if len(text) <= 120 else f"{text[:117]}..."
     candidate = Path(text).expanduser()
-    if text.endswith(".toml") or candidate.parent != Path(".") or candidate.is_file():
-        if not candidate.is_file():
-            raise ModelFileError(f"network file {text!r} does not exist")
+    if text.endswith(".toml") or candidate.parent != Path(".") or _is_file(candidate):
+        if _is_dir(candidate):
+            raise ModelFileError(f"network file {shown!r} is a directory; give the path of a "
+                                 ".toml file inside it")
+        if not _is_file(candidate):
+            raise ModelFileError(f"network file {shown!r} does not exist")
         return candidate
     bundled = models_dir() / f"{text}.toml"
-    if not bundled.is_file():
+    if not _is_file(bundled):
         raise ModelFileError(
-            f"unknown network {text!r}; bundled networks: {', '.join(available_networks())} "
+            f"unknown network {shown!r}; bundled networks: {', '.join(available_networks())} "
             "(or give a path to a .toml file)"
         )
     return bundled
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """A network file's contents; unreadable, non-UTF-8, empty or invalid files name the file."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ModelFileError(f"{path}: cannot read the network file: "
+                             f"{err.strerror or err}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelFileError(f"{path}: not a UTF-8 text file (byte {raw[err.start]:#04x} at "
+                             f"offset {err.start}); network files are TOML text") from None
+    if not text.strip():
+        raise ModelFileError(f"{path}: the file is empty; a network file needs name, "
+                             "input_shape and [[layers]]")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ModelFileError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: not usable TOML: values nested too deeply") from None
 
 
 def load_network(name_or_path: str | Path, *, weights: WeightsChoice = "trained", seed: int = 0,
                  overrides: dict[str, Any] | None = None) -> Network:
-    """Load a network; weights: 'trained' (the file the TOML names), 'init' or an npz path."""
+    """Load a network. weights: 'trained' (the file the TOML names; freshly drawn when it
+    names none), 'init' (freshly drawn from `seed`), 'none' (layers and shapes only, no
+    parameter arrays: enough to lower and time it, whatever its size) or an npz path.
+
+    Allocating weights is refused above `init_limit_bytes()`; time such networks with 'none'.
+    """
+    if not isinstance(weights, str | Path) or (isinstance(weights, str) and not weights):
+        raise ModelFileError(f"weights = {weights!r}; use {', '.join(map(repr, WEIGHT_MODES))}"
+                             " or a path to an .npz file")
+    check_seed(seed)
     path = resolve_model_path(name_or_path)
     doc = read_toml(path)
     _check_tables(doc, path)
     doc = apply_overrides(doc, overrides or {}, path)
-    net = parse_network(doc, path, seed)
-    if weights == "init":
+    net = build_network(doc, path)
+    if weights == "none":
         return net
-    if not isinstance(weights, str | Path):
-        raise ModelFileError(f"weights = {weights!r}; use 'trained', 'init' or a path to an "
-                             ".npz file")
-    if weights == "trained":
-        if "weights" not in doc:
-            return net
-        weights_path = path.parent / str(doc["weights"])
-        if not weights_path.is_file():
-            raise ModelFileError(
-                f"{path}: weights file {weights_path} is missing; train it with "
-                f"`accelsim train {path.stem}` or load with weights='init'"
-            )
-    else:
-        weights_path = Path(weights)
+    if weights == "init" or (weights == "trained" and "weights" not in doc):
+        return net.with_params(init_params(net, path, seed))
+    weights_path = _weights_path(weights, doc, path)
     return net.with_params(read_weights(weights_path, net), weights_path=weights_path,
                            trained=True)
+
+
+def check_seed(seed: Any) -> int:
+    """A seed for numpy's generators: an integer 0 ≤ seed < 2^63."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+            0 <= seed <= MAX_SEED):
+        raise ModelFileError(f"seed = {seed!r} must be an integer from 0 to {MAX_SEED}")
+    return int(seed)
+
+
+def _weights_path(weights: str | Path, doc: dict[str, Any], path: Path) -> Path:
+    if weights != "trained":
+        weights_path = Path(weights).expanduser()
+        if not _is_file(weights_path):
+            state = "is a directory" if _is_dir(weights_path) else "does not exist"
+            raise ModelFileError(f"weights = {str(weights)!r}: the file {state}; use "
+                                 f"{', '.join(map(repr, WEIGHT_MODES))} or a path to an .npz "
+                                 "file")
+        return weights_path
+    if not isinstance(doc["weights"], str) or not doc["weights"]:
+        raise ModelFileError(f"{path}: weights = {doc['weights']!r} must be the name of an "
+                             ".npz file beside the network file")
+    weights_path = path.parent / doc["weights"]
+    if not _is_file(weights_path):
+        raise ModelFileError(
+            f"{path}: weights file {weights_path} is missing; train it with "
+            f"`accelsim train {path} --out-dir {path.parent}` or load with weights='init'"
+        )
+    return weights_path
 
 
 def apply_overrides(doc: dict[str, Any], overrides: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -177,6 +248,12 @@ def _layer_from_table(table: dict[str, Any], index: int, path: Path) -> list[Lay
 
 def parse_network(doc: dict[str, Any], path: Path, seed: int = 0) -> Network:
     """Validate a parsed TOML document and build the network with freshly initialised weights."""
+    net = build_network(doc, path)
+    return net.with_params(init_params(net, path, check_seed(seed)))
+
+
+def build_network(doc: dict[str, Any], path: Path) -> Network:
+    """Validate a parsed TOML document: layers and every shape checked, no parameter arrays."""
     _check_top_level(doc, path)
     layers: list[Layer] = []
     for index, table in enumerate(doc["layers"]):
@@ -191,76 +268,46 @@ def parse_network(doc: dict[str, Any], path: Path, seed: int = 0) -> Network:
                   seq_len=doc.get("seq_len") if sequence else None,
                   description=str(doc.get("description", "")).strip(),
                   training=doc.get("training", {}), source=path)
-    return net.with_params(init_params(net, path, seed))
+    check_shapes(net, path)
+    return net
+
+
+def _where(path: Path, index: int, layer: Layer) -> str:
+    return f"{path}: layer {index} ({layer.name!r}, type {layer.type_name!r})"
+
+
+def check_shapes(net: Network, path: Path) -> None:
+    """Every layer accepts its input shape, and every count (values per sample, parameters
+    per layer) fits MAX_ELEMENTS; the error names the file and the layer."""
+    shape: Shape = net.sample_shape()
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise ModelFileError(f"{path}: an input sample of shape {shape} holds "
+                             f"{math.prod(shape):,} values, over the limit of "
+                             f"{MAX_ELEMENTS:,} (2^48); use a smaller input_shape or seq_len")
+    for index, layer in enumerate(net.layers):
+        try:
+            params = sum(math.prod(s) for s in layer.param_shapes(shape).values())
+            shape = layer.output_shape(shape)
+        except LayerSpecError as err:
+            raise ModelFileError(f"{_where(path, index, layer)}: {err}") from None
+        for what, count in (("parameters", params), ("output values per sample",
+                                                      math.prod(shape))):
+            if count > MAX_ELEMENTS:
+                raise ModelFileError(f"{_where(path, index, layer)}: {count:,} {what}, over "
+                                     f"the limit of {MAX_ELEMENTS:,} (2^48); make the layer "
+                                     "smaller")
 
 
 def init_params(net: Network, path: Path, seed: int) -> dict[str, Params]:
-    """Check every layer's shape and draw initial parameters from one seeded generator."""
+    """Draw initial parameters from one seeded generator (refused over the memory limit)."""
+    check_shapes(net, path)
+    check_weight_memory(net, str(path))
     rng = np.random.default_rng(seed)
     params: dict[str, Params] = {}
-    shape: Shape = net.sample_shape()
-    for index, layer in enumerate(net.layers):
-        try:
-            out = layer.output_shape(shape)
-        except LayerSpecError as err:
-            raise ModelFileError(f"{path}: layer {index} ({layer.name!r}, type "
-                                 f"{layer.type_name!r}): {err}") from None
+    for layer, shape, _ in net.layer_shapes():
         layer_params = layer.init_params(shape, rng)
         if layer_params:
             params[layer.name] = layer_params
-        shape = out
     return params
 
 
-def expected_shapes(net: Network) -> dict[str, Shape]:
-    """'layer.param' → shape for every parameter the network needs."""
-    out = {}
-    for layer, in_shape, _ in net.layer_shapes():
-        for pname, pshape in layer.param_shapes(in_shape).items():
-            out[f"{layer.name}.{pname}"] = pshape
-    return out
-
-
-def read_weights(path: Path, net: Network) -> dict[str, Params]:
-    """Read 'layer.param' arrays from an npz file, checking names and shapes exactly."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files if k != "__meta__"}
-    except (OSError, ValueError) as err:
-        raise ModelFileError(f"{path}: cannot read weights: {err}") from None
-    expected = expected_shapes(net)
-    for key, shape in expected.items():
-        if key not in arrays:
-            layer = key.rsplit(".", 1)[0]
-            raise ModelFileError(f"{path}: missing weights for layer {layer!r}: no array "
-                                 f"{key!r} (expected shape {shape}); retrain the network")
-        if arrays[key].shape != shape:
-            raise ModelFileError(f"{path}: {key!r} has shape {arrays[key].shape}, the network "
-                                 f"{net.name!r} needs {shape}")
-    extra = sorted(set(arrays) - set(expected))
-    if extra:
-        raise ModelFileError(f"{path}: arrays {', '.join(extra)} match no layer of "
-                             f"{net.name!r}; is this the right weights file?")
-    params: dict[str, Params] = {}
-    for key, array in arrays.items():
-        layer, pname = key.rsplit(".", 1)
-        params.setdefault(layer, {})[pname] = array.astype(np.float32)
-    return params
-
-
-def read_weights_meta(path: Path) -> dict[str, Any]:
-    """The training record stored beside the arrays (empty when absent)."""
-    with np.load(path, allow_pickle=False) as archive:
-        if "__meta__" not in archive.files:
-            return {}
-        return json.loads(str(archive["__meta__"]))
-
-
-def write_weights(path: Path, net: Network, meta: dict[str, Any]) -> None:
-    """Write weights atomically: a temporary file renamed over the target."""
-    arrays = {f"{layer}.{pname}": a for layer, p in net.params.items() for pname, a in p.items()}
-    arrays["__meta__"] = np.array(json.dumps(meta, sort_keys=True))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)

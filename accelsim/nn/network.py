@@ -8,6 +8,8 @@ emulation and quantization all reuse the same layer code. Sequence networks take
 from __future__ import annotations
 
 import dataclasses
+import html
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from accelsim.errors import ShapeError
+from accelsim.errors import AccelsimError, DataError, ShapeError
 from accelsim.nn.dense import Softmax
 from accelsim.nn.layers import Layer, Params, Shape
 from accelsim.nn.numerics import EXACT, numerics_for
@@ -61,14 +63,19 @@ class Network:
 
     @property
     def num_params(self) -> int:
-        return sum(int(a.size) for p in self.params.values() for a in p.values())
+        """Parameter count from the layer shapes (right even when no weights are loaded)."""
+        return sum(_layer_param_count(layer, shape) for layer, shape, _ in self.layer_shapes())
 
     def with_params(self, params: Mapping[str, Params], **changes: Any) -> Network:
         """A copy with new parameters (and any other field changed)."""
         return dataclasses.replace(self, params=params, **changes)
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
-        """Validate a batch against the input shape; returns it as a float array."""
+        """Validate a batch against the input shape; returns it as a float array.
+
+        Refuses arrays of the wrong shape, empty batches, non-numeric data, NaN or ±inf
+        values, and networks loaded without weights (weights='none' is for timing only).
+        """
         x = np.asarray(x)
         expected = self.input_shape
         got = x.shape[2:] if self.sequence else x.shape[1:]
@@ -82,7 +89,13 @@ class Network:
         if len(x) == 0:
             raise ShapeError(f"network {self.name!r} got an empty batch of shape {x.shape}; "
                              "give at least one sample")
-        return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float32)
+        if x.dtype.kind not in "biuf":
+            raise DataError(f"network {self.name!r} got input of dtype {x.dtype}; give real "
+                            "numbers (a float or integer array)")
+        x = x if x.dtype.kind == "f" else x.astype(np.float32)
+        check_finite(x, f"the input of network {self.name!r}")
+        require_params(self)
+        return x
 
     def forward(self, x: np.ndarray, precision: Precision | str | None = None,
                 chunk: int = FORWARD_CHUNK, logits: bool = False) -> np.ndarray:
@@ -110,7 +123,10 @@ class Network:
     def accuracy(self, x: np.ndarray, y: np.ndarray,
                  precision: Precision | str | None = None) -> float:
         """Fraction of correct predictions (every time step counts for sequence targets)."""
-        return float(np.mean(self.predict(x, precision) == y))
+        x = self.check_input(x)
+        steps = x.shape[1] if self.sequence else None
+        labels = check_labels(y, (len(x), *list(self.layer_shapes(steps))[-1][2]))
+        return float(np.mean(self.predict(x, precision) == labels))
 
     def logit_layers(self) -> tuple[Layer, ...]:
         """Layers up to the logits: a trailing softmax is folded into the loss."""
@@ -141,13 +157,104 @@ class Network:
         rows = [f"{self.name}: input {self.sample_shape(seq_len)}"
                 f"{' (time, features)' if self.sequence else ''}"]
         rows.append(f"  {'layer':<12}{'type':<11}{'output':<18}{'params':>9}")
-        for layer, _, out in self.layer_shapes(seq_len):
-            count = sum(int(a.size) for a in self.params.get(layer.name, {}).values())
+        for layer, in_shape, out in self.layer_shapes(seq_len):
+            count = _layer_param_count(layer, in_shape)
             rows.append(f"  {layer.name:<12}{layer.type_name:<11}{out!s:<18}{count:>9,}")
-        rows.append(f"  total parameters: {self.num_params:,}"
-                    f"{'' if self.trained else ' (untrained)'}")
+        state = "" if self.trained else " (untrained)"
+        if _layer_without_params(self) is not None:
+            state = " (shapes only: no weights loaded)"
+        rows.append(f"  total parameters: {self.num_params:,}{state}")
         return "\n".join(rows)
 
     def __repr__(self) -> str:
         kinds = "→".join(layer.type_name for layer in self.layers)
         return f"Network({self.name!r}, {kinds}, params={self.num_params:,})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(layer.name)}</td><td>{html.escape(layer.type_name)}</td>"
+            f"<td>{html.escape(str(out))}</td><td>{self._layer_params(layer):,}</td></tr>"
+            for layer, _, out in self.layer_shapes())
+        state = "trained" if self.trained else "untrained"
+        return (f"<p>{html.escape(self.name)}: input {html.escape(str(self.sample_shape()))}, "
+                f"{self.num_params:,} parameters ({state})</p><table><tr><th>layer</th>"
+                f"<th>type</th><th>output</th><th>parameters</th></tr>{rows}</table>")
+
+    def _layer_params(self, layer: Layer) -> int:
+        return sum(int(a.size) for a in self.params.get(layer.name, {}).values())
+
+
+def _layer_param_count(layer: Layer, in_shape: Shape) -> int:
+    return sum(math.prod(shape) for shape in layer.param_shapes(in_shape).values())
+
+
+def _layer_without_params(net: Network) -> str | None:
+    """The first layer that has parameters by its shape but none loaded, if any."""
+    for layer, in_shape, _ in net.layer_shapes():
+        if layer.name not in net.params and layer.param_shapes(in_shape):
+            return layer.name
+    return None
+
+
+def require_params(net: Network) -> None:
+    """Refuse numerics on a network loaded with weights='none' (shapes only)."""
+    missing = _layer_without_params(net)
+    if missing is not None:
+        raise DataError(f"network {net.name!r} has no weights for layer {missing!r} (it was "
+                        "loaded with weights='none', for timing only); load it with "
+                        "weights='trained' or weights='init' to compute outputs")
+
+
+def _first_index(mask: np.ndarray) -> tuple[int, ...] | int:
+    """Index of the first True in `mask`: an int for 1-D arrays, else a tuple."""
+    flat = int(np.argmax(mask.reshape(-1)))
+    if mask.ndim == 1:
+        return flat
+    return tuple(int(i) for i in np.unravel_index(flat, mask.shape))
+
+
+def check_finite(x: np.ndarray, what: str,
+                 fix: str = "remove or replace them (e.g. np.nan_to_num) first",
+                 error: type[AccelsimError] = DataError) -> None:
+    """Refuse NaN and ±inf, naming how many there are and where the first one is."""
+    bad = ~np.isfinite(x)
+    count = int(np.count_nonzero(bad))
+    if count:
+        where = _first_index(bad)
+        raise error(f"{what} holds {count:,} non-finite value{'s' * (count > 1)} (NaN or "
+                    f"±inf) in an array of shape {x.shape}; the first is {x[where]!s} at "
+                    f"index {where}; {fix}")
+
+
+def check_labels(labels: Any, output_shape: Shape) -> np.ndarray:
+    """Class-index labels for outputs of shape (N, ..., classes), as int64.
+
+    One label per output position (N, or N × time steps): integers (or integral floats) in
+    0 ... classes − 1.
+    """
+    y = np.asarray(labels)
+    n, classes = output_shape[0], output_shape[-1]
+    if y.ndim == 0 or len(y) != n:
+        got = "a single label" if y.ndim == 0 else f"{len(y):,} labels"
+        raise DataError(f"labels of shape {y.shape} give {got} for {n:,} samples; give one "
+                        "label per sample")
+    if y.shape != tuple(output_shape[:-1]):
+        raise DataError(f"labels of shape {y.shape} do not match the network's predictions "
+                        f"of shape {tuple(output_shape[:-1])}")
+    if y.dtype.kind not in "iuf":
+        raise DataError(f"labels have dtype {y.dtype}; give integer class indices "
+                        f"0 to {classes - 1}")
+    if y.dtype.kind == "f":
+        check_finite(y, "the label array")
+        fractional = y != np.round(y)
+        if fractional.any():
+            where = _first_index(fractional)
+            raise DataError(f"label {y[where]!s} at index {where} is not a whole number; "
+                            f"labels are class indices 0 to {classes - 1}")
+    outside = (y < 0) | (y >= classes)
+    if outside.any():
+        where = _first_index(outside)
+        raise DataError(f"{int(np.count_nonzero(outside)):,} label(s) outside 0 to "
+                        f"{classes - 1} (the network has {classes} classes); the first is "
+                        f"{y[where]!s} at index {where}")
+    return y.astype(np.int64)

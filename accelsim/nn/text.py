@@ -16,9 +16,12 @@ import importlib.resources
 import importlib.util
 import inspect
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from accelsim.errors import DatasetError
 
 VOCAB = "\n" + "".join(chr(c) for c in range(32, 127))
 VOCAB_SIZE = len(VOCAB)
@@ -54,9 +57,41 @@ def one_hot(ids: np.ndarray, size: int = VOCAB_SIZE) -> np.ndarray:
 def zen_of_python() -> str:
     """The Zen of Python, decoded from the `this` module's source without importing it."""
     spec = importlib.util.find_spec("this")
-    source = Path(spec.origin).read_text(encoding="utf-8")
+    if spec is None or not spec.origin:
+        raise DatasetError("the 'zen' data set needs the standard library's `this` module, "
+                           "which this Python lacks; use another data set")
+    source = read_text_file(Path(spec.origin))
     match = re.search(r's = """(.*?)"""', source, re.S)
+    if match is None:
+        raise DatasetError(f"{spec.origin}: holds no Zen of Python text; use another data set")
     return codecs.decode(match.group(1), "rot13").strip() + "\n"
+
+
+def read_text_file(path: Path) -> str:
+    """A UTF-8 text file, gunzipped when its name ends in .gz; errors name the file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read the file: {err.strerror or err}") from None
+    return decode_text(raw, path)
+
+
+def decode_text(raw: bytes, path: Path | str) -> str:
+    """Bytes of a text file (gzipped when its name ends in .gz) → str, naming the file."""
+    if str(path).endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise DatasetError(f"{path}: not a valid gzip file ({err or type(err).__name__}); "
+                               "it is empty, truncated or corrupt") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {raw[err.start]:#04x} at offset "
+                           f"{err.start}); save it as UTF-8") from None
+    if not text.strip():
+        raise DatasetError(f"{path}: the text is empty")
+    return text
 
 
 def _clean(doc: str) -> str:
@@ -91,8 +126,14 @@ def build_stdlib_corpus(max_chars: int = 600_000) -> str:
 
 def stdlib_docstrings() -> str:
     """The shipped docstring corpus."""
-    data = importlib.resources.files("accelsim.nn").joinpath("data", CORPUS_FILE).read_bytes()
-    return gzip.decompress(data).decode("utf-8")
+    resource = importlib.resources.files("accelsim.nn").joinpath("data", CORPUS_FILE)
+    try:
+        data = resource.read_bytes()
+    except OSError as err:
+        raise DatasetError(f"{resource}: cannot read the shipped corpus "
+                           f"({err.strerror or err}); reinstall accelsim or regenerate it with "
+                           "`python -m accelsim.nn.text`") from None
+    return decode_text(data, str(resource))
 
 
 def write_corpus(path: Path) -> int:

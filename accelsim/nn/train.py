@@ -17,11 +17,12 @@ import numpy as np
 
 from accelsim.errors import AccelsimError
 from accelsim.nn import datasets
-from accelsim.nn.network import Network
+from accelsim.nn.network import Network, check_labels, require_params
 from accelsim.nn.optim import clip_by_norm, make_optimizer
 
 SCHEDULES = ("constant", "cosine")
 OPTIMIZERS = ("sgd", "adam")
+MAX_EXP_ARGUMENT = 709.0  # math.exp overflows a float above this
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,10 @@ class TrainConfig:
                 raise AccelsimError(f"[training] {name} = {value!r} must be a {kind} integer")
         for name in ("learning_rate", "momentum", "weight_decay", "clip_norm"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise AccelsimError(f"[training] {name} = {value!r} must be a non-negative "
-                                    "number")
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not math.isfinite(value) or value < 0):
+                raise AccelsimError(f"[training] {name} = {value!r} must be a finite, "
+                                    "non-negative number")
         if not self.learning_rate > 0:
             raise AccelsimError(f"[training] learning_rate = {self.learning_rate!r} must be > 0")
         self._validate_choices()
@@ -116,10 +118,11 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[floa
 def evaluate(net: Network, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Accuracy and mean cross-entropy; perplexity too for per-step (language-model) targets."""
     logits = net.forward(x, logits=True)
+    y = check_labels(y, logits.shape)
     loss, _ = softmax_cross_entropy(logits, y)
     metrics = {"accuracy": float(np.mean(logits.argmax(axis=-1) == y)), "loss": loss}
     if np.ndim(y) == 2:
-        metrics["perplexity"] = float(math.exp(loss))
+        metrics["perplexity"] = math.exp(loss) if loss < MAX_EXP_ARGUMENT else math.inf
     return metrics
 
 
@@ -167,6 +170,7 @@ def _run_epoch(net: Network, optimizer: Any, config: TrainConfig, data: tuple, s
 def train(net: Network, config: TrainConfig,
           log: Callable[[str], None] | None = None) -> TrainResult:
     """Train a copy of `net` (its current weights are the start) and evaluate on the test split."""
+    require_params(net)
     rng = np.random.default_rng(config.seed)
     params = {layer: {k: v.astype(np.float32, copy=True) for k, v in p.items()}
               for layer, p in net.params.items()}
@@ -180,6 +184,10 @@ def train(net: Network, config: TrainConfig,
         if config.fresh_data and epoch:
             data = _train_data(config, epoch)
         train_loss, step = _run_epoch(work, optimizer, config, data, step, total, rng)
+        if not math.isfinite(train_loss):
+            raise AccelsimError(f"training {net.name} diverged in epoch {epoch + 1} (train "
+                                f"loss {train_loss}); lower [training] learning_rate (now "
+                                f"{config.learning_rate:g}) or set clip_norm")
         record = {"epoch": epoch + 1, "train_loss": train_loss, **evaluate(work, *test)}
         history.append(record)
         if log:

@@ -12,19 +12,35 @@ import math
 
 import numpy as np
 
+from accelsim.errors import QuantizationError
+
 INT8_MAX = 127
 MULTIPLIER_BITS = 31
+MAX_SHIFT = 62  # |acc · M0| < 2^62 and the rounding term 2^(shift-1) keep int64 exact
+MIN_SCALE = float(np.finfo(np.float32).eps)  # smallest scale given to a nonzero range
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
-    """(M0, shift) with real ≈ M0 · 2^-shift and 2^30 ≤ M0 < 2^31."""
+    """(M0, shift) with real ≈ M0 · 2^-shift, 2^30 ≤ M0 < 2^31 and 0 ≤ shift ≤ MAX_SHIFT.
+
+    A multiplier below 2^-(MAX_SHIFT - 30) sends every int32 accumulator to 0 and becomes
+    (0, 0); one of 2^31 or more does not fit in int64 arithmetic and is an error.
+    """
     if not real > 0 or not math.isfinite(real):
-        raise ValueError(f"a requantization multiplier must be positive and finite, got {real}")
+        raise QuantizationError(f"a requantization multiplier must be positive and finite, "
+                                f"got {real}; the scales around it are degenerate")
     mantissa, exponent = math.frexp(real)  # real = mantissa · 2^exponent, mantissa in [0.5, 1)
     m0 = round(mantissa * (1 << MULTIPLIER_BITS))
     if m0 == 1 << MULTIPLIER_BITS:
         m0, exponent = m0 // 2, exponent + 1
-    return m0, MULTIPLIER_BITS - exponent
+    shift = MULTIPLIER_BITS - exponent
+    if shift < 0:
+        raise QuantizationError(f"a requantization multiplier of {real:.3g} is too large for "
+                                "int32 fixed point (at most 2^31): the ranges of a layer's "
+                                "input and output differ too much; calibrate on typical data")
+    if shift > MAX_SHIFT:
+        return 0, 0
+    return m0, shift
 
 
 def rounding_shift(values: np.ndarray, shift: int) -> np.ndarray:
@@ -45,17 +61,35 @@ def requantize(acc: np.ndarray, multiplier: tuple[int, int], low: int = -INT8_MA
 
 def div_round(values: np.ndarray, divisor: int) -> np.ndarray:
     """Integer division rounding half away from zero."""
+    if divisor < 1:
+        raise QuantizationError(f"divisor = {divisor} must be a positive integer")
     values = np.asarray(values, dtype=np.int64)
     half = divisor // 2
     return np.sign(values) * ((np.abs(values) + half) // divisor)
 
 
 def symmetric_scale(max_abs: float) -> float:
-    """Scale mapping [-max_abs, max_abs] onto [-127, 127] (a tiny floor keeps it positive)."""
-    return max(float(max_abs), 1e-8) / INT8_MAX
+    """Scale mapping [-max_abs, max_abs] onto [-127, 127], never 0.
+
+    A tensor seen only as zeros (max_abs = 0) could take any scale; it gets the unit range
+    (1/127), which keeps the multipliers of the layers around it ordinary. Any other range
+    is floored at MIN_SCALE, as PyTorch's observers do (float32 epsilon).
+    """
+    value = float(max_abs)
+    if not math.isfinite(value) or value < 0:
+        raise QuantizationError(f"a range of {value} cannot be quantized; ranges must be "
+                                "finite and non-negative (NaN or ±inf in the data?)")
+    if value == 0:
+        return 1.0 / INT8_MAX
+    return max(value / INT8_MAX, MIN_SCALE)
 
 
 def quantize_tensor(x: np.ndarray, scale: float) -> np.ndarray:
-    """Float → int8 at `scale`, rounding to nearest (ties to even), clamped to ±127."""
-    return np.clip(np.rint(np.asarray(x, dtype=np.float64) / scale), -INT8_MAX,
-                   INT8_MAX).astype(np.int8)
+    """Float → int8 at `scale`, rounding to nearest (ties to even), clamped to ±127.
+
+    NaN maps to 0 and ±inf to ±127, so the int8 cast is always defined.
+    """
+    if not (math.isfinite(scale) and scale > 0):
+        raise QuantizationError(f"scale = {scale} must be positive and finite")
+    scaled = np.rint(np.asarray(x, dtype=np.float64) / scale)
+    return np.nan_to_num(np.clip(scaled, -INT8_MAX, INT8_MAX), nan=0.0).astype(np.int8)

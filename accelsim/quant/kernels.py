@@ -15,6 +15,7 @@ import numpy as np
 
 from accelsim.nn.conv import Conv2d, im2col, windows
 from accelsim.nn.dense import sigmoid, softmax
+from accelsim.nn.recurrent import LSTM, Recurrent
 from accelsim.quant.fixedpoint import INT8_MAX, div_round, quantize_multiplier, requantize
 
 IntGemm = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -127,7 +128,7 @@ class QRecurrent:
     """RNN or LSTM on int8: gate GEMM on [x, h] (one shared scale), gate tables, int16 cell."""
 
     name: str
-    layer: object
+    layer: Recurrent
     weight: np.ndarray  # int8 (F + H, gates·H)
     bias: np.ndarray  # int32
     gate_multiplier: tuple[int, int]  # accumulators → gate pre-activations (int8)
@@ -151,7 +152,7 @@ class QRecurrent:
         return np.stack(outputs, axis=1) if self.layer.return_sequences else outputs[-1]
 
     def _cell(self, z: np.ndarray, c: np.ndarray, hidden: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.layer.type_name == "rnn":
+        if not isinstance(self.layer, LSTM):
             return requantize(apply_lut(self.tanh_table, z).astype(np.int32),
                               self.hidden_multiplier), c
         gates = apply_lut(self.sigmoid_table, z[:, : 3 * hidden]).astype(np.int64)
@@ -168,7 +169,7 @@ def gate_tables(gate_scale: float) -> tuple[np.ndarray, np.ndarray]:
     return lut(sigmoid, gate_scale), lut(np.tanh, gate_scale)
 
 
-def hidden_multiplier(kind: str, in_scale: float) -> tuple[int, int]:
+def hidden_multiplier(layer: Recurrent, in_scale: float) -> tuple[int, int]:
     """h's fixed-point rescale: LSTM o·tanh(c) is at 1/127², an RNN's tanh at 1/127."""
-    product_scale = UNIT_SCALE * UNIT_SCALE if kind == "lstm" else UNIT_SCALE
+    product_scale = UNIT_SCALE * UNIT_SCALE if isinstance(layer, LSTM) else UNIT_SCALE
     return quantize_multiplier(product_scale / in_scale)

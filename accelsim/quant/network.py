@@ -1,19 +1,22 @@
 """QuantizedNetwork: a float network's int8 twin, runnable wherever a Network is.
 
-It forwards the shape information (name, layers, input shape, sequence length) of the network
-it came from, so lowering and the machines treat both alike; its numerics are integer-only
-from the quantized input to the int8 output, which is dequantized for the caller.
+Both satisfy `accelsim.nn.runnable.Runnable`: the shape information (name, layers, input
+shape, sequence length) is the float network's, so lowering and the machines treat both
+alike; its numerics are integer-only from the quantized input to the int8 output, which is
+dequantized for the caller.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.nn.network import Network
+from accelsim.nn.layers import Layer, Shape
+from accelsim.nn.network import Network, check_labels
 from accelsim.precision import Precision
 from accelsim.quant.fixedpoint import quantize_tensor
 from accelsim.quant.kernels import IntGemm, QSoftmax, int_matmul
@@ -29,14 +32,49 @@ class QuantizedNetwork:
     input_scale: float
     calibration_size: int
 
-    def __getattr__(self, name: str) -> Any:
-        # Shape information (name, layers, sequence, seq_len, layer_shapes, ...) is the
-        # float network's.
-        if name in ("name", "layers", "input_shape", "sequence", "seq_len", "sample_shape",
-                    "layer_shapes", "output_shape", "check_input", "description", "training",
-                    "num_params", "summary"):
-            return getattr(self.network, name)
-        raise AttributeError(name)
+    @property
+    def name(self) -> str:
+        return self.network.name
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return self.network.layers
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.network.input_shape
+
+    @property
+    def sequence(self) -> bool:
+        return self.network.sequence
+
+    @property
+    def seq_len(self) -> int | None:
+        return self.network.seq_len
+
+    @property
+    def description(self) -> str:
+        return self.network.description
+
+    @property
+    def training(self) -> Mapping[str, Any]:
+        return self.network.training
+
+    @property
+    def num_params(self) -> int:
+        return self.network.num_params
+
+    def sample_shape(self, seq_len: int | None = None) -> Shape:
+        return self.network.sample_shape(seq_len)
+
+    def layer_shapes(self, seq_len: int | None = None) -> Iterator[tuple[Layer, Shape, Shape]]:
+        return self.network.layer_shapes(seq_len)
+
+    def check_input(self, x: np.ndarray) -> np.ndarray:
+        return self.network.check_input(x)
+
+    def summary(self, seq_len: int | None = None) -> str:
+        return self.network.summary(seq_len)
 
     @property
     def output_scale(self) -> float | None:
@@ -68,7 +106,8 @@ class QuantizedNetwork:
         return self.forward(x).argmax(axis=-1)
 
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
-        return float(np.mean(self.predict(x) == y))
+        outputs = self.forward(x)
+        return float(np.mean(outputs.argmax(axis=-1) == check_labels(y, outputs.shape)))
 
     def __repr__(self) -> str:
         return (f"QuantizedNetwork({self.network.name!r}, int8, {len(self.ops)} ops, "
@@ -88,9 +127,9 @@ def quantize(net: Network, calibration: np.ndarray) -> QuantizedNetwork:
     """Symmetric per-tensor int8 with int32 accumulation, calibrated on sample inputs."""
     if isinstance(net, QuantizedNetwork):
         return net
-    x = net.check_input(calibration)
-    if not np.all(np.isfinite(x)):
-        raise AccelsimError("calibration data holds NaN or infinite values; scales would be "
-                            "meaningless: clean the data first")
+    if not isinstance(net, Network):
+        raise AccelsimError(f"quantize needs a Network, e.g. ax.network('lenet5'), got "
+                            f"{type(net).__name__} {net!r:.60}")
+    x = net.check_input(calibration)  # shape, finite values, weights loaded
     ops, input_scale = build_ops(net, calibrate(net, x))
     return QuantizedNetwork(net, tuple(ops), input_scale, len(x))

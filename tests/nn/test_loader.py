@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import tracemalloc
+import zipfile
+
 import numpy as np
 import pytest
 
-from accelsim.errors import ModelFileError
+import accelsim as ax
+from accelsim.errors import DataError, MemoryLimitError, ModelFileError
 from accelsim.nn.loader import (
     available_networks,
     load_network,
     read_weights_meta,
     write_weights,
 )
+from accelsim.nn.weights import check_weight_memory, init_limit_bytes
 
 MLP = """
 name = "mlp"
@@ -144,7 +150,7 @@ def test_wrong_weight_shapes_and_extra_arrays(tmp_path, write_model):
 def test_missing_weights_file_says_how_to_train(write_model):
     body = MLP.replace('name = "mlp"', 'name = "mlp"\nweights = "nowhere.npz"')
     with pytest.raises(ModelFileError, match=r"nowhere\.npz is missing; train it with "
-                                             r"`accelsim train net`"):
+                                             r"`accelsim train .*net\.toml --out-dir "):
         load_network(write_model(body))
 
 
@@ -163,3 +169,164 @@ def test_weights_argument_must_be_a_choice_or_a_path(write_model):
 def test_bad_override_names_the_layers():
     with pytest.raises(ModelFileError, match=r"override 'lstmx\.hidden_size' names no layer"):
         load_network("lstm-char", weights="init", overrides={"lstmx.hidden_size": 3})
+
+
+HUGE = """
+name = "huge"
+input_shape = [16]
+[[layers]]
+name = "wide"
+type = "linear"
+out_features = 1000000000000
+[[layers]]
+name = "out"
+type = "linear"
+out_features = 10
+"""
+
+
+def test_weights_none_builds_shapes_only_with_the_right_counts():
+    shaped, full = load_network("lenet5", weights="none"), load_network("lenet5")
+    assert shaped.params == {} and shaped.num_params == full.num_params == 61_182
+    assert shaped.summary().splitlines()[:-1] == full.summary().splitlines()[:-1]
+    assert shaped.summary().endswith("61,182 (shapes only: no weights loaded)")
+    assert ax.lower(shaped, 8).macs == ax.lower(full, 8).macs
+    with pytest.raises(DataError, match=r"no weights for layer 'conv1'.*weights='none'"):
+        shaped.forward(np.zeros((1, 1, 32, 32)))
+    with pytest.raises(DataError, match="no weights"):
+        ax.quantize(shaped, calibration=np.zeros((1, 1, 32, 32)))
+
+
+def test_a_huge_layer_is_lowered_from_shapes_or_refused_never_allocated(write_model):
+    path = write_model(HUGE)
+    tracemalloc.start()
+    try:
+        net = load_network(path, weights="none")
+        workload = ax.lower(net, batch=4)
+        summary = net.summary()
+        for weights in ("init", "trained"):  # no weights file: 'trained' initialises too
+            with pytest.raises(MemoryLimitError,
+                               match=r"layer 0 \('wide', type 'linear'\) has "
+                                     r"17,000,000,000,000 parameters \(61\.8 TiB as float32\)"
+                                     r".*weights='none'"):
+                load_network(path, weights=weights)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20
+    assert net.num_params == 16 * 10**12 + 10**12 + 10 * 10**12 + 10
+    assert workload.macs == 4 * (16 * 10**12 + 10**12 * 10)
+    assert "27,000,000,000,010" in summary
+
+
+def test_the_weight_memory_limit_names_the_largest_layer():
+    net = load_network("lenet5", weights="none")
+    check_weight_memory(net, "lenet5.toml", limit_bytes=4 * 61_182)
+    with pytest.raises(MemoryLimitError, match=r"lenet5\.toml: layer 6 \('conv3', type "
+                                               r"'conv2d'\) has 48,120 parameters"):
+        check_weight_memory(net, "lenet5.toml", limit_bytes=4 * 61_181)
+    assert 0 < init_limit_bytes() <= 2 * 2**30
+
+
+def test_counts_beyond_int64_safety_are_refused(write_model):
+    with pytest.raises(ModelFileError, match=r"input sample of shape \(100000, 100000, "
+                                             r"100000\) holds 1,000,000,000,000,000 values"):
+        load_network(write_model(HUGE.replace("[16]", "[100000, 100000, 100000]")
+                                 .replace('type = "linear"', 'type = "flatten"', 1)
+                                 .replace("out_features = 1000000000000\n", "")),
+                     weights="none")
+    with pytest.raises(ModelFileError, match=r"layer 0 \('wide'.*parameters, over the limit"):
+        load_network(write_model(HUGE.replace("1000000000000", "10" * 15)), weights="none")
+
+
+def _npz_bytes(arrays: dict) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _claims_a_huge_array() -> bytes:
+    """A zip whose member header claims 10^12 floats but holds none."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (10**12,)})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("fc1.weight.npy", header.getvalue())  # magic + header, no data
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (lambda good: b"", r"not a readable \.npz weights file \(No data left in file\)"),
+    (lambda good: b"PK\x03\x04" + b"\x00" * 40, "not a readable .npz weights file"),
+    (lambda good: good[: len(good) // 2], "not a readable .npz weights file"),
+    (lambda good: b"hello, not weights", "not a readable .npz weights file"),
+    (lambda good: _claims_a_huge_array(), r"'fc1\.weight' has shape \(1000000000000,\), the "
+                                          r"network 'mlp' needs \(16, 8\)"),
+])
+def test_broken_weight_files_name_the_file(tmp_path, write_model, content, message):
+    net = load_network(write_model(MLP))
+    good = _npz_bytes({f"{k}.{p}": a for k, ps in net.params.items() for p, a in ps.items()})
+    path = tmp_path / "w.npz"
+    path.write_bytes(content(good))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=rf"w\.npz: .*{message}"):
+            load_network(write_model(MLP), weights=path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20
+    if "readable" in message:
+        with pytest.raises(ModelFileError, match=r"w\.npz"):
+            read_weights_meta(path)
+
+
+def test_weights_must_be_finite_real_numbers(tmp_path, write_model):
+    net = load_network(write_model(MLP))
+    arrays = {f"{k}.{p}": a.copy() for k, ps in net.params.items() for p, a in ps.items()}
+    arrays["fc2.weight"][3, 1] = np.inf
+    arrays["fc2.weight"][5, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", **arrays)
+    with pytest.raises(ModelFileError, match=r"nan\.npz: 'fc2\.weight' holds 2 non-finite values"
+                                             r".*first is inf at index \(3, 1\)"):
+        load_network(write_model(MLP), weights=tmp_path / "nan.npz")
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    with pytest.raises(ModelFileError, match=r"single\.npy: a single \.npy array"):
+        load_network(write_model(MLP), weights=tmp_path / "single.npy")
+    arrays["fc2.weight"] = np.zeros((8, 3), complex)
+    np.savez(tmp_path / "complex.npz", **arrays)
+    with pytest.raises(ModelFileError, match=r"'fc2\.weight' has dtype complex128"):
+        load_network(write_model(MLP), weights=tmp_path / "complex.npz")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "the file is empty"),
+    (b"  \n\t\n", "the file is empty"),
+    ('name = "café"\n'.encode("latin-1"), r"not a UTF-8 text file \(byte 0xe9 at offset 11\)"),
+    (b"\xff\xfe" + 'name = "x"'.encode("utf-16-le"), "not a UTF-8 text file"),
+    (b"name = \n", "not valid TOML"),
+    (b"a = " + b"[" * 5000 + b"]" * 5000, "not usable TOML: values nested too deeply"),
+])
+def test_unreadable_network_files_name_the_file(write_model, tmp_path, content, message):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=rf"bad\.toml: {message}"):
+        load_network(path)
+
+
+def test_bad_network_names_paths_and_seeds(tmp_path):
+    with pytest.raises(ModelFileError, match=r"network file '.*' is a directory"):
+        load_network(tmp_path)
+    with pytest.raises(ModelFileError, match=r"unknown network 'aaaa.*\.\.\.'"):
+        load_network("a" * 5000)
+    with pytest.raises(ModelFileError, match=r"does not exist"):
+        load_network("b" * 5000 + ".toml")
+    for name in ("", None, 3):
+        with pytest.raises(ModelFileError, match="give a bundled network name"):
+            load_network(name)
+    for seed in (-1, 2**64, 1.5, True):
+        with pytest.raises(ModelFileError, match=rf"seed = {seed!r} must be an integer"):
+            load_network("lenet5", weights="init", seed=seed)
+    with pytest.raises(ModelFileError, match=r"weights = 'trianed': the file does not exist"):
+        load_network("lenet5", weights="trianed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -10,12 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accelsim.errors import QuantizationError
 from accelsim.quant.fixedpoint import (
+    MAX_SHIFT,
+    MIN_SCALE,
     div_round,
     quantize_multiplier,
     quantize_tensor,
     requantize,
     rounding_shift,
+    symmetric_scale,
 )
 
 
@@ -51,3 +56,34 @@ def test_rounding_helpers():
                                   [64, -127, 1])
     assert requantize(np.array([1000]), (2**30, 30), low=0)[0] == 127
     assert requantize(np.array([-1000]), (2**30, 30), low=0)[0] == 0
+
+
+def test_scales_are_never_zero_and_refuse_non_finite_ranges():
+    assert symmetric_scale(0.0) == 1 / 127  # seen only as zeros: the unit range
+    assert symmetric_scale(1e-30) == MIN_SCALE  # a floor, as PyTorch's observers use
+    assert symmetric_scale(127.0) == 1.0
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(QuantizationError, match="finite and non-negative"):
+            symmetric_scale(bad)
+    for bad in (0.0, float("nan"), -1.0):
+        with pytest.raises(QuantizationError, match="positive and finite"):
+            quantize_tensor(np.ones(2), bad)
+    with pytest.raises(QuantizationError, match="divisor = 0"):
+        div_round(np.array([3]), 0)
+
+
+def test_quantize_tensor_casts_every_float_to_a_defined_int8():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value encountered in cast"
+        out = quantize_tensor(np.array([np.nan, np.inf, -np.inf, 1e300, 0.5]), 1 / 127)
+    np.testing.assert_array_equal(out, [0, 127, -127, 127, 64])
+
+
+def test_multipliers_out_of_int64_reach_are_zero_or_an_error():
+    assert quantize_multiplier(2.0**-40) == (0, 0)  # every int32 accumulator rounds to 0
+    assert requantize(np.array([2**31 - 1, -(2**31)]), (0, 0)).tolist() == [0, 0]
+    m0, shift = quantize_multiplier(2.0**-31)
+    assert 2**30 <= m0 < 2**31 and shift <= MAX_SHIFT
+    assert quantize_multiplier(2.0**30)[1] == 0
+    with pytest.raises(QuantizationError, match=r"multiplier of 2\.15e\+09 is too large"):
+        quantize_multiplier(2.0**31)

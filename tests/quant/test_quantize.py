@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 import accelsim as ax
-from accelsim.errors import AccelsimError
-from accelsim.quant.kernels import QGemm, QRecurrent, int_matmul
+from accelsim.errors import AccelsimError, DataError, QuantizationError
+from accelsim.quant.kernels import QGemm, QRecurrent, QSoftmax, int_matmul
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +94,65 @@ def test_bad_calibration():
     with pytest.raises(AccelsimError, match="empty batch"):
         ax.quantize(ax.network("lenet5"), calibration=np.zeros((0, 1, 32, 32)))
     bad = np.zeros((2, 1, 32, 32), np.float32)
-    bad[0, 0, 0, 0] = np.nan
-    with pytest.raises(AccelsimError, match="NaN or infinite"):
+    bad[1, 0, 3, 4] = np.nan
+    bad[1, 0, 5, 5] = -np.inf
+    with pytest.raises(DataError, match=r"2 non-finite values .* first is nan at index "
+                                        r"\(1, 0, 3, 4\)"):
         ax.quantize(ax.network("lenet5"), calibration=bad)
     with pytest.raises(ax.AccelsimError, match="expects input"):
         ax.quantize(ax.network("lenet5"), calibration=np.zeros((3, 28, 28)))
+
+
+def _valid_multiplier(multiplier: tuple[int, int]) -> bool:
+    m0, shift = multiplier
+    return (m0, shift) == (0, 0) or (2**30 <= m0 < 2**31 and 0 <= shift <= 62)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "lstm-recall", "rnn-hello"])
+@pytest.mark.parametrize("level", [0.0, 1e-30])
+def test_zero_range_calibration_gives_finite_integer_numerics(name, level):
+    net = ax.network(name)
+    shape = (4, *net.sample_shape())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero, no NaN cast to int
+        q = ax.quantize(net, calibration=np.full(shape, level, np.float32))
+        out = q.forward(np.random.default_rng(0).random(shape, np.float32))
+    assert np.all(np.isfinite(out)) and q.input_scale > 0
+    for op in q.ops:
+        assert op.in_scale > 0 and (op.out_scale > 0 or isinstance(op, QSoftmax))
+        for field in ("multiplier", "gate_multiplier", "hidden_multiplier"):
+            if hasattr(op, field):
+                assert _valid_multiplier(getattr(op, field)), (op.name, field)
+        if isinstance(op, QGemm | QRecurrent):
+            assert np.abs(op.bias.astype(np.int64)).max() <= 2**30
+
+
+def test_a_dead_layer_keeps_the_bias_of_the_next_in_int32(digits):
+    calibration, (x, y) = digits
+    net = ax.network("lenet5")
+    params = {name: dict(p) for name, p in net.params.items()}
+    params["conv3"] = {k: np.zeros_like(v) for k, v in params["conv3"].items()}
+    params["fc1"]["bias"] = np.full_like(params["fc1"]["bias"], 5.0)
+    dead = net.with_params(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q = ax.quantize(dead, calibration=calibration)
+        np.testing.assert_allclose(q.forward(x[:8]), dead.forward(x[:8]), atol=0.05)
+    fc1 = next(op for op in q.ops if op.name == "fc1")
+    assert fc1.in_scale == 1 / 127  # conv3's outputs were all zero: the unit range
+    assert q.accuracy(x, y) == dead.accuracy(x, y)
+
+
+def test_calibration_that_overflows_float32_names_the_layer():
+    net = ax.network("lenet5")
+    with pytest.raises(QuantizationError, match=r"layer 'conv1'"):
+        ax.quantize(net, calibration=np.full((2, 1, 32, 32), 1e30, np.float32))
+    with pytest.raises(QuantizationError, match=r"calibration: layer 'conv1' produced .* "
+                                                r"non-finite values \(float32 overflow\)"):
+        ax.quantize(net, calibration=np.full((2, 1, 32, 32), 3e38, np.float32))
+
+
+def test_quantize_needs_a_network():
+    with pytest.raises(AccelsimError, match="quantize needs a Network, e.g. "
+                                            r"ax.network\('lenet5'\), got str"):
+        ax.quantize("lenet5", calibration=np.zeros((1, 1, 32, 32)))

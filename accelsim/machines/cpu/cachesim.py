@@ -4,8 +4,9 @@ trace of the blocked GEMM loop nest, to check blis.traffic() on small shapes.
 The trace follows blis.py's loops with its blocking: packing B and A (reads of the source,
 writes of the packed buffer), then every micro-kernel call (its A and B micro-panels, one
 vector of each per k, and its C tile read and written back). Each level counts the cache
-lines it had to fetch from the level below; `simulate_hierarchy.py_func` runs the same code
-without numba and is the twin the tests compare against.
+lines it had to fetch from the level below. The twin of the numba simulation, written
+separately with an OrderedDict per set, is `cachesim_reference.simulate_hierarchy_reference`;
+the tests assert the two agree.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ A_BASE, B_BASE, C_BASE, PA_BASE, PB_BASE = (i << 32 for i in range(1, 6))
 
 
 @numba.njit(cache=True)
-def simulate_hierarchy(lines, sets, ways):
-    """Line fills per level for an access stream of line numbers (inclusive LRU levels)."""
+def simulate_hierarchy(lines: np.ndarray, sets: np.ndarray, ways: np.ndarray) -> np.ndarray:
+    """Line fills per level for an access stream of line numbers: an access walks down the
+    LRU levels until one hits, each level that missed filling the line (no back-invalidation
+    when a lower level evicts)."""
     levels = sets.shape[0]
     max_sets, max_ways = sets.max(), ways.max()
     tags = np.full((levels, max_sets, max_ways), -1, np.int64)

@@ -13,15 +13,31 @@ dot-product instructions. fp16 and bf16 are errors.
 
 from __future__ import annotations
 
-from accelsim.ir import Gemm, Op, Pool, PoolKind, Transfer, Vector
+from dataclasses import dataclass
+
+from accelsim.ir import Gemm, Op, Pool, PoolKind, Transfer, Vector, Workload
 from accelsim.machines.base import SpecMachine, WorkloadTiming
-from accelsim.machines.cpu.blis import FLOAT, bandwidth_for, predict
+from accelsim.machines.capacity import check_gemm_fits, check_workload_fits
+from accelsim.machines.cpu.blis import FLOAT, Blocking, bandwidth_for, predict
 from accelsim.machines.cpu.spec import CPU_SPECS, CPUSpec
-from accelsim.machines.results import OpResult
+from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.precision import Precision
 
 VECTOR_OPS = {"relu": 1.0, "add": 1.0, "mul": 1.0}
 IM2COL_CYCLES_PER_VECTOR = 1.0
+
+
+@dataclass(frozen=True)
+class CpuGemmDetail:
+    """How a GEMM op's time splits on the CPU (seconds over all repetitions of the op)."""
+
+    threads: int
+    pack_s: float
+    kernel_s: float
+    im2col_s: float
+    overhead_s: float
+    edge_waste: float  # fraction of micro-kernel work spent on zero padding
+    blocking: Blocking | None  # mc, kc, nc (None for a GEMV)
 
 
 class CPU(SpecMachine):
@@ -34,31 +50,35 @@ class CPU(SpecMachine):
         if isinstance(op, Gemm):
             return self._gemm(op, precision)
         if isinstance(op, Transfer):
-            return OpResult(op.name, "transfer", 0.0, 0.0, 0, precision, 0, 0, 0.0, "latency",
-                            {}, "none: host memory")
+            return OpResult(op.name, "transfer", 0.0, 0.0, 0, precision, 0, 0, 0.0,
+                            Bound.LATENCY, kernel="none: host memory")
         cycles, moved = self._stream(op, precision)
         seconds = cycles / self.clock_hz
         return OpResult(op.name, type(op).__name__.lower(), cycles, seconds, 0, precision,
-                        moved, 0, 0.0, "memory", {}, "simd loop")
+                        moved, 0, 0.0, Bound.MEMORY,
+                        Breakdown.of({Category.ELEMENTWISE: seconds}), kernel="simd loop",
+                        layer=op.layer)
 
     def _gemm(self, op: Gemm, precision: Precision) -> OpResult:
+        check_gemm_fits(op.m, op.k, op.n, precision, self.spec.memory_bytes, self.name)
         gemm = predict(self.spec, op.m, op.k, op.n)
         im2col = self._im2col_seconds(op)
         scale = 4.0 if precision is Precision.INT8 else 1.0  # VNNI: 4 int8 MACs per lane
-        seconds = (gemm.overhead_seconds + (gemm.seconds - gemm.overhead_seconds) / scale
-                   + im2col) * op.count
-        details = {"threads": float(gemm.threads), "pack_s": gemm.pack_seconds * op.count,
-                   "kernel_s": gemm.kernel_seconds * op.count, "im2col_s": im2col * op.count,
-                   "overhead_s": gemm.overhead_seconds * op.count,
-                   "edge_waste": gemm.edge_waste}
-        if gemm.blocking is not None:
-            details.update(mc=float(gemm.blocking.mc), kc=float(gemm.blocking.kc),
-                           nc=float(gemm.blocking.nc))
+        body = (gemm.seconds - gemm.overhead_seconds) / scale
+        seconds = (gemm.overhead_seconds + body + im2col) * op.count
+        kernel = gemm.kernel_seconds / scale
+        time = Breakdown.of({Category.COMPUTE: kernel * op.count,
+                             Category.MEMORY_STALL: (body - kernel + im2col) * op.count,
+                             Category.LAUNCH: gemm.overhead_seconds * op.count})
+        detail = CpuGemmDetail(gemm.threads, gemm.pack_seconds * op.count,
+                               gemm.kernel_seconds * op.count, im2col * op.count,
+                               gemm.overhead_seconds * op.count, gemm.edge_waste,
+                               gemm.blocking)
         util = op.ops / (seconds * self.peak_ops_per_s(precision))
         moved = sum(gemm.traffic.values()) * op.count
         return OpResult(op.name, "gemm", seconds * self.clock_hz, seconds, op.ops, precision,
-                        moved, 0, util, gemm.bound, details,
-                        f"{gemm.kernel} ×{gemm.threads} threads")
+                        moved, 0, util, Bound(gemm.bound), time, detail,
+                        f"{gemm.kernel} ×{gemm.threads} threads", op.layer)
 
     def _im2col_seconds(self, op: Gemm) -> float:
         """Copy the input's receptive fields into an M × K matrix (skipped for 1×1 / fc)."""
@@ -86,23 +106,19 @@ class CPU(SpecMachine):
         threads = spec.cores if moved > spec.l2_bytes else 1
         return max(work, memory) / threads + spec.l2_latency_cycles, moved
 
-    def time_workload(self, workload, precision: Precision) -> WorkloadTiming:
+    def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
+        """Ops one after another; the CPU's memory is the host's, so both times agree. The
+        work (with each convolution's im2col matrix) must fit the main memory."""
+        check_workload_fits(workload, self.spec.memory_bytes, precision, self.name, im2col=True)
         layers = tuple(self.time_op(op, precision) for op in workload.ops)
-        cycles = sum(r.cycles for r in layers)
-        gemm = sum(r.cycles for r, op in zip(layers, workload.ops, strict=True)
-                   if isinstance(op, Gemm))
-        details = {"gemm_cycles": gemm, "elementwise_cycles": cycles - gemm}
-        return WorkloadTiming(layers, cycles, cycles / self.clock_hz, None, details)
+        return WorkloadTiming.serial(layers, workload)
 
     def __repr__(self) -> str:
         return f"CPU({self.spec.name!r}, {self.spec.cores} cores × {self.spec.simd_lanes} lanes)"
 
 
 def cpu_preset(name: str, **overrides: object) -> CPU:
-    if name == "cpu-host":
-        from accelsim.machines.cpu.host import detect_host
-
-        return CPU(detect_host().replace(**overrides))
+    """A CPU preset (the measured `cpu-host` is built by `accelsim.measure`)."""
     return CPU(CPU_SPECS[name].replace(**overrides))
 
 

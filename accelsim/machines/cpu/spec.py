@@ -8,14 +8,21 @@ is 16 × 4). Sources: Intel ARK and the Xeon E5-2699 v3 / Platinum 8180 datashee
 al. 2017 for the TPU paper's Haswell (18 cores, 2.3 GHz, 1.3 TFLOPS, 51 GB/s); the book for
 its 2006 and 2017 CPUs, which it counts as 4 cores × 2 and 28 cores × 16 single-precision
 values per instruction (one vector instruction per cycle and port).
+
+`memory_bytes` (the DRAM that holds weights, activations and im2col workspaces; see
+machines/capacity.py) is the server's configuration, not the chip's, so the presets' values
+are assumptions: the Haswell at 256 GiB (the TPU paper's Haswell server), the Skylake 8180 at
+384 GiB (12 × 32 GiB DIMMs, a typical two-socket configuration of 2017), the book's 2006 CPU at
+4 GiB (a desktop of its day) and its 2017 CPU at 192 GiB (six channels × 32 GiB).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from accelsim.machines.specs import check_positive, replace_spec
+from accelsim.errors import SpecError
+from accelsim.machines.specs import check_spec, replace_spec
 from accelsim.precision import Precision
 
 
@@ -30,11 +37,12 @@ class CPUSpec:
     l2_bytes: int  # per core
     l3_bytes: int  # shared
     dram_bytes_per_s: float
+    # Main memory capacity. The default stands in for cpu-host until measure/ reads MemTotal
+    # from /proc/meminfo; presets give their configuration (module docstring).
+    memory_bytes: int = 16 * 2**30
     l2_bytes_per_cycle: float = 32.0  # sustained streaming per core
     l3_bytes_per_cycle: float = 20.0  # per core
     l2_latency_cycles: int = 14
-    l3_latency_cycles: int = 46
-    dram_latency_cycles: int = 250
     mr: int = 16
     nr: int = 4
     vnni: bool = False  # int8 dot products (4 int8 MACs per 32-bit lane)
@@ -48,8 +56,16 @@ class CPUSpec:
     fma_efficiency_all_cores: float = 0.85  # the same with every core busy
     source: str = ""
 
+    # Overheads a what-if may remove entirely.
+    may_be_zero: ClassVar[frozenset[str]] = frozenset(
+        {"call_overhead_s", "thread_sync_s", "page_fault_s"})
+
     def __post_init__(self) -> None:
-        check_positive(self)
+        check_spec(self)
+        for name in ("fma_efficiency", "fma_efficiency_all_cores"):
+            if getattr(self, name) > 1:
+                raise SpecError(f"{self.name}: {name} = {getattr(self, name)!r} must be a "
+                                "fraction of peak in (0, 1]; use at most 1")
 
     @property
     def flops_per_cycle_per_core(self) -> float:
@@ -75,21 +91,22 @@ class CPUSpec:
 HASWELL = CPUSpec(
     name="cpu-haswell-e5-2699v3", cores=18, clock_hz=2.3e9, simd_lanes=8, fma_pipes=2,
     l1_bytes=32 * 1024, l2_bytes=256 * 1024, l3_bytes=45 * 2**20, dram_bytes_per_s=51e9,
-    source="Intel Xeon E5-2699 v3 (2014); Jouppi et al. 2017, Table 2")
+    memory_bytes=256 * 2**30, source="Intel Xeon E5-2699 v3 (2014); Jouppi et al. 2017, Table 2")
 SKYLAKE = CPUSpec(
     name="cpu-skylake-8180", cores=28, clock_hz=2.5e9, simd_lanes=16, fma_pipes=2,
     l1_bytes=32 * 1024, l2_bytes=1024 * 1024, l3_bytes=int(38.5 * 2**20),
-    dram_bytes_per_s=128e9, mr=32, nr=6,
+    dram_bytes_per_s=128e9, memory_bytes=384 * 2**30, mr=32, nr=6,
     source="Intel Xeon Platinum 8180 (2017): 28 cores, AVX-512 with two FMA units")
 BOOK_2006 = CPUSpec(
     name="cpu-book-2006", cores=4, clock_hz=2.66e9, simd_lanes=2, fma_pipes=1,
     l1_bytes=32 * 1024, l2_bytes=2 * 2**20, l3_bytes=8 * 2**20, dram_bytes_per_s=8.5e9,
-    mr=4, nr=4, source="The book's 2006 CPU: 4 cores × 2 single-precision values per "
-                       "instruction (a quad-core of 2006 at 2.66 GHz)")
+    memory_bytes=4 * 2**30, mr=4, nr=4,
+    source="The book's 2006 CPU: 4 cores × 2 single-precision values per instruction (a "
+           "quad-core of 2006 at 2.66 GHz)")
 BOOK_2017 = CPUSpec(
     name="cpu-book-2017", cores=28, clock_hz=1.7e9, simd_lanes=16, fma_pipes=1,
     l1_bytes=32 * 1024, l2_bytes=1024 * 1024, l3_bytes=int(38.5 * 2**20),
-    dram_bytes_per_s=128e9, mr=32, nr=6,
+    dram_bytes_per_s=128e9, memory_bytes=192 * 2**30, mr=32, nr=6,
     source="The book's 2017 CPU: 28 cores × 16 single-precision values per instruction (a "
            "28-core AVX-512 Xeon at its 1.7 GHz AVX-512 clock)")
 

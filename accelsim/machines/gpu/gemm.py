@@ -9,6 +9,12 @@ copies stream. K iterations beyond the simulated ones are extrapolated from the 
 cycles per iteration. The kernel with the smallest predicted time is chosen, as a heuristic
 library tuned on the hardware would. M = 1 or N = 1 GEMMs may also run as a GEMV: one warp
 per output, each lane striding through K with a few loads in flight, then a warp reduction.
+
+A GPU without asynchronous global→shared copies (`has_async_copy` False: Volta, Kepler, G80)
+runs the register-staged two-stage mainloop (kernels.py, sm_sim.py): two stages of shared
+memory count against occupancy instead of `stages`, and each slice adds STS instructions.
+Warp-wide counts (registers allocated per warp, GEMV lanes, the shuffle reduction's steps)
+follow `warp_size`.
 """
 
 from __future__ import annotations
@@ -17,8 +23,6 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from accelsim.machines.gpu.kernels import (
     SETUP_OPS,
     SIMT_MENU,
@@ -26,15 +30,15 @@ from accelsim.machines.gpu.kernels import (
     TileConfig,
     warp_program,
 )
-from accelsim.machines.gpu.sm_sim import simulate_sm
+from accelsim.machines.gpu.sm_sim import SmProgram, SmTiming, simulate_sm
 from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.precision import Precision
 
 SIMULATED_ITERS = 4
 QUEUE_CYCLES = 64.0  # how far a warp may run ahead of a busy shared-memory or L2 port
+COPY_QUEUE_CYCLES = 256.0  # cycles of copies a warp may have queued at the L2 port
 SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 GEMV_LANE_LOADS = 4  # loads each lane keeps in flight per pass over K
-REDUCE_STEPS = 5  # warp shuffle tree over 32 lanes
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,11 @@ class KernelChoice:
 
 def occupancy(tile: TileConfig, spec: GPUSpec, precision: Precision) -> int:
     """Resident CTAs per SM, limited by registers, shared memory, warps and the CTA cap."""
-    regs_per_warp = math.ceil(tile.registers_per_thread * 32 / spec.register_alloc_unit) \
-        * spec.register_alloc_unit
+    regs_per_warp = math.ceil(tile.registers_per_thread * spec.warp_size
+                              / spec.register_alloc_unit) * spec.register_alloc_unit
     by_regs = spec.registers_per_sm // (regs_per_warp * tile.warps)
-    by_smem = spec.shared_memory_per_sm_bytes // tile.shared_bytes(precision.bytes)
+    by_smem = spec.shared_memory_per_sm_bytes // tile.shared_bytes(precision.bytes,
+                                                                   spec.has_async_copy)
     by_warps = spec.max_warps_per_sm // tile.warps
     fits = tile.registers_per_thread <= spec.max_registers_per_thread
     return min(by_regs, by_smem, by_warps, spec.max_ctas_per_sm) if fits else 0
@@ -73,28 +78,40 @@ def l2_share(spec: GPUSpec, active_sms: int) -> float:
     return min(fair, spec.l2_port_bytes_per_cycle_per_sm)
 
 
-def _vectors(spec: GPUSpec, precision: Precision, tile: TileConfig, share: float,
-             aligned: bool) -> tuple[np.ndarray, np.ndarray]:
+def sm_inputs(spec: GPUSpec, precision: Precision, tile: TileConfig, share: float,
+              aligned: bool, k_iters: int) -> tuple[SmProgram, SmTiming]:
+    """The warp program and SM timing that sm_sim.simulate_sm runs for one CTA of `tile`
+    looping over `k_iters` K slices, its copies streaming at `share` bytes per cycle."""
     lanes = spec.fp32_lanes_per_sm / spec.schedulers_per_sm
     tensor = 1.0 if precision is Precision.FP32 else \
         spec.tensor_rate(precision) / spec.schedulers_per_sm
-    prog = warp_program(tile, precision, lanes, tensor, aligned)
-    program = np.array([prog.setup, prog.global_loads, prog.shared_loads, prog.math,
-                        prog.inner_steps, prog.loop_overhead, prog.stores, 1, tile.stages,
-                        prog.epilogue], np.int64)
-    timing = np.array([spec.fma_latency_cycles, spec.shared_latency_cycles,
-                       spec.dram_latency_cycles, spec.barrier_latency_cycles,
-                       prog.math_cycles, 512 / spec.shared_bytes_per_cycle_per_sm,
-                       prog.load_bytes / share, prog.store_bytes / share, QUEUE_CYCLES,
-                       spec.warp_issue_interval_cycles])
+    prog = warp_program(tile, precision, lanes, tensor, aligned, spec.warp_size,
+                        spec.has_async_copy)
+    program = SmProgram(
+        setup=prog.setup, global_loads=prog.global_loads, shared_stores=prog.shared_stores,
+        shared_loads=prog.shared_loads, math=prog.math, inner_steps=prog.inner_steps,
+        loop_overhead=prog.loop_overhead, stores=prog.stores, epilogue=prog.epilogue,
+        k_iters=k_iters, stages=tile.pipeline_depth(spec.has_async_copy),
+        async_copy=bool(spec.has_async_copy))
+    port = spec.shared_bytes_per_cycle_per_sm
+    timing = SmTiming(
+        alu_latency_cycles=float(spec.fma_latency_cycles),
+        shared_latency_cycles=float(spec.shared_latency_cycles),
+        memory_latency_cycles=float(spec.dram_latency_cycles),
+        barrier_latency_cycles=float(spec.barrier_latency_cycles),
+        math_cycles=float(prog.math_cycles),
+        shared_load_cycles=float(prog.shared_load_bytes / port),
+        shared_store_cycles=float(prog.load_bytes / port),
+        load_cycles=float(prog.load_bytes / share), store_cycles=float(prog.store_bytes / share),
+        queue_cycles=QUEUE_CYCLES, copy_queue_cycles=COPY_QUEUE_CYCLES,
+        math_issue_gap_cycles=float(spec.warp_issue_interval_cycles))
     return program, timing
 
 
 @lru_cache(maxsize=8192)
 def _simulate(tile: TileConfig, spec: GPUSpec, precision: Precision, ctas: int, k_iters: int,
               share: float, aligned: bool) -> tuple[float, float]:
-    program, timing = _vectors(spec, precision, tile, share, aligned)
-    program[7] = k_iters
+    program, timing = sm_inputs(spec, precision, tile, share, aligned, k_iters)
     return simulate_sm(ctas, tile.warps, spec.schedulers_per_sm, program, timing)
 
 
@@ -157,14 +174,16 @@ def tiled_kernel(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPU
 
 
 def gemv_kernel(m: int, k: int, n: int, spec: GPUSpec, precision: Precision) -> KernelChoice:
-    """y = x·B with one warp per output: each lane keeps GEMV_LANE_LOADS loads in flight per
-    pass over K, each pass a round trip to DRAM, then a shuffle reduction across the warp."""
+    """y = x·B with one warp per output: each of its warp_size lanes keeps GEMV_LANE_LOADS
+    loads in flight per pass over K, each pass a round trip to DRAM, then a shuffle
+    reduction across the warp."""
     outputs = max(m, n)
-    passes = math.ceil(k / (32 * GEMV_LANE_LOADS))
+    passes = math.ceil(k / (spec.warp_size * GEMV_LANE_LOADS))
     latency = passes * spec.dram_latency_cycles / spec.clock_hz
     traffic = (m * k + k * n) * precision.bytes + m * n * 4
     dram = traffic / spec.dram_bytes_per_s
-    reduction = REDUCE_STEPS * spec.shared_latency_cycles / spec.clock_hz
+    shuffles = (spec.warp_size - 1).bit_length()  # a shuffle tree over the warp's lanes
+    reduction = shuffles * spec.shared_latency_cycles / spec.clock_hz
     body = max(latency, dram + spec.dram_latency_cycles / spec.clock_hz) + reduction
     total = spec.kernel_launch_s + spec.cold_start_s + body
     ctas = math.ceil(outputs / 4)
@@ -224,4 +243,9 @@ def choose_kernel(m: int, k: int, n: int, spec: GPUSpec, precision: Precision) -
         choice = tiled_kernel(tile, split, m, k, n, spec, precision)
         if choice is not None and (best is None or choice.seconds < best.seconds):
             best = choice
+    if best is None:  # no kernel of the menu fits on an SM: say which limit
+        from accelsim.machines.capacity import kernel_fit_error
+
+        raise kernel_fit_error(spec, precision,
+                               SIMT_MENU if precision is Precision.FP32 else TENSOR_MENU)
     return best

@@ -6,19 +6,33 @@ tensor-core counterparts, and the per-warp instruction mix of one main-loop iter
 A CTA computes a BM×BN block of C, stepping through K in slices of BK: each slice is copied
 from global to shared memory asynchronously (`stages` slices in flight), then every thread
 loads its fragments from shared memory and issues tm·tn·BK FFMAs for its tm×tn outputs.
+
+A GPU without asynchronous copies (`GPUSpec.has_async_copy`, Volta and older) runs the same
+tiles as CUTLASS's SIMT sm50/sm70 `MmaPipelined` kernels do: each thread loads its share of a
+slice into registers (LDG) and stores it to shared memory (one STS per LDG), with two stages
+in shared memory and one more slice in flight in registers (sm_sim.py times it). The menu's
+register counts are kept: the registers that hold the slice in flight ((BM+BN)·BK / threads
+per thread, e.g. 8 for 128×128×8 fp32) are an assumption left uncharged, taken to replace
+the multistage kernel's per-stage addressing.
+
+Warp-wide quantities (lanes per warp, bytes per warp instruction, the thread-tile layout)
+follow the GPU's `warp_size`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 
 from accelsim.precision import Precision
 
 FLOAT_BYTES = 4
 SETUP_OPS = 120  # dependent address and predicate arithmetic before the main loop
 VECTOR_BYTES = 16  # LDGSTS.128 / LDS.128 / STG.128
+# Without async copies (CUTLASS MmaPipelined): two stages in shared memory, one more slice in
+# flight in registers.
+STAGED_SHARED_STAGES = 2
+STAGED_PIPELINE_DEPTH = STAGED_SHARED_STAGES + 1
 
 
 @dataclass(frozen=True)
@@ -39,26 +53,31 @@ class TileConfig:
     def warps(self) -> int:
         return self.warps_m * self.warps_n
 
-    @property
-    def threads(self) -> int:
-        return 32 * self.warps
+    def threads(self, warp_size: int) -> int:
+        return warp_size * self.warps
 
-    @cached_property
-    def thread_tile(self) -> tuple[int, int]:
-        """(tm, tn): outputs per thread, from the most square lane layout of a warp."""
+    def thread_tile(self, warp_size: int) -> tuple[int, int]:
+        """(tm, tn): outputs per thread, from the most square lane layout of a warp (lanes
+        split as a power of two by the rest)."""
         warp_m, warp_n = self.bm // self.warps_m, self.bn // self.warps_n
         best = None
-        for lanes_m in (1, 2, 4, 8, 16, 32):
-            lanes_n = 32 // lanes_m
+        for lanes_m in (2**i for i in range(warp_size.bit_length()) if warp_size % 2**i == 0):
+            lanes_n = warp_size // lanes_m
             if warp_m % lanes_m or warp_n % lanes_n:
                 continue
             tm, tn = warp_m // lanes_m, warp_n // lanes_n
             if best is None or abs(tm - tn) < abs(best[0] - best[1]):
                 best = (tm, tn)
-        return best or (max(1, warp_m * warp_n // 32), 1)
+        return best or (max(1, warp_m * warp_n // warp_size), 1)
 
-    def shared_bytes(self, element_bytes: int) -> int:
-        return self.stages * (self.bm + self.bn) * self.bk * element_bytes
+    def pipeline_depth(self, async_copy: bool) -> int:
+        """K slices from the issue of their copy to their last use: `stages` with
+        asynchronous copies, else the register-staged (MmaPipelined) mainloop's."""
+        return self.stages if async_copy else STAGED_PIPELINE_DEPTH
+
+    def shared_bytes(self, element_bytes: int, async_copy: bool) -> int:
+        stages = self.stages if async_copy else STAGED_SHARED_STAGES
+        return stages * (self.bm + self.bn) * self.bk * element_bytes
 
 
 @dataclass(frozen=True)
@@ -66,7 +85,8 @@ class WarpProgram:
     """Warp-instruction counts of one CTA's kernel (per main-loop iteration where noted)."""
 
     setup: int  # address and predicate arithmetic before the loop
-    global_loads: int  # LDGSTS per iteration (async copies to shared memory)
+    global_loads: int  # LDGSTS (async copies to shared memory) or LDG per iteration
+    shared_stores: int  # STS per iteration of the LDG registers (0 with async copies)
     shared_loads: int  # LDS.128 per inner k step (bk of them per iteration)
     math: int  # FFMA (or MMA) per inner k step
     inner_steps: int  # bk (SIMT) or bk / mma_k (tensor cores)
@@ -74,8 +94,9 @@ class WarpProgram:
     stores: int  # STG in the epilogue
     epilogue: int  # epilogue arithmetic (alpha scaling, addresses) before the stores
     math_cycles: float  # pipe cycles one math instruction occupies on its scheduler
-    load_bytes: int  # bytes one global-load instruction moves (per warp)
+    load_bytes: int  # bytes one global-load (and its STS, if any) moves (per warp)
     store_bytes: int
+    shared_load_bytes: int  # bytes one LDS.128 moves (per warp)
 
 
 # SIMT fp32 menu: (BM, BN, warps_m, warps_n, stages, registers) as in the Nsight records.
@@ -103,13 +124,15 @@ def element_bytes(precision: Precision) -> int:
 
 
 def warp_program(tile: TileConfig, precision: Precision, lanes_per_scheduler: float,
-                 tensor_ops_per_cycle_per_scheduler: float, aligned: bool) -> WarpProgram:
+                 tensor_ops_per_cycle_per_scheduler: float, aligned: bool, warp_size: int,
+                 async_copy: bool) -> WarpProgram:
     """The instruction mix of one warp of `tile` at `precision`."""
     ebytes = element_bytes(precision)
-    tm, tn = tile.thread_tile
+    tm, tn = tile.thread_tile(warp_size)
     slice_bytes = (tile.bm + tile.bn) * tile.bk * ebytes
     copy_bytes = VECTOR_BYTES if aligned else ebytes
-    global_loads = math.ceil(slice_bytes / (tile.threads * copy_bytes))
+    global_loads = math.ceil(slice_bytes / (tile.threads(warp_size) * copy_bytes))
+    shared_stores = 0 if async_copy else global_loads
     outputs = tm * tn
     out_bytes = FLOAT_BYTES if precision.is_float and precision is Precision.FP32 else ebytes
     stores = math.ceil(outputs * out_bytes / (VECTOR_BYTES if aligned else out_bytes))
@@ -120,15 +143,20 @@ def warp_program(tile: TileConfig, precision: Precision, lanes_per_scheduler: fl
         mmas = warp_tile // (16 * 8)  # m16n8k16 per warp
         ops_per_mma = 2 * 16 * 8 * mma_k
         frag_loads = math.ceil(((tile.bm // tile.warps_m) + (tile.bn // tile.warps_n)) * mma_k
-                               * ebytes / (32 * VECTOR_BYTES))
+                               * ebytes / (warp_size * VECTOR_BYTES))
         return WarpProgram(setup=SETUP_OPS, global_loads=global_loads,
-                           shared_loads=frag_loads, math=mmas, inner_steps=steps,
-                           loop_overhead=4, stores=stores, epilogue=outputs + 20,
+                           shared_stores=shared_stores, shared_loads=frag_loads, math=mmas,
+                           inner_steps=steps, loop_overhead=4, stores=stores,
+                           epilogue=outputs + 20,
                            math_cycles=ops_per_mma / tensor_ops_per_cycle_per_scheduler,
-                           load_bytes=32 * copy_bytes, store_bytes=32 * VECTOR_BYTES)
+                           load_bytes=warp_size * copy_bytes,
+                           store_bytes=warp_size * VECTOR_BYTES,
+                           shared_load_bytes=warp_size * VECTOR_BYTES)
     shared = math.ceil(tm / 4) + math.ceil(tn / 4)
-    return WarpProgram(setup=SETUP_OPS, global_loads=global_loads, shared_loads=shared,
-                       math=tm * tn, inner_steps=tile.bk, loop_overhead=4, stores=stores,
-                       epilogue=outputs + 20,
-                       math_cycles=32 / lanes_per_scheduler, load_bytes=32 * copy_bytes,
-                       store_bytes=32 * (VECTOR_BYTES if aligned else out_bytes))
+    return WarpProgram(setup=SETUP_OPS, global_loads=global_loads, shared_stores=shared_stores,
+                       shared_loads=shared, math=tm * tn, inner_steps=tile.bk, loop_overhead=4,
+                       stores=stores, epilogue=outputs + 20,
+                       math_cycles=warp_size / lanes_per_scheduler,
+                       load_bytes=warp_size * copy_bytes,
+                       store_bytes=warp_size * (VECTOR_BYTES if aligned else out_bytes),
+                       shared_load_bytes=warp_size * VECTOR_BYTES)

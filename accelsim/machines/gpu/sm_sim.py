@@ -1,40 +1,90 @@
 """One SM: resident warps issuing a GEMM kernel's instruction mix through the warp schedulers
-(numba; `simulate_sm.py_func` runs the same code without numba and is the twin the tests
-compare against).
+(numba). Its twin, written separately as one Python generator per warp on a heap of events,
+is `sm_sim_reference.simulate_sm_reference`; the tests assert the two agree.
 
-Each warp runs: `setup` dependent integer ops; the prologue's async global→shared copies of
-the first stages−1 K slices; then per K slice: the copies for slice i+stages−1, a wait for
-slice i's data, a CTA barrier, and `inner_steps` rounds of shared-memory fragment loads (the
-next round's loads issued before this round's math, as register double buffering does) and
-math instructions (FFMA or MMA); the loop's integer ops; finally the epilogue's arithmetic
-and its stores.
+Each warp runs: `setup` dependent integer ops; the prologue's global→shared copies of the
+first stages−1 K slices; then per K slice i: a wait for slice i's data, a CTA barrier,
+`inner_steps` rounds of shared-memory fragment loads (the next round's loads issued before
+this round's math, as register double buffering does) and math instructions (FFMA or MMA),
+the loop's integer ops, and the copies of the next slice not yet in flight; finally the
+epilogue's arithmetic and its stores.
+
+Two ways to copy a K slice from global to shared memory (`SmProgram.async_copy`):
+- Asynchronous copies (LDGSTS, `cp.async`, Ampere and later): the data goes straight to
+  shared memory, `stages` slices in flight, as CUTLASS's sm80 `MmaMultistage` mainloop.
+- Without them (Volta and older): CUTLASS's SIMT sm50/sm70 `MmaPipelined` two-stage
+  mainloop. A slice is loaded into registers (LDG); at the wait for slice i the warp waits
+  for its registers, stores them to shared memory (`shared_stores` STS through the
+  shared-memory port, visible a shared-memory latency later) and only then reaches the
+  barrier. Two stages live in shared memory and one more slice is in flight in registers
+  (`stages` = 3 here): one slice of math hides the loads' latency, however deep the tile's
+  multistage pipeline was, and the STS cost issue slots, port time and their latency before
+  every barrier. The copies are issued where this model issues async copies (after the
+  loop's integer ops), so a warp briefly holds two slices in registers where MmaPipelined,
+  issuing its LDG after the barrier, holds one; that keeps the two paths' only differences
+  the physical ones (STS, depth, shared-memory footprint).
 
 Timing is event-driven at the granularity of instruction groups (a round's loads, a round's
 math), processed in time order. Resources are fluid: each scheduler issues one instruction
 per cycle, shared among its warps; its math pipe accepts one instruction per `math_cycles`;
-a single warp issues math at most once per `math_issue_gap` cycles (so one warp cannot fill
-the pipe alone, two can); the SM's shared-memory port moves 512 bytes per LDS.128 at its
-bytes per cycle, and its L2 port moves a copy's bytes at the SM's bandwidth share. A group
-ends when both its own issue pace and the resources it shares allow. Latencies: ALU (setup
-chain), shared memory, global memory, barrier. A warp may run ahead of a busy port by at
-most `queue_cycles` (the MIO/LSU queues).
+a single warp issues math at most once per `math_issue_gap_cycles` (so one warp cannot fill
+the pipe alone, two can); the SM's shared-memory port moves each LDS and STS at its bytes per
+cycle, and its L2 port moves a copy's bytes at the SM's bandwidth share. A group ends when
+both its own issue pace and the resources it shares allow. Latencies: ALU (setup chain),
+shared memory (an access, load or store, completes this long after the port moved it),
+global memory, barrier. A warp may run ahead of a busy shared-memory port or of its stores
+by at most `queue_cycles` (the MIO/LSU queues), of its copies at the L2 port by at most
+`copy_queue_cycles`.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
-COPY_QUEUE = 256.0  # cycles of copies a warp may have queued at the L2 port
-SETUP, PROLOGUE, LOAD, WAIT, BARRIER, SHARED, MATH, LOOP, EPILOGUE, STORE, DONE = range(11)
-# program vector: setup, global_loads, shared_loads, math, inner_steps, loop_overhead, stores,
-#                 k_iters, stages, epilogue
-# timing vector: alu_latency, shared_latency, memory_latency, barrier_latency, math_cycles,
-#                shared_cycles, load_cycles, store_cycles, queue_cycles, math_issue_gap
+SETUP, PROLOGUE, LOAD, WAIT, STAGE, BARRIER, SHARED, MATH, LOOP, EPILOGUE, STORE, DONE = \
+    range(12)
+
+
+class SmProgram(NamedTuple):
+    """What every warp of the kernel issues, in warp instructions (per K slice where noted).
+    Valid for k_iters ≥ 1 and stages ≥ 1."""
+
+    setup: int  # dependent address and predicate arithmetic before the main loop
+    global_loads: int  # per slice: LDGSTS (async_copy) or LDG into registers
+    shared_stores: int  # per slice: STS of the registers loaded by LDG (0 with async_copy)
+    shared_loads: int  # LDS per inner round
+    math: int  # FFMA or MMA per inner round
+    inner_steps: int  # inner rounds per slice
+    loop_overhead: int  # integer ops and the branch per slice
+    stores: int  # STG in the epilogue
+    epilogue: int  # epilogue arithmetic before the stores
+    k_iters: int  # K slices
+    stages: int  # K slices between the issue of their copies and their last use
+    async_copy: bool  # global→shared copies bypass registers (LDGSTS)
+
+
+class SmTiming(NamedTuple):
+    """Latencies and per-instruction resource costs on one SM, in cycles."""
+
+    alu_latency_cycles: float
+    shared_latency_cycles: float
+    memory_latency_cycles: float
+    barrier_latency_cycles: float
+    math_cycles: float  # math-pipe cycles per math instruction on its scheduler
+    shared_load_cycles: float  # shared-memory port cycles per LDS
+    shared_store_cycles: float  # shared-memory port cycles per STS
+    load_cycles: float  # L2 port cycles per global load
+    store_cycles: float  # L2 port cycles per global store
+    queue_cycles: float  # how far a warp runs ahead of the shared port or its stores
+    copy_queue_cycles: float  # how far a warp runs ahead of its copies at the L2 port
+    math_issue_gap_cycles: float  # a lone warp issues math at most this often
 
 
 @numba.njit(cache=True)
-def _issue(issue_free, s, t, count):
+def _issue(issue_free: np.ndarray, s: int, t: float, count: int) -> tuple[float, float]:
     """Start time on scheduler s's issue port for `count` instructions ready at t; the
     port is then busy until the returned end."""
     start = max(t, issue_free[s])
@@ -43,11 +93,11 @@ def _issue(issue_free, s, t, count):
 
 
 @numba.njit(cache=True)
-def simulate_sm(n_ctas, warps_per_cta, schedulers, program, timing):
+def simulate_sm(n_ctas: int, warps_per_cta: int, schedulers: int, program: SmProgram,
+                timing: SmTiming) -> tuple[float, float]:
     """Cycles until every warp of `n_ctas` resident CTAs has issued its last store, and the
     cycle the last store completes."""
-    setup, gloads, sloads, maths, steps, loop_ops, stores, k_iters, stages, epilogue = program
-    alu_lat, sh_lat, mem_lat, bar_lat, math_cyc, sh_cyc, ld_cyc, st_cyc, queue, gap = timing
+    k_iters, stages, steps = program.k_iters, program.stages, program.inner_steps
     nw = n_ctas * warps_per_cta
     phase = np.zeros(nw, np.int64)
     ready = np.zeros(nw)
@@ -76,53 +126,64 @@ def simulate_sm(n_ctas, warps_per_cta, schedulers, program, timing):
         s = w % schedulers
         p = phase[w]
         if p == SETUP:
-            start, end = _issue(issue_free, s, t, setup)
-            ready[w] = start + setup * alu_lat
+            start, end = _issue(issue_free, s, t, program.setup)
+            ready[w] = start + program.setup * timing.alu_latency_cycles
             phase[w] = PROLOGUE if prologue > 0 else LOAD
         elif p in (PROLOGUE, LOAD):
             slices = prologue if p == PROLOGUE else 1
             for _ in range(slices):
                 if loaded[w] >= k_iters:
                     break
-                start, end = _issue(issue_free, s, t, gloads)
-                lsu_free = max(lsu_free, start) + gloads * ld_cyc
-                stage_done[w, loaded[w] % stages] = lsu_free + mem_lat
+                start, end = _issue(issue_free, s, t, program.global_loads)
+                lsu_free = max(lsu_free, start) + program.global_loads * timing.load_cycles
+                stage_done[w, loaded[w] % stages] = lsu_free + timing.memory_latency_cycles
                 loaded[w] += 1
-                t = max(end, lsu_free - COPY_QUEUE)
+                t = max(end, lsu_free - timing.copy_queue_cycles)
             ready[w] = t
             phase[w] = WAIT
-        elif p == WAIT:
-            arrive = max(t, stage_done[w, k[w] % stages])
+        elif p == WAIT and not program.async_copy:
+            ready[w] = max(t, stage_done[w, k[w] % stages])  # the LDG registers are filled
+            phase[w] = STAGE
+        elif p in (WAIT, STAGE):
+            if p == WAIT:
+                arrive = max(t, stage_done[w, k[w] % stages])
+            else:  # STS of the staged registers, visible once the port has moved them
+                start, end = _issue(issue_free, s, t, program.shared_stores)
+                shared_free = max(shared_free, start) + \
+                    program.shared_stores * timing.shared_store_cycles
+                arrive = max(end, shared_free + timing.shared_latency_cycles)
             cta = w // warps_per_cta
             phase[w] = BARRIER
             bar_count[cta] += 1
             bar_time[cta] = max(bar_time[cta], arrive)
             if bar_count[cta] == warps_per_cta:
-                release = bar_time[cta] + bar_lat
+                release = bar_time[cta] + timing.barrier_latency_cycles
                 for v in range(cta * warps_per_cta, (cta + 1) * warps_per_cta):
                     phase[v], ready[v], kk[v], lds_j[v] = SHARED, release, 0, 0
                 bar_count[cta], bar_time[cta] = 0, 0.0
         elif p == SHARED:
-            start, end = _issue(issue_free, s, t, sloads)
-            shared_free = max(shared_free, start) + sloads * sh_cyc
-            lds_done[w, lds_j[w] % 2] = shared_free + sh_lat
-            ready[w] = max(end, shared_free - queue)
+            start, end = _issue(issue_free, s, t, program.shared_loads)
+            shared_free = max(shared_free, start) + \
+                program.shared_loads * timing.shared_load_cycles
+            lds_done[w, lds_j[w] % 2] = shared_free + timing.shared_latency_cycles
+            ready[w] = max(end, shared_free - timing.queue_cycles)
             if lds_j[w] == 0 and steps > 1:
                 lds_j[w] = 1
             else:
                 phase[w] = MATH
         elif p == MATH:
             t = max(t, lds_done[w, kk[w] % 2])
-            start, end = _issue(issue_free, s, t, maths)
-            math_free[s] = max(math_free[s], start) + maths * math_cyc
-            ready[w] = max(start + maths * gap, math_free[s], end)
+            start, end = _issue(issue_free, s, t, program.math)
+            math_free[s] = max(math_free[s], start) + program.math * timing.math_cycles
+            ready[w] = max(start + program.math * timing.math_issue_gap_cycles, math_free[s],
+                           end)
             kk[w] += 1
             if kk[w] >= steps:
                 phase[w] = LOOP
             elif kk[w] + 1 < steps:
                 phase[w], lds_j[w] = SHARED, kk[w] + 1
         elif p == LOOP:
-            start, end = _issue(issue_free, s, t, loop_ops)
+            start, end = _issue(issue_free, s, t, program.loop_overhead)
             ready[w] = end
             k[w] += 1
             if k[w] >= k_iters:
@@ -132,14 +193,14 @@ def simulate_sm(n_ctas, warps_per_cta, schedulers, program, timing):
             else:
                 phase[w] = WAIT
         elif p == EPILOGUE:
-            start, end = _issue(issue_free, s, t, epilogue)
+            start, end = _issue(issue_free, s, t, program.epilogue)
             ready[w] = end
             phase[w] = STORE
         elif p == STORE:
-            start, end = _issue(issue_free, s, t, stores)
-            lsu_free = max(lsu_free, start) + stores * st_cyc
-            last_store = max(last_store, lsu_free + mem_lat)
-            finish = max(finish, end, lsu_free - queue)
+            start, end = _issue(issue_free, s, t, program.stores)
+            lsu_free = max(lsu_free, start) + program.stores * timing.store_cycles
+            last_store = max(last_store, lsu_free + timing.memory_latency_cycles)
+            finish = max(finish, end, lsu_free - timing.queue_cycles)
             phase[w] = DONE
             done += 1
     return max(finish, lsu_free), last_store

@@ -13,10 +13,11 @@ PyTorch call (../shared/validation/gpu-h200-2026-11.json).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from accelsim.errors import AccelsimError
-from accelsim.machines.specs import check_positive, replace_spec
+from accelsim.checks import check_choice
+from accelsim.errors import AccelsimError, SpecError
+from accelsim.machines.specs import check_spec, replace_spec
 from accelsim.precision import Precision
 
 
@@ -30,6 +31,7 @@ class GPUSpec:
     fp32_lanes_per_sm: int
     schedulers_per_sm: int
     dram_bytes_per_s: float
+    dram_bytes: int  # device memory capacity (HBM or GDDR); see machines/capacity.py
     l2_bytes: int
     l2_bytes_per_s: float
     shared_bytes_per_cycle_per_sm: int
@@ -47,18 +49,33 @@ class GPUSpec:
     flops_per_lane_per_cycle: float = 2.0  # an FMA; G80 adds a co-issued MUL (3)
     warp_issue_interval_cycles: float = 1.5  # a lone warp issues math every 1.5 cycles
     l2_port_bytes_per_cycle_per_sm: float = 64.0
-    l1_bytes_per_sm: int = 256 * 1024  # L1 data cache and shared memory share this SRAM
+    # L1 data cache and shared memory share this SRAM: the shared-memory carve-out
+    # (shared_memory_per_sm_bytes) can be at most this much.
+    l1_bytes_per_sm: int = 256 * 1024
     barrier_latency_cycles: float = 20.0
     cold_start_cycles: float = 1000.0  # a GEMM kernel's first CTAs: code and constant misses
     host_bytes_per_s: float = 25e9  # host ↔ device copies (PCIe)
-    warp_size: int = 32
+    warp_size: int = 32  # threads per warp: lanes, registers per warp, GEMV lanes
     register_alloc_unit: int = 256
     tensor_ops_per_cycle_per_sm: tuple[tuple[str, float], ...] = ()
-    has_async_copy: bool = True
+    has_async_copy: bool = True  # LDGSTS (sm80+); else LDG + STS via registers
     source: str = ""
 
+    # Overheads a what-if may remove entirely (a free launch, no cold start).
+    may_be_zero: ClassVar[frozenset[str]] = frozenset(
+        {"kernel_launch_s", "host_launch_s", "cold_start_cycles"})
+
     def __post_init__(self) -> None:
-        check_positive(self)
+        check_spec(self)
+        for name, _ in self.tensor_ops_per_cycle_per_sm:
+            check_choice(name, "tensor_ops_per_cycle_per_sm name", TENSOR_PRECISIONS,
+                         owner=self.name)
+        if self.shared_memory_per_sm_bytes > self.l1_bytes_per_sm:
+            raise SpecError(
+                f"{self.name}: shared_memory_per_sm_bytes = {self.shared_memory_per_sm_bytes} "
+                f"must be at most l1_bytes_per_sm = {self.l1_bytes_per_sm} (shared memory is "
+                "carved out of the L1 SRAM); raise l1_bytes_per_sm too, or use less shared "
+                "memory")
 
     @property
     def cold_start_s(self) -> float:
@@ -91,6 +108,9 @@ class GPUSpec:
         return replace_spec(self, overrides)
 
 
+TENSOR_PRECISIONS = ("fp16", "bf16", "int8")
+
+
 def _tensor(fp16: float, bf16: float | None = None,
             int8: float | None = None) -> tuple[tuple[str, float], ...]:
     rates = [("fp16", fp16), ("bf16", bf16), ("int8", int8)]
@@ -102,21 +122,23 @@ def _tensor(fp16: float, bf16: float | None = None,
 # int8 8,192 OP.
 H200 = GPUSpec(
     name="gpu-h200", sm_count=132, clock_hz=1.98e9, fp32_lanes_per_sm=128, schedulers_per_sm=4,
-    dram_bytes_per_s=4.8e12, l2_bytes=60 * 2**20, l2_bytes_per_s=5.5e12,
+    dram_bytes_per_s=4.8e12, dram_bytes=141 * 10**9, l2_bytes=60 * 2**20, l2_bytes_per_s=5.5e12,
     shared_bytes_per_cycle_per_sm=128, registers_per_sm=65536,
     shared_memory_per_sm_bytes=228 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
     max_registers_per_thread=255, dram_latency_cycles=820, l2_latency_cycles=260,
     shared_latency_cycles=30, fma_latency_cycles=4, kernel_launch_s=0.96e-6,
     host_launch_s=22.4e-6, tensor_ops_per_cycle_per_sm=_tensor(4096, 4096, 8192),
     source="NVIDIA H200 product brief (2024), Hopper whitepaper (2022)")
-H100 = H200.replace(name="gpu-h100", dram_bytes_per_s=3.35e12, l2_bytes=50 * 2**20,
+H100 = H200.replace(name="gpu-h100", dram_bytes_per_s=3.35e12, dram_bytes=80 * 2**30,
+                    l2_bytes=50 * 2**20,
                     source="NVIDIA H100 SXM datasheet, Hopper whitepaper (2022)")
 # Volta V100 SXM2: 80 SMs × 64 FP32 lanes at 1.53 GHz = 15.7 TFLOPS; 640 tensor cores
-# (8 per SM × 64 FMA × 2) = 125 TFLOPS fp16.
+# (8 per SM × 64 FMA × 2) = 125 TFLOPS fp16. Memory: the 16 GiB HBM2 part of the 2017
+# whitepaper (a 32 GB V100 SXM2 followed in 2018; override dram_bytes for it).
 V100 = GPUSpec(
     name="gpu-v100", l1_bytes_per_sm=128 * 1024,
     sm_count=80, clock_hz=1.53e9, fp32_lanes_per_sm=64, schedulers_per_sm=4,
-    dram_bytes_per_s=900e9, l2_bytes=6 * 2**20, l2_bytes_per_s=2.1e12,
+    dram_bytes_per_s=900e9, dram_bytes=16 * 2**30, l2_bytes=6 * 2**20, l2_bytes_per_s=2.1e12,
     shared_bytes_per_cycle_per_sm=128, registers_per_sm=65536,
     shared_memory_per_sm_bytes=96 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
     max_registers_per_thread=255, dram_latency_cycles=450, l2_latency_cycles=200,
@@ -124,11 +146,11 @@ V100 = GPUSpec(
     host_launch_s=10e-6, tensor_ops_per_cycle_per_sm=_tensor(1024),
     has_async_copy=False, source="NVIDIA Tesla V100 whitepaper (2017)")
 # One GK210 die of a Tesla K80, as the TPU paper compared: 13 SMX × 192 lanes at 560 MHz =
-# 2.8 TFLOPS, 160 GB/s.
+# 2.8 TFLOPS, 160 GB/s, 12 GiB of GDDR5 (the board's 24 GiB is 12 per die).
 K80 = GPUSpec(
     name="gpu-k80", l1_bytes_per_sm=128 * 1024,
     sm_count=13, clock_hz=560e6, fp32_lanes_per_sm=192, schedulers_per_sm=4,
-    dram_bytes_per_s=160e9, l2_bytes=1536 * 1024, l2_bytes_per_s=500e9,
+    dram_bytes_per_s=160e9, dram_bytes=12 * 2**30, l2_bytes=1536 * 1024, l2_bytes_per_s=500e9,
     shared_bytes_per_cycle_per_sm=256, registers_per_sm=131072,
     shared_memory_per_sm_bytes=112 * 1024, max_warps_per_sm=64, max_ctas_per_sm=16,
     max_registers_per_thread=255, dram_latency_cycles=350, l2_latency_cycles=200,
@@ -136,11 +158,12 @@ K80 = GPUSpec(
     host_launch_s=10e-6, has_async_copy=False,
     source="Jouppi et al. 2017 (one K80 die); NVIDIA Tesla K80 datasheet")
 # GeForce 8800 GTX (G80, 2006): 16 SMs × 8 lanes = 128 cores at a 1.35 GHz shader clock; a MAD
-# plus a co-issued MUL per lane per cycle = 518 GFLOPS, the book's "~500 GFLOPS".
+# plus a co-issued MUL per lane per cycle = 518 GFLOPS, the book's "~500 GFLOPS"; 768 MiB of
+# GDDR3. G80 has no L1 data cache: its 16 KiB of SRAM per SM is all shared memory.
 GTX8800 = GPUSpec(
     name="gpu-8800gtx", l1_bytes_per_sm=16 * 1024,
     sm_count=16, clock_hz=1.35e9, fp32_lanes_per_sm=8, schedulers_per_sm=1,
-    dram_bytes_per_s=86.4e9, l2_bytes=96 * 1024, l2_bytes_per_s=200e9,
+    dram_bytes_per_s=86.4e9, dram_bytes=768 * 2**20, l2_bytes=96 * 1024, l2_bytes_per_s=200e9,
     shared_bytes_per_cycle_per_sm=64, registers_per_sm=8192,
     shared_memory_per_sm_bytes=16 * 1024, max_warps_per_sm=24, max_ctas_per_sm=8,
     max_registers_per_thread=124, dram_latency_cycles=500, l2_latency_cycles=300,

@@ -8,9 +8,9 @@ being read again. The element-wise ops that follow a GEMM (activation, pooling, 
 fused into the Activate that drains each chunk; work beyond one element per accumulator value
 (the LSTM cell arithmetic) costs extra activation cycles at one array width per cycle. A
 final softmax is left to the host, which receives the int8 logits (host time is not modelled).
-A repeated GEMM (an RNN/LSTM time step) is emitted once per step, with a Sync between steps;
-a GEMM of a single tile keeps it in the array across steps, larger ones read their tiles from
-DDR3 again every step (the array holds one tile and its shadow).
+A recurrent layer's gate GEMM (its `Recurrence`) is emitted once per time step, with a Sync
+between steps; a GEMM of a single tile keeps it in the array across steps, larger ones read
+their tiles from DDR3 again every step (the array holds one tile and its shadow).
 Activations must fit the Unified Buffer: a batch that does not is rejected with the largest
 batch that fits (TPU v1 has no path to spill activations to DDR3).
 """
@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from accelsim.errors import AccelsimError
-from accelsim.ir import Direction, Gemm, Op, Pool, Transfer, Vector, VectorKind, Workload
+from accelsim.ir import Direction, Gemm, Op, Pool, Vector, VectorKind, Workload
 from accelsim.machines.tpu.isa import (
     Activate,
     Halt,
@@ -38,28 +38,39 @@ from accelsim.machines.tpu.spec import TPUSpec
 
 @dataclass(frozen=True)
 class Group:
-    """A GEMM (or nothing) and the element-wise ops fused after it, with their op indices."""
+    """A GEMM (or nothing) and the element-wise ops fused after it, with their op indices;
+    `steps` repetitions for a recurrent layer."""
 
     gemm_index: int | None
     gemm: Gemm | None
     fused: tuple[tuple[int, Op], ...]
+    steps: int = 1
 
 
 def group_ops(workload: Workload) -> list[tuple[int, Op] | Group]:
-    """Transfers stay alone; each GEMM absorbs the Vector/Pool ops up to the next GEMM."""
+    """Layer by layer: transfers stay alone; a GEMM layer (with a recurrent layer's cell)
+    opens a group, and the element-wise layers after it join its Activate; a final softmax
+    goes to the host."""
     items: list[tuple[int, Op] | Group] = []
-    for index, op in enumerate(workload.ops):
-        if isinstance(op, Transfer):
-            items.append((index, op))
-        elif isinstance(op, Gemm):
-            items.append(Group(index, op, ()))
-        elif isinstance(op, Vector) and op.kind is VectorKind.SOFTMAX:
+    first = 0
+    for layer in workload.layers:
+        indexed = tuple((first + i, op) for i, op in enumerate(layer.ops))
+        first += len(layer.ops)
+        gemm = layer.gemm
+        if layer.transfer:
+            items.extend(indexed)
+        elif all(isinstance(op, Vector) and op.kind is VectorKind.SOFTMAX for op in layer.ops):
             continue  # the host takes the softmax of the logits it receives
+        elif gemm is not None:
+            position = layer.ops.index(gemm)
+            steps = layer.recurrence.steps if layer.recurrence else 1
+            rest = indexed[:position] + indexed[position + 1:]
+            items.append(Group(indexed[position][0], gemm, rest, steps))
         elif items and isinstance(items[-1], Group):
             last = items[-1]
-            items[-1] = Group(last.gemm_index, last.gemm, (*last.fused, (index, op)))
+            items[-1] = Group(last.gemm_index, last.gemm, (*last.fused, *indexed), last.steps)
         else:
-            items.append(Group(None, None, ((index, op),)))
+            items.append(Group(None, None, indexed))
     return items
 
 
@@ -134,7 +145,7 @@ class _Emitter:
             rows = math.ceil(elements / self.spec.array_cols)
             self.out.append(Activate(group.fused[0][0], _function_name(group), -1, rows, rows))
             return
-        for step in range(group.gemm.count):
+        for step in range(group.steps):
             if step:
                 self.out.append(Sync(group.gemm_index))
             self.gemm_step(group, group.gemm)
@@ -149,8 +160,7 @@ def unified_buffer_needs(workload: Workload) -> list[tuple[str, int]]:
             live_in = op.elements if op.direction is Direction.TO_DEVICE else live_in
             continue
         out = _elements(item.fused[-1][1]) if item.fused else item.gemm.m * item.gemm.n
-        if item.gemm is not None and item.gemm.count > 1:
-            out *= item.gemm.count
+        out *= item.steps
         needs.append((item.gemm.name if item.gemm else item.fused[0][1].name, live_in + out))
         live_in = out
     return needs

@@ -20,12 +20,13 @@ given; pass `accelsim.quantize(net, calibration=...)` to choose the calibration 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from accelsim.ir import Direction, Gemm, Op, Transfer, Workload
 from accelsim.machines.base import Machine, WorkloadTiming
-from accelsim.machines.results import OpResult
+from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.machines.tpu.compiler import compile_workload
 from accelsim.machines.tpu.executor import CATEGORIES, Execution, execute
 from accelsim.machines.tpu.isa import Program
@@ -35,6 +36,52 @@ from accelsim.precision import Precision
 from accelsim.quant import ensure_quantized
 
 CALIBRATION_SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class TpuCounters:
+    """Matrix-unit cycles classified like the paper's performance counters."""
+
+    array_active: float = 0.0
+    weight_stall: float = 0.0  # waiting for DDR3
+    weight_shift: float = 0.0  # waiting for a tile to shift in
+    dependency_stall: float = 0.0  # waiting for earlier results or a free accumulator buffer
+    host_io_stall: float = 0.0  # waiting for PCIe
+    activation: float = 0.0  # the drain and activation tail after the last MatrixMultiply
+
+    @classmethod
+    def of(cls, cycles: dict[str, float]) -> TpuCounters:
+        return cls(**{name: cycles.get(name, 0.0) for name in CATEGORIES})
+
+    def time(self, clock_hz: float) -> Breakdown:
+        """The counters as seconds per shared category."""
+        return Breakdown.of({
+            Category.COMPUTE: self.array_active / clock_hz,
+            Category.MEMORY_STALL: self.weight_stall / clock_hz,
+            Category.LATENCY: (self.weight_shift + self.dependency_stall) / clock_hz,
+            Category.HOST_TRANSFER: self.host_io_stall / clock_hz,
+            Category.ELEMENTWISE: self.activation / clock_hz})
+
+    def bound(self) -> Bound:
+        """compute (array active), memory (waiting for weights or host I/O) or latency."""
+        memory = self.weight_stall + self.host_io_stall
+        latency = self.weight_shift + self.dependency_stall + self.activation
+        if self.array_active >= max(memory, latency):
+            return Bound.COMPUTE
+        return Bound.MEMORY if memory >= latency else Bound.LATENCY
+
+
+@dataclass(frozen=True)
+class TpuOpDetail:
+    counters: TpuCounters
+    mapping_efficiency: float | None = None  # share of the array a GEMM's tiles fill
+
+
+@dataclass(frozen=True)
+class TpuRunDetail:
+    counters: TpuCounters
+    instructions: int
+    weight_tiles: int
 
 
 class TPU(Machine):
@@ -70,13 +117,17 @@ class TPU(Machine):
         return compile_workload(workload, self.spec)
 
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
+        """The whole program end to end; device time is the program without the PCIe
+        transfers (inputs already in the Unified Buffer, outputs left there)."""
         program = self.compile(workload)
         run = execute(program, self.spec)
         layers = tuple(self._op_result(op, index, run) for index, op in enumerate(workload.ops))
-        details = {f"{name}_cycles": value for name, value in run.totals.items()}
-        details["instructions"] = len(program)
-        details["weight_tiles"] = program.tiles
-        return WorkloadTiming(layers, run.cycles, run.cycles / self.clock_hz, program, details)
+        device = execute(self.compile(workload.without_transfers()), self.spec).cycles
+        counters = TpuCounters.of(run.totals)
+        detail = TpuRunDetail(counters, len(program), program.tiles)
+        return WorkloadTiming(layers, run.cycles, run.cycles / self.clock_hz,
+                              device / self.clock_hz, counters.time(self.clock_hz), program,
+                              detail)
 
     def time_op(self, op: Op, precision: Precision) -> OpResult:
         """One op as a kernel of its own: inputs from the host, weights from DDR3, results
@@ -86,15 +137,15 @@ class TPU(Machine):
         if isinstance(op, Gemm):
             ops = [Transfer("input", Direction.TO_DEVICE, op.m * op.k * op.count), op,
                    Transfer("output", Direction.TO_HOST, op.m * op.n * op.count)]
-        timing = self.time_workload(Workload(op.name, 1, tuple(ops)), precision)
+        timing = self.time_workload(Workload.of_ops(op.name, 1, tuple(ops)), precision)
         main = timing.layers[ops.index(op)]
-        breakdown = {name: sum(r.details.get(name, 0.0) for r in timing.layers)
-                     for name in CATEGORIES}
+        counters = timing.detail.counters
         return OpResult(op.name, main.kind, timing.cycles, timing.seconds, main.ops,
                         precision, sum(r.dram_bytes for r in timing.layers),
                         sum(r.onchip_bytes for r in timing.layers),
-                        self._utilization(main.ops, timing.cycles), _bound(breakdown),
-                        breakdown)
+                        self._utilization(main.ops, timing.cycles), counters.bound(),
+                        timing.time, TpuOpDetail(counters, main.detail.mapping_efficiency),
+                        main.kernel, main.layer)
 
     def _utilization(self, ops: int, cycles: float) -> float:
         return ops / (2.0 * self.spec.macs_per_cycle * cycles) if cycles > 0 else 0.0
@@ -103,12 +154,15 @@ class TPU(Machine):
         cycles = run.op_cycles[index]
         ops = op.ops if isinstance(op, Gemm) else 0
         offchip, onchip = run.op_traffic[index]
-        details = dict(run.op_breakdown[index])
-        if isinstance(op, Gemm):
-            details["mapping_efficiency"] = self.array.mapping_efficiency(op.m, op.k, op.n)
+        counters = TpuCounters.of(run.op_breakdown[index])
+        mapping = self.array.mapping_efficiency(op.m, op.k, op.n) if isinstance(op, Gemm) \
+            else None
+        kernel = "MatrixMultiply" if isinstance(op, Gemm) else \
+            "Read/Write_Host_Memory" if isinstance(op, Transfer) else "Activate"
         return OpResult(op.name, type(op).__name__.lower(), cycles, cycles / self.clock_hz, ops,
                         Precision.INT8, offchip, onchip, self._utilization(ops, cycles),
-                        _bound(details), details)
+                        counters.bound(), counters.time(self.clock_hz),
+                        TpuOpDetail(counters, mapping), kernel, getattr(op, "layer", ""))
 
     def execute(self, net, x: np.ndarray, precision: Precision) -> np.ndarray:
         """int8 outputs (dequantized) through the integer kernels or the cycle-level engine."""
@@ -123,17 +177,6 @@ class TPU(Machine):
 
     def __repr__(self) -> str:
         return f"TPU({self.spec.name!r}, {self.spec.array_rows}×{self.spec.array_cols})"
-
-
-def _bound(breakdown: dict[str, float]) -> str:
-    """compute (array active), memory (waiting for weights or host I/O) or latency."""
-    memory = breakdown["weight_stall"] + breakdown["host_io_stall"]
-    latency = (breakdown["weight_shift"] + breakdown["dependency_stall"]
-               + breakdown["activation"])
-    active = breakdown["array_active"]
-    if active >= max(memory, latency):
-        return "compute"
-    return "memory" if memory >= latency else "latency"
 
 
 def tpu_v1(**overrides: object) -> TPU:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from accelsim.errors import AccelsimError
-from accelsim.machines.specs import replace_spec
+from accelsim.checks import check_choice
+from accelsim.errors import SpecError
+from accelsim.machines.specs import check_spec, replace_spec
 
 NUMERICS = ("fast", "cycle")
 
@@ -35,28 +36,15 @@ class TPUSpec:
     unified_buffer_bytes: int = 24 * 2**20
     accumulator_rows: int = 4096
     pcie_bytes_per_s: float = 14 * 2**30
-    tdp_watts: float = 75.0
-    busy_watts: float = 40.0
     numerics: str = "fast"
     source: str = "Jouppi et al., ISCA 2017 (TPU v1)"
 
     def __post_init__(self) -> None:
-        for field in ("array_rows", "array_cols", "weight_fifo_tiles", "accumulator_rows",
-                      "unified_buffer_bytes", "weight_memory_bytes"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise AccelsimError(f"{self.name}: {field} = {value!r} must be a positive "
-                                    "integer")
-        for field in ("clock_hz", "ddr_bytes_per_s", "pcie_bytes_per_s"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise AccelsimError(f"{self.name}: {field} = {value!r} must be a positive number")
+        check_spec(self)
         if self.accumulator_rows < 2:
-            raise AccelsimError(f"{self.name}: accumulator_rows = {self.accumulator_rows} must "
-                                "be at least 2 (two buffers)")
-        if self.numerics not in NUMERICS:
-            raise AccelsimError(f"{self.name}: numerics = {self.numerics!r}; choose "
-                                f"{' or '.join(NUMERICS)}")
+            raise SpecError(f"{self.name}: accumulator_rows = {self.accumulator_rows} must be "
+                            "at least 2 (two buffers); use 2 or more")
+        check_choice(self.numerics, "numerics", NUMERICS, owner=self.name)
 
     @property
     def macs_per_cycle(self) -> int:

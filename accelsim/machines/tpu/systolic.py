@@ -30,6 +30,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from accelsim.checks import check_count
 from accelsim.errors import AccelsimError
 
 
@@ -95,9 +96,8 @@ class SystolicStats:
 
 
 def _check_dim(label: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise AccelsimError(f"{label} = {value!r} must be a positive integer")
-    return int(value)
+    meaning = "PEs" if label in ("rows", "cols") else "a GEMM dimension"
+    return check_count(value, label, owner="SystolicArray", meaning=meaning)
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,25 @@ its numpy twin implement the same register semantics; tests assert they agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numba
 import numpy as np
 
 from accelsim.errors import AccelsimError
 
-if TYPE_CHECKING:
-    from accelsim.machines.tpu.systolic import SystolicArray
+
+class SystolicArray(Protocol):
+    """What the engine reads of `systolic.SystolicArray`: its size, role table entry and
+    fold mapping (a protocol, so this module does not import the one that calls it)."""
+
+    rows: int
+    cols: int
+
+    @property
+    def roles(self) -> Any: ...
+
+    def mapping(self, m: int, k: int, n: int) -> Any: ...
 
 
 @dataclass(frozen=True)

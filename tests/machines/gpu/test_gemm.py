@@ -6,13 +6,13 @@ import math
 
 import pytest
 
-from accelsim.machines.gpu.gemm import choose_kernel, occupancy, tiled_kernel
-from accelsim.machines.gpu.kernels import SIMT_MENU
-from accelsim.machines.gpu.spec import GTX8800, H200
+from accelsim.machines.gpu.gemm import choose_kernel, gemv_kernel, occupancy, tiled_kernel
+from accelsim.machines.gpu.kernels import SIMT_MENU, TENSOR_MENU
+from accelsim.machines.gpu.spec import GTX8800, H200, V100
 from accelsim.precision import Precision
 
 FP32 = Precision.FP32
-TILES = {t.name: t for t in SIMT_MENU}
+TILES = {t.name: t for t in SIMT_MENU + TENSOR_MENU}
 
 
 def test_occupancy_from_registers_shared_memory_and_warps():
@@ -24,8 +24,43 @@ def test_occupancy_from_registers_shared_memory_and_warps():
 
 
 def test_thread_tiles():
-    assert TILES["simt_256x128x8_stage3"].thread_tile == (16, 8)
-    assert TILES["simt_128x64x8_stage3"].thread_tile == (8, 8)
+    assert TILES["simt_256x128x8_stage3"].thread_tile(32) == (16, 8)
+    assert TILES["simt_128x64x8_stage3"].thread_tile(32) == (8, 8)
+    # A 64×64 warp tile over 64 lanes: 8×8 lanes of 8×8 outputs each.
+    assert TILES["simt_256x128x8_stage3"].thread_tile(64) == (8, 8)
+
+
+def test_warp_size_sets_register_allocation_per_warp():
+    # 121 registers × 64 lanes = 7,744, allocated in units of 256: 7,936 per warp, 15,872
+    # per 2-warp CTA: 4 CTAs in 65,536 registers (8 with 32-lane warps).
+    wide = H200.replace(warp_size=64)
+    assert occupancy(TILES["simt_64x32x8_stage3"], wide, FP32) == 4
+
+
+def test_gemv_latency_follows_the_warp_size():
+    # K = 4096 over 32 lanes × 4 loads in flight: 32 passes of 820 cycles, then a 5-step
+    # shuffle tree of 30 cycles each; 64 lanes halve the passes and add a step.
+    for warp_size, passes, steps in ((32, 32, 5), (64, 16, 6)):
+        spec = H200.replace(warp_size=warp_size)
+        got = gemv_kernel(1, 4096, 4096, spec, FP32).compute_seconds
+        assert got == pytest.approx((passes * 820 + steps * 30) / H200.clock_hz, rel=1e-12)
+
+
+def test_without_async_copies_two_shared_memory_stages_count():
+    # tc_128x128x32_stage4 at fp16: 4 stages × 256 × 32 × 2 B = 64 KiB, one CTA in the
+    # V100's 96 KiB; a register-staged mainloop keeps 2 stages (32 KiB), and 168 registers ×
+    # 128 threads then allow 3.
+    tile = TILES["tc_128x128x32_stage4"]
+    assert occupancy(tile, V100.replace(has_async_copy=True), Precision.FP16) == 1
+    assert occupancy(tile, V100, Precision.FP16) == 3
+
+
+def test_copies_through_registers_cost_time_on_a_v100():
+    assert not V100.has_async_copy
+    for shape in ((1024, 1024, 1024), (4096, 4096, 4096), (256, 256, 256)):
+        staged = choose_kernel(*shape, V100, FP32).seconds
+        direct = choose_kernel(*shape, V100.replace(has_async_copy=True), FP32).seconds
+        assert 1.02 * direct < staged < 1.2 * direct, shape
 
 
 def test_an_extra_wave_costs_about_one_wave():
@@ -72,6 +107,6 @@ def test_predictions_are_cached_and_monotone_in_k():
 
 
 @pytest.mark.parametrize("precision", [Precision.FP16, Precision.BF16, Precision.INT8])
-def test_tensor_core_gemms_beat_simt(precision):
+def test_tensor_core_gemms_beat_simt(precision: Precision) -> None:
     simt = choose_kernel(4096, 4096, 4096, H200, FP32).seconds
     assert choose_kernel(4096, 4096, 4096, H200, precision).seconds < simt / 4

@@ -36,5 +36,13 @@ def test_overrides():
     assert small.peak_ops_per_s("fp32") == pytest.approx(H200.fp32_peak_flops / 2)
     with pytest.raises(AccelsimError, match="no spec field"):
         ax.machine("gpu-h200", sms=3)
-    with pytest.raises(AccelsimError, match="sm_count = 0 must be positive"):
+    with pytest.raises(AccelsimError, match=r"gpu-h200: sm_count = 0 must be a positive "
+                                            r"integer \(a count of SMs\); use 1 or more"):
         ax.machine("gpu-h200", sm_count=0)
+
+
+def test_shared_memory_is_carved_out_of_l1():
+    # Volta: 128 KiB of L1/shared SRAM per SM, at most 96 KiB of it shared memory.
+    with pytest.raises(AccelsimError, match="shared_memory_per_sm_bytes = 163840 must be at "
+                                            "most l1_bytes_per_sm = 131072"):
+        ax.machine("gpu-v100", shared_memory_per_sm_bytes=160 * 1024)

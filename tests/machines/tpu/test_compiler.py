@@ -43,7 +43,7 @@ def test_a_single_tile_recurrent_layer_keeps_its_weights_in_the_array():
 
 
 def test_long_k_accumulates_and_rows_alternate_buffers():
-    dense = ax.Workload("w", 1, (ax.Gemm("g", m=5000, k=600, n=300),))
+    dense = ax.Workload.of_ops("w", 1, (ax.Gemm("g", m=5000, k=600, n=300),))
     program = compile_workload(dense, TPU_V1)
     mms = [i for i in program.instructions if isinstance(i, MatrixMultiply)]
     # 2 N blocks × 3 row chunks (2048, 2048, 904) × 3 K blocks

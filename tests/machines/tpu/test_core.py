@@ -9,6 +9,7 @@ import pytest
 import accelsim as ax
 from accelsim.errors import AccelsimError, PrecisionError
 from accelsim.ir import Gemm, Workload
+from accelsim.machines.results import Bound, Category
 from accelsim.machines.tpu import SystolicArray
 from accelsim.machines.tpu.core import ops_per_weight_byte
 from accelsim.machines.tpu.executor import CATEGORIES
@@ -76,7 +77,7 @@ def test_only_int8_runs(tpu):
 
 
 def single_gemm_cycles(tpu, m: int, k: int, n: int) -> float:
-    workload = Workload("one", 1, (Gemm("g", m, k, n, bias=False),))
+    workload = Workload.of_ops("one", 1, (Gemm("g", m, k, n, bias=False),))
     return tpu.time_workload(workload, ax.Precision.INT8).cycles
 
 
@@ -106,14 +107,27 @@ def test_breakdowns_add_up(tpu):
     r = tpu.run(ax.network("lenet5"), batch=64, precision="int8")
     assert sum(layer.cycles for layer in r.layers) == pytest.approx(r.cycles)
     for layer in r.layers:
-        assert sum(layer.details[c] for c in CATEGORIES) == pytest.approx(layer.cycles)
-        assert layer.bound in ("compute", "memory", "latency")
-    assert sum(r.details[f"{c}_cycles"] for c in CATEGORIES) == pytest.approx(r.cycles)
+        counters = layer.detail.counters
+        assert sum(getattr(counters, c) for c in CATEGORIES) == pytest.approx(layer.cycles)
+        assert layer.time.seconds == pytest.approx(layer.seconds)
+        assert isinstance(layer.bound, Bound)
+    totals = r.detail.counters
+    assert sum(getattr(totals, c) for c in CATEGORIES) == pytest.approx(r.cycles)
+    assert sum(r.breakdown().values()) == pytest.approx(1.0)
+    assert r.breakdown()[Category.COMPUTE] == pytest.approx(totals.array_active / r.cycles)
     conv1 = r.layers[1]
-    assert conv1.details["array_active"] == 64 * 784  # one row per cycle
-    assert conv1.bound == "compute"
+    assert conv1.detail.counters.array_active == 64 * 784  # one row per cycle
+    assert conv1.bound is Bound.COMPUTE
     assert conv1.utilization == pytest.approx(64 * 117_600 / (conv1.cycles * 65_536))
-    assert conv1.details["mapping_efficiency"] == pytest.approx(25 * 6 / 65_536)
+    assert conv1.detail.mapping_efficiency == pytest.approx(25 * 6 / 65_536)
+
+
+def test_device_time_leaves_out_the_pcie_transfers(tpu):
+    r = tpu.run(ax.network("lenet5"), batch=64, precision="int8")
+    device = tpu.time_workload(ax.lower(ax.network("lenet5"), 64).without_transfers(),
+                               ax.Precision.INT8)
+    assert r.device_seconds == device.seconds < r.seconds
+    assert r.device_seconds > r.seconds - r.time[Category.HOST_TRANSFER] - 1e-12
 
 
 def test_memory_bound_mlp_runs_at_the_weight_bandwidth(tpu, write_model):
@@ -122,9 +136,9 @@ def test_memory_bound_mlp_runs_at_the_weight_bandwidth(tpu, write_model):
     weight_bound = 2 * 200 * 34e9
     assert 0.85 * weight_bound < r.achieved_ops_per_s <= weight_bound
     # Each tile arrives every 1,349 cycles; its 256-cycle shift cannot start before it does.
-    waiting = r.details["weight_stall_cycles"] + r.details["weight_shift_cycles"]
+    waiting = r.detail.counters.weight_stall + r.detail.counters.weight_shift
     assert waiting > 0.7 * r.cycles
-    assert all(layer.bound == "memory" for layer in r.layers if layer.kind == "gemm")
+    assert all(layer.bound is Bound.MEMORY for layer in r.layers if layer.kind == "gemm")
     assert ops_per_weight_byte(ax.lower(net, 200)) == pytest.approx(200, rel=1e-3)
     for batch in (1, 16, 64, 200, 800):
         achieved = tpu.run(net, batch=batch, precision="int8").achieved_ops_per_s
@@ -190,7 +204,7 @@ def test_gemm_on_its_own_includes_host_io_and_weight_streaming(tpu):
     r = tpu.gemm(2048, 256, 256, precision="int8")
     assert r.ops == 2 * 2048 * 256 * 256
     assert r.dram_bytes == 256 * 256 + 2048 * 256 + 2048 * 256
-    assert r.details["host_io_stall"] > 0 and r.details["array_active"] == 2048
+    assert r.detail.counters.host_io_stall > 0 and r.detail.counters.array_active == 2048
     assert r.cycles > single_gemm_cycles(tpu, 2048, 256, 256)
 
 

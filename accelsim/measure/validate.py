@@ -1,11 +1,12 @@
-"""`accelsim validate MACHINE`: a machine model against real measurements of that machine."""
+"""`accelsim validate MACHINE`: a machine model against real measurements of that machine
+(the H200's recorded file, this host live, or a recorded CPU host replayed with its spec)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from accelsim.engine import machine
 from accelsim.errors import AccelsimError
-from accelsim.machines.presets import build
 
 VALIDATORS = ("gpu-h200", "cpu-host")
 
@@ -13,12 +14,12 @@ VALIDATORS = ("gpu-h200", "cpu-host")
 def validate_machine(name: str) -> Any:
     """The validation report of a machine that has reference measurements."""
     if name == "gpu-h200":
-        from accelsim.machines.gpu.validate import validate
+        from accelsim.measure.gpu_h200 import validate
 
-        return validate(build(name))
+        return validate(machine(name))
     if name == "cpu-host":
-        from accelsim.machines.cpu.validate import validate as validate_cpu
+        from accelsim.measure.cpu_gemms import validate as validate_cpu
 
-        return validate_cpu(build(name))
+        return validate_cpu(machine(name))
     raise AccelsimError(f"no reference measurements for {name!r}; validate one of "
                         f"{', '.join(VALIDATORS)}")

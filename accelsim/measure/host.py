@@ -1,4 +1,5 @@
-"""`cpu-host`: the CPU this process runs on, detected and calibrated.
+"""`cpu-host`: the CPU this process runs on, detected and calibrated (the edge of the world:
+this module reads /proc and sysfs and times the host; the CPU model itself stays pure).
 
 Detected: cores available to this process, vector extensions (/proc/cpuinfo flags), cache
 sizes (/sys/devices/system/cpu/cpu0/cache), the BLAS library's kernel family and thread count
@@ -16,12 +17,13 @@ from __future__ import annotations
 import os
 import platform
 import time
-from functools import lru_cache
 from pathlib import Path
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from accelsim.machines.cpu.blis import predict
 from accelsim.machines.cpu.spec import CPUSpec
 
 CHAIN_CYCLES = 2  # per step of the shift/xor chain
@@ -34,10 +36,18 @@ KERNELS = {"haswell": (8, 16, 4), "zen": (8, 16, 4), "skylakex": (16, 16, 4),
 
 @numba.njit(cache=True)
 def shift_xor_chain(n: int, x: np.uint64) -> np.uint64:
-    """n dependent steps x ← (x << 1) ^ (x >> 3); `shift_xor_chain.py_func` is its twin."""
+    """n dependent steps x ← (x << 1) ^ (x >> 3); `shift_xor_reference` is its twin."""
     one, three = np.uint64(1), np.uint64(3)
     for _ in range(n):
         x = (x << one) ^ (x >> three)
+    return x
+
+
+def shift_xor_reference(n: int, x: int) -> int:
+    """The chain in Python integers, masked to 64 bits (the numba kernel's independent twin)."""
+    mask = (1 << 64) - 1
+    for _ in range(n):
+        x = ((x << 1) & mask) ^ (x >> 3)
     return x
 
 
@@ -82,8 +92,6 @@ CALIBRATION_GEMM = (384, 384, 384)
 def gemm_seconds(m: int, k: int, n: int, rounds: int = 5, threads: int | None = None) -> float:
     """Median seconds of numpy's float32 `a @ b` (rounds of ~3 ms after a warm-up), with
     the BLAS limited to `threads` when given."""
-    from threadpoolctl import threadpool_limits
-
     rng = np.random.default_rng(1)
     a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
     with threadpool_limits(limits=threads, user_api="blas"):
@@ -105,8 +113,6 @@ def fma_efficiency(spec: CPUSpec, measured_s: float, threads: int) -> float:
     efficiency at which the model reproduces the in-cache square GEMM (384³: 113 MFLOP, all
     operands in L2/L3, compute-bound on every x86 core) run on `threads` threads. On a shared
     host this also absorbs what busy sibling hyperthreads take from the FMA units."""
-    from accelsim.machines.cpu.blis import predict
-
     ideal = predict(spec.replace(fma_efficiency=1.0, fma_efficiency_all_cores=1.0,
                                  cores=threads), *CALIBRATION_GEMM)
     rest = ideal.seconds - ideal.kernel_seconds
@@ -161,17 +167,46 @@ def cache_sizes() -> dict[int, int]:
 
 def blas_library() -> tuple[str, int]:
     """(kernel family, threads) of the BLAS numpy uses."""
-    from threadpoolctl import threadpool_info
-
     for info in threadpool_info():
         if info.get("user_api") == "blas":
             return str(info.get("architecture") or "haswell").lower(), info["num_threads"]
     return "haswell", 1
 
 
-@lru_cache(maxsize=1)
+def memory_bytes() -> int | None:
+    """Physical memory (MemTotal of /proc/meminfo), None where it cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def cpu_model_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def fingerprint() -> dict[str, object]:
+    """What identifies this host for a saved calibration: CPU model, cores available, vector
+    extensions, the BLAS kernels and threads. A calibration made elsewhere is not reused."""
+    flags = cpu_flags()
+    family, threads = blas_library()
+    return {"cpu": cpu_model_name(), "cores": len(os.sched_getaffinity(0)),
+            "flags": sorted(flags & {"avx", "avx2", "fma", "avx512f", "avx512_vnni",
+                                     "avx_vnni", "amx_tile"}),
+            "blas": family, "blas_threads": threads}
+
+
 def detect_host() -> CPUSpec:
-    """The running machine as a CPUSpec (calibrated once per process)."""
+    """The running machine as a CPUSpec, measured now (about a second)."""
     flags = cpu_flags()
     caches = cache_sizes()
     family, threads = blas_library()
@@ -184,6 +219,6 @@ def detect_host() -> CPUSpec:
         dram_bytes_per_s=measure_bandwidth(), mr=mr, nr=nr,
         vnni="avx512_vnni" in flags or "avx_vnni" in flags,
         call_overhead_s=measure_call_overhead(), page_fault_s=measure_page_fault(),
-        source=f"detected: {platform.processor() or platform.machine()}, BLAS kernels "
-               f"{family}, {threads} threads")
+        source=f"measured on this host: {cpu_model_name()}, BLAS kernels {family}, "
+               f"{threads} threads")
     return calibrate_fma(spec)

@@ -10,17 +10,22 @@ rate), and the model runs with the medians of those.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.machines.comparison import Compared, fraction_over_2x, median_ape
 from accelsim.machines.cpu.blis import predict
 from accelsim.machines.cpu.core import CPU
-from accelsim.machines.cpu.host import (
+from accelsim.measure.comparison import Compared, fraction_over_2x, median_ape
+from accelsim.measure.host import (
     CALIBRATION_GEMM,
     calibrate_fma,
+    cpu_model_name,
+    detect_host,
+    fingerprint,
     gemm_seconds,
     measure_call_overhead,
     measure_clock_hz,
@@ -121,3 +126,21 @@ def validate(cpu: CPU, shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> Cpu
         rows.append(CpuRow(m, k, n, seconds * 1e6, gemm.seconds * 1e6,
                            f"{gemm.kernel} ×{gemm.threads}"))
     return CpuReport(cpu.name, tuple(rows))
+
+
+def record(shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> dict:
+    """This host measured now, in the layout of the recorded files (`recorded.py`): its
+    calibrated spec and the GEMM timings, both taken in the same interleaved rounds."""
+    measured, (clock, one, everyone, call) = measure_all(shapes)
+    spec = calibrate_fma(detect_host().replace(clock_hz=clock, call_overhead_s=call), one,
+                         everyone)
+    return {
+        "what": f"{cpu_model_name()}, {spec.cores} cores as this process sees them, "
+                f"measured {datetime.date.today().isoformat()} with numpy {np.__version__}",
+        "host": fingerprint(),
+        "cpu_host_spec_as_detected": dataclasses.asdict(spec),
+        "gemm": {"how": "numpy float32 A[m,k] @ B[k,n], interleaved rounds with the "
+                        "calibration, medians of 5 (accelsim.measure.cpu_gemms.record)",
+                 "rows": [{"m": m, "k": k, "n": n, "measured_us": round(s * 1e6, 3)}
+                          for (m, k, n), s in zip(shapes, measured, strict=True)]},
+    }

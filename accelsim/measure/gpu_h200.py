@@ -1,5 +1,5 @@
 """Predicted against measured on a real GPU (../shared/validation/gpu-h200-2026-11.json,
-copied into the package as accelsim/machines/data/gpu-h200-2026-11.json; measured on one
+copied into the package as accelsim/measure/data/gpu-h200-2026-11.json; measured on one
 NVIDIA H200 with PyTorch 2.11 / CUDA 13, TF32 off, medians of CUDA-event timings).
 
 The reference for GEMMs and LeNet-5 is device time (`graph_us`: calls replayed in a CUDA
@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from accelsim.lower import lower
-from accelsim.machines.comparison import Compared, fraction_over_2x, median_ape
 from accelsim.machines.gpu.core import GPU
-from accelsim.nn.loader import load_network
+from accelsim.measure.comparison import Compared, fraction_over_2x, median_ape
+from accelsim.nn.loader import load_network, parse_network
 from accelsim.precision import Precision
 
 DATA_FILE = "gpu-h200-2026-11.json"
@@ -76,7 +78,7 @@ class Report:
 
 @lru_cache(maxsize=1)
 def measurements() -> dict:
-    text = importlib.resources.files("accelsim.machines.data").joinpath(DATA_FILE).read_text()
+    text = importlib.resources.files("accelsim.measure.data").joinpath(DATA_FILE).read_text()
     return json.loads(text)
 
 
@@ -99,20 +101,17 @@ def lenet_rows(gpu: GPU, data: dict) -> list[Row]:
         p = DTYPES[rec["dtype"]]
         timing = gpu.time_workload(lower(net, rec["batch"]), p)
         rows.append(Row(f"lenet5 batch {rec['batch']}", p, rec["graph_us"],
-                        timing.details["device_s"] * 1e6))
+                        timing.device_seconds * 1e6))
     return rows
 
 
 def lstm_rows(gpu: GPU, data: dict) -> list[Row]:
     rows = []
     for rec in data["lstm"]:
-        from accelsim.nn.loader import parse_network
-
-        doc = __import__("tomllib").loads(LSTM_TOML.format(hidden=rec["hidden"],
-                                                           seq=rec["seq"]))
-        net = parse_network(doc, __import__("pathlib").Path("lstm-bench.toml"))
+        doc = tomllib.loads(LSTM_TOML.format(hidden=rec["hidden"], seq=rec["seq"]))
+        net = parse_network(doc, Path("lstm-bench.toml"))
         timing = gpu.time_workload(lower(net, rec["batch"]), Precision.FP32)
-        device = timing.details["device_s"]
+        device = timing.device_seconds
         rows.append(Row(f"lstm h{rec['hidden']} batch {rec['batch']} seq {rec['seq']}",
                         Precision.FP32, rec["eager_us"],
                         (device + gpu.spec.host_launch_s) * 1e6))

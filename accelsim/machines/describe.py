@@ -1,0 +1,34 @@
+"""A machine as text: its spec field by field, its peak rate per precision, and the source
+its numbers come from (`accelsim show PRESET`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from accelsim.machines.base import Machine
+from accelsim.precision import Precision
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.6g}"
+
+
+def describe(machine: Machine) -> str:
+    """Spec fields (units are in their names), peaks per precision (FLOPS for floats, OPS
+    for int8: never added together) and the spec's source."""
+    spec = machine.spec
+    fields = [f for f in dataclasses.fields(spec) if f.name not in ("name", "source")]
+    width = max(len(f.name) for f in fields)
+    lines = [f"{machine.name} ({type(machine).__name__})"]
+    lines += [f"  {f.name:<{width}}  {_value(getattr(spec, f.name))}" for f in fields]
+    lines.append("  peak:")
+    for p in Precision:
+        if p in machine.precisions:
+            lines.append(f"    {p.value:<5} {machine.peak_ops_per_s(p) / 1e12:,.3f} "
+                         f"T{p.ops_unit}/s")
+    lines.append(f"  source: {spec.source}")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""Recorded CPU hosts, replayed: the CPU model against GEMM timings measured on real hosts,
+each with the spec its calibration produced there (so the check is deterministic and runs
+anywhere, whatever host runs it).
+
+Each file in `accelsim/measure/data/` named `cpu-*.json` that carries a spec is a recorded
+host: `cpu_host_spec_as_detected` (or `spec`) holds `CPUSpec` fields, `gemm.rows` holds
+`m, k, n, measured_us`. Sources are named in each file (`what`, `gemm.how`); the data folder's
+README lists them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.resources
+import json
+from functools import lru_cache
+from typing import Any
+
+from accelsim.machines.cpu.blis import predict
+from accelsim.machines.cpu.spec import CPUSpec
+from accelsim.measure.cpu_gemms import CpuReport, CpuRow
+
+DATA = "accelsim.measure.data"
+
+
+def data_files() -> list[str]:
+    return sorted(p.name for p in importlib.resources.files(DATA).iterdir()
+                  if p.name.endswith(".json"))
+
+
+@lru_cache(maxsize=16)
+def read(name: str) -> dict[str, Any]:
+    """A recorded measurement file bundled with the package."""
+    return json.loads(importlib.resources.files(DATA).joinpath(name).read_text("utf-8"))
+
+
+def spec_of(doc: dict[str, Any]) -> CPUSpec | None:
+    """The recorded host's spec (None for files that carry timings only)."""
+    values = doc.get("cpu_host_spec_as_detected") or doc.get("spec")
+    if not values:
+        return None
+    known = {f.name for f in dataclasses.fields(CPUSpec)}
+    return CPUSpec(**{k: v for k, v in values.items() if k in known})
+
+
+def recorded_hosts() -> list[str]:
+    """Recorded CPU files that can be replayed (they carry a spec and GEMM rows)."""
+    return [name for name in data_files() if name.startswith("cpu-")
+            and spec_of(read(name)) is not None and "rows" in read(name).get("gemm", {})]
+
+
+def replay(name: str) -> CpuReport:
+    """The model with the recorded spec against the recorded GEMM timings."""
+    doc = read(name)
+    spec = spec_of(doc)
+    if spec is None:
+        raise ValueError(f"{name} carries no spec to replay")
+    rows = []
+    for row in doc["gemm"]["rows"]:
+        gemm = predict(spec, row["m"], row["k"], row["n"])
+        rows.append(CpuRow(row["m"], row["k"], row["n"], row["measured_us"],
+                           gemm.seconds * 1e6, f"{gemm.kernel} ×{gemm.threads}"))
+    return CpuReport(f"{name.removesuffix('.json')} (recorded, {spec.cores} cores)",
+                     tuple(rows))

@@ -1,0 +1,44 @@
+"""What a machine can run: a float `Network` or a `QuantizedNetwork` alike.
+
+Lowering reads only the shape side (name, layers, input and sample shapes, sequence length);
+the run path also validates inputs and computes outputs. Both network kinds satisfy this
+protocol explicitly (no attribute forwarding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from accelsim.nn.layers import Layer, Shape
+
+
+@runtime_checkable
+class Runnable(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def layers(self) -> tuple[Layer, ...]: ...
+
+    @property
+    def input_shape(self) -> Shape: ...
+
+    @property
+    def sequence(self) -> bool: ...
+
+    @property
+    def seq_len(self) -> int | None: ...
+
+    def sample_shape(self, seq_len: int | None = None) -> Shape: ...
+
+    def layer_shapes(self, seq_len: int | None = None) -> Iterator[tuple[Layer, Shape, Shape]]:
+        ...
+
+    def check_input(self, x: np.ndarray) -> np.ndarray: ...
+
+    def forward(self, x: np.ndarray, precision: Any = None) -> np.ndarray: ...
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float: ...

@@ -1,0 +1,102 @@
+"""cpu-host's calibration: measured once, saved atomically, reused; the same command prints
+the same timings in two processes; damaged or foreign files are handled."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import accelsim as ax
+from accelsim.machines.cpu.spec import HASWELL
+from accelsim.measure import calibration, host
+
+
+@pytest.fixture
+def fake_measurement(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """detect_host replaced by a fixed spec; counts the measurements taken."""
+    calls: list[int] = []
+
+    def measured():
+        calls.append(1)
+        return HASWELL.replace(name="cpu-host", cores=3, source="fake measurement")
+
+    monkeypatch.setattr(host, "detect_host", measured)
+    return calls
+
+
+def test_saved_spec_round_trips_exactly(tmp_path: Path):
+    spec = HASWELL.replace(name="cpu-host", clock_hz=2_271_760_225.7044086,
+                           fma_efficiency=0.5637821647169462)
+    calibration.save(spec, tmp_path / "c.json")
+    loaded = calibration.load(tmp_path / "c.json")
+    assert loaded.clock_hz == spec.clock_hz and loaded.fma_efficiency == spec.fma_efficiency
+    assert str(tmp_path / "c.json") in loaded.source
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_first_use_measures_once_then_reuses(tmp_path, monkeypatch, fake_measurement, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = ax.machine("cpu-host")
+    note = capsys.readouterr().err
+    assert "calibrated cpu-host" in note and str(calibration.default_path()) in note
+    second = ax.machine("cpu-host")
+    assert len(fake_measurement) == 1 and capsys.readouterr().err == ""
+    assert first.spec == second.spec and first.spec.cores == 3
+
+
+def test_a_calibration_from_another_host_is_measured_again(tmp_path, monkeypatch,
+                                                           fake_measurement, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    calibration.save(HASWELL.replace(name="cpu-host"), calibration.default_path())
+    doc = json.loads(calibration.default_path().read_text())
+    doc["host"]["cpu"] = "some other CPU"
+    calibration.default_path().write_text(json.dumps(doc))
+    assert ax.machine("cpu-host").spec.cores == 3 and len(fake_measurement) == 1
+    assert "another host" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "unreadable"), (b"\xff\xfe not utf-8", "unreadable"), (b"{\"schema\": 1}", "not an"),
+    (b"[1, 2]", "not an"),
+    (b"{\"schema\": 1, \"spec\": {\"cores\": 2.5}}", "calibration file"),
+    (b"{\"schema\": 1, \"spec\": {\"warp_count\": 3}}", "unknown field"),
+])
+def test_damaged_calibration_files_are_named(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(calibration.CalibrationError, match=message) as err:
+        ax.machine("cpu-host", calibration=path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_calibration_file_says_how_to_make_one(tmp_path):
+    with pytest.raises(calibration.CalibrationError, match="accelsim calibrate"):
+        ax.machine("cpu-host", calibration=tmp_path / "none.json")
+
+
+def test_calibration_applies_to_cpu_host_only(tmp_path):
+    with pytest.raises(ax.AccelsimError, match="cpu-host only"):
+        ax.machine("gpu-h200", calibration=tmp_path / "c.json")
+
+
+def test_two_processes_print_identical_timings(recorded_host: Path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(recorded_host.parent.parent)}
+    command = [sys.executable, "-m", "accelsim.cli", "time", "lenet5", "--machine", "cpu-host",
+               "--batch", "64"]
+    runs = [subprocess.run(command, capture_output=True, env=env, check=True, timeout=300)
+            for _ in range(2)]
+    assert runs[0].stdout == runs[1].stdout and b"lenet5 on cpu-host" in runs[0].stdout
+    assert runs[0].stderr == runs[1].stderr == b""
+
+
+def test_show_names_where_the_host_spec_came_from(recorded_host: Path, capsys):
+    from accelsim.cli import main
+
+    assert main(["show", "cpu-host"]) == 0
+    out = capsys.readouterr().out
+    assert str(recorded_host) in out and "fp32" in out and "cores" in out

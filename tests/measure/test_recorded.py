@@ -1,0 +1,47 @@
+"""The CPU model against GEMMs recorded on real hosts, replayed with the spec each host's
+calibration produced (deterministic: bundled files, no timing of the machine running the
+tests). Thresholds: ≤ 20% median and ≤ 10% of shapes off by 2× on 2-core hosts, as the live
+check asks; the 16-core host is issue 9's open gap (the model over-predicts multi-threaded
+speed for mid-size shapes), held here at today's level so it cannot get worse unnoticed."""
+
+from __future__ import annotations
+
+import pytest
+
+from accelsim.measure.cpu_gemms import SHAPES
+from accelsim.measure.recorded import read, recorded_hosts, replay, spec_of
+
+SIXTEEN = "cpu-intel-16core-2026-11-27.json"
+
+
+def test_recorded_hosts_carry_specs_and_the_validation_shapes():
+    hosts = recorded_hosts()
+    assert SIXTEEN in hosts and len(hosts) >= 2
+    for name in hosts:
+        rows = read(name)["gemm"]["rows"]
+        assert {(r["m"], r["k"], r["n"]) for r in rows} == set(SHAPES)
+
+
+def test_shape_spread():
+    flops = [2 * m * k * n for m, k, n in SHAPES]
+    assert len(SHAPES) >= 20 and min(flops) <= 2_000 and 5e9 <= max(flops) <= 1e10
+
+
+@pytest.mark.parametrize("name", [n for n in recorded_hosts() if n != SIXTEEN])
+def test_two_core_hosts_within_20_percent(name):
+    report = replay(name)
+    assert spec_of(read(name)).cores <= 4
+    assert report.median_ape() <= 0.20, report.text()
+    assert report.fraction_over_2x() <= 0.10, report.text()
+
+
+def test_sixteen_core_host_no_worse_than_today():
+    report = replay(SIXTEEN)
+    assert spec_of(read(SIXTEEN)).cores == 16
+    assert report.median_ape() <= 0.45, report.text()
+    assert report.fraction_over_2x() <= 0.25, report.text()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9: multi-threaded CPU GEMMs on 16 cores")
+def test_sixteen_core_host_within_20_percent():
+    assert replay(SIXTEEN).median_ape() <= 0.20

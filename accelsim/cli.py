@@ -1,6 +1,7 @@
 """The `accelsim` command. Every subcommand calls the same functions a notebook would.
 
-User errors print one line naming the bad value and exit with status 2 (no traceback).
+User errors print one line naming the bad value and exit with status 2 (no traceback);
+output cut short by a closed pipe (`accelsim presets | head -1`) ends quietly with 141.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from accelsim.measure.calibration import calibrate
 
-    spec, path = calibrate(args.out, note=print)
+    spec, _ = calibrate(args.out, note=print)
     print(f"cpu-host: {spec.cores} cores at {spec.clock_hz / 1e9:.2f} GHz, "
           f"{spec.fp32_peak_flops / 1e9:,.0f} GFLOPS fp32 peak, "
           f"FMA efficiency {spec.fma_efficiency:.2f} (1 thread) / "

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from accelsim.engine import machine as build
 from accelsim.errors import AccelsimError
 from accelsim.lower import lower
-from accelsim.engine import machine as build
 from accelsim.machines.presets import preset_names
 from accelsim.nn import datasets
 from accelsim.nn.generate import example_for

@@ -3,8 +3,8 @@
 A machine is a frozen spec plus a timing model per op kind. `time_op` times one op as a kernel
 of its own; `time_workload` times a whole lowered network (machines that overlap ops or fuse
 layers, like the TPU's decoupled access/execute, override it) and returns both times
-(DESIGN.md "Two times"); `execute` computes outputs at a precision. `run` goes through
-`accelsim.engine.run`, the one entry path shared with the CLI.
+(DESIGN.md "Two times"); `execute` computes outputs at a precision. `run` is the one
+run path (the CLI and `accelsim.run` call it).
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 
 from accelsim.checks import check_count
-from accelsim.errors import PrecisionError
+from accelsim.errors import AccelsimError, PrecisionError
 from accelsim.ir import Gemm, Op, Transfer, Workload
+from accelsim.lower import lower
 from accelsim.machines.results import Breakdown, MachineProgram, OpResult, RunResult
-from accelsim.nn.network import Network
+from accelsim.nn.runnable import Runnable
+from accelsim.nn.scoring import score, split_data
 from accelsim.precision import Precision
 
 __all__ = ["Machine", "OpResult", "Precision", "RunResult", "SpecMachine", "WorkloadTiming"]
@@ -103,17 +105,35 @@ class Machine(ABC):
         layers = tuple(self.time_op(op, precision) for op in workload.ops)
         return WorkloadTiming.serial(layers, workload)
 
-    def execute(self, net: Network, x: np.ndarray, precision: Precision) -> np.ndarray:
+    def execute(self, net: Runnable, x: np.ndarray, precision: Precision) -> np.ndarray:
         """Outputs at `precision`: float formats by emulated rounding (see nn.numerics)."""
         return net.forward(x, precision)
 
-    def run(self, net: Network, batch: int = 1, precision: Precision | str | None = None,
+    def run(self, net: Runnable, batch: int = 1, precision: Precision | str | None = None,
             data: Any = None, seq_len: int | None = None) -> RunResult:
         """Time one batch of `net` and, given data, compute outputs and accuracy
-        (precision None: the machine's default)."""
-        from accelsim.engine import run
-
-        return run(self, net, batch=batch, precision=precision, data=data, seq_len=seq_len)
+        (precision None: the machine's default). The one run path: lower, time, execute,
+        score."""
+        p = self.check_precision(self.default_precision if precision is None else precision)
+        x, y = split_data(data)
+        if x is not None:
+            x = net.check_input(x)
+            if net.sequence and seq_len not in (None, x.shape[1]):
+                raise AccelsimError(f"seq_len = {seq_len} but the data has {x.shape[1]} time "
+                                    "steps; leave seq_len out to time the data's length")
+            if net.sequence:
+                seq_len = x.shape[1]
+        workload = lower(net, batch, seq_len)
+        timing = self.time_workload(workload, p)
+        outputs = self.execute(net, x, p) if x is not None else None
+        accuracy = score(outputs, y) if y is not None and outputs is not None else None
+        return RunResult(machine=self.name, network=net.name, batch=workload.batch,
+                         precision=p, layers=timing.layers, cycles=timing.cycles,
+                         seconds=timing.seconds, device_seconds=timing.device_seconds,
+                         ops=workload.total_ops, peak_ops_per_s=self.peak_ops_per_s(p),
+                         clock_hz=self.clock_hz, seq_len=workload.seq_len, accuracy=accuracy,
+                         outputs=outputs, program=timing.program, detail=timing.detail,
+                         time=timing.time)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

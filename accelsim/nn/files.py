@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from accelsim.errors import OutputError
-
-NEW_FILE_MODE = 0o644  # a new file: readable by all, as open() would make it (mkstemp: 0o600)
 
 
 def ensure_folder(folder: Path) -> Path:
@@ -30,22 +28,31 @@ def ensure_folder(folder: Path) -> Path:
     return folder
 
 
+def _new_temporary(path: Path) -> Path:
+    """An empty, new file beside `path`; created as open() would (the umask applies)."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp{path.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise OutputError(f"cannot write in {path.parent}: {err.strerror or err}; choose "
+                              "another --out-dir") from None
+    raise OutputError(f"cannot create a temporary file in {path.parent}")
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Call write(tmp) for a temporary path beside `path`, then rename it over `path`."""
     ensure_folder(path.parent)
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a folder")
-    try:
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
-                                        dir=path.parent)
-    except OSError as err:
-        raise OutputError(f"cannot write in {path.parent}: {err.strerror or err}; choose "
-                          "another --out-dir") from None
-    os.close(handle)
-    tmp = Path(name)
+    tmp = _new_temporary(path)
     try:
         write(tmp)
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else NEW_FILE_MODE)
+        if path.exists():  # keep the permissions of the file replaced
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
         with tmp.open("rb+") as written:
             os.fsync(written.fileno())
         os.replace(tmp, path)

@@ -4,12 +4,17 @@ A network file holds `name`, `input_shape`, an optional `description`, `sequence
 (time, features) inputs) with a default `seq_len`, an optional `weights` file (relative to the
 TOML), a `[[layers]]` array (each with `type`, optional `name` and its fields) and an optional
 `[training]` table. Every error names the file, the layer and the value.
+
+Weights come trained (the npz the TOML names), freshly drawn ('init'), or not at all
+('none': layers and shapes only, for lowering and timing networks of any size). Allocating
+weights past `accelsim.nn.weights.init_limit_bytes()` is refused with the largest layer named.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import math
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -78,7 +83,8 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
             raise ModelFileError(f"network file {shown!r} is a directory; give the path of a "
                                  ".toml file inside it")
         if not _is_file(candidate):
-            raise ModelFileError(f"network file {shown!r} does not exist")
+            state = "is not a regular file" if os.path.lexists(candidate) else "does not exist"
+            raise ModelFileError(f"network file {shown!r} {state}")
         return candidate
     bundled = models_dir() / f"{text}.toml"
     if not _is_file(bundled):

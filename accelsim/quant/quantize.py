@@ -61,7 +61,8 @@ def calibrate(net: Network, x: np.ndarray) -> dict[str, LayerRange]:
         y = np.asarray(x[start : start + CALIBRATION_CHUNK], np.float32)
         for layer in net.layers:
             params = net.params.get(layer.name, {})
-            out, cache = layer.forward(params, y, EXACT)
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+                out, cache = layer.forward(params, y, EXACT)
             _check_calibrated(layer, out, x)
             gates = _gate_range(params, cache) if isinstance(layer, Recurrent) else 0.0
             old = ranges.get(layer.name, LayerRange(0.0, 0.0, 0.0))

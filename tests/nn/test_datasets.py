@@ -132,3 +132,75 @@ def test_unknown_names_and_options_are_errors():
     for name in ("recall", "zen", "hello", "digits"):
         with pytest.raises(DatasetError, match="bad option"):
             datasets.load(name, colour="red")
+
+
+def _idx_bytes(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d)
+                                                      for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+GOOD_IMAGES = _idx_bytes(np.zeros((2, 28, 28)))
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("raw", b"", "the file is empty"),
+    ("raw", b"\x00\x00\x08", "bad magic number 000008"),
+    ("raw", b"\x00\x00\x0d\x03" + GOOD_IMAGES[4:], "bad magic number 00000d03"),
+    ("raw", b"\x1f\x8b\x08\x00garbage", "not a valid gzip file"),  # gzip by its magic bytes
+    ("raw", GOOD_IMAGES[:10], "the header of 3 dimensions needs 16 bytes but the file has 10"),
+    ("raw", GOOD_IMAGES[:-1], r"header says \[2, 28, 28\] \(1,568 bytes\) but 1,567 bytes"),
+    ("raw", GOOD_IMAGES + b"\x00", "1,569 bytes follow"),
+    ("gz", b"", "the file is empty"),
+    ("gz", b"not gzip at all", "not a valid gzip file"),
+    ("gz", gzip.compress(GOOD_IMAGES)[:-12], "not a valid gzip file"),
+])
+def test_broken_idx_files_name_the_file(tmp_path, name, content, message):
+    path = tmp_path / ("t10k-images-idx3-ubyte" + (".gz" if name == "gz" else ""))
+    path.write_bytes(content)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx_bytes(np.array([1, 2])))
+    with pytest.raises(DatasetError, match=rf"t10k-images-idx3-ubyte(\.gz)?: .*{message}"):
+        datasets.load("mnist", split="test", path=tmp_path)
+
+
+def test_mnist_labels_and_images_must_agree(tmp_path):
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(GOOD_IMAGES)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx_bytes(np.array([1, 12])))
+    with pytest.raises(DatasetError, match="t10k labels hold 12 at index 1; MNIST labels are"):
+        datasets.load("mnist", split="test", path=tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx_bytes(np.array([1, 2, 3])))
+    with pytest.raises(DatasetError, match=r"images \(2, 28, 28\) and labels \(3,\) do not"):
+        datasets.load("mnist", split="test", path=tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(_idx_bytes(np.zeros((3, 20, 20))))
+    with pytest.raises(DatasetError, match=r"MNIST has N images of 28×28"):
+        datasets.load("mnist", split="test", path=tmp_path)
+
+
+def test_synthetic_and_text_options_are_checked():
+    with pytest.raises(DatasetError, match=r"recall with n=1,000,000,000,000, gap=50 would "
+                                           r"need .* bytes"):
+        datasets.load("recall", n=10**12)
+    for option, value in (("n", 0), ("gap", -1), ("n", 2.5), ("seed", -3)):
+        with pytest.raises(DatasetError, match=rf"recall needs {option} to be an integer"):
+            datasets.load("recall", **{option: value})
+    with pytest.raises(DatasetError, match="unknown split 'valid'"):
+        datasets.recall_task("valid")
+    with pytest.raises(DatasetError, match="unknown split 'valid'"):
+        datasets.text_windows("abc" * 100, "valid", 4)
+
+
+@pytest.mark.parametrize(("raw", "name", "message"), [
+    ("café".encode("latin-1"), "notes.txt", r"notes\.txt: not UTF-8 text \(byte 0xe9 at "
+                                            r"offset 3\)"),
+    (b"", "notes.txt", r"notes\.txt: the text is empty"),
+    (b"\x1f\x8b\x08broken", "corpus.txt.gz", r"corpus\.txt\.gz: not a valid gzip file"),
+    (gzip.compress("é".encode("latin-1")), "corpus.txt.gz", "not UTF-8 text"),
+])
+def test_text_files_that_are_not_utf8_or_not_gzip_name_the_file(tmp_path, raw, name, message):
+    path = tmp_path / name
+    path.write_bytes(raw)
+    with pytest.raises(DatasetError, match=message):
+        text.read_text_file(path)
+    with pytest.raises(DatasetError, match=r"missing\.txt: cannot read the file"):
+        text.read_text_file(tmp_path / "missing.txt")
+    assert text.decode_text(gzip.compress(b"hi\n"), "a.txt.gz") == "hi\n"

@@ -137,7 +137,8 @@ def test_a_dead_layer_keeps_the_bias_of_the_next_in_int32(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         q = ax.quantize(dead, calibration=calibration)
-        np.testing.assert_allclose(q.forward(x[:8]), dead.forward(x[:8]), atol=0.05)
+        lsb = q.output_scale  # two requantized GEMMs: a few output steps of rounding
+        np.testing.assert_allclose(q.forward(x[:8]), dead.forward(x[:8]), atol=4 * lsb)
     fc1 = next(op for op in q.ops if op.name == "fc1")
     assert fc1.in_scale == 1 / 127  # conv3's outputs were all zero: the unit range
     assert q.accuracy(x, y) == dead.accuracy(x, y)

@@ -37,8 +37,8 @@ class CPUSpec:
     l2_bytes: int  # per core
     l3_bytes: int  # shared
     dram_bytes_per_s: float
-    # Main memory capacity. The default stands in for cpu-host until measure/ reads MemTotal
-    # from /proc/meminfo; presets give their configuration (module docstring).
+    # Main memory capacity: cpu-host's is the host's MemTotal (measure/ reads it when it
+    # calibrates); presets give their configuration (module docstring).
     memory_bytes: int = 16 * 2**30
     l2_bytes_per_cycle: float = 32.0  # sustained streaming per core
     l3_bytes_per_cycle: float = 20.0  # per core

@@ -76,8 +76,9 @@ def check_number(value: object, field: str, *, owner: str = "", integer: bool = 
     """`value` as an `int` (integer=True) or a `float`, or an error in the one message shape;
     `meaning` defaults to the unit read from the field's name."""
     fix = _fix(value, integer, zero_ok)
-    if fix is None:
-        return int(value) if integer else float(value)  # type: ignore[arg-type]
+    # _fix returns None only for these types; the isinstance narrows `value` for int()/float()
+    if fix is None and isinstance(value, int | float | np.integer | np.floating):
+        return int(value) if integer else float(value)
     if integer:
         rule = "a whole number ≥ 0" if zero_ok else "a positive integer"
     else:

@@ -59,7 +59,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
                 continue
         else:
             out[key] = text
-        if isinstance(out[key], float) and not math.isfinite(out[key]):
+        value = out[key]
+        if isinstance(value, float) and not math.isfinite(value):
             raise UsageError(f"--set {pair!r}: {key} must be a finite number, e.g. "
                              f"{key}=1e9")
     return out
@@ -76,7 +77,7 @@ def _cmd_time(args: argparse.Namespace) -> int:
     print(result.summary())
     shares = result.breakdown_line()
     if shares:
-        print(f"  cycles: {shares}")
+        print(f"  time: {shares}")
     print()
     print(result.table())
     if args.program and result.program is not None:

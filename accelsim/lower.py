@@ -34,10 +34,11 @@ from accelsim.ir import (
 from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
 from accelsim.nn.layers import Layer, Shape
-from accelsim.nn.network import Network
 from accelsim.nn.recurrent import LSTM, RNN
+from accelsim.nn.runnable import Runnable
 
-Rule = Callable[[Layer, Shape, Shape, int], list[Op]]
+# (layer, in_shape, out_shape, batch) → ops; each rule takes the layer type it is keyed by
+Rule = Callable[..., list[Op]]
 
 
 def _conv(layer: Conv2d, in_shape: Shape, out_shape: Shape, batch: int) -> list[Op]:
@@ -110,7 +111,7 @@ RULES: dict[type, Rule] = {
 }
 
 
-def lower(net: Network, batch: int, seq_len: int | None = None) -> Workload:
+def lower(net: Runnable, batch: int, seq_len: int | None = None) -> Workload:
     """The ops one batch of `net` executes; sequence networks default to their seq_len."""
     batch = check_count(batch, "batch", owner=net.name, meaning="samples")
     if seq_len is not None:

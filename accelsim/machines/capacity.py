@@ -171,12 +171,16 @@ def kernel_fit_error(spec: GPUSpec, precision: Precision,
     def short(tile: str) -> list[str]:
         return [field for field, (need, _) in needs[tile].items() if need > getattr(spec, field)]
 
+    def least(field: str) -> TileConfig:
+        """The first kernel of `menu` that needs the least of `field`."""
+        return min(menu, key=lambda t: needs[t.name][field][0])
+
     blocking = [field for field in needs[menu[0].name]
                 if all(field in short(tile.name) for tile in menu)]
     if blocking:
         parts = []
         for field in blocking:
-            tile = min(menu, key=lambda t, f=field: needs[t.name][f][0])
+            tile = least(field)
             need, how = needs[tile.name][field]
             parts.append(f"{field} = {getattr(spec, field)}, but the least any kernel needs is "
                          f"{need} ({tile.name}: {how})")

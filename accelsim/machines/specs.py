@@ -20,16 +20,26 @@ the value, the rule and the fix:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Protocol, TypeVar, get_args, get_origin, get_type_hints
 
 import numpy as np
 
 from accelsim.checks import check_number, unit_of
 from accelsim.errors import SpecError
 
-Spec = TypeVar("Spec")
+
+class _NamedDataclass(Protocol):
+    """A dataclass instance with a `name` field: what `replace_spec` needs of a spec."""
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+    @property
+    def name(self) -> str: ...
+
+
+Spec = TypeVar("Spec", bound=_NamedDataclass)
 
 
 def replace_spec(spec: Spec, overrides: dict[str, Any]) -> Spec:
@@ -37,15 +47,19 @@ def replace_spec(spec: Spec, overrides: dict[str, Any]) -> Spec:
     names = {f.name for f in dataclasses.fields(spec)}
     unknown = sorted(set(overrides) - names)
     if unknown:
-        raise SpecError(f"{spec.name} has no spec field(s) {', '.join(unknown)}; "
+        hints = [m for u in unknown for m in difflib.get_close_matches(u, names, n=1)]
+        advice = f"did you mean {', '.join(hints)}? " if hints else ""
+        raise SpecError(f"{spec.name} has no spec field(s) {', '.join(unknown)}; {advice}"
                         f"fields: {', '.join(sorted(names))}")
     return dataclasses.replace(spec, **overrides)
 
 
 def _check_rates(value: object, field: str, owner: str) -> tuple[tuple[str, float], ...]:
-    pairs = list(value.items()) if isinstance(value, Mapping) else value
+    items = list(value.items()) if isinstance(value, Mapping) else value
     try:
-        pairs = [(name, rate) for name, rate in pairs]  # type: ignore[union-attr]
+        if not isinstance(items, Iterable):
+            raise TypeError(field)
+        pairs = [(name, rate) for name, rate in items]
     except (TypeError, ValueError):
         raise SpecError(f"{owner}: {field} = {value!r} must be (name, rate) pairs or a dict "
                         "of rates, e.g. {'fp16': 4096}") from None
@@ -93,10 +107,11 @@ def _check_field(spec: Any, name: str, kind: str, owner: str) -> object:
     return _check_rates(value, name, owner)
 
 
-def check_spec(spec: Any) -> None:
+def check_spec(spec: object) -> None:
     """Check and normalize every field of a frozen spec dataclass (see the module docstring);
     the first bad field raises `SpecError`."""
     name = getattr(spec, "name", "")
-    owner = name if isinstance(name, str) and name else type(spec).__name__
-    for field, kind in _field_kinds(type(spec)):
+    cls: type = type(spec)  # as `type`: mypy does not see type[object] as Hashable
+    owner = name if isinstance(name, str) and name else cls.__name__
+    for field, kind in _field_kinds(cls):
         object.__setattr__(spec, field, _check_field(spec, field, kind, owner))

@@ -80,7 +80,7 @@ class Conv2d(Layer):
         return (self.out_channels, oh, ow)
 
     def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
-        shapes = {"weight": (self.out_channels, in_shape[0], *self.kernel_size)}
+        shapes: dict[str, Shape] = {"weight": (self.out_channels, in_shape[0], *self.kernel_size)}
         if self.bias:
             shapes["bias"] = (self.out_channels,)
         return shapes

@@ -6,7 +6,6 @@ A linear layer acts on the last axis, so the same layer maps features (N, F) and
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -37,7 +36,7 @@ class Linear(Layer):
         return (*in_shape[:-1], self.out_features)
 
     def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
-        shapes = {"weight": (in_shape[-1], self.out_features)}
+        shapes: dict[str, Shape] = {"weight": (in_shape[-1], self.out_features)}
         if self.bias:
             shapes["bias"] = (self.out_features,)
         return shapes
@@ -91,12 +90,17 @@ def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
 
 
+def tanh(x: np.ndarray) -> np.ndarray:
+    """np.tanh with an array signature (the ufunc's stub types scalars too)."""
+    return np.tanh(x)
+
+
 @dataclass(frozen=True)
 class Elementwise(Layer):
     """An activation f applied element by element; backward uses f' written in terms of y."""
 
-    fn: ClassVar[Callable[[np.ndarray], np.ndarray]]
-    grad_from_output: ClassVar[Callable[[np.ndarray], np.ndarray]]
+    fn: ClassVar[staticmethod[[np.ndarray], np.ndarray]]
+    grad_from_output: ClassVar[staticmethod[[np.ndarray], np.ndarray]]
 
     def forward(self, params: Params, x: np.ndarray, num: Numerics) -> tuple[np.ndarray, Any]:
         y = num.apply(type(self).fn, x)
@@ -123,7 +127,7 @@ class Sigmoid(Elementwise):
 @dataclass(frozen=True)
 class Tanh(Elementwise):
     type_name: ClassVar[str] = "tanh"
-    fn = staticmethod(np.tanh)
+    fn = staticmethod(tanh)
     grad_from_output = staticmethod(lambda y: 1 - y * y)
 
 

@@ -43,7 +43,7 @@ def _new_temporary(path: Path) -> Path:
     raise OutputError(f"cannot create a temporary file in {path.parent}")
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Call write(tmp) for a temporary path beside `path`, then rename it over `path`."""
     ensure_folder(path.parent)
     if path.is_dir():

@@ -169,6 +169,7 @@ def write_weights(path: Path, net: Network, meta: dict[str, Any]) -> None:
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            # the stub cannot tell **arrays from its `allow_pickle: bool` keyword
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
 
     write_atomically(path, write)

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.nn.conv import Conv2d, im2col, windows
-from accelsim.nn.dense import sigmoid, softmax
+from accelsim.errors import QuantizationError
+from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d, im2col, windows
+from accelsim.nn.dense import Linear, sigmoid, softmax
+from accelsim.nn.layers import Layer
 from accelsim.nn.recurrent import LSTM, Recurrent
 from accelsim.quant.fixedpoint import INT8_MAX, div_round, quantize_multiplier, requantize
 
@@ -47,7 +49,7 @@ class QGemm:
     """conv2d or linear: int8 GEMM + int32 bias, requantized to int8 (ReLU fused: clamp at 0)."""
 
     name: str
-    layer: object
+    layer: Conv2d | Linear
     weight: np.ndarray  # int8 (K, N)
     bias: np.ndarray  # int32 (N,), scale in_scale · weight_scale
     multiplier: tuple[int, int]
@@ -57,12 +59,11 @@ class QGemm:
 
     def run(self, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
         if isinstance(self.layer, Conv2d):
-            return self._conv(x, gemm)
+            return self._conv(self.layer, x, gemm)
         acc = gemm(x.reshape(-1, x.shape[-1]), self.weight) + self.bias
         return self._requant(acc).reshape(*x.shape[:-1], -1)
 
-    def _conv(self, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
-        layer = self.layer
+    def _conv(self, layer: Conv2d, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
         n = x.shape[0]
         _, oh, ow = layer.output_shape(x.shape[1:])
         cols = im2col(x, layer.kernel_size, layer.stride, layer.padding)
@@ -78,7 +79,7 @@ class QElementwise:
     """relu (max with 0), flatten, max/avg pooling, or a sigmoid/tanh table."""
 
     name: str
-    layer: object
+    layer: Layer
     kind: str
     in_scale: float
     out_scale: float
@@ -90,8 +91,14 @@ class QElementwise:
         if self.kind == "flatten":
             return x.reshape(x.shape[0], -1)
         if self.kind == "lut":
+            if self.table is None:
+                raise QuantizationError(f"{self.name}: a 'lut' op needs its table")
             return apply_lut(self.table, x)
-        win = windows(x, self.layer.kernel_size, self.layer.step)
+        layer = self.layer
+        if not isinstance(layer, MaxPool2d | AvgPool2d):
+            raise QuantizationError(f"{self.name}: a {self.kind!r} op needs a pooling layer, "
+                                    f"not {type(layer).__name__}")
+        win = windows(x, layer.kernel_size, layer.step)
         if self.kind == "maxpool":
             return win.max(axis=(-2, -1))
         total = win.astype(np.int32).sum(axis=(-2, -1))

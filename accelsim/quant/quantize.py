@@ -107,7 +107,7 @@ def _weight_and_bias(layer: Layer, weight: np.ndarray, bias: np.ndarray,
     return w_scale, quantize_tensor(weight, w_scale), bias_q
 
 
-def _gemm_op(layer: Layer, params: dict, in_scale: float, out_scale: float,
+def _gemm_op(layer: Conv2d | Linear, params: dict, in_scale: float, out_scale: float,
              relu: bool) -> QGemm:
     weight = params["weight"]
     if isinstance(layer, Conv2d):
@@ -173,7 +173,7 @@ def _layer_ops(net: Network, layers: list[Layer], index: int, ranges: dict[str, 
         return [_gemm_op(layer, params, scale, symmetric_scale(out_range), relu)], 1 + relu
     if isinstance(layer, Recurrent):
         wanted = symmetric_scale(max(ranges[layer.name].inputs, 1.0))
-        ops = []
+        ops: list[QRescale | QRecurrent] = []
         if not np.isclose(wanted, scale, rtol=0, atol=0):
             ops.append(QRescale(f"{layer.name}.rescale", quantize_multiplier(scale / wanted),
                                 scale, wanted))

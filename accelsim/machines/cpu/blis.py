@@ -63,6 +63,16 @@ class CpuGemm:
     bound: str
 
 
+@dataclass(frozen=True)
+class ThreadCycles:
+    """One thread's packing and micro-kernel cycles, its micro-kernel calls and blocking."""
+
+    pack_cycles: float
+    kernel_cycles: float
+    micro_tiles: int
+    blocking: Blocking
+
+
 def blocking(spec: CPUSpec, m: int, k: int, n: int) -> Blocking:
     """Cache blocking from the cache sizes, clipped to the problem."""
     kc = max(8, min(MAX_KC, spec.l1_bytes // (2 * spec.nr * FLOAT)) // 8 * 8)
@@ -98,7 +108,7 @@ def microkernel_cycles(spec: CPUSpec, kc: int, c_bandwidth: float,
 
 
 def thread_cycles(spec: CPUSpec, m: int, k: int, n: int, source_bytes: int,
-                  output_bytes: int, efficiency: float, b_sharers: int) -> dict[str, float]:
+                  output_bytes: int, efficiency: float, b_sharers: int) -> ThreadCycles:
     """Packing and micro-kernel cycles of one thread computing an m × n block over all of k,
     with `b_sharers` threads packing each B panel together."""
     blk = blocking(spec, m, k, n)
@@ -113,8 +123,7 @@ def thread_cycles(spec: CPUSpec, m: int, k: int, n: int, source_bytes: int,
     for kb in range(k_blocks):
         kc = min(blk.kc, k - kb * blk.kc)
         kernel += tiles * microkernel_cycles(spec, kc, c_bw, efficiency)
-    return {"pack": pack_a + pack_b, "kernel": kernel, "tiles": tiles * k_blocks,
-            "blocking": blk}
+    return ThreadCycles(pack_a + pack_b, kernel, tiles * k_blocks, blk)
 
 
 def split(spec: CPUSpec, m: int, n: int, threads: int) -> tuple[int, int]:
@@ -152,10 +161,10 @@ def predict(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
     efficiency = spec.fma_efficiency if threads == 1 else spec.fma_efficiency_all_cores
     sharers = threads if tn == n else 1  # rows split: every thread uses the same B panel
     part = thread_cycles(spec, tm, k, tn, operands, m * n * FLOAT, efficiency, sharers)
-    traffic = {"a": m * k * FLOAT * math.ceil(n / part["blocking"].nc), "b": k * n * FLOAT,
-               "c": 2 * m * n * FLOAT * math.ceil(k / part["blocking"].kc)}
+    traffic = {"a": m * k * FLOAT * math.ceil(n / part.blocking.nc), "b": k * n * FLOAT,
+               "c": 2 * m * n * FLOAT * math.ceil(k / part.blocking.kc)}
     memory = sum(traffic.values()) / spec.dram_bytes_per_s if operands > spec.l3_bytes else 0.0
-    compute = (part["pack"] + part["kernel"]) / spec.clock_hz
+    compute = (part.pack_cycles + part.kernel_cycles) / spec.clock_hz
     output = m * n * FLOAT
     faults = output / 4096 * spec.page_fault_s if output > spec.fresh_output_bytes else 0.0
     overhead = spec.call_overhead_s + (spec.thread_sync_s if threads > 1 else 0.0) + faults
@@ -163,5 +172,5 @@ def predict(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
     seconds = max(compute, memory) + overhead
     bound = "memory" if memory > compute else ("latency" if overhead > compute else "compute")
     return CpuGemm(f"blis_{spec.mr}x{spec.nr}", threads, seconds,
-                   part["pack"] / spec.clock_hz, part["kernel"] / spec.clock_hz, memory,
-                   overhead, part["blocking"], int(part["tiles"]), 1 - useful, traffic, bound)
+                   part.pack_cycles / spec.clock_hz, part.kernel_cycles / spec.clock_hz, memory,
+                   overhead, part.blocking, part.micro_tiles, 1 - useful, traffic, bound)

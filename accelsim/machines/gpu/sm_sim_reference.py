@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import cast
 
 from accelsim.machines.gpu.sm_sim import SmProgram, SmTiming
 
@@ -165,7 +166,8 @@ def simulate_sm_reference(n_ctas: int, warps_per_cta: int, schedulers: int,
     sm = _Sm(program, timing, [_Scheduler() for _ in range(schedulers)])
     warps = [_warp(sm, w) for w in range(n_ctas * warps_per_cta)]
     barriers = [_Barrier(warps_per_cta) for _ in range(n_ctas)]
-    events = [(next(warp), w) for w, warp in enumerate(warps)]
+    # a warp's first yield is always the cycle 0.0, never a barrier arrival
+    events = [(cast(float, next(warp)), w) for w, warp in enumerate(warps)]
     heapq.heapify(events)
     while events:
         cycle, w = heapq.heappop(events)

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from accelsim.errors import AccelsimError
-from accelsim.ir import Direction, Gemm, Op, Pool, Vector, VectorKind, Workload
+from accelsim.ir import Direction, Gemm, LayerOps, Op, Pool, Transfer, Vector, VectorKind, Workload
 from accelsim.machines.tpu.isa import (
     Activate,
     Halt,
@@ -41,36 +41,50 @@ class Group:
     """A GEMM (or nothing) and the element-wise ops fused after it, with their op indices;
     `steps` repetitions for a recurrent layer."""
 
-    gemm_index: int | None
+    gemm_index: int | None  # None exactly when `gemm` is
     gemm: Gemm | None
-    fused: tuple[tuple[int, Op], ...]
+    fused: tuple[tuple[int, Vector | Pool], ...]
     steps: int = 1
 
 
-def group_ops(workload: Workload) -> list[tuple[int, Op] | Group]:
+def _fusable(layer: LayerOps, indexed: tuple[tuple[int, Op], ...]
+             ) -> tuple[tuple[int, Vector | Pool], ...]:
+    """The indexed ops an Activate can absorb: element-wise and pooling ops only."""
+    fused = tuple((i, op) for i, op in indexed if isinstance(op, Vector | Pool))
+    if len(fused) < len(indexed):
+        kinds = ", ".join(sorted({type(op).__name__ for _, op in indexed
+                                  if not isinstance(op, Vector | Pool)}))
+        raise AccelsimError(f"layer {layer.name!r} mixes {kinds} ops into a GEMM's Activate, "
+                            "which fuses only element-wise and pooling ops: give each GEMM and "
+                            "each transfer a layer of its own")
+    return fused
+
+
+def group_ops(workload: Workload) -> list[tuple[int, Transfer] | Group]:
     """Layer by layer: transfers stay alone; a GEMM layer (with a recurrent layer's cell)
     opens a group, and the element-wise layers after it join its Activate; a final softmax
     goes to the host."""
-    items: list[tuple[int, Op] | Group] = []
+    items: list[tuple[int, Transfer] | Group] = []
     first = 0
     for layer in workload.layers:
         indexed = tuple((first + i, op) for i, op in enumerate(layer.ops))
         first += len(layer.ops)
         gemm = layer.gemm
-        if layer.transfer:
-            items.extend(indexed)
+        if layer.transfer:  # every op is a Transfer
+            items.extend((i, op) for i, op in indexed if isinstance(op, Transfer))
         elif all(isinstance(op, Vector) and op.kind is VectorKind.SOFTMAX for op in layer.ops):
             continue  # the host takes the softmax of the logits it receives
         elif gemm is not None:
             position = layer.ops.index(gemm)
             steps = layer.recurrence.steps if layer.recurrence else 1
-            rest = indexed[:position] + indexed[position + 1:]
+            rest = _fusable(layer, indexed[:position] + indexed[position + 1:])
             items.append(Group(indexed[position][0], gemm, rest, steps))
         elif items and isinstance(items[-1], Group):
             last = items[-1]
-            items[-1] = Group(last.gemm_index, last.gemm, (*last.fused, *indexed), last.steps)
+            items[-1] = Group(last.gemm_index, last.gemm, (*last.fused, *_fusable(layer, indexed)),
+                              last.steps)
         else:
-            items.append(Group(None, None, indexed))
+            items.append(Group(None, None, _fusable(layer, indexed)))
     return items
 
 
@@ -99,9 +113,9 @@ class _Emitter:
         self.out: list[Instruction] = []
         self.tiles = 0
         self.chunks = 0
-        self.lone_tile: tuple[int, int] | None = None  # (group's GEMM index, tile id)
+        self.lone_tile: tuple[int, int | None] | None = None  # (group's GEMM index, tile id)
 
-    def gemm_step(self, group: Group, gemm: Gemm) -> None:
+    def gemm_step(self, group: Group, index: int, gemm: Gemm) -> None:
         """One repetition of a GEMM: N block → row chunk → K block, an Activate per chunk."""
         spec = self.spec
         k_blocks = math.ceil(gemm.k / spec.array_rows)
@@ -113,19 +127,18 @@ class _Emitter:
         for nb in range(n_blocks):
             width = min(spec.array_cols, gemm.n - nb * spec.array_cols)
             resident = None
-            if lone and self.lone_tile and self.lone_tile[0] == group.gemm_index:
+            if lone and self.lone_tile and self.lone_tile[0] == index:
                 resident = self.lone_tile[1]  # still in the array from the previous step
             for start in range(0, gemm.m, spec.accumulator_buffer_rows):
                 rows = min(spec.accumulator_buffer_rows, gemm.m - start)
                 buffer = self.chunks % 2
                 self.chunks += 1
-                resident = self.chunk(group.gemm_index, gemm, rows, buffer, width, resident,
-                                      k_blocks)
+                resident = self.chunk(index, gemm, rows, buffer, width, resident, k_blocks)
                 last = nb == n_blocks - 1 and start + rows >= gemm.m
-                act_op = group.fused[0][0] if group.fused else group.gemm_index
+                act_op = group.fused[0][0] if group.fused else index
                 self.out.append(Activate(act_op, _function_name(group), buffer, rows,
                                          rows + (extra_cycles if last else 0)))
-        self.lone_tile = (group.gemm_index, resident) if lone else None
+        self.lone_tile = (index, resident) if lone else None
 
     def chunk(self, op: int, gemm: Gemm, rows: int, buffer: int, width: int,
               resident: int | None, k_blocks: int) -> int | None:
@@ -140,15 +153,16 @@ class _Emitter:
         return resident
 
     def group(self, group: Group) -> None:
-        if group.gemm is None:
+        gemm, index = group.gemm, group.gemm_index
+        if gemm is None or index is None:  # both or neither are None
             elements = sum(_elements(op) for _, op in group.fused)
             rows = math.ceil(elements / self.spec.array_cols)
             self.out.append(Activate(group.fused[0][0], _function_name(group), -1, rows, rows))
             return
         for step in range(group.steps):
             if step:
-                self.out.append(Sync(group.gemm_index))
-            self.gemm_step(group, group.gemm)
+                self.out.append(Sync(index))
+            self.gemm_step(group, index, gemm)
 
 
 def unified_buffer_needs(workload: Workload) -> list[tuple[str, int]]:
@@ -159,7 +173,8 @@ def unified_buffer_needs(workload: Workload) -> list[tuple[str, int]]:
             op = item[1]
             live_in = op.elements if op.direction is Direction.TO_DEVICE else live_in
             continue
-        out = _elements(item.fused[-1][1]) if item.fused else item.gemm.m * item.gemm.n
+        gemm = item.gemm  # a group without fused ops has a GEMM
+        out = _elements(item.fused[-1][1]) if item.fused or gemm is None else gemm.m * gemm.n
         out *= item.steps
         needs.append((item.gemm.name if item.gemm else item.fused[0][1].name, live_in + out))
         live_in = out
@@ -200,7 +215,8 @@ def compile_workload(workload: Workload, spec: TPUSpec) -> Program:
                 emitter.out += [Sync(index), WriteHostMemory(index, op.elements)]
         else:
             if emitter.out and not isinstance(emitter.out[-1], Sync):
-                emitter.out.append(Sync(item.gemm_index if item.gemm else item.fused[0][0]))
+                first = item.gemm_index if item.gemm_index is not None else item.fused[0][0]
+                emitter.out.append(Sync(first))
             emitter.group(item)
     emitter.out.append(Halt(len(workload.ops) - 1))
     names = tuple(op.name for op in workload.ops)

@@ -31,7 +31,7 @@ from accelsim.machines.tpu.compiler import compile_workload
 from accelsim.machines.tpu.executor import CATEGORIES, Execution, execute
 from accelsim.machines.tpu.isa import Program
 from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
-from accelsim.machines.tpu.systolic import SystolicArray
+from accelsim.machines.tpu.systolic import Dataflow, SystolicArray
 from accelsim.precision import Precision
 from accelsim.quant import ensure_quantized
 
@@ -90,7 +90,7 @@ class TPU(Machine):
     def __init__(self, spec: TPUSpec = TPU_V1) -> None:
         self.spec = spec
         self.name = spec.name
-        self.array = SystolicArray(spec.array_rows, spec.array_cols, "ws")
+        self.array = SystolicArray(spec.array_rows, spec.array_cols, Dataflow.WS)
 
     @property
     def clock_hz(self) -> float:
@@ -122,7 +122,7 @@ class TPU(Machine):
         program = self.compile(workload)
         run = execute(program, self.spec)
         layers = tuple(self._op_result(op, index, run) for index, op in enumerate(workload.ops))
-        device = execute(self.compile(workload.without_transfers()), self.spec).cycles
+        device = execute(program, self.spec, host_io=False).cycles
         counters = TpuCounters.of(run.totals)
         detail = TpuRunDetail(counters, len(program), program.tiles)
         return WorkloadTiming(layers, run.cycles, run.cycles / self.clock_hz,

@@ -30,8 +30,11 @@ class SystolicArray(Protocol):
     """What the engine reads of `systolic.SystolicArray`: its size, role table entry and
     fold mapping (a protocol, so this module does not import the one that calls it)."""
 
-    rows: int
-    cols: int
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def cols(self) -> int: ...
 
     @property
     def roles(self) -> Any: ...

@@ -34,6 +34,8 @@ test-slow: $(STAMP)
 validate: $(STAMP)
 	$(PY) -m pytest -q -s -m host
 	$(VENV)/bin/accelsim validate cpu-host
+	$(VENV)/bin/accelsim validate cpu-epyc-zen3-2vcpu-2026-11-27
+	$(VENV)/bin/accelsim validate cpu-intel-16core-2026-11-27
 	$(VENV)/bin/accelsim validate gpu-h200
 
 bench: $(STAMP)

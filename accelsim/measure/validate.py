@@ -3,33 +3,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from accelsim.engine import machine
 from accelsim.errors import AccelsimError
+from accelsim.machines.cpu.core import CPU
+from accelsim.machines.gpu.core import GPU
+from accelsim.measure import cpu_gemms, gpu_h200, recorded
 
-VALIDATORS = ("gpu-h200", "cpu-host")
+LIVE: dict[str, tuple[type, Callable[[Any], Any]]] = {
+    "gpu-h200": (GPU, gpu_h200.validate), "cpu-host": (CPU, cpu_gemms.validate)}
+
+
+def names() -> list[str]:
+    """What can be validated: the machines with measurements, and the recorded CPU hosts."""
+    return [*LIVE, *(n.removesuffix(".json") for n in recorded.recorded_hosts())]
 
 
 def validate_machine(name: str) -> Any:
     """The validation report of a machine that has reference measurements."""
-    if name == "gpu-h200":
-        from accelsim.machines.gpu.core import GPU
-        from accelsim.measure.gpu_h200 import validate
-
-        gpu = machine(name)
-        if not isinstance(gpu, GPU):
-            raise AccelsimError(f"{name!r} builds a {type(gpu).__name__}, not the GPU model its "
-                                "measurements are for")
-        return validate(gpu)
-    if name == "cpu-host":
-        from accelsim.machines.cpu.core import CPU
-        from accelsim.measure.cpu_gemms import validate as validate_cpu
-
-        cpu = machine(name)
-        if not isinstance(cpu, CPU):
-            raise AccelsimError(f"{name!r} builds a {type(cpu).__name__}, not the CPU model its "
-                                "measurements are for")
-        return validate_cpu(cpu)
-    raise AccelsimError(f"no reference measurements for {name!r}; validate one of "
-                        f"{', '.join(VALIDATORS)}")
+    if f"{name}.json" in recorded.recorded_hosts():
+        return recorded.replay(f"{name}.json")
+    if name not in LIVE:
+        raise AccelsimError(f"no reference measurements for {name!r}; validate one of "
+                            f"{', '.join(names())}")
+    model, validate = LIVE[name]
+    built = machine(name)
+    if not isinstance(built, model):
+        raise AccelsimError(f"{name!r} builds a {type(built).__name__}, not the "
+                            f"{model.__name__} model its measurements are for")
+    return validate(built)

@@ -45,3 +45,13 @@ def test_sixteen_core_host_no_worse_than_today():
 @pytest.mark.xfail(strict=True, reason="issue 9: multi-threaded CPU GEMMs on 16 cores")
 def test_sixteen_core_host_within_20_percent():
     assert replay(SIXTEEN).median_ape() <= 0.20
+
+
+def test_validate_names_recorded_hosts(capsys):
+    from accelsim.cli import main
+
+    assert main(["validate", SIXTEEN.removesuffix(".json")]) == 0
+    out = capsys.readouterr().out
+    assert "recorded, 16 cores" in out and f"{replay(SIXTEEN).median_ape():.1%}" in out
+    assert main(["validate", "cpu-nowhere"]) == 2
+    assert "cpu-intel-16core-2026-11-27" in capsys.readouterr().err

@@ -80,6 +80,24 @@ def fixed_machine() -> FixedRateMachine:
 
 
 @pytest.fixture
+def huge_toml() -> str:
+    """A network whose first layer has 10^12 outputs (16·10^12 weights): timed from its
+    shapes or refused, never allocated."""
+    return """
+name = "huge"
+input_shape = [16]
+[[layers]]
+name = "wide"
+type = "linear"
+out_features = 1000000000000
+[[layers]]
+name = "out"
+type = "linear"
+out_features = 10
+"""
+
+
+@pytest.fixture
 def write_model(tmp_path: Path):
     """Write a TOML network file from a dedented string; returns its path."""
 

@@ -110,20 +110,6 @@ def test_train_without_a_training_table_is_an_error(tmp_path, capsys):
     assert "no [training] table" in capsys.readouterr().err
 
 
-HUGE = """
-name = "huge"
-input_shape = [16]
-[[layers]]
-name = "wide"
-type = "linear"
-out_features = 1000000000000
-[[layers]]
-name = "out"
-type = "linear"
-out_features = 10
-"""
-
-
 def one_error_line(capsys) -> str:
     """The single stderr line of a failed command (no traceback, nothing else)."""
     err = capsys.readouterr().err
@@ -188,9 +174,9 @@ def test_bad_files_exit_2_with_one_line_naming_the_file(tmp_path, capsys, case, 
     assert named in line and message in line
 
 
-def test_a_huge_layer_is_timed_from_shapes_without_allocating(tmp_path, capsys):
+def test_a_huge_layer_is_timed_from_shapes_without_allocating(tmp_path, capsys, huge_toml):
     model = tmp_path / "huge.toml"
-    model.write_text(HUGE)
+    model.write_text(huge_toml)
     tracemalloc.start()
     try:
         assert main(["info", str(model), "--untrained", "--batch", "2"]) == 0

@@ -1,4 +1,5 @@
-"""Atomic file writes: a temporary file in the target's folder, flushed, then renamed over it.
+"""Files in and out: text read as UTF-8 with errors that name the file, and atomic writes (a
+temporary file in the target's folder, flushed, then renamed over it).
 
 An interrupted or failing write leaves the previous file as it was and no temporary file
 behind; readers never see half a file.
@@ -12,7 +13,21 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from accelsim.errors import OutputError
+from accelsim.errors import AccelsimError, OutputError
+
+
+def utf8_text(raw: bytes, path: Path | str, error: type[AccelsimError], what: str,
+              empty: str, kind: str = "UTF-8 text") -> str:
+    """`raw` decoded as UTF-8; a bad byte or an empty text is `error`, naming `path`, the
+    byte and its offset ("not {kind}"; `what` is the fix, `empty` why empty is wrong)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: not {kind} (byte {raw[err.start]:#04x} at offset "
+                    f"{err.start}); {what}") from None
+    if not text.strip():
+        raise error(f"{path}: {empty}")
+    return text
 
 
 def ensure_folder(folder: Path) -> Path:

@@ -24,6 +24,7 @@ import numpy as np
 from accelsim.errors import ModelFileError
 from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
+from accelsim.nn.files import utf8_text
 from accelsim.nn.layers import Layer, LayerSpecError, Params, Shape
 from accelsim.nn.network import Network
 from accelsim.nn.recurrent import LSTM, RNN
@@ -102,14 +103,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     except OSError as err:
         raise ModelFileError(f"{path}: cannot read the network file: "
                              f"{err.strerror or err}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ModelFileError(f"{path}: not a UTF-8 text file (byte {raw[err.start]:#04x} at "
-                             f"offset {err.start}); network files are TOML text") from None
-    if not text.strip():
-        raise ModelFileError(f"{path}: the file is empty; a network file needs name, "
-                             "input_shape and [[layers]]")
+    text = utf8_text(raw, path, ModelFileError, "network files are TOML text",
+                     "the file is empty; a network file needs name, input_shape and [[layers]]",
+                     kind="a UTF-8 text file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.errors import DatasetError
+from accelsim.nn.files import utf8_text
 
 VOCAB = "\n" + "".join(chr(c) for c in range(32, 127))
 VOCAB_SIZE = len(VOCAB)
@@ -84,14 +85,7 @@ def decode_text(raw: bytes, path: Path | str) -> str:
         except (OSError, EOFError, zlib.error) as err:
             raise DatasetError(f"{path}: not a valid gzip file ({err or type(err).__name__}); "
                                "it is empty, truncated or corrupt") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {raw[err.start]:#04x} at offset "
-                           f"{err.start}); save it as UTF-8") from None
-    if not text.strip():
-        raise DatasetError(f"{path}: the text is empty")
-    return text
+    return utf8_text(raw, path, DatasetError, "save it as UTF-8", "the text is empty")
 
 
 def _clean(doc: str) -> str:

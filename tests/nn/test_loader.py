@@ -171,20 +171,6 @@ def test_bad_override_names_the_layers():
         load_network("lstm-char", weights="init", overrides={"lstmx.hidden_size": 3})
 
 
-HUGE = """
-name = "huge"
-input_shape = [16]
-[[layers]]
-name = "wide"
-type = "linear"
-out_features = 1000000000000
-[[layers]]
-name = "out"
-type = "linear"
-out_features = 10
-"""
-
-
 def test_weights_none_builds_shapes_only_with_the_right_counts():
     shaped, full = load_network("lenet5", weights="none"), load_network("lenet5")
     assert shaped.params == {} and shaped.num_params == full.num_params == 61_182
@@ -197,8 +183,9 @@ def test_weights_none_builds_shapes_only_with_the_right_counts():
         ax.quantize(shaped, calibration=np.zeros((1, 1, 32, 32)))
 
 
-def test_a_huge_layer_is_lowered_from_shapes_or_refused_never_allocated(write_model):
-    path = write_model(HUGE)
+def test_a_huge_layer_is_lowered_from_shapes_or_refused_never_allocated(write_model,
+                                                                        huge_toml):
+    path = write_model(huge_toml)
     tracemalloc.start()
     try:
         net = load_network(path, weights="none")
@@ -228,15 +215,15 @@ def test_the_weight_memory_limit_names_the_largest_layer():
     assert 0 < init_limit_bytes() <= 2 * 2**30
 
 
-def test_counts_beyond_int64_safety_are_refused(write_model):
+def test_counts_beyond_int64_safety_are_refused(write_model, huge_toml):
     with pytest.raises(ModelFileError, match=r"input sample of shape \(100000, 100000, "
                                              r"100000\) holds 1,000,000,000,000,000 values"):
-        load_network(write_model(HUGE.replace("[16]", "[100000, 100000, 100000]")
+        load_network(write_model(huge_toml.replace("[16]", "[100000, 100000, 100000]")
                                  .replace('type = "linear"', 'type = "flatten"', 1)
                                  .replace("out_features = 1000000000000\n", "")),
                      weights="none")
     with pytest.raises(ModelFileError, match=r"layer 0 \('wide'.*parameters, over the limit"):
-        load_network(write_model(HUGE.replace("1000000000000", "10" * 15)), weights="none")
+        load_network(write_model(huge_toml.replace("1000000000000", "10" * 15)), weights="none")
 
 
 def _npz_bytes(arrays: dict) -> bytes:

@@ -31,12 +31,18 @@ test-slow: $(STAMP)
 
 # Live checks: time this host (numpy/BLAS against the CPU model) and print every comparison.
 # They depend on the host's speed and load, so `make test` never runs them.
+# Whole networks on cpu-host are timed live through PyTorch (the optional `validate` extra).
 validate: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,validate]'
 	$(PY) -m pytest -q -s -m host
 	$(VENV)/bin/accelsim validate cpu-host
+	$(VENV)/bin/accelsim validate cpu-host --networks
 	$(VENV)/bin/accelsim validate cpu-epyc-zen3-2vcpu-2026-11-27
+	$(VENV)/bin/accelsim validate cpu-epyc-zen3-2vcpu-2026-11-27 --networks
 	$(VENV)/bin/accelsim validate cpu-intel-16core-2026-11-27
+	$(VENV)/bin/accelsim validate cpu-intel-16core-2026-11-27 --networks
 	$(VENV)/bin/accelsim validate gpu-h200
+	$(VENV)/bin/accelsim validate gpu-h200 --networks
 
 bench: $(STAMP)
 	$(PY) -m pytest -q tests/benchmarks -m "slow or not slow" --benchmark-only

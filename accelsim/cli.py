@@ -89,7 +89,7 @@ def _cmd_time(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from accelsim.measure.validate import validate_machine
 
-    report = validate_machine(args.machine)
+    report = validate_machine(args.machine, networks=args.networks)
     print(report.text())
     return 0
 
@@ -211,8 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="cpu-host: a saved calibration (default: the per-user cache)")
     show.set_defaults(func=_cmd_show)
     check = sub.add_parser("validate", help="predicted vs measured for a machine with "
-                                            "reference measurements (gpu-h200)")
+                                            "reference measurements (gpu-h200, cpu-host, "
+                                            "recorded CPU hosts)")
     check.add_argument("machine")
+    check.add_argument("--networks", action="store_true",
+                       help="whole networks (device and end-to-end times) instead of GEMMs; "
+                            "cpu-host times PyTorch live (pip install torch==2.13.0)")
     check.set_defaults(func=_cmd_validate)
     sub.add_parser("networks", help="list bundled networks").set_defaults(func=_cmd_networks)
     sub.add_parser("presets", help="list machine presets").set_defaults(func=_cmd_presets)

@@ -265,3 +265,24 @@ def test_training_that_diverges_writes_nothing(tmp_path, capsys):
     assert main(["train", str(model), "--quiet", "--out-dir", str(tmp_path / "out")]) == 2
     assert "diverged" in one_error_line(capsys)
     assert not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("name", ["gpu-h200", "cpu-intel-16core-2026-11-27",
+                                  "cpu-epyc-zen3-2vcpu-2026-11-27"])
+def test_validate_networks_prints_every_measured_network_and_batch(name, capsys):
+    assert main(["validate", name, "--networks"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith("  lenet5 ")]
+    batches = {int(r[1]) for r in rows}
+    assert {1, 16, 64, 256, 1024} <= batches
+    assert any(line.startswith("  lstm-char ") for line in out.splitlines())
+    assert "median absolute error" in out
+
+
+def test_validate_networks_live_without_torch_says_how_to_install(monkeypatch, capsys):
+    from accelsim.measure import torch_networks
+
+    monkeypatch.setattr(torch_networks, "torch_available", lambda: False)
+    assert main(["validate", "cpu-host", "--networks"]) == 2
+    err = capsys.readouterr().err
+    assert "torch==2.13.0" in err and "Traceback" not in err

@@ -25,7 +25,7 @@ from accelsim.errors import AccelsimError
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.measure import host
 
-SCHEMA = 1
+SCHEMA = 2  # 2: thread_sync_s measured per worker thread (files of schema 1 are measured again)
 FILE_NAME = "cpu-host.json"
 Note = Callable[[str], None]
 

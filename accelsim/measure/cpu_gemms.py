@@ -5,7 +5,7 @@ square and rectangular GEMMs. Each is timed as numpy's `a @ b` on float32 arrays
 allocated per call, as numpy does), in rounds of enough calls to last a few milliseconds,
 after a warm-up; the median of five rounds is the measurement (the host is shared and noisy).
 Rounds interleave all shapes with the host's calibration measurements (clock, sustained FMA
-rate), and the model runs with the medians of those.
+rate, the BLAS's cost per worker thread), and the model runs with the medians of those.
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ from accelsim.machines.cpu.core import CPU
 from accelsim.measure.comparison import Compared, fraction_over_2x, median_ape
 from accelsim.measure.host import (
     CALIBRATION_GEMM,
-    calibrate_fma,
+    blas_cores,
+    calibrate_blas,
     cpu_model_name,
     detect_host,
     fingerprint,
     gemm_seconds,
     measure_call_overhead,
     measure_clock_hz,
+    thread_sync_shape,
 )
 
 SHAPES = (
@@ -93,22 +95,25 @@ def _timed(a: np.ndarray, b: np.ndarray, calls: int) -> float:
     return (time.perf_counter() - started) / calls
 
 
-def measure_all(shapes: tuple[tuple[int, int, int], ...]) -> tuple[list[float], list[float]]:
+def measure_all(shapes: tuple[tuple[int, int, int], ...],
+                cores: int) -> tuple[list[float], list[float]]:
     """Median seconds per shape, and the medians of the host's calibration measurements
-    (clock, calibration GEMM on one and on all threads, call overhead), taken in interleaved
-    rounds so that a slow spell of the shared host affects calibration and measurement
-    alike."""
+    (clock, calibration GEMM on one and on all threads, call overhead, the GEMM that times
+    `cores` threads' wake-up and join), taken in interleaved rounds so that a slow spell of
+    the shared host affects calibration and measurement alike."""
     rng = np.random.default_rng(0)
     operands = [(rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32))
                 for m, k, n in shapes]
     calls = [_calls_per_round(a, b) for a, b in operands]
     times: list[list[float]] = [[] for _ in shapes]
-    calibration: list[list[float]] = [[], [], [], []]  # clock, 1-thread, all-thread, call
+    # clock, 1-thread, all-thread, call, threads' wake-up
+    calibration: list[list[float]] = [[], [], [], [], []]
     for _ in range(ROUNDS):
         calibration[0].append(measure_clock_hz(n=3_000_000, repeats=1))
         calibration[1].append(gemm_seconds(*CALIBRATION_GEMM, rounds=1, threads=1))
         calibration[2].append(gemm_seconds(*CALIBRATION_GEMM, rounds=1))
         calibration[3].append(measure_call_overhead(repeats=500))
+        calibration[4].append(gemm_seconds(*thread_sync_shape(cores), rounds=1))
         for index, ((a, b), count) in enumerate(zip(operands, calls, strict=True)):
             times[index].append(_timed(a, b, count))
     return [float(np.median(t)) for t in times], [float(np.median(c)) for c in calibration]
@@ -116,10 +121,11 @@ def measure_all(shapes: tuple[tuple[int, int, int], ...]) -> tuple[list[float], 
 
 def validate(cpu: CPU, shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> CpuReport:
     """Measure every shape on this host and set the model's prediction beside it."""
-    measured, (clock, one, everyone, call) = measure_all(shapes)
     spec = cpu.spec
+    measured, (clock, one, everyone, call, threaded) = measure_all(shapes, spec.cores)
     if spec.name == "cpu-host":
-        spec = calibrate_fma(spec.replace(clock_hz=clock, call_overhead_s=call), one, everyone)
+        spec = calibrate_blas(spec.replace(clock_hz=clock, call_overhead_s=call), one,
+                              everyone, threaded)
     rows = []
     for (m, k, n), seconds in zip(shapes, measured, strict=True):
         gemm = predict(spec, m, k, n)
@@ -131,9 +137,9 @@ def validate(cpu: CPU, shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> Cpu
 def record(shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> dict:
     """This host measured now, in the layout of the recorded files (`recorded.py`): its
     calibrated spec and the GEMM timings, both taken in the same interleaved rounds."""
-    measured, (clock, one, everyone, call) = measure_all(shapes)
-    spec = calibrate_fma(detect_host().replace(clock_hz=clock, call_overhead_s=call), one,
-                         everyone)
+    measured, (clock, one, everyone, call, threaded) = measure_all(shapes, blas_cores())
+    spec = calibrate_blas(detect_host().replace(clock_hz=clock, call_overhead_s=call), one,
+                          everyone, threaded)
     return {
         "what": f"{cpu_model_name()}, {spec.cores} cores as this process sees them, "
                 f"measured {datetime.date.today().isoformat()} with numpy {np.__version__}",

@@ -1,40 +1,39 @@
-"""Predicted against measured on a real GPU (../shared/validation/gpu-h200-2026-11.json,
-copied into the package as accelsim/measure/data/gpu-h200-2026-11.json; measured on one
-NVIDIA H200 with PyTorch 2.11 / CUDA 13, TF32 off, medians of CUDA-event timings).
+"""Predicted against measured on a real GPU: one NVIDIA H200 with PyTorch 2.11 / CUDA 13,
+TF32 off.
 
-The reference for GEMMs and LeNet-5 is device time (`graph_us`: calls replayed in a CUDA
-graph, no host launch path). The LSTM figures exist only as eager timings (one nn.LSTM call
-from Python), so the model adds the measured host cost of one eager call (`host_launch_s`)
-to its device time there; those rows are indicative.
+- Kernels (`validate`): fp32 and fp16 GEMM times replayed in a CUDA graph
+  (../shared/validation/gpu-h200-2026-11.json, copied as accelsim/measure/data/
+  gpu-h200-2026-11.json), each against the kernel the model picks for it (`GPU.kernel_for`).
+- Whole networks (`network_report`): LeNet-5 and the char LSTM (cuDNN nn.LSTM, and as a
+  Python loop of nn.LSTMCell), and the book's tiny RNN, measured 2026-11-27
+  (gpu-h200-network-2026-11-27.json): device time (the forward replayed in a CUDA graph)
+  against `RunResult.device_seconds`, end to end (numpy in, `.to(cuda, dtype)`, forward,
+  `.float().cpu().numpy()`) against `RunResult.seconds`.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import json
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-from accelsim.lower import lower
 from accelsim.machines.gpu.core import GPU
-from accelsim.measure.comparison import Compared, fraction_over_2x, median_ape
-from accelsim.nn.loader import load_network, parse_network
+from accelsim.measure.comparison import (
+    Compared,
+    NetworkReport,
+    NetworkRow,
+    fraction_over_2x,
+    median_ape,
+)
+from accelsim.nn.loader import load_network
 from accelsim.precision import Precision
 
 DATA_FILE = "gpu-h200-2026-11.json"
+NETWORK_FILE = "gpu-h200-network-2026-11-27.json"
 DTYPES = {"float32": Precision.FP32, "float16": Precision.FP16}
-LSTM_TOML = """
-name = "lstm-bench"
-input_shape = [{hidden}]
-sequence = true
-seq_len = {seq}
-[[layers]]
-name = "lstm"
-type = "lstm"
-hidden_size = {hidden}
-"""
+NETWORKS = {"lenet5": "lenet5", "lstm": "lstm-char", "rnn_hello": "rnn-hello"}
+STEP_LOOP = "step-loop"
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,10 @@ class Row(Compared):
 
 @dataclass(frozen=True)
 class Report:
+    """The GEMM kernels against their measured times (whole networks: `network_report`)."""
+
     machine: str
     gemm: tuple[Row, ...]
-    lenet: tuple[Row, ...]
-    lstm: tuple[Row, ...]
 
     def gemm_rows(self, precision: Precision = Precision.FP32) -> tuple[Row, ...]:
         return tuple(r for r in self.gemm if r.precision is precision)
@@ -63,23 +62,30 @@ class Report:
         return fraction_over_2x(self.gemm_rows(precision))
 
     def text(self) -> str:
-        lines = [f"{self.machine}: predicted vs measured (µs)"]
-        for title, rows in (("GEMM", self.gemm), ("LeNet-5 inference", self.lenet),
-                            ("LSTM (eager)", self.lstm)):
-            lines.append(f"\n{title}")
-            lines += [f"  {r.label:<34}{r.precision.value:>5}{r.measured_us:>11.2f}"
-                      f"{r.predicted_us:>11.2f}{r.error:>+9.1%}{' >2x' if r.off_by_2x else ''}"
-                      f"  {r.kernel}" for r in rows]
+        lines = [f"{self.machine}: predicted vs measured (µs)", "", "GEMM"]
+        lines += [f"  {r.label:<34}{r.precision.value:>5}{r.measured_us:>11.2f}"
+                  f"{r.predicted_us:>11.2f}{r.error:>+9.1%}{' >2x' if r.off_by_2x else ''}"
+                  f"  {r.kernel}" for r in self.gemm]
         for p in (Precision.FP32, Precision.FP16):
             lines.append(f"\nGEMM {p.value}: median absolute error {self.median_ape(p):.1%}, "
                          f"{self.fraction_over_2x(p):.0%} of shapes off by more than 2x")
         return "\n".join(lines)
 
 
+def _read(name: str) -> dict:
+    text = importlib.resources.files("accelsim.measure.data").joinpath(name).read_text()
+    data: dict = json.loads(text)
+    return data
+
+
 @lru_cache(maxsize=1)
 def measurements() -> dict:
-    text = importlib.resources.files("accelsim.measure.data").joinpath(DATA_FILE).read_text()
-    return json.loads(text)
+    return _read(DATA_FILE)
+
+
+@lru_cache(maxsize=1)
+def network_measurements() -> dict:
+    return _read(NETWORK_FILE)
 
 
 def gemm_rows(gpu: GPU, data: dict) -> list[Row]:
@@ -92,34 +98,36 @@ def gemm_rows(gpu: GPU, data: dict) -> list[Row]:
     return rows
 
 
-def lenet_rows(gpu: GPU, data: dict) -> list[Row]:
-    net = load_network("lenet5", weights="init")
-    rows = []
-    for rec in data["lenet5"]:
-        if rec["graph_us"] is None:
-            continue
-        p = DTYPES[rec["dtype"]]
-        timing = gpu.time_workload(lower(net, rec["batch"]), p)
-        rows.append(Row(f"lenet5 batch {rec['batch']}", p, rec["graph_us"],
-                        timing.device_seconds * 1e6))
-    return rows
-
-
-def lstm_rows(gpu: GPU, data: dict) -> list[Row]:
-    rows = []
-    for rec in data["lstm"]:
-        doc = tomllib.loads(LSTM_TOML.format(hidden=rec["hidden"], seq=rec["seq"]))
-        net = parse_network(doc, Path("lstm-bench.toml"))
-        timing = gpu.time_workload(lower(net, rec["batch"]), Precision.FP32)
-        device = timing.device_seconds
-        rows.append(Row(f"lstm h{rec['hidden']} batch {rec['batch']} seq {rec['seq']}",
-                        Precision.FP32, rec["eager_us"],
-                        (device + gpu.spec.host_launch_s) * 1e6))
-    return rows
-
-
 def validate(gpu: GPU) -> Report:
-    """Every measured GEMM, LeNet-5 and LSTM figure against the model's prediction."""
-    data = measurements()
-    return Report(gpu.name, tuple(gemm_rows(gpu, data)), tuple(lenet_rows(gpu, data)),
-                  tuple(lstm_rows(gpu, data)))
+    """Every measured GEMM against the model's prediction."""
+    return Report(gpu.name, tuple(gemm_rows(gpu, measurements())))
+
+
+def network_rows(gpu: GPU, key: str, records: list[dict]) -> list[NetworkRow]:
+    """Device and end-to-end rows for one network's records (nulls skipped); step-loop
+    records are timed with the GPU's recurrent layers run as a Python loop of cells."""
+    net = load_network(NETWORKS[key], weights="none")
+    loop = GPU(gpu.spec.replace(recurrent_step_loop=True))
+    rows = []
+    for rec in records:
+        step_loop = rec.get("impl") == STEP_LOOP
+        p = DTYPES.get(rec.get("dtype", "float32"), Precision.FP32)
+        run = (loop if step_loop else gpu).run(net, batch=rec["batch"], precision=p,
+                                               seq_len=rec.get("seq"))
+        note = STEP_LOOP if step_loop else ""
+        for time, column, predicted in (("device", "graph_us", run.device_seconds),
+                                        ("end to end", "e2e_us", run.seconds)):
+            if rec.get(column) is not None:
+                rows.append(NetworkRow(net.name, rec["batch"], p.value, time, rec[column],
+                                       predicted * 1e6, note))
+    return rows
+
+
+def network_report(gpu: GPU) -> NetworkReport:
+    """Every whole-network figure of the H200 network file against the model: LeNet-5 and
+    the char LSTM (fp32, fp16; device and end to end), the LSTM as a step loop (device) and
+    the tiny RNN (device)."""
+    data = network_measurements()
+    rows = [row for key in NETWORKS for row in network_rows(gpu, key, data[key])]
+    return NetworkReport(gpu.name, f"accelsim/measure/data/{NETWORK_FILE} ({data['what']})",
+                         tuple(rows))

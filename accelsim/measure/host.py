@@ -7,9 +7,10 @@ sizes (/sys/devices/system/cpu/cpu0/cache), the BLAS library's kernel family and
 core clock from a chain of dependent shift/xor steps (2 cycles each: the two shifts run in
 parallel, the xor waits for both; one cycle per integer op on every x86 core), memory
 bandwidth from a dot product over a 128 MiB array, the cost of one small BLAS call from
-Python, the cost of first-touching fresh pages, and the micro-kernel's sustained FMA rate
+Python, the cost of first-touching fresh pages, the micro-kernel's sustained FMA rate
 from one in-cache 384³ GEMM on one and on all threads (the host's measured peak, like the
-GPU's measured peaks).
+GPU's measured peaks), and the cost of each BLAS worker thread (waking and joining it) from a
+GEMM that OpenBLAS spreads over every core with little work each.
 """
 
 from __future__ import annotations
@@ -112,20 +113,45 @@ def fma_efficiency(spec: CPUSpec, measured_s: float, threads: int) -> float:
     """The sustained FMA rate of the BLAS micro-kernel as a fraction of the spec's peak: the
     efficiency at which the model reproduces the in-cache square GEMM (384³: 113 MFLOP, all
     operands in L2/L3, compute-bound on every x86 core) run on `threads` threads. On a shared
-    host this also absorbs what busy sibling hyperthreads take from the FMA units."""
-    ideal = predict(spec.replace(fma_efficiency=1.0, fma_efficiency_all_cores=1.0,
-                                 cores=threads), *CALIBRATION_GEMM)
+    host this also absorbs what busy sibling hyperthreads take from the FMA units. The GEMM
+    model runs every thread at the one-thread figure (blis.py); the all-thread one checks it:
+    near the one-thread figure when the model explains the threaded run."""
+    ideal = predict(spec.replace(fma_efficiency=1.0, cores=threads), *CALIBRATION_GEMM)
     rest = ideal.seconds - ideal.kernel_seconds
     return float(np.clip(ideal.kernel_seconds / max(measured_s - rest, 1e-9), 0.2, 1.0))
 
 
-def calibrate_fma(spec: CPUSpec, one: float | None = None,
-                  everyone: float | None = None) -> CPUSpec:
-    """The spec with both FMA efficiencies measured (or computed from given timings)."""
+def calibrate_blas(spec: CPUSpec, one: float | None = None, everyone: float | None = None,
+                   threaded: float | None = None) -> CPUSpec:
+    """The spec with the BLAS's rates measured (or computed from given timings), each after
+    what it depends on: the one-thread FMA efficiency, then the cost of each worker thread
+    (`thread_sync`, whose GEMM runs at that efficiency), then the all-thread efficiency (its
+    run pays for the workers)."""
     one = one if one is not None else gemm_seconds(*CALIBRATION_GEMM, threads=1)
+    spec = spec.replace(fma_efficiency=fma_efficiency(spec, one, 1))
+    if spec.cores > 1:
+        shape = thread_sync_shape(spec.cores)
+        threaded = threaded if threaded is not None else gemm_seconds(*shape)
+        spec = spec.replace(thread_sync_s=thread_sync(spec, threaded))
     everyone = everyone if everyone is not None else gemm_seconds(*CALIBRATION_GEMM)
-    return spec.replace(fma_efficiency=fma_efficiency(spec, one, 1),
-                        fma_efficiency_all_cores=fma_efficiency(spec, everyone, spec.cores))
+    return spec.replace(fma_efficiency_all_cores=fma_efficiency(spec, everyone, spec.cores))
+
+
+def thread_sync_shape(cores: int) -> tuple[int, int, int]:
+    """A GEMM (m, k, n) that OpenBLAS runs on all `cores` threads, each a band of 64 rows
+    (no packed piece passes between threads: n = 16 is under two `switch_ratio` columns, or
+    the grid reshapes to row bands) with about 0.5 M MACs: its time is mostly the threads'
+    wake-up and join."""
+    return 64 * cores, 512, 16
+
+
+def thread_sync(spec: CPUSpec, measured_s: float) -> float:
+    """Seconds per worker thread at which the model reproduces `thread_sync_shape` timed on
+    all threads (the spec's own value on one core: there is no worker to time)."""
+    free = predict(spec.replace(thread_sync_s=0.0), *thread_sync_shape(spec.cores))
+    if free.threads < 2:
+        return spec.thread_sync_s
+    return float(np.clip((measured_s - free.seconds) / (free.threads - 1), 0.0, 1e-3))
 
 
 def measure_page_fault(size_bytes: int = 64 * 2**20) -> float:
@@ -173,6 +199,11 @@ def blas_library() -> tuple[str, int]:
     return "haswell", 1
 
 
+def blas_cores() -> int:
+    """Cores the BLAS may use: those this process may run on, at most the BLAS's threads."""
+    return min(len(os.sched_getaffinity(0)), blas_library()[1])
+
+
 def memory_bytes() -> int | None:
     """Physical memory (MemTotal of /proc/meminfo), None where it cannot be read."""
     try:
@@ -211,7 +242,7 @@ def detect_host() -> CPUSpec:
     caches = cache_sizes()
     family, threads = blas_library()
     lanes, mr, nr = KERNELS.get(family, (16 if "avx512f" in flags else 8, 16, 4))
-    cores = min(len(os.sched_getaffinity(0)), threads)
+    cores = blas_cores()
     spec = CPUSpec(
         name="cpu-host", cores=cores, clock_hz=measure_clock_hz(), simd_lanes=lanes,
         fma_pipes=2 if "fma" in flags else 1, l1_bytes=caches.get(1, 32 * 1024),
@@ -221,4 +252,4 @@ def detect_host() -> CPUSpec:
         call_overhead_s=measure_call_overhead(), page_fault_s=measure_page_fault(),
         source=f"measured on this host: {cpu_model_name()}, BLAS kernels {family}, "
                f"{threads} threads")
-    return calibrate_fma(spec)
+    return calibrate_blas(spec)

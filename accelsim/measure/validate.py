@@ -1,5 +1,6 @@
-"""`accelsim validate MACHINE`: a machine model against real measurements of that machine
-(the H200's recorded file, this host live, or a recorded CPU host replayed with its spec)."""
+"""`accelsim validate MACHINE [--networks]`: a machine model against real measurements of that
+machine (the H200's recorded files, this host live, or a recorded CPU host replayed with its
+spec): kernels (GEMMs) by default, whole networks with `networks=True`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from accelsim.engine import machine
 from accelsim.errors import AccelsimError
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.gpu.core import GPU
-from accelsim.measure import cpu_gemms, gpu_h200, recorded
+from accelsim.measure import cpu_gemms, cpu_networks, gpu_h200, recorded
 
 LIVE: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "gpu-h200": (GPU, gpu_h200.validate), "cpu-host": (CPU, cpu_gemms.validate)}
+NETWORKS: dict[str, Callable[[Any], Any]] = {
+    "gpu-h200": gpu_h200.network_report, "cpu-host": cpu_networks.live_report}
 
 
 def names() -> list[str]:
@@ -21,9 +24,13 @@ def names() -> list[str]:
     return [*LIVE, *(n.removesuffix(".json") for n in recorded.recorded_hosts())]
 
 
-def validate_machine(name: str) -> Any:
-    """The validation report of a machine that has reference measurements."""
+def validate_machine(name: str, networks: bool = False) -> Any:
+    """The validation report of a machine that has reference measurements: its kernels, or
+    with `networks` its whole networks (device and end-to-end times where measured). For
+    `cpu-host` the networks are timed live through PyTorch, which must be installed."""
     if f"{name}.json" in recorded.recorded_hosts():
+        if networks:
+            return cpu_networks.recorded_report(f"{name}.json")
         return recorded.replay(f"{name}.json")
     if name not in LIVE:
         raise AccelsimError(f"no reference measurements for {name!r}; validate one of "
@@ -33,4 +40,6 @@ def validate_machine(name: str) -> Any:
     if not isinstance(built, model):
         raise AccelsimError(f"{name!r} builds a {type(built).__name__}, not the "
                             f"{model.__name__} model its measurements are for")
+    if networks:
+        return NETWORKS[name](built)
     return validate(built)

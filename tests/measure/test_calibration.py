@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import accelsim as ax
+from accelsim.machines.cpu.blis import gemm_threads, partition, predict
 from accelsim.machines.cpu.spec import HASWELL
 from accelsim.measure import calibration, host
 
@@ -60,11 +61,22 @@ def test_a_calibration_from_another_host_is_measured_again(tmp_path, monkeypatch
     assert "another host" in capsys.readouterr().err
 
 
+def test_a_calibration_by_an_older_method_is_measured_again(tmp_path, monkeypatch,
+                                                           fake_measurement, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    calibration.save(HASWELL.replace(name="cpu-host"), calibration.default_path())
+    doc = json.loads(calibration.default_path().read_text())
+    doc["schema"] = calibration.SCHEMA - 1
+    calibration.default_path().write_text(json.dumps(doc))
+    assert ax.machine("cpu-host").spec.cores == 3 and len(fake_measurement) == 1
+    assert json.loads(calibration.default_path().read_text())["schema"] == calibration.SCHEMA
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "unreadable"), (b"\xff\xfe not utf-8", "unreadable"), (b"{\"schema\": 1}", "not an"),
     (b"[1, 2]", "not an"),
-    (b"{\"schema\": 1, \"spec\": {\"cores\": 2.5}}", "calibration file"),
-    (b"{\"schema\": 1, \"spec\": {\"warp_count\": 3}}", "unknown field"),
+    (b"{\"schema\": 2, \"spec\": {\"cores\": 2.5}}", "calibration file"),
+    (b"{\"schema\": 2, \"spec\": {\"warp_count\": 3}}", "unknown field"),
 ])
 def test_damaged_calibration_files_are_named(tmp_path, content, message):
     path = tmp_path / "bad.json"
@@ -100,3 +112,33 @@ def test_show_names_where_the_host_spec_came_from(recorded_host: Path, capsys):
     assert main(["show", "cpu-host"]) == 0
     out = capsys.readouterr().out
     assert str(recorded_host) in out and "fp32" in out and "cores" in out
+
+
+def test_thread_sync_shape_spreads_over_every_core_in_row_bands():
+    for cores, lanes in ((2, 8), (3, 8), (16, 16), (16, 8), (64, 16)):
+        spec = HASWELL.replace(cores=cores, simd_lanes=lanes)
+        m, k, n = host.thread_sync_shape(cores)
+        grid = partition(spec, m, n, gemm_threads(spec, m, k, n))
+        assert (grid.col_threads, grid.row_threads) == (1, cores)  # no piece is shared
+
+
+def test_thread_sync_inverts_the_model():
+    truth = HASWELL.replace(name="cpu-host", cores=8, thread_sync_s=2.5e-6)
+    measured = predict(truth, *host.thread_sync_shape(8)).seconds
+    assert host.thread_sync(truth.replace(thread_sync_s=9e-6), measured) == \
+        pytest.approx(2.5e-6)
+    one_core = truth.replace(cores=1)
+    assert host.thread_sync(one_core, 1.0) == one_core.thread_sync_s  # no worker to time
+
+
+def test_calibrate_blas_recovers_the_rates_from_given_timings():
+    truth = HASWELL.replace(name="cpu-host", cores=4, fma_efficiency=0.7, thread_sync_s=3e-6)
+    one = predict(truth.replace(cores=1), *host.CALIBRATION_GEMM).seconds
+    everyone = predict(truth, *host.CALIBRATION_GEMM).seconds
+    threaded = predict(truth, *host.thread_sync_shape(4)).seconds
+    start = truth.replace(fma_efficiency=0.9, fma_efficiency_all_cores=0.3, thread_sync_s=0.0)
+    got = host.calibrate_blas(start, one, everyone, threaded)
+    assert got.fma_efficiency == pytest.approx(0.7, rel=0.05)
+    assert got.thread_sync_s == pytest.approx(3e-6, rel=0.1)
+    # the model explains its own threaded run: the all-thread figure matches the one-thread one
+    assert got.fma_efficiency_all_cores == pytest.approx(got.fma_efficiency, rel=0.02)

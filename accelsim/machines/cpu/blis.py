@@ -1,23 +1,46 @@
-"""GEMM on a multi-core CPU as a BLIS-style blocked algorithm (Goto & van de Geijn 2008; Van
-Zee & van de Geijn, "BLIS", 2015; blocking from cache sizes after Low et al., "Analytical
-Modeling Is Enough for High-Performance BLIS", 2016).
+"""GEMM on a multi-core CPU as numpy's BLAS (OpenBLAS) runs it: a blocked algorithm (Goto &
+van de Geijn 2008; Van Zee & van de Geijn, "BLIS", 2015; blocking from cache sizes after Low
+et al., "Analytical Modeling Is Enough for High-Performance BLIS", 2016) behind OpenBLAS's
+choices of path, threads and partition. Sources: github.com/OpenMathLib/OpenBLAS, files named
+where used. numpy calls cblas_sgemm row-major, which OpenBLAS runs as the column-major
+Cᵀ = Bᵀ·Aᵀ: OpenBLAS's M is numpy's n and its N numpy's m.
 
-Loops, outermost first: jc over N in nc columns (a packed B panel of kc × nc lives in L3), pc
-over K in kc (packing that panel), ic over M in mc rows (a packed A block of mc × kc lives in
-L2), jr over nc in nr, ir over mc in mr: the mr × nr micro-kernel, kc rank-1 updates with its
-B micro-panel in L1. Blocking: kc so that the B micro-panel fills at most half of L1 (and at
-most 384), mc so the A block fills half of L2, nc so the B panel (shared by the threads) fills
-half of L3.
+Blocking: kc so that a B micro-panel fills at most half of L1 (and at most 384), mc so the
+packed A block fills half of L2, nc so the packed B panel fills half of L3. The mr × nr
+micro-kernel runs kc rank-1 updates: mr columns of C (OpenBLAS's M, in vectors), nr rows.
 
-Time of one thread = packing (every element of A read from where it lives and gathered into
-its panels; the threads that share a B panel pack it together) + micro-kernel calls (edge
-tiles cost full tiles: the packed panels are zero-padded to mr and nr) + C updates (each
-micro-tile's C is loaded and stored once per kc block). A micro-kernel step costs max(FMA
-cycles, load cycles); where the data lives follows its size (L1, L2, L3 or DRAM bandwidth
-per core). Threads split the rows (or, when there are
-fewer row panels than threads, the columns); the slowest thread sets the time, threads are
-used only above the library's size threshold, and a fixed call overhead (and thread wake-up
-and join) is added. A single row or column goes to GEMV: streaming the matrix once.
+Time of one thread = packing (every element read from where it lives and copied into its
+panels: B's rows are contiguous, A's rows are gathered) + micro-kernel calls + C updates (each
+tile's nr rows loaded and stored once per kc block). A micro-kernel step costs max(FMA cycles
+at the measured sustained rate `fma_efficiency`, load cycles); where the data lives follows
+its size (L2, L3 or DRAM bandwidth per core), a working set that every call reads again
+staying in a level only within half of it (`RESIDENT_SHARE`, the blocking's rule); operands
+beyond half of L3 also pay their DRAM traffic. Columns beyond the last full mr panel go
+through the kernel's tails (mr/2, mr/4, ... 1 wide) at the FMAs those issue (`TAIL_FMAS`);
+rows beyond the last nr go through narrower tails at the same cost per row. Every thread's
+micro-kernel runs at the one-thread rate, each core with its own FMA units (the
+calibration's all-thread `fma_efficiency_all_cores` checks that, it is not an input).
+
+Paths and threads:
+- A single row or column goes to GEMV (numpy's matmul does that): the matrix streams once,
+  from the level it fits in with room to spare (half of it); threads only from
+  `GEMV_MULTITHREAD_MIN` elements (interface/gemv.c), each a band of the output
+  (driver/level2/gemv_thread.c).
+- AVX-512 kernel families take GEMMs up to 100³ MACs through an unpacked one-thread
+  "small matrix" kernel (kernel/x86_64/sgemm_small_kernel_{permit,nn}_skylakex.c), issue-
+  or load-bound.
+- Threads (interface/gemm.c): one up to `multithread_min_macs` MACs, else
+  min(cores, MACs // multithread_min_macs). They form a grid (driver/level3/level3_thread.c):
+  `col_threads` split numpy's columns, each at least `switch_ratio` wide, `row_threads`
+  groups split the rows, and the grid is reshaped towards square blocks. Every thread packs
+  its own columns of B (threads of different groups pack the same ones again) and one piece
+  of its group's rows of A (`switch_ratio` rows at least, so a small m leaves threads without
+  a piece to pack), then computes its columns over all of its group's rows. The slowest
+  thread sets the time.
+- A threaded call costs `thread_sync_s` for each thread beyond the caller: exec_blas
+  (driver/others/blas_server.c) wakes each worker, hands it its job and waits for each in
+  turn. It is measured on the host (measure/host.py); specs without a measurement keep the
+  default.
 """
 
 from __future__ import annotations
@@ -35,7 +58,27 @@ PACK_B_CYCLES_PER_VECTOR = 1.0  # B rows are contiguous: a load and a store per 
 PACK_A_CYCLES_PER_ELEMENT = 0.5  # A is gathered across rows into mr-wide panels
 LINE = 64
 MAX_KC = 384  # longer k blocks stop paying: the C update is amortised and B still fits
-GEMV_MULTITHREAD_MIN = 1 << 20  # elements: smaller GEMVs stay on one thread
+RESIDENT_SHARE = 0.5  # of a cache level a working set re-read every call may occupy
+# OpenBLAS interface/gemv.c: below 115200 × GEMM_MULTITHREAD_THRESHOLD (4) matrix elements,
+# one thread; driver/level2/gemv_thread.c gives each thread at least 4 output elements.
+GEMV_MULTITHREAD_MIN = 115_200 * 4
+GEMV_MIN_PER_THREAD = 4
+# kernel/x86_64/sgemm_small_kernel_permit_skylakex.c: non-transposed GEMMs up to 100³ MACs
+# take the small-matrix kernel, which KERNEL.SKYLAKEX (and COOPERLAKE, SAPPHIRERAPIDS, which
+# include it) provide: OpenBLAS's AVX-512 families, the 16-lane ones.
+SMALL_GEMM_MAX_MACS = 100**3
+SMALL_GEMM_LANES = 16
+# sgemm_small_kernel_nn_skylakex.c: C's row is cut into chunks of 4, 2 and 1 vectors (the
+# last one masked); each chunk's rows go 4 (4-vector chunk) or 6 at a time, the rest 2 and 1.
+# (vectors, rows per tile)
+SMALL_GEMM_TILES = ((4, 4), (2, 6), (1, 6))
+# The packed kernels' tails (OpenBLAS's M, numpy's columns) narrower than a vector: vector FMAs
+# per row of C and step of k, by the kernel's fp32 lanes. sgemm_kernel_16x4_skylakex_3.c
+# (AVX-512): m8 and m4 pack 2 and 4 rows into one zmm (KERNEL_k1m8n4: 2 FMAs per 4 rows,
+# KERNEL_k1m4n4: 1), m2 one xmm per 2 rows, m1 one per 4 rows. sgemm_kernel_8x4_haswell_2.c
+# (AVX2): m4 one xmm FMA per row, m2 and m1 one per 2 and 4 rows.
+TAIL_FMAS: dict[int, dict[int, float]] = {16: {8: 0.5, 4: 0.25, 2: 0.5, 1: 0.25},
+                                          8: {4: 1.0, 2: 0.5, 1: 0.25}}
 
 
 @dataclass(frozen=True)
@@ -64,6 +107,22 @@ class CpuGemm:
 
 
 @dataclass(frozen=True)
+class ThreadGrid:
+    """OpenBLAS's threads over C (level3_thread.c): `col_threads` × `row_threads` threads; one
+    computes `rows` × `cols` of C and packs `cols` columns of B and at most `piece` rows of A."""
+
+    col_threads: int
+    row_threads: int
+    rows: int
+    cols: int
+    piece: int
+
+    @property
+    def threads(self) -> int:
+        return self.col_threads * self.row_threads
+
+
+@dataclass(frozen=True)
 class ThreadCycles:
     """One thread's packing and micro-kernel cycles, its micro-kernel calls and blocking."""
 
@@ -86,6 +145,13 @@ def _round_up(value: int, unit: int) -> int:
     return math.ceil(value / unit) * unit
 
 
+def reread_bandwidth(spec: CPUSpec, size_bytes: int) -> float:
+    """Bytes per cycle one core streams a working set that every call reads again: it stays
+    in a level only within `RESIDENT_SHARE` of it (the blocking's rule: the rest holds the
+    other operands, the packed buffers, the caller's data)."""
+    return bandwidth_for(spec, math.ceil(size_bytes / RESIDENT_SHARE))
+
+
 def bandwidth_for(spec: CPUSpec, size_bytes: int) -> float:
     """Bytes per cycle one core streams from the level that holds `size_bytes`."""
     if size_bytes <= spec.l2_bytes:
@@ -95,39 +161,113 @@ def bandwidth_for(spec: CPUSpec, size_bytes: int) -> float:
     return spec.dram_bytes_per_s / spec.clock_hz / spec.cores
 
 
+def switch_ratio(spec: CPUSpec) -> int:
+    """OpenBLAS's SWITCH_RATIO for sgemm (param.h): the fewest columns or rows worth a thread
+    of their own, 16 in the AVX-512 families (SKYLAKEX, COOPERLAKE, SAPPHIRERAPIDS) and 8 in
+    HASWELL and ZEN: one vector register of floats."""
+    return spec.simd_lanes
+
+
+def gemm_threads(spec: CPUSpec, m: int, k: int, n: int) -> int:
+    """Threads OpenBLAS asks for (interface/gemm.c): one up to `multithread_min_macs` MACs
+    (SMP_THRESHOLD_MIN 65536 × GEMM_MULTITHREAD_THRESHOLD 4), else one per that many MACs, at
+    most one per core."""
+    macs = m * k * n
+    if macs <= spec.multithread_min_macs:
+        return 1
+    return max(1, min(spec.cores, macs // spec.multithread_min_macs))
+
+
+def thread_grid(spec: CPUSpec, m: int, n: int, threads: int) -> tuple[int, int]:
+    """(col_threads, row_threads) as level3_thread.c's gemm_thread lays `threads` over C:
+    columns first, halving until each has `switch_ratio`; then row groups of at most
+    `switch_ratio` × col_threads rows; then halve columns and double rows while that makes
+    the blocks squarer (smaller m·col_threads + n·row_threads)."""
+    ratio = switch_ratio(spec)
+    cols = 1 if n < 2 * ratio else threads
+    while cols > 1 and n < cols * ratio:
+        cols //= 2
+    if m < ratio * cols:
+        return cols, 1
+    rows = min(math.ceil(m / (ratio * cols)), threads // cols)
+    while cols % 2 == 0 and m * cols + n * rows > m * (cols // 2) + n * rows * 2:
+        cols, rows = cols // 2, rows * 2
+    return cols, rows
+
+
+def row_pieces(m: int, threads: int, ratio: int) -> tuple[int, ...]:
+    """The rows of A each thread packs (gemm_driver's range_N): m shared out evenly, each
+    piece widened to `ratio` rows unless it is a single row, the last ones left empty."""
+    pieces, left = [], m
+    for index in range(threads):
+        width = math.ceil(left / (threads - index)) if left > 0 else 0
+        width = min(ratio if 1 < width < ratio else width, left)
+        pieces.append(width)
+        left -= width
+    return tuple(pieces)
+
+
+def partition(spec: CPUSpec, m: int, n: int, threads: int) -> ThreadGrid:
+    """The thread grid and the largest block one thread computes and packs."""
+    cols_t, rows_t = thread_grid(spec, m, n, threads) if threads > 1 else (1, 1)
+    pieces = row_pieces(m, cols_t * rows_t, switch_ratio(spec))
+    groups = [sum(pieces[g * cols_t:(g + 1) * cols_t]) for g in range(rows_t)]
+    return ThreadGrid(cols_t, rows_t, max(groups), math.ceil(n / cols_t), max(pieces))
+
+
 def microkernel_cycles(spec: CPUSpec, kc: int, c_bandwidth: float,
                        efficiency: float) -> float:
     """One mr × nr micro-kernel call over kc: FMA- or load-bound, plus loading and storing
-    its C tile: mr row pieces, each a cache line read and written back, from wherever C is."""
+    its C tile: nr row pieces mr wide (OpenBLAS's column-major view of numpy's row-major C),
+    each read and written back, from wherever C is."""
     vectors = math.ceil(spec.mr / spec.simd_lanes)
     fma = vectors * spec.nr / spec.fma_pipes
     loads = (vectors + spec.nr) / LOAD_PORTS
-    c_lines = spec.mr * math.ceil(spec.nr * FLOAT / LINE)
+    c_lines = spec.nr * math.ceil(spec.mr * FLOAT / LINE)
     c_update = max(2 * vectors * spec.nr / LOAD_PORTS, 2 * c_lines * LINE / c_bandwidth)
     return kc * max(fma / efficiency, loads) + c_update + MICROKERNEL_CALL_CYCLES
 
 
-def thread_cycles(spec: CPUSpec, m: int, k: int, n: int, source_bytes: int,
-                  output_bytes: int, efficiency: float, b_sharers: int) -> ThreadCycles:
-    """Packing and micro-kernel cycles of one thread computing an m × n block over all of k,
-    with `b_sharers` threads packing each B panel together."""
-    blk = blocking(spec, m, k, n)
-    a_bw = bandwidth_for(spec, source_bytes)
+def thread_cycles(spec: CPUSpec, grid: ThreadGrid, k: int, source_bytes: int,
+                  output_bytes: int) -> ThreadCycles:
+    """Packing and micro-kernel cycles of one thread: its `grid.cols` columns of B (over all
+    of k), its piece of A (again for each nc panel), and its rows × cols block of C in
+    full-tile equivalents (`column_fmas`; rows need no padding: the kernels' row tails cost
+    per row)."""
+    blk = blocking(spec, grid.rows, k, grid.cols)
+    a_bw = reread_bandwidth(spec, source_bytes)
     c_bw = bandwidth_for(spec, min(output_bytes, blk.mc * blk.nc * FLOAT))
-    col_blocks, k_blocks = math.ceil(n / blk.nc), math.ceil(k / blk.kc)
-    pack_b = (k * n * FLOAT / a_bw + k * n / spec.simd_lanes * PACK_B_CYCLES_PER_VECTOR) \
-        / b_sharers
-    pack_a = col_blocks * (m * k * FLOAT / a_bw + m * k * PACK_A_CYCLES_PER_ELEMENT)
-    tiles = math.ceil(m / spec.mr) * math.ceil(n / spec.nr)
+    col_blocks, k_blocks = math.ceil(grid.cols / blk.nc), math.ceil(k / blk.kc)
+    pack_b = k * grid.cols * (FLOAT / a_bw + PACK_B_CYCLES_PER_VECTOR / spec.simd_lanes)
+    pack_a = col_blocks * grid.piece * k * (FLOAT / a_bw + PACK_A_CYCLES_PER_ELEMENT)
+    tiles = column_fmas(spec, grid.cols) / math.ceil(spec.mr / spec.simd_lanes) \
+        * grid.rows / spec.nr
     kernel = 0.0
     for kb in range(k_blocks):
         kc = min(blk.kc, k - kb * blk.kc)
-        kernel += tiles * microkernel_cycles(spec, kc, c_bw, efficiency)
-    return ThreadCycles(pack_a + pack_b, kernel, tiles * k_blocks, blk)
+        kernel += tiles * microkernel_cycles(spec, kc, c_bw, spec.fma_efficiency)
+    return ThreadCycles(pack_a + pack_b, kernel, math.ceil(tiles) * k_blocks, blk)
+
+
+def column_fmas(spec: CPUSpec, n: int) -> float:
+    """Vector FMAs per row of C and step of k for n columns: full mr panels, then the
+    kernel's tails of mr/2, mr/4, ... 1 columns, each costing what `TAIL_FMAS` says for the
+    kernel's vector width (one narrower vector per row where it says nothing)."""
+    full, rest = divmod(n, spec.mr)
+    fmas = float(full * math.ceil(spec.mr / spec.simd_lanes))
+    tails = TAIL_FMAS.get(spec.simd_lanes, {})
+    width = spec.mr // 2
+    while rest and width:
+        if rest >= width:
+            fmas += tails.get(width, math.ceil(width / spec.simd_lanes))
+            rest -= width
+        width //= 2
+    return fmas
 
 
 def split(spec: CPUSpec, m: int, n: int, threads: int) -> tuple[int, int]:
-    """The largest block one thread gets: rows split first, columns when rows run out."""
+    """The largest block one of `threads` threads gets in a BLIS-style split (rows first,
+    columns when rows run out), for libraries other than OpenBLAS (framework.py's)."""
     row_panels = math.ceil(m / spec.mr)
     if row_panels >= threads:
         return math.ceil(row_panels / threads) * spec.mr, n
@@ -135,42 +275,83 @@ def split(spec: CPUSpec, m: int, n: int, threads: int) -> tuple[int, int]:
     return m, math.ceil(col_panels / threads) * spec.nr
 
 
+def sync_seconds(spec: CPUSpec, threads: int) -> float:
+    """Waking and joining the `threads` - 1 workers of a threaded call: exec_blas
+    (driver/others/blas_server.c) hands each its job and waits for each in turn, so the cost
+    grows with every thread (`thread_sync_s` each)."""
+    return (threads - 1) * spec.thread_sync_s
+
+
 def gemv(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
-    """A single row or column: stream the matrix once; FMAs at full vector width."""
-    matrix = k * max(m, n) * FLOAT
-    threads = spec.cores if k * m * n >= GEMV_MULTITHREAD_MIN else 1
-    stream = matrix / (bandwidth_for(spec, matrix) * threads)
-    flops = k * max(m, n) / (spec.simd_lanes * spec.fma_pipes * threads)
+    """A single row or column: stream the matrix once, each thread a band of the output;
+    FMAs at full vector width."""
+    out = max(m, n)
+    matrix = k * out * FLOAT
+    threads = 1 if k * out < GEMV_MULTITHREAD_MIN else \
+        max(1, min(spec.cores, out // GEMV_MIN_PER_THREAD))
+    band = math.ceil(out / threads)
+    stream = k * band * FLOAT / reread_bandwidth(spec, matrix)
+    flops = k * band / (spec.simd_lanes * spec.fma_pipes)
     cycles = max(stream, flops) + spec.l2_latency_cycles
-    overhead = spec.call_overhead_s + (spec.thread_sync_s if threads > 1 else 0.0)
+    overhead = spec.call_overhead_s + sync_seconds(spec, threads)
     seconds = cycles / spec.clock_hz + overhead
     return CpuGemm("gemv", threads, seconds, 0.0, cycles / spec.clock_hz, 0.0, overhead, None,
                    0, 0.0, {"l3_or_dram": matrix}, "memory" if stream >= flops else "compute")
 
 
+def small_gemm_applies(spec: CPUSpec, m: int, k: int, n: int) -> bool:
+    return spec.simd_lanes == SMALL_GEMM_LANES and m * k * n <= SMALL_GEMM_MAX_MACS
+
+
+def small_gemm_cycles(spec: CPUSpec, m: int, k: int, n: int) -> tuple[float, int]:
+    """(cycles, tiles) of the small-matrix kernel: no packing; each tile of `vectors` ×
+    `rows` accumulators runs k steps of max(FMAs over the FMA pipes, loads of B's vectors and
+    broadcasts of A's values over the load ports), then stores its C."""
+    lanes = spec.simd_lanes
+    chunks = (n // (4 * lanes), n % (4 * lanes) // (2 * lanes),
+              math.ceil(n % (2 * lanes) / lanes))
+    cycles, tiles = 0.0, 0
+    for (vectors, rows), count in zip(SMALL_GEMM_TILES, chunks, strict=True):
+        for height, tall in ((rows, m // rows), (2, m % rows // 2), (1, m % rows % 2)):
+            step = max(vectors * height / spec.fma_pipes, (vectors + height) / LOAD_PORTS)
+            cycles += count * tall * (k * step + vectors * height)
+            tiles += count * tall
+    return cycles, tiles
+
+
+def small_gemm(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
+    """One thread through the small-matrix kernel, operands read where they are."""
+    cycles, tiles = small_gemm_cycles(spec, m, k, n)
+    seconds = cycles / spec.clock_hz
+    useful = n / (math.ceil(n / spec.simd_lanes) * spec.simd_lanes)
+    bound = "latency" if spec.call_overhead_s > seconds else "compute"
+    return CpuGemm("small", 1, seconds + spec.call_overhead_s, 0.0, seconds, 0.0,
+                   spec.call_overhead_s, None, tiles, 1 - useful,
+                   {"a": m * k * FLOAT, "b": k * n * FLOAT, "c": m * n * FLOAT}, bound)
+
+
 @lru_cache(maxsize=65536)
 def predict(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
-    """Time of C[m, n] = A[m, k] @ B[k, n] in fp32 through the blocked algorithm."""
+    """Time of C[m, n] = A[m, k] @ B[k, n] in fp32 through numpy's BLAS."""
     if min(m, n) == 1:
         return gemv(spec, m, k, n)
-    macs = m * k * n
-    threads = min(spec.cores, math.ceil(m / spec.mr) * math.ceil(n / spec.nr)) \
-        if macs >= spec.multithread_min_macs else 1
-    tm, tn = split(spec, m, n, threads)
+    if small_gemm_applies(spec, m, k, n):
+        return small_gemm(spec, m, k, n)
+    threads = gemm_threads(spec, m, k, n)
+    grid = partition(spec, m, n, threads)
     operands = (m * k + k * n) * FLOAT
-    efficiency = spec.fma_efficiency if threads == 1 else spec.fma_efficiency_all_cores
-    sharers = threads if tn == n else 1  # rows split: every thread uses the same B panel
-    part = thread_cycles(spec, tm, k, tn, operands, m * n * FLOAT, efficiency, sharers)
+    part = thread_cycles(spec, grid, k, operands, m * n * FLOAT)
     traffic = {"a": m * k * FLOAT * math.ceil(n / part.blocking.nc), "b": k * n * FLOAT,
                "c": 2 * m * n * FLOAT * math.ceil(k / part.blocking.kc)}
-    memory = sum(traffic.values()) / spec.dram_bytes_per_s if operands > spec.l3_bytes else 0.0
+    in_dram = operands > spec.l3_bytes * RESIDENT_SHARE
+    memory = sum(traffic.values()) / spec.dram_bytes_per_s if in_dram else 0.0
     compute = (part.pack_cycles + part.kernel_cycles) / spec.clock_hz
     output = m * n * FLOAT
     faults = output / 4096 * spec.page_fault_s if output > spec.fresh_output_bytes else 0.0
-    overhead = spec.call_overhead_s + (spec.thread_sync_s if threads > 1 else 0.0) + faults
-    useful = macs / (math.ceil(m / spec.mr) * spec.mr * math.ceil(n / spec.nr) * spec.nr * k)
+    overhead = spec.call_overhead_s + sync_seconds(spec, grid.threads) + faults
+    useful = n / (column_fmas(spec, n) * spec.simd_lanes)
     seconds = max(compute, memory) + overhead
     bound = "memory" if memory > compute else ("latency" if overhead > compute else "compute")
-    return CpuGemm(f"blis_{spec.mr}x{spec.nr}", threads, seconds,
+    return CpuGemm(f"blis_{spec.mr}x{spec.nr}", grid.threads, seconds,
                    part.pack_cycles / spec.clock_hz, part.kernel_cycles / spec.clock_hz, memory,
                    overhead, part.blocking, part.micro_tiles, 1 - useful, traffic, bound)

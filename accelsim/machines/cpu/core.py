@@ -1,11 +1,20 @@
 """The multi-core SIMD CPU machine.
 
-Timing model: GEMMs through the BLIS-style blocked algorithm of blis.py (packing, mr × nr
-micro-kernel with edge tiles, cache-resident bandwidths, threads with imbalance, the BLAS call
-overhead); a convolution first builds its im2col matrix (read the input, write M × K values);
-element-wise ops stream their data through the SIMD units, with exp-based nonlinearities
-costing `transcendental_cycles` per vector; pooling reads each window; host ↔ device
-transfers cost nothing (the CPU's memory is the host's). Ops run one after another.
+Timing model, two levels:
+
+- One op on its own (`time_op`, `m.gemm`): GEMMs through the BLIS-style blocked algorithm of
+  blis.py (packing, mr × nr micro-kernel with edge tiles, cache-resident bandwidths, threads
+  with imbalance, the BLAS call overhead from Python); a convolution first builds its im2col
+  matrix (read the input, write M × K values); element-wise ops stream their data through the
+  SIMD units, with exp-based nonlinearities costing `transcendental_cycles` per vector;
+  pooling reads each window. This is what numpy/OpenBLAS does, and what the GEMM validation
+  (`accelsim validate cpu-host`) holds against measurements.
+- A whole network (`time_workload`, `run`): as PyTorch's eager CPU runtime executes it,
+  layer after layer (framework.py): per-op framework dispatch, oneDNN's direct convolution
+  with its per-call setup and layout reorders, ATen's pooling loop, element-wise ops, Linear
+  through the BLAS, the LSTM through oneDNN's RNN, OpenMP parallel regions on `cores`
+  threads. `device_seconds` is the computation; `seconds` adds the framework's host work
+  (Category.FRAMEWORK). Host ↔ device transfers cost nothing (the CPU's memory is the host's).
 
 Numerics: fp32; int8 (int32 accumulation, a quantized network) where the CPU has VNNI
 dot-product instructions. fp16 and bf16 are errors.
@@ -19,6 +28,7 @@ from accelsim.ir import Gemm, Op, Pool, PoolKind, Transfer, Vector, Workload
 from accelsim.machines.base import SpecMachine, WorkloadTiming
 from accelsim.machines.capacity import check_gemm_fits, check_workload_fits
 from accelsim.machines.cpu.blis import FLOAT, Blocking, bandwidth_for, predict
+from accelsim.machines.cpu.framework import time_layer
 from accelsim.machines.cpu.spec import CPU_SPECS, CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.precision import Precision
@@ -107,11 +117,17 @@ class CPU(SpecMachine):
         return max(work, memory) / threads + spec.l2_latency_cycles, moved
 
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
-        """Ops one after another; the CPU's memory is the host's, so both times agree. The
-        work (with each convolution's im2col matrix) must fit the main memory."""
+        """Layers one after another as PyTorch runs them (framework.py): end to end is every
+        op with the framework's host work, device time the same without Category.FRAMEWORK.
+        The work (with each convolution's im2col matrix) must fit the main memory."""
+        precision = self.check_precision(precision)
         check_workload_fits(workload, self.spec.memory_bytes, precision, self.name, im2col=True)
-        layers = tuple(self.time_op(op, precision) for op in workload.ops)
-        return WorkloadTiming.serial(layers, workload)
+        layers = tuple(r for layer in workload.layers
+                       for r in time_layer(self.spec, layer, precision))
+        time = Breakdown.total_of(r.time for r in layers)
+        seconds = time.seconds
+        return WorkloadTiming(layers, seconds * self.clock_hz, seconds,
+                              seconds - time[Category.FRAMEWORK], time)
 
     def __repr__(self) -> str:
         return f"CPU({self.spec.name!r}, {self.spec.cores} cores × {self.spec.simd_lanes} lanes)"

@@ -47,11 +47,22 @@ class CPUSpec:
     nr: int = 4
     vnni: bool = False  # int8 dot products (4 int8 MACs per 32-bit lane)
     call_overhead_s: float = 1.0e-6  # one BLAS call from Python: dispatch, checks, setup
-    thread_sync_s: float = 4.0e-6  # waking the other threads and joining them
+    thread_sync_s: float = 4.0e-6  # waking each other BLAS thread and joining it (per thread)
     multithread_min_macs: int = 262_144  # OpenBLAS: below 65,536 × 4 MACs, one thread
     page_fault_s: float = 0.25e-6  # first touch of a fresh 4 KiB page of a big output
     fresh_output_bytes: int = 32 * 2**20  # glibc maps allocations above this fresh each call
     transcendental_cycles: float = 20.0  # per vector of exp/tanh (a polynomial and a divide)
+    # Cycles from an FMA's issue to its result (Zen 2/3/4, Skylake-SP and later cores: 4;
+    # Haswell: 5): a kernel with fewer independent accumulators than latency × fma_pipes
+    # waits on it (framework.py: oneDNN's direct convolution on few output channels).
+    fma_latency_cycles: int = 4
+    # One OpenMP parallel region (PyTorch's at::parallel_for, a oneDNN primitive, MKL): the
+    # master publishing the work and the join barrier, plus each team member's wake-up and
+    # barrier arrival (about one cross-core cache-line transfer, ~100 ns). Fit: ATen
+    # max_pool2d on 2 planes of 2×2, 2 threads against 1 interleaved in one process, on a
+    # 2-vCPU EPYC Zen 3 VM: +3.5 µs at 3.11 GHz (with the team's threads still spinning).
+    fork_join_cycles: float = 11000.0
+    fork_join_cycles_per_thread: float = 300.0
     fma_efficiency: float = 0.9  # sustained fraction of peak FMA issue in the micro-kernel
     fma_efficiency_all_cores: float = 0.85  # the same with every core busy
     source: str = ""

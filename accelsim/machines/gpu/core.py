@@ -1,15 +1,27 @@
-"""The SIMT GPU machine: each op as the kernel a library would launch for it.
+"""The SIMT GPU machine: a network as PyTorch runs it on the GPU, kernel by kernel.
 
-Timing model: GEMMs (and convolutions, as implicit GEMMs) pick a kernel from a CUTLASS/cuBLAS
-style menu by predicted time (gemm.py), which comes from simulating one SM's resident warps
-(sm_sim.py) across waves and tails, with split-K reductions and DRAM bounds; element-wise and
-pooling ops are streaming kernels (elementwise.py); an RNN/LSTM step is its gate GEMM plus one
-fused element-wise kernel for the cell (as cuDNN fuses it); host copies cross the host link.
-Kernels run one after another; each pays the device-side launch cost measured for a trivial
-kernel in a CUDA graph (`kernel_launch_s`): their sum is the device time. End to end adds the
-eager framework's host path: `host_launch_s` per framework op dispatched, overlapping the
-device work already queued, and the synchronous host copies. Sources: see spec.py and
-the module docstrings; validation: `accelsim validate gpu-h200`.
+Device time (`device_seconds`, what a CUDA-graph replay measures): the kernels PyTorch and its
+libraries launch, back to back, each paying the device-side launch cost of a trivial kernel
+in a graph (`kernel_launch_s`) plus its body (pytorch.py says which kernels):
+- convolutions: the implicit-GEMM kernel cuDNN's heuristic picks (conv.py, a table from the
+  H200 kernel lists), timed by the SM-level GEMM model (gemm.py, sm_sim.py), then a bias add;
+- linear layers: cuBLASLt's addmm (blas.py): a split-K GEMM with memset, scal and bias
+  epilogue kernels at small batch, one GEMM with the bias fused at large batch;
+- element-wise and pooling: PyTorch's kernels as streaming kernels with a latency floor
+  (elementwise.py);
+- recurrent layers: cuDNN's persistent kernel (recurrent.py), or per step a GEMM and a fused
+  cell kernel, or a Python loop of cells (`recurrent_step_loop`).
+End to end (`seconds`): eager PyTorch (launches.py): each framework call costs host dispatch
+time (`host_dispatch_s`) and each kernel it launches `host_kernel_launch_s`; kernels queue
+and overlap the host's later work; the input is converted on the CPU if narrower than
+float32 and copied synchronously from pageable memory at the host's memory bandwidth
+(`host_memory_bytes_per_s`, `host_cached_bytes_per_s`), the output cast on the device and
+copied back.
+
+A single op timed alone (`time_op`, `gemm`) is the kernel a library would pick as fastest for
+it (gemm.py), as the GEMM measurements of `accelsim validate gpu-h200` hold it.
+Sources: see spec.py and each module's docstring; validation: `accelsim validate gpu-h200`
+(kernels) and `--networks` (whole networks, both times).
 
 Numerics: fp32; fp16 and bf16 (rounded storage, fp32 accumulation as tensor cores do); int8
 (int32 accumulation, via a quantized network). A precision the GPU lacks is an error.
@@ -17,22 +29,20 @@ Numerics: fp32; fp16 and bf16 (rounded storage, fp32 accumulation as tensor core
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from accelsim.ir import Gemm, LayerOps, Op, Pool, Recurrence, Transfer, Vector, Workload
+from accelsim.ir import Gemm, Op, Pool, Transfer, Vector, Workload
 from accelsim.machines.base import SpecMachine, WorkloadTiming
 from accelsim.machines.capacity import check_gemm_fits, check_workload_fits
 from accelsim.machines.gpu.elementwise import (
-    ALU_OPS,
-    SFU_OPS,
     StreamCost,
     pool_cost,
-    stream_seconds,
     transfer_cost,
     vector_cost,
 )
 from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel
+from accelsim.machines.gpu.launches import Kernel, eager_seconds
+from accelsim.machines.gpu.pytorch import OpCalls, framework_calls
 from accelsim.machines.gpu.spec import GPU_SPECS, GPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.precision import Precision
@@ -40,8 +50,9 @@ from accelsim.precision import Precision
 
 @dataclass(frozen=True)
 class GpuKernelDetail:
-    """The kernels an op launched (over all its repetitions): the chosen GEMM kernel's grid
-    (CTAs, resident CTAs per SM, waves, split of K) or a streaming kernel's launches."""
+    """The kernels an op launched (over all its repetitions), in order (`kernels`, with
+    their device seconds in `kernel_seconds`), and its main GEMM kernel's grid (CTAs,
+    resident CTAs per SM, waves, split of K), if it has one."""
 
     launches: int
     ctas: int = 0
@@ -50,11 +61,14 @@ class GpuKernelDetail:
     split_k: int = 1
     launch_s: float = 0.0
     reduce_s: float = 0.0
+    kernels: tuple[str, ...] = ()
+    kernel_seconds: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
 class GpuRunDetail:
-    kernels: int  # kernel launches of one batch
+    kernels: int  # kernel launches of one batch's forward (device time)
+    framework_calls: int  # calls the host dispatched end to end (copies included)
 
 
 class GPU(SpecMachine):
@@ -67,6 +81,8 @@ class GPU(SpecMachine):
         return choose_kernel(int(m), int(k), int(n), self.spec, precision)
 
     def time_op(self, op: Op, precision: Precision) -> OpResult:
+        """One op as a kernel of its own: a GEMM the fastest menu kernel, element-wise and
+        pooling ops PyTorch's kernels, a transfer one synchronous copy."""
         precision = self.check_precision(precision)
         if isinstance(op, Gemm):
             return self._gemm_result(op, precision)
@@ -103,12 +119,12 @@ class GPU(SpecMachine):
         compute = min(choice.compute_seconds, body)
         return Breakdown.of({Category.LAUNCH: launches, Category.LATENCY: spec.cold_start_s,
                              Category.COMPUTE: compute + reduce_work,
-                             Category.MEMORY_STALL: body - compute})
+                             Category.MEMORY_STALL: max(body - compute, 0.0)})
 
     def _stream_result(self, op: Op, cost: StreamCost, precision: Precision,
-                       kernel: str = "", launches: int = 1) -> OpResult:
+                       launches: int = 1) -> OpResult:
         """`cost` covers the whole op (every repetition)."""
-        name = kernel or ("memcpy" if isinstance(op, Transfer) else type(op).__name__.lower())
+        name = "memcpy" if isinstance(op, Transfer) else type(op).__name__.lower()
         per_launch = cost.seconds / max(launches, 1)
         bound = Bound.LATENCY if per_launch < 2 * self.spec.kernel_launch_s else \
             Bound(cost.bound)
@@ -124,62 +140,89 @@ class GPU(SpecMachine):
                         cost.seconds, 0, precision, cost.bytes_moved, 0, 0.0, bound, time,
                         detail, name, getattr(op, "layer", ""))
 
+    def framework_calls(self, workload: Workload, precision: Precision | str
+                        ) -> tuple[OpCalls, ...]:
+        """The calls PyTorch makes for the workload, op by op, with their kernels."""
+        return framework_calls(workload, self.check_precision(precision), self.spec)
+
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
-        """Kernels one after another; a recurrent layer runs per step its gate GEMM and one
-        fused kernel for the whole cell. The work must fit the device memory."""
+        """The forward's kernels back to back (device time) and the eager run around them
+        (end to end). The work must fit the device memory."""
         check_workload_fits(workload, self.spec.dram_bytes, precision, self.name)
-        layers: list[OpResult] = []
-        for layer in workload.layers:
-            layers.extend(self._layer(layer, precision))
-        kernels = sum(r.detail.launches for r in layers if isinstance(r.detail, GpuKernelDetail))
-        device = WorkloadTiming.serial(tuple(layers), workload, GpuRunDetail(kernels))
-        seconds = self._eager_seconds(layers, workload.ops)
-        framework = seconds - device.seconds
-        time = Breakdown.total_of([device.time, Breakdown.of({Category.FRAMEWORK: framework})])
-        return dataclasses.replace(device, seconds=seconds, cycles=seconds * self.clock_hz,
-                                   time=time)
+        per_op = framework_calls(workload, precision, self.spec)
+        layers = tuple(self._op_result(item, precision) for item in per_op)
+        forward = [c for item in per_op if not isinstance(item.op, Transfer)
+                   for c in item.calls]
+        device = sum(c.device_seconds for c in forward)
+        calls = [c for item in per_op for c in item.calls]
+        seconds = eager_seconds(calls, dict(self.spec.host_dispatch_s),
+                                self.spec.host_kernel_launch_s)
+        kernels = sum(c.launches for c in forward)
+        framework = max(seconds - sum(r.seconds for r in layers), 0.0)
+        time = Breakdown.total_of([*(r.time for r in layers),
+                                   Breakdown.of({Category.FRAMEWORK: framework})])
+        return WorkloadTiming(layers, seconds * self.clock_hz, seconds, device, time, None,
+                              GpuRunDetail(kernels, len(calls)))
 
-    def _eager_seconds(self, layers: list[OpResult], ops: tuple[Op, ...]) -> float:
-        """End to end from an eager framework: the host dispatches one framework op after
-        another (`host_launch_s` each); an op's kernels start on the device once it is
-        dispatched and the device is free, so dispatch overlaps the device work before it;
-        host copies are synchronous. Ops fused into another's kernel cost no dispatch."""
-        host = device = 0.0
-        for result, op in zip(layers, ops, strict=True):
-            if isinstance(op, Transfer):
-                host = device = max(host, device) + result.seconds
-            elif result.seconds > 0:
-                host += self.spec.host_launch_s
-                device = max(device, host) + result.seconds
-        return max(host, device)
+    def _op_result(self, item: OpCalls, precision: Precision) -> OpResult:
+        op, calls = item.op, item.calls
+        kernels = [k for c in calls for k in c.kernels]
+        layer = getattr(op, "layer", "")
+        if not calls:
+            return OpResult(op.name, type(op).__name__.lower(), 0.0, 0.0, 0, precision, 0, 0,
+                            0.0, Bound.LATENCY, kernel=f"fused into {item.fused_into}",
+                            layer=layer)
+        host = sum(c.copy_s + c.host_work_s for c in calls)
+        seconds = host + sum(k.seconds for k in kernels)
+        ops = op.ops if isinstance(op, Gemm) else 0
+        main = max(kernels, key=lambda k: (k.category is Category.COMPUTE, k.seconds),
+                   default=None)
+        time = Breakdown.total_of([Breakdown.of({Category.HOST_TRANSFER: host}),
+                                   *(self._kernel_time(k) for k in kernels)])
+        utilization = ops / (seconds * self.peak_ops_per_s(precision)) if ops else 0.0
+        bound = Bound.MEMORY if main is None or isinstance(op, Transfer) else \
+            Bound(main.bound) if main.seconds >= 2 * self.spec.kernel_launch_s \
+            else Bound.LATENCY
+        return OpResult(op.name, type(op).__name__.lower(), seconds * self.clock_hz, seconds,
+                        ops, precision, sum(k.dram_bytes for k in kernels), 0, utilization,
+                        bound, time, self._detail(kernels, main), kernel_label(op, kernels),
+                        layer)
 
-    def _layer(self, layer: LayerOps, precision: Precision) -> list[OpResult]:
-        if layer.recurrence is None:
-            return [self.time_op(op, precision) for op in layer.ops]
-        return [self.time_op(layer.recurrence.gates, precision),
-                *self._fused_cell(layer.recurrence, precision)]
+    def _kernel_time(self, kernel: Kernel) -> Breakdown:
+        if kernel.gemm is not None and kernel.category is Category.COMPUTE:
+            scale = kernel.seconds / kernel.gemm.seconds
+            return self._gemm_time(kernel.gemm).scaled(scale)
+        launch = min(self.spec.kernel_launch_s * kernel.launches, kernel.seconds)
+        return Breakdown.of({Category.LAUNCH: launch,
+                             kernel.category: kernel.seconds - launch})
 
-    def _fused_cell(self, rec: Recurrence, precision: Precision) -> list[OpResult]:
-        """One kernel per time step for the whole cell: it reads the gate pre-activations
-        (and the cell state of an LSTM), keeps the intermediates in registers, and writes
-        the new state."""
-        gemm, group = rec.gates, rec.cell
-        cells = rec.cells_per_step
-        state = 2 if rec.kind == "lstm" else 1  # LSTM: c and h; RNN: h
-        moved = (gemm.m * gemm.n + (state - 1) * cells + state * cells) * precision.bytes
-        alu = sum(ALU_OPS[v.kind] * v.elements for v in group)
-        sfu = sum(SFU_OPS.get(v.kind, 0) * v.elements for v in group)
-        step = stream_seconds(moved, alu, sfu, self.spec)
-        fused = StreamCost(step.seconds * rec.steps, moved * rec.steps, step.bound)
-        kernel = f"fused_{rec.kind.value}_cell"
-        first = self._stream_result(group[0], fused, precision, kernel, rec.steps)
-        rest = [OpResult(v.name, "vector", 0.0, 0.0, 0, precision, 0, 0, 0.0, Bound.LATENCY,
-                         kernel=f"fused into {group[0].name}", layer=v.layer)
-                for v in group[1:]]
-        return [first, *rest]
+    def _detail(self, kernels: list[Kernel], main: Kernel | None) -> GpuKernelDetail | None:
+        if not kernels:
+            return None
+        names = tuple(k.name for k in kernels)
+        seconds = tuple(k.seconds for k in kernels)
+        launches = sum(k.launches for k in kernels)
+        launch = self.spec.kernel_launch_s * launches
+        choice = main.gemm if main is not None else None
+        if choice is None:
+            return GpuKernelDetail(launches, launch_s=launch, kernels=names,
+                                   kernel_seconds=seconds)
+        return GpuKernelDetail(launches, choice.ctas, choice.ctas_per_sm, choice.waves,
+                               choice.split_k, launch, choice.reduce_seconds, names, seconds)
 
     def __repr__(self) -> str:
         return f"GPU({self.spec.name!r}, {self.spec.sm_count} SMs)"
+
+
+def kernel_label(op: Op, kernels: list[Kernel]) -> str:
+    """The op's kernels in launch order, each name once ('a + b + c'), with the launch
+    count when kernels repeat (a per-step loop); a transfer ends in its memcpy."""
+    names = list(dict.fromkeys(k.name for k in kernels))
+    if isinstance(op, Transfer):
+        names.append("memcpy")
+    label = " + ".join(names)
+    return label if len(set(kernels)) == len(kernels) else \
+        f"{label} ({len(kernels)} launches)"
 
 
 def gpu_preset(name: str, **overrides: object) -> GPU:

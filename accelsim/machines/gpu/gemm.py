@@ -1,14 +1,16 @@
 """GEMM timing on a SIMT GPU: the kernel a library would pick, its waves, split-K and tail.
 
-For every kernel of the menu (kernels.py) and every split of K that a library would consider,
-the time is: launch + max(waves of CTAs across the SMs, DRAM traffic / bandwidth) + the drain
-of the last stores, plus a reduction kernel when K is split. A wave's duration comes from
-simulating one SM with that many resident CTAs (sm_sim.py); occupancy follows registers,
-shared memory, warps and the CTA limit; the SM's share of L2 bandwidth sets how fast its
-copies stream. K iterations beyond the simulated ones are extrapolated from the steady-state
-cycles per iteration. The kernel with the smallest predicted time is chosen, as a heuristic
-library tuned on the hardware would. M = 1 or N = 1 GEMMs may also run as a GEMV: one warp
-per output, each lane striding through K with a few loads in flight, then a warp reduction.
+For every kernel of the menu (kernels.py) and every split of K that a library would
+consider, the time is: launch + max(waves of CTAs across the SMs, DRAM traffic / bandwidth)
++ the drain of the last stores, plus a reduction kernel when K is split. The bandwidth is
+the achievable one (`dram_achievable_bytes_per_s`: the measured copy bandwidth's share of
+the datasheet's). A wave's duration comes from simulating one SM with that many resident
+CTAs (sm_sim.py); occupancy follows registers, shared memory, warps and the CTA limit; the
+SM's share of L2 bandwidth sets how fast its copies stream. K iterations beyond the
+simulated ones are extrapolated from the steady-state cycles per iteration. The kernel with
+the smallest predicted time is chosen, as a heuristic library tuned on the hardware would.
+M = 1 or N = 1 GEMMs may also run as a GEMV: one warp per output, each lane striding through
+K with a few loads in flight, then a warp reduction.
 
 A GPU without asynchronous global→shared copies (`has_async_copy` False: Volta, Kepler, G80)
 runs the register-staged two-stage mainloop (kernels.py, sm_sim.py): two stages of shared
@@ -139,18 +141,22 @@ def reduce_seconds(m: int, n: int, split: int, spec: GPUSpec) -> float:
         return 0.0
     traffic = (split + 1) * m * n * 4
     latency = 2 * spec.dram_latency_cycles / spec.clock_hz
-    return spec.kernel_launch_s + latency + traffic / spec.dram_bytes_per_s
+    return spec.kernel_launch_s + latency + traffic / spec.dram_achievable_bytes_per_s
 
 
 def tiled_kernel(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPUSpec,
-                 precision: Precision) -> KernelChoice | None:
+                 precision: Precision, gathered: bool = False) -> KernelChoice | None:
+    """`tile` with K split `split` ways (None if it cannot run on an SM). `gathered`: the A
+    operand is gathered element by element (an implicit-GEMM convolution's im2col rows are
+    not contiguous in memory), so its copies are scalar, not 16-byte vectors."""
     per_sm = occupancy(tile, spec, precision)
     k_slice = math.ceil(k / split)
     if per_sm == 0 or (split > 1 and k_slice < 1):
         return None
     ctas = math.ceil(m / tile.bm) * math.ceil(n / tile.bn) * split
     k_iters = math.ceil(k_slice / tile.bk)
-    aligned = (k * precision.bytes) % 16 == 0 and (n * precision.bytes) % 16 == 0
+    aligned = not gathered and (k * precision.bytes) % 16 == 0 and \
+        (n * precision.bytes) % 16 == 0
     slots = spec.sm_count * per_sm
     full, rest = divmod(ctas, slots)
     share = l2_share(spec, min(spec.sm_count, ctas))
@@ -164,7 +170,7 @@ def tiled_kernel(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPU
         cycles, drain = cycles + busy, last - busy
     compute = (cycles + drain) / spec.clock_hz
     traffic = _dram_bytes(m, k, n, precision, split)
-    dram = traffic / spec.dram_bytes_per_s
+    dram = traffic / spec.dram_achievable_bytes_per_s
     reduce = reduce_seconds(m, n, split, spec)
     total = spec.kernel_launch_s + spec.cold_start_s + max(compute, dram) + reduce
     return KernelChoice(f"{tile.name}" + (f"_splitk{split}" if split > 1 else ""), split,
@@ -181,7 +187,7 @@ def gemv_kernel(m: int, k: int, n: int, spec: GPUSpec, precision: Precision) -> 
     passes = math.ceil(k / (spec.warp_size * GEMV_LANE_LOADS))
     latency = passes * spec.dram_latency_cycles / spec.clock_hz
     traffic = (m * k + k * n) * precision.bytes + m * n * 4
-    dram = traffic / spec.dram_bytes_per_s
+    dram = traffic / spec.dram_achievable_bytes_per_s
     shuffles = (spec.warp_size - 1).bit_length()  # a shuffle tree over the warp's lanes
     reduction = shuffles * spec.shared_latency_cycles / spec.clock_hz
     body = max(latency, dram + spec.dram_latency_cycles / spec.clock_hz) + reduction
@@ -210,7 +216,7 @@ def lower_bound(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPUS
     math_cycles = resident * tile.bm * tile.bn * tile.bk * k_iters / lanes * pace
     chain = (SETUP_OPS * spec.fma_latency_cycles + 2 * spec.dram_latency_cycles)
     cycles = waves * (math_cycles + chain)
-    dram = _dram_bytes(m, k, n, precision, split) / spec.dram_bytes_per_s
+    dram = _dram_bytes(m, k, n, precision, split) / spec.dram_achievable_bytes_per_s
     return spec.kernel_launch_s + spec.cold_start_s + max(cycles / spec.clock_hz, dram) + \
         reduce_seconds(m, n, split, spec)
 

@@ -48,6 +48,14 @@ class TileConfig:
     stages: int
     registers_per_thread: int
     tensor: bool = False  # tensor-core MMA instead of FFMA (fp16/bf16/int8)
+    # Issue slots each math instruction takes: 1 for a GEMM's main loop; 2 where other
+    # instructions are interleaved one for one with the math (see conv.py: cuDNN's
+    # implicit-GEMM fprop kernels). The math pipe's occupancy is unchanged.
+    math_issue_slots: int = 1
+    # K slices from a copy's issue to their last use in the register-staged main loop (no
+    # asynchronous copies): CUTLASS's MmaPipelined keeps 3 (two shared-memory stages and
+    # one in registers); an older single-buffer kernel keeps 2 (blas.py).
+    staged_depth: int = STAGED_PIPELINE_DEPTH
 
     @property
     def warps(self) -> int:
@@ -73,7 +81,7 @@ class TileConfig:
     def pipeline_depth(self, async_copy: bool) -> int:
         """K slices from the issue of their copy to their last use: `stages` with
         asynchronous copies, else the register-staged (MmaPipelined) mainloop's."""
-        return self.stages if async_copy else STAGED_PIPELINE_DEPTH
+        return self.stages if async_copy else self.staged_depth
 
     def shared_bytes(self, element_bytes: int, async_copy: bool) -> int:
         stages = self.stages if async_copy else STAGED_SHARED_STAGES
@@ -88,7 +96,7 @@ class WarpProgram:
     global_loads: int  # LDGSTS (async copies to shared memory) or LDG per iteration
     shared_stores: int  # STS per iteration of the LDG registers (0 with async copies)
     shared_loads: int  # LDS.128 per inner k step (bk of them per iteration)
-    math: int  # FFMA (or MMA) per inner k step
+    math: int  # FFMA (or MMA) issue slots per inner k step (`math_issue_slots` each)
     inner_steps: int  # bk (SIMT) or bk / mma_k (tensor cores)
     loop_overhead: int  # integer ops and the branch per iteration
     stores: int  # STG in the epilogue
@@ -144,19 +152,21 @@ def warp_program(tile: TileConfig, precision: Precision, lanes_per_scheduler: fl
         ops_per_mma = 2 * 16 * 8 * mma_k
         frag_loads = math.ceil(((tile.bm // tile.warps_m) + (tile.bn // tile.warps_n)) * mma_k
                                * ebytes / (warp_size * VECTOR_BYTES))
+        slots = tile.math_issue_slots
         return WarpProgram(setup=SETUP_OPS, global_loads=global_loads,
-                           shared_stores=shared_stores, shared_loads=frag_loads, math=mmas,
-                           inner_steps=steps, loop_overhead=4, stores=stores,
-                           epilogue=outputs + 20,
-                           math_cycles=ops_per_mma / tensor_ops_per_cycle_per_scheduler,
+                           shared_stores=shared_stores, shared_loads=frag_loads,
+                           math=mmas * slots, inner_steps=steps, loop_overhead=4,
+                           stores=stores, epilogue=outputs + 20,
+                           math_cycles=ops_per_mma / tensor_ops_per_cycle_per_scheduler / slots,
                            load_bytes=warp_size * copy_bytes,
                            store_bytes=warp_size * VECTOR_BYTES,
                            shared_load_bytes=warp_size * VECTOR_BYTES)
     shared = math.ceil(tm / 4) + math.ceil(tn / 4)
     return WarpProgram(setup=SETUP_OPS, global_loads=global_loads, shared_stores=shared_stores,
-                       shared_loads=shared, math=tm * tn, inner_steps=tile.bk, loop_overhead=4,
-                       stores=stores, epilogue=outputs + 20,
-                       math_cycles=warp_size / lanes_per_scheduler,
+                       shared_loads=shared, math=tm * tn * tile.math_issue_slots,
+                       inner_steps=tile.bk, loop_overhead=4, stores=stores,
+                       epilogue=outputs + 20,
+                       math_cycles=warp_size / lanes_per_scheduler / tile.math_issue_slots,
                        load_bytes=warp_size * copy_bytes,
                        store_bytes=warp_size * (VECTOR_BYTES if aligned else out_bytes),
                        shared_load_bytes=warp_size * VECTOR_BYTES)

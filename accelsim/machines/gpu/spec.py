@@ -6,8 +6,14 @@ whitepaper 2022; H200 product brief 2024) and the CUDA occupancy limits per comp
 capability. Latencies are typical microbenchmark figures for each generation (Jia et al.,
 "Dissecting the NVIDIA Volta GPU Architecture via Microbenchmarking", 2018, and the Hopper
 follow-up by Luo et al., 2024); `kernel_launch_s` for the H200 is the measured device time of
-a trivial kernel replayed in a CUDA graph, and `host_launch_s` the extra time of one eager
-PyTorch call (../shared/validation/gpu-h200-2026-11.json).
+a trivial kernel replayed in a CUDA graph (../shared/validation/gpu-h200-2026-11.json).
+
+The `host_*` fields describe the host and the eager framework (PyTorch 2.11, CUDA 13) around
+the GPU, which the end-to-end time (`RunResult.seconds`) includes; `grid_sync_cycles` and
+`dram_achievable_fraction` are device properties the library kernels expose. They come from
+the H200 system's measurements (mostly its whole-network file, accelsim/measure/data/
+gpu-h200-network-2026-11-27.json, "the network file" below); each field says from what. The
+other presets keep the H200's values for them: their hosts were not measured.
 """
 
 from __future__ import annotations
@@ -45,7 +51,6 @@ class GPUSpec:
     shared_latency_cycles: int
     fma_latency_cycles: int
     kernel_launch_s: float
-    host_launch_s: float
     flops_per_lane_per_cycle: float = 2.0  # an FMA; G80 adds a co-issued MUL (3)
     warp_issue_interval_cycles: float = 1.5  # a lone warp issues math every 1.5 cycles
     l2_port_bytes_per_cycle_per_sm: float = 64.0
@@ -54,7 +59,52 @@ class GPUSpec:
     l1_bytes_per_sm: int = 256 * 1024
     barrier_latency_cycles: float = 20.0
     cold_start_cycles: float = 1000.0  # a GEMM kernel's first CTAs: code and constant misses
-    host_bytes_per_s: float = 25e9  # host ↔ device copies (PCIe)
+    # --- the eager framework on the host (end to end; see machines/gpu/launches.py) ---
+    # Host time to dispatch one framework call, by kind (pytorch.py says which call is
+    # which kind), before the kernels it launches: "op" an element-wise, pooling or cast op
+    # (torch.relu, max_pool2d, .float()); "conv" nn.Conv2d through cuDNN, its bias add
+    # included; "linear" nn.Linear through cuBLASLt (addmm, or matmul + add); "rnn" one
+    # nn.LSTM / nn.RNN call through cuDNN (weight and descriptor checks, workspace); "cell"
+    # one nn.LSTMCell step from Python; "copy" the tensor plumbing of a host copy
+    # (from_numpy and .to, .cpu and .numpy). Fitted together with the other host_* fields
+    # on the network file's 28 end-to-end times (least squares in log error): "rnn" there
+    # is 370 µs, where the eager LSTM times (input already on the device) imply ~150 µs —
+    # the end-to-end LSTM runs pay ~200 µs more host time that the copies' sizes do not
+    # explain. "cell": the step loop's eager time at batch 1 (4.92 ms for 64 steps).
+    host_dispatch_s: tuple[tuple[str, float], ...] = (
+        ("op", 4.5e-6), ("conv", 30e-6), ("linear", 25e-6), ("rnn", 370e-6),
+        ("cell", 62e-6), ("copy", 10e-6))
+    # Host time of each kernel launch a call makes (cudaLaunchKernel through the library),
+    # beyond its dispatch: fp16 LeNet-5's forward launches six more kernels than fp32's at
+    # batch 1-256 and its eager time is ~40 µs longer; the fit above agrees (5 µs).
+    host_kernel_launch_s: float = 5e-6
+    # Host ↔ device copies from and to pageable numpy memory (not pinned) are synchronous and
+    # staged by the driver through pinned buffers with a CPU memcpy; a float32 array sent in
+    # a narrower format is first converted on the CPU (PyTorch converts blocking copies on
+    # the source device), reading 4 and writing 2 bytes an element. Both are one CPU thread
+    # streaming memory: it reads at the cached rate while the array fits in
+    # `host_cache_bytes` (the harness reuses its input array, so a small one stays in the
+    # CPU's caches), else at the memory rate, and writes fresh memory at the memory rate.
+    # Fitted (above): LeNet-5's fp32 input copies ran at 11.3 GB/s for 17 MB and 6.5-7.8
+    # GB/s for 67-268 MB; fp16 conversions of 67-268 MB at ~2.4e9 elements/s.
+    host_memory_bytes_per_s: float = 16e9
+    host_cached_bytes_per_s: float = 28e9
+    host_cache_bytes: int = 28 * 2**20
+    host_copy_latency_s: float = 12e-6  # a synchronous cudaMemcpy's fixed cost (fitted)
+    # --- the device under library kernels ---
+    # Kernels stream DRAM at most at this fraction of `dram_bytes_per_s`: the H200's measured
+    # copy bandwidth, 4,185 GB/s of 4,800 (gpu-h200-2026-11.json "peaks").
+    dram_achievable_fraction: float = 0.87
+    # A grid-wide barrier between the time steps of a persistent kernel (cuDNN's
+    # RNN_blockPersist): arrive on a counter in L2, spin until all CTAs have. Fitted: the
+    # network file's cuDNN LSTM at batch 1-64, where the step's math hides under its
+    # dependent chain (recurrent.py): 2.2-2.5 µs a step in fp32, ~1.6 µs in fp16; 1,230
+    # cycles (0.6 µs) puts both within ~10%.
+    grid_sync_cycles: float = 1230.0
+    # How a recurrent layer runs: False as nn.LSTM / nn.RNN through cuDNN (one persistent
+    # kernel where the recurrent weights fit on chip, else a GEMM and a fused cell kernel per
+    # step); True as nn.LSTMCell / nn.RNNCell called once per step from Python.
+    recurrent_step_loop: bool = False
     warp_size: int = 32  # threads per warp: lanes, registers per warp, GEMV lanes
     register_alloc_unit: int = 256
     tensor_ops_per_cycle_per_sm: tuple[tuple[str, float], ...] = ()
@@ -63,10 +113,17 @@ class GPUSpec:
 
     # Overheads a what-if may remove entirely (a free launch, no cold start).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
-        {"kernel_launch_s", "host_launch_s", "cold_start_cycles"})
+        {"kernel_launch_s", "cold_start_cycles", "host_copy_latency_s",
+         "host_kernel_launch_s"})
 
     def __post_init__(self) -> None:
         check_spec(self)
+        for name, _ in self.host_dispatch_s:
+            check_choice(name, "host_dispatch_s name", HOST_CALLS, owner=self.name)
+        missing = sorted(set(HOST_CALLS) - {name for name, _ in self.host_dispatch_s})
+        if missing:
+            raise SpecError(f"{self.name}: host_dispatch_s has no {', '.join(missing)}; give "
+                            f"a host time for every kind of call: {', '.join(HOST_CALLS)}")
         for name, _ in self.tensor_ops_per_cycle_per_sm:
             check_choice(name, "tensor_ops_per_cycle_per_sm name", TENSOR_PRECISIONS,
                          owner=self.name)
@@ -76,6 +133,14 @@ class GPUSpec:
                 f"must be at most l1_bytes_per_sm = {self.l1_bytes_per_sm} (shared memory is "
                 "carved out of the L1 SRAM); raise l1_bytes_per_sm too, or use less shared "
                 "memory")
+
+    @property
+    def dram_achievable_bytes_per_s(self) -> float:
+        return self.dram_bytes_per_s * self.dram_achievable_fraction
+
+    def host_dispatch(self, call: str) -> float:
+        """Seconds the host spends dispatching one framework call of a kind."""
+        return dict(self.host_dispatch_s)[call]
 
     @property
     def cold_start_s(self) -> float:
@@ -109,6 +174,7 @@ class GPUSpec:
 
 
 TENSOR_PRECISIONS = ("fp16", "bf16", "int8")
+HOST_CALLS = ("op", "conv", "linear", "rnn", "cell", "copy")
 
 
 def _tensor(fp16: float, bf16: float | None = None,
@@ -127,7 +193,7 @@ H200 = GPUSpec(
     shared_memory_per_sm_bytes=228 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
     max_registers_per_thread=255, dram_latency_cycles=820, l2_latency_cycles=260,
     shared_latency_cycles=30, fma_latency_cycles=4, kernel_launch_s=0.96e-6,
-    host_launch_s=22.4e-6, tensor_ops_per_cycle_per_sm=_tensor(4096, 4096, 8192),
+    tensor_ops_per_cycle_per_sm=_tensor(4096, 4096, 8192),
     source="NVIDIA H200 product brief (2024), Hopper whitepaper (2022)")
 H100 = H200.replace(name="gpu-h100", dram_bytes_per_s=3.35e12, dram_bytes=80 * 2**30,
                     l2_bytes=50 * 2**20,
@@ -143,7 +209,7 @@ V100 = GPUSpec(
     shared_memory_per_sm_bytes=96 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
     max_registers_per_thread=255, dram_latency_cycles=450, l2_latency_cycles=200,
     shared_latency_cycles=20, fma_latency_cycles=4, kernel_launch_s=2.0e-6,
-    host_launch_s=10e-6, tensor_ops_per_cycle_per_sm=_tensor(1024),
+    tensor_ops_per_cycle_per_sm=_tensor(1024),
     has_async_copy=False, source="NVIDIA Tesla V100 whitepaper (2017)")
 # One GK210 die of a Tesla K80, as the TPU paper compared: 13 SMX × 192 lanes at 560 MHz =
 # 2.8 TFLOPS, 160 GB/s, 12 GiB of GDDR5 (the board's 24 GiB is 12 per die).
@@ -155,7 +221,7 @@ K80 = GPUSpec(
     shared_memory_per_sm_bytes=112 * 1024, max_warps_per_sm=64, max_ctas_per_sm=16,
     max_registers_per_thread=255, dram_latency_cycles=350, l2_latency_cycles=200,
     shared_latency_cycles=30, fma_latency_cycles=9, kernel_launch_s=4.0e-6,
-    host_launch_s=10e-6, has_async_copy=False,
+    has_async_copy=False,
     source="Jouppi et al. 2017 (one K80 die); NVIDIA Tesla K80 datasheet")
 # GeForce 8800 GTX (G80, 2006): 16 SMs × 8 lanes = 128 cores at a 1.35 GHz shader clock; a MAD
 # plus a co-issued MUL per lane per cycle = 518 GFLOPS, the book's "~500 GFLOPS"; 768 MiB of
@@ -168,7 +234,7 @@ GTX8800 = GPUSpec(
     shared_memory_per_sm_bytes=16 * 1024, max_warps_per_sm=24, max_ctas_per_sm=8,
     max_registers_per_thread=124, dram_latency_cycles=500, l2_latency_cycles=300,
     shared_latency_cycles=36, fma_latency_cycles=22, kernel_launch_s=7.0e-6,
-    host_launch_s=20e-6, flops_per_lane_per_cycle=3.0, has_async_copy=False,
+    flops_per_lane_per_cycle=3.0, has_async_copy=False,
     source="NVIDIA GeForce 8800 GTX / G80 technical brief (2006)")
 
 GPU_SPECS: dict[str, GPUSpec] = {s.name: s for s in (H200, H100, V100, K80, GTX8800)}

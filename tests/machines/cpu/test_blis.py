@@ -1,11 +1,25 @@
-"""The blocked GEMM model: blocking from the caches, edges, threads, packing, GEMV."""
+"""The blocked GEMM model: blocking from the caches, edges, OpenBLAS's paths, threads and
+partition, packing, GEMV. Thread grids and pieces are worked by hand from OpenBLAS's
+interface/gemm.c and driver/level3/level3_thread.c."""
 
 from __future__ import annotations
 
 import pytest
 
-from accelsim.machines.cpu.blis import blocking, predict
+from accelsim.machines.cpu.blis import (
+    blocking,
+    column_fmas,
+    gemm_threads,
+    partition,
+    predict,
+    row_pieces,
+    small_gemm_cycles,
+    thread_grid,
+)
 from accelsim.machines.cpu.spec import HASWELL, SKYLAKE
+
+# An AVX-512 host as OpenBLAS's SKYLAKEX kernels see it: 16 lanes, 16 × 4 micro-kernel.
+AVX512 = HASWELL.replace(name="avx512-16", cores=16, simd_lanes=16, l2_bytes=2 * 2**20)
 
 
 def test_blocking_fits_the_caches():
@@ -18,18 +32,93 @@ def test_blocking_fits_the_caches():
     assert (small.mc, small.kc, small.nc) == (32, 30, 8)
 
 
-def test_edge_tiles_cost_full_tiles():
-    # N = 6 on a 16 × 4 micro-kernel: two column panels, one of them half empty.
-    assert predict(HASWELL, 784, 25, 6).edge_waste == pytest.approx(0.25)
-    assert predict(HASWELL, 784, 25, 8).edge_waste == 0.0
-    assert predict(HASWELL, 784, 25, 6).kernel_seconds == pytest.approx(
-        predict(HASWELL, 784, 25, 8).kernel_seconds)
+def test_column_tails_cost_what_the_kernels_issue():
+    # n = 6 = a 4-wide and a 2-wide tail. AVX2 (sgemm_kernel_8x4_haswell_2.c): one xmm FMA
+    # per row for m4, one per 2 rows for m2; a full 16-column panel is 2 ymm FMAs per row.
+    assert column_fmas(HASWELL, 6) == 1.5 and column_fmas(HASWELL, 16) == 2
+    # AVX-512 (sgemm_kernel_16x4_skylakex_3.c): m4 packs 4 rows in one zmm, m2 one xmm per
+    # 2 rows; n = 120 is 7 full panels and an m8 tail (2 rows per zmm).
+    assert column_fmas(AVX512, 6) == 0.75 and column_fmas(AVX512, 120) == 7.5
+    narrow, full = predict(HASWELL, 784, 25, 6), predict(HASWELL, 784, 25, 16)
+    assert narrow.kernel_seconds == pytest.approx(0.75 * full.kernel_seconds)
+    assert narrow.edge_waste == pytest.approx(1 - 6 / (1.5 * 8))
+    assert full.edge_waste == 0.0
 
 
-def test_threads_only_above_the_library_threshold():
-    assert predict(HASWELL, 16, 80, 10).threads == 1
-    assert predict(HASWELL, 2048, 2048, 2048).threads == HASWELL.cores
-    assert predict(HASWELL, 16, 4096, 4096).threads == HASWELL.cores  # split over columns
+@pytest.mark.parametrize("shape, cores, threads", [
+    ((16, 80, 10), 18, 1),
+    ((64, 64, 64), 18, 1),  # exactly 65536 × 4 MACs: still one thread ("<=")
+    ((128, 128, 128), 18, 8),  # 2^21 MACs: one thread per 2^18
+    ((16, 256, 512), 16, 8),
+    ((16, 1024, 2048), 16, 16),  # capped at the cores
+    ((2048, 2048, 2048), 18, 18),
+])
+def test_openblas_thread_count(shape, cores, threads):
+    spec = HASWELL.replace(cores=cores)
+    assert gemm_threads(spec, *shape) == threads
+
+
+def test_thread_grid_follows_level3_thread():
+    # columns (numpy's n, OpenBLAS's M) first, each at least SWITCH_RATIO (16) wide ...
+    assert thread_grid(AVX512, 16, 512, 8) == (8, 1)
+    # ... then row groups, then squarer blocks: 16 × 1 → 8 × 2 → 4 × 4
+    assert thread_grid(AVX512, 256, 256, 16) == (4, 4)
+    # 80 columns hold 4 threads; 4 × 4 reshapes to 1 × 16 row bands
+    assert thread_grid(AVX512, 4096, 80, 16) == (1, 16)
+    two = HASWELL.replace(cores=2)  # SWITCH_RATIO 8
+    assert thread_grid(two, 128, 128, 2) == (2, 1)  # a tie does not reshape
+    assert thread_grid(two, 256, 80, 2) == (1, 2)
+
+
+def test_row_pieces_are_at_least_switch_ratio_rows():
+    assert row_pieces(100, 4, 16) == (25, 25, 25, 25)
+    assert row_pieces(40, 4, 16) == (16, 16, 8, 0)
+    assert row_pieces(16, 8, 16) == (16, 0, 0, 0, 0, 0, 0, 0)  # one thread packs all of A
+    assert row_pieces(16, 16, 16) == (1,) * 16  # single rows are not widened
+    grid = partition(AVX512, 16, 512, 8)
+    assert (grid.threads, grid.rows, grid.cols, grid.piece) == (8, 16, 64, 16)
+
+
+def test_each_thread_packs_its_own_columns_of_b():
+    # 16 row bands (1 × 16): every thread packs all of B again, and a 256-row piece of A
+    spec = AVX512.replace(thread_sync_s=0.0)
+    grid = partition(spec, 4096, 80, 16)
+    assert (grid.rows, grid.cols, grid.piece) == (256, 80, 256)
+    # operands (2 MB) beyond half of L2 stream from L3 (20 B/cycle): B's 120 × 80 rows at a
+    # cycle per 16-float vector, A's 256 × 120 piece gathered at half a cycle per float
+    cycles = 120 * 80 * (4 / 20 + 1 / 16) + 256 * 120 * (4 / 20 + 0.5)
+    banded = predict(spec, 4096, 120, 80)
+    assert banded.pack_seconds == pytest.approx(cycles / spec.clock_hz)
+
+
+def test_sync_costs_each_worker():
+    quiet = AVX512.replace(thread_sync_s=0.0)
+    for shape in ((256, 256, 256), (16, 256, 512), (1600, 150, 16)):
+        g = predict(quiet.replace(thread_sync_s=3e-6), *shape)
+        extra = g.seconds - predict(quiet, *shape).seconds
+        assert g.threads > 1 and extra == pytest.approx((g.threads - 1) * 3e-6)
+    one = predict(HASWELL.replace(thread_sync_s=1.0), 16, 80, 10)
+    assert one.threads == 1 and one.seconds < 1e-3
+
+
+def test_every_thread_runs_at_the_one_thread_rate():
+    # each core has its own FMA units: 16 threads, each with 1/16 of the work
+    whole = predict(AVX512, 4096, 512, 512)
+    alone = predict(AVX512.replace(cores=1), 256, 512, 512)
+    assert whole.threads == 16
+    assert whole.kernel_seconds == pytest.approx(alone.kernel_seconds, rel=0.01)
+
+
+def test_small_matrix_kernel_on_avx512_only():
+    # one 64-column chunk of 4 rows: k steps of max(16 FMAs / 2 pipes, 8 loads / 2 ports),
+    # then 16 stores
+    assert small_gemm_cycles(AVX512, 4, 10, 64) == (10 * 8 + 16, 1)
+    # one 16-column chunk of 6 rows: load-bound, (1 + 6) / 2 per step
+    assert small_gemm_cycles(AVX512, 6, 10, 16) == (10 * 3.5 + 6, 1)
+    g = predict(AVX512, 64, 64, 64)
+    assert g.kernel == "small" and g.threads == 1 and g.pack_seconds == 0.0
+    assert predict(AVX512, 101, 100, 100).kernel.startswith("blis")  # above 100³ MACs
+    assert predict(HASWELL, 64, 64, 64).kernel.startswith("blis")  # no AVX-512 kernels
 
 
 def test_big_gemms_approach_the_sustained_peak():
@@ -49,6 +138,17 @@ def test_single_row_is_a_gemv_that_streams_the_matrix():
     assert g.kernel == "gemv" and g.bound == "memory"
     matrix = 4096 * 4096 * 4
     assert g.seconds > matrix / HASWELL.dram_bytes_per_s
+
+
+def test_gemv_threads_above_its_own_threshold():
+    # interface/gemv.c: below 115200 × 4 matrix elements one thread; gemv_thread.c: bands of
+    # at least 4 outputs
+    assert predict(HASWELL, 1, 400, 1000).threads == 1
+    assert predict(HASWELL, 1, 1024, 2048).threads == HASWELL.cores
+    assert predict(HASWELL, 1, 100_000, 32).threads == 8
+    quiet = HASWELL.replace(thread_sync_s=0.0)
+    extra = predict(HASWELL, 1, 1024, 2048).seconds - predict(quiet, 1, 1024, 2048).seconds
+    assert extra == pytest.approx((HASWELL.cores - 1) * HASWELL.thread_sync_s)
 
 
 def test_time_grows_with_every_dimension():

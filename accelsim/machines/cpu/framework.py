@@ -1,0 +1,415 @@
+"""A lowered network as PyTorch's eager CPU runtime runs it (fp32, inference mode, NCHW).
+
+Timing model, layer by layer, one after another on `spec.cores` threads (torch.set_num_threads):
+
+- Framework (Category.FRAMEWORK, host work that is not the computation): every layer is an
+  nn.Module call dispatching an ATen op (`MODULE_CALL_CYCLES + ATEN_OP_CYCLES`); Linear adds
+  its transpose/bias/addmm plumbing, a convolution ideep's per-call setup (memory descriptors,
+  primitive-cache lookup, scratchpad and output allocation), an LSTM nn.LSTM's Python forward
+  and the oneDNN RNN setup. All are cycles at `clock_hz`, so they scale with the host's speed.
+- Convolution: aten::mkldnn_convolution → oneDNN's jit direct convolution (PyTorch passes
+  plain NCHW, which rules out oneDNN's brgemm/NHWC kernels). Per call it reorders the weights
+  into the blocked layout, the input too unless in_channels < vector lanes (the 'flat' first
+  convolution reads NCHW), and the blocked output back to NCHW. The kernel keeps `ur_w` output
+  pixels × `oc_blocks` output-channel vectors in registers (CONV_KERNELS, from oneDNN's
+  init_conf), so output channels are padded to whole vectors (6 channels use 6 of 8 or 16
+  lanes) and a kernel with fewer accumulators than fma_latency_cycles × fma_pipes waits on the
+  FMA latency. Threads split batch × output rows × channel chunks.
+- Max pooling: ATen's NCHW loop (cpu_max_pool): scalar code, a data-dependent compare per
+  window element (POOL_CYCLES_PER_WINDOW_ELEMENT; average pooling is assumed to cost the
+  same); threads split the N·C planes (grain 0), argmax indices are written as int64.
+- Element-wise (ReLU, sigmoid, ...): a SIMD loop over the tensor, streamed from where it
+  lives; threaded above ATen's grain of 32,768 elements.
+- Linear: aten::addmm → the BLAS; its compute is blis.py's GEMM on one core (the busiest
+  thread's block when the BLAS threads it, its weights then streamed from the shared L3), the
+  numpy call overhead replaced by the framework's.
+- LSTM: aten::lstm → mkldnn_rnn_layer → oneDNN's brgemm LSTM: weights reordered per call, then
+  per time step one gate GEMM (batch × (input + hidden) × 4·hidden, layer and recurrent parts
+  in one batch-reduce GEMM), the fused element-wise cell and a step's loop overhead; one
+  parallel region per step. A plain RNN runs PyTorch's generic loop: one input-projection
+  GEMM, then per step addmm, add and tanh, each dispatched as an ATen op.
+- Threads: every threaded op is an OpenMP parallel region costing `fork_join_cycles` plus
+  `fork_join_cycles_per_thread` per team member (Category.LATENCY); the slowest thread's share
+  of the work sets the time, its vector loops slowed by the host's all-core derating
+  (`derate`). Outputs above `fresh_output_bytes` (glibc maps them fresh each call) take a
+  page fault per 4 KiB page on first touch.
+
+`device_seconds` is everything but Category.FRAMEWORK. int8 (VNNI) divides the FMA work by 4
+and keeps the rest (an assumption: PyTorch's quantized kernels are not modelled separately).
+Sources: PyTorch 2.13 / oneDNN 3.12 (ONEDNN_VERBOSE: implementations, formats, reorders),
+ATen's MaxPoolKernel.cpp and Parallel-inl.h, oneDNN's jit_avx2_conv_kernel_f32.cpp and
+jit_avx512_common_conv_kernel.cpp. Constants were fitted on a 2-vCPU AMD EPYC (Zen 3) VM at
+3.11 GHz, one thread (the fit is named at each constant; the measurements are in
+measure/data/cpu-epyc-zen3-2vcpu-2026-11-27.json, networks.micro and networks.layers).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from accelsim.ir import (
+    CellKind,
+    ConvGeometry,
+    Gemm,
+    LayerOps,
+    Op,
+    Pool,
+    PoolKind,
+    Recurrence,
+    Transfer,
+    Vector,
+    VectorKind,
+)
+from accelsim.machines.cpu.blis import FLOAT, predict
+from accelsim.machines.cpu.spec import CPUSpec
+from accelsim.machines.results import Bound, Breakdown, Category, OpResult
+from accelsim.precision import Precision
+
+# Host cycles of the framework (fits: torch.relu on 16 elements, 1.5 µs; a Sequential of
+# identity modules, 2 µs per module; nn.Linear(120, 80) at batch 1, 8.5 µs).
+MODULE_CALL_CYCLES = 6_000  # Sequential's loop, Module.__call__, the forward's Python
+ATEN_OP_CYCLES = 5_000  # Python → dispatcher → kernel entry, output tensor allocation
+LINEAR_EXTRA_CYCLES = 16_000  # aten::linear: t(), bias expand and copy, addmm → BLAS entry
+CONV_SETUP_CYCLES = 250_000  # ideep per call (fit: LeNet-5's convolutions at batch 1, one
+#                              thread, 100-110 µs each, less their kernels and reorders)
+LSTM_SETUP_CYCLES = 370_000  # nn.LSTM.forward + mkldnn_rnn_layer setup (fit: LSTM(8, 8),
+#                              one step at batch 1, 122 µs)
+RNN_STEP_CYCLES = 1_700  # oneDNN brgemm LSTM, per step: block loops, brgemm calls (fit: the
+#                          per-step slope of LSTM(8, 8) at batch 1, 0.55 µs)
+RNN_SETUP_CYCLES = 150_000  # nn.RNN.forward, hx, output stacking (fit: RNN(8, 8), one step
+#                             at batch 1, 52 µs)
+REORDER_CYCLES_PER_ELEMENT = 1.2  # a blocked-layout permutation (fit: ONEDNN_VERBOSE reorder
+#                                   times of 25k-300k elements, 0.85-1.35 cycles each)
+POOL_CYCLES_PER_WINDOW_ELEMENT = 18.0  # cpu_max_pool's scalar loop, branch mispredictions
+#                                        on ReLU'd data included (fit: 5.5-6.5 ns/element)
+ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
+VECTOR_CYCLES = {"relu": 1.0, "add": 1.0, "mul": 1.0}  # per vector, besides exp-based kinds
+PAGE_BYTES = 4096
+INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
+
+
+@dataclass(frozen=True)
+class ConvKernel:
+    """oneDNN's jit direct-convolution register blocking for one vector width: `ur_w` output
+    pixels (0: as many as the registers hold, 31 // (oc_blocks + 1)) × up to `max_oc_blocks`
+    channel vectors; `divides`: the block count must divide the channel vectors (else the last
+    chunk is a tail)."""
+
+    name: str
+    ur_w: int
+    max_oc_blocks: int
+    divides: bool
+
+    def blocks(self, oc_vectors: int) -> float:
+        """Channel vectors per kernel call (the mean over chunks when the last is a tail)."""
+        if self.divides:
+            return max(b for b in range(1, self.max_oc_blocks + 1) if oc_vectors % b == 0)
+        return oc_vectors / math.ceil(oc_vectors / self.max_oc_blocks)
+
+    def pixels(self, out_w: int, blocks: float) -> int:
+        ur = self.ur_w or 31 // (math.ceil(blocks) + 1)
+        return min(out_w, ur)
+
+
+CONV_KERNELS = (ConvKernel("jit:avx2", 3, 4, False),  # 16 ymm: ur_w = 3, nb_oc_blocking 4
+                ConvKernel("jit:avx512_core", 0, 2, True))  # 32 zmm: nb_oc_blocking ≤ 2
+
+
+def conv_kernel(spec: CPUSpec) -> ConvKernel:
+    return CONV_KERNELS[1] if spec.simd_lanes >= 16 else CONV_KERNELS[0]
+
+
+@dataclass(frozen=True)
+class TorchOpDetail:
+    """How PyTorch ran one op: threads on its work, OpenMP parallel regions, ATen ops
+    dispatched from Python or C++, and the framework's host seconds."""
+
+    threads: int
+    parallel_regions: int
+    dispatches: int
+    framework_s: float
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One op's seconds by category, with how it ran."""
+
+    seconds: dict[Category, float]
+    threads: int = 1
+    regions: int = 0
+    dispatches: int = 1
+
+    def result(self, spec: CPUSpec, op: Op, precision: Precision, kernel: str,
+               moved: int = 0) -> OpResult:
+        time = Breakdown.of(self.seconds)
+        total = time.seconds
+        ops = op.ops if isinstance(op, Gemm) else 0
+        util = ops / (total * spec.peak_ops_per_s(precision)) if total > 0 and ops else 0.0
+        device = total - time[Category.FRAMEWORK]
+        bound = Bound.LATENCY if device < time[Category.FRAMEWORK] + time[Category.LATENCY] \
+            else (Bound.COMPUTE if time[Category.COMPUTE] >= device / 2 else Bound.MEMORY)
+        detail = TorchOpDetail(self.threads, self.regions, self.dispatches,
+                               time[Category.FRAMEWORK])
+        return OpResult(op.name, type(op).__name__.lower(), total * spec.clock_hz, total, ops,
+                        precision, moved, 0, util, bound, time, detail, kernel,
+                        getattr(op, "layer", ""))
+
+
+def seconds(spec: CPUSpec, cycles: float) -> float:
+    return cycles / spec.clock_hz
+
+
+def region_s(spec: CPUSpec, threads: int) -> float:
+    """One OpenMP parallel region of `threads` (nothing on one thread)."""
+    if threads <= 1:
+        return 0.0
+    return seconds(spec, spec.fork_join_cycles + spec.fork_join_cycles_per_thread * threads)
+
+
+def stream_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
+    """Streaming `size_bytes` with `threads` cores from the level that holds them; beyond L3
+    the cores share the DRAM bandwidth."""
+    if size_bytes <= spec.l2_bytes:
+        per_cycle = spec.l2_bytes_per_cycle * threads
+    else:
+        per_cycle = spec.l3_bytes_per_cycle * threads
+        if size_bytes > spec.l3_bytes:
+            per_cycle = min(per_cycle, spec.dram_bytes_per_s / spec.clock_hz)
+    return seconds(spec, size_bytes / per_cycle)
+
+
+def fault_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
+    """First touch of an allocation glibc maps fresh on every call (above its largest mmap
+    threshold), the pages faulted by the threads that write them."""
+    if size_bytes <= spec.fresh_output_bytes:
+        return 0.0
+    return size_bytes / PAGE_BYTES * spec.page_fault_s / threads
+
+
+def dispatch_s(spec: CPUSpec, extra_cycles: float = 0.0) -> float:
+    """One layer's module call and ATen op, plus op-specific host work."""
+    return seconds(spec, MODULE_CALL_CYCLES + ATEN_OP_CYCLES + extra_cycles)
+
+
+def share(units: int, threads: int) -> float:
+    """Fraction of `units` equal work items the busiest of `threads` gets."""
+    return math.ceil(units / threads) / units
+
+
+@lru_cache(maxsize=256)
+def one_core(spec: CPUSpec) -> CPUSpec:
+    return spec.replace(cores=1)
+
+
+def derate(spec: CPUSpec, threads: int) -> float:
+    """How much slower a core's vector loops run with every core busy (all-core clocks,
+    shared caches and memory, a VM's neighbours), as the host's calibration measured it: the
+    ratio of its one-core to its all-core sustained FMA efficiency. Applied to threaded GEMMs,
+    convolutions, reorders and element-wise loops; not to ATen's scalar pooling loop (the
+    all-core clock loss of FMA-heavy code, AVX-512's above all, spares scalar code)."""
+    if threads <= 1:
+        return 1.0
+    return max(1.0, spec.fma_efficiency / spec.fma_efficiency_all_cores)
+
+
+def thread_block(spec: CPUSpec, m: int, n: int, threads: int) -> tuple[int, int]:
+    """The busiest thread's block of C: row panels split first, column panels when rows run
+    out (how the BLAS and oneDNN's RNN split a GEMM)."""
+    rows = math.ceil(m / spec.mr)
+    if rows >= threads:
+        return min(m, math.ceil(rows / threads) * spec.mr), n
+    return m, min(n, math.ceil(math.ceil(n / spec.nr) / threads) * spec.nr)
+
+
+def int8_scale(precision: Precision) -> float:
+    return INT8_PER_LANE if precision is Precision.INT8 else 1.0
+
+
+def time_layer(spec: CPUSpec, layer: LayerOps, precision: Precision) -> tuple[OpResult, ...]:
+    """One layer's ops as PyTorch runs them (recurrent layers as whole nn.LSTM / nn.RNN)."""
+    rec = layer.recurrence
+    if rec is not None:
+        return lstm(spec, rec, precision) if rec.kind is CellKind.LSTM else \
+            rnn(spec, rec, precision)
+    return tuple(time_op(spec, op, precision) for op in layer.ops)
+
+
+def time_op(spec: CPUSpec, op: Op, precision: Precision) -> OpResult:
+    if isinstance(op, Transfer):
+        return OpResult(op.name, "transfer", 0.0, 0.0, 0, precision, 0, 0, 0.0,
+                        Bound.LATENCY, kernel="none: host memory")
+    if isinstance(op, Gemm):
+        if op.conv is not None:
+            return convolution(spec, op, op.conv, precision)
+        return linear(spec, op, precision)
+    if isinstance(op, Pool):
+        return pool(spec, op, precision)
+    return elementwise(spec, op, precision)
+
+
+def reorder_s(spec: CPUSpec, elements: int, size_bytes: int, threads: int) -> float:
+    """A oneDNN reorder between plain and blocked layouts, split over `threads`."""
+    cycles = elements * REORDER_CYCLES_PER_ELEMENT / threads * derate(spec, threads)
+    return max(seconds(spec, cycles), stream_s(spec, size_bytes, threads))
+
+
+def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) -> OpResult:
+    """mkldnn_convolution of `op` (geometry `g`): setup, reorders, oneDNN's direct kernel."""
+    lanes, team = spec.simd_lanes, spec.cores
+    kern = conv_kernel(spec)
+    oc_vectors = math.ceil(op.n / lanes)
+    blocks = kern.blocks(oc_vectors)
+    batch = op.m // (g.out_hw[0] * g.out_hw[1])
+    units = batch * g.out_hw[0] * math.ceil(oc_vectors / math.ceil(blocks))
+    threads = min(team, units)
+    accumulators = kern.pixels(g.out_hw[1], blocks) * blocks
+    rate = min(spec.fma_pipes, accumulators / spec.fma_latency_cycles) * spec.fma_efficiency
+    fmas = op.m * op.k * oc_vectors / int8_scale(precision)
+    compute = seconds(spec, fmas / rate) * share(units, threads) * derate(spec, team)
+    flat = g.in_channels < lanes  # the first convolution reads NCHW directly
+    in_c = g.in_channels if flat else math.ceil(g.in_channels / lanes) * lanes
+    src = batch * in_c * g.in_hw[0] * g.in_hw[1]
+    blocked = op.m * oc_vectors * lanes
+    kernel_s = max(compute, stream_s(spec, (src + blocked) * FLOAT, threads))
+    weights = oc_vectors * lanes * in_c * g.kernel[0] * g.kernel[1]
+    moves = [reorder_s(spec, weights, 2 * weights * FLOAT, team),
+             reorder_s(spec, blocked, (blocked + op.m * op.n) * FLOAT, team),
+             fault_s(spec, blocked * FLOAT, threads), fault_s(spec, op.m * op.n * FLOAT, team)]
+    if not flat:
+        moves.append(reorder_s(spec, src, 2 * src * FLOAT, team))
+    regions = (3 if flat else 4) if team > 1 else 0
+    cost = Cost({Category.COMPUTE: compute * op.count,
+                 Category.MEMORY_STALL: (kernel_s - compute + sum(moves)) * op.count,
+                 Category.LATENCY: regions * region_s(spec, team) * op.count,
+                 Category.FRAMEWORK: dispatch_s(spec, CONV_SETUP_CYCLES) * op.count},
+                threads, regions * op.count, op.count)
+    moved = (src + blocked + op.m * op.n + weights) * FLOAT * op.count
+    return cost.result(spec, op, precision, f"{kern.name} direct ×{threads} threads", moved)
+
+
+def gemm_s(spec: CPUSpec, m: int, k: int, n: int, precision: Precision,
+           threshold: bool = True) -> tuple[float, float, int]:
+    """(kernel seconds, other seconds, threads) of one GEMM call as the busiest thread runs it,
+    without the numpy call overhead; a BLAS threads it above its size `threshold`, oneDNN's
+    RNN always. A thread's block of the weights was written by all the threads (PyTorch's
+    reorders and copies), so it comes from the shared L3, not its own L2."""
+    tiles = math.ceil(m / spec.mr) * math.ceil(n / spec.nr)
+    small = threshold and m * k * n < spec.multithread_min_macs
+    threads = 1 if small else min(spec.cores, tiles)
+    tm, tn = thread_block(spec, m, n, threads)
+    g = predict(one_core(spec), tm, k, tn)
+    scale = int8_scale(precision) / derate(spec, threads)
+    kernel = g.kernel_seconds / scale
+    body = (g.seconds - g.overhead_seconds) / scale
+    if threads > 1:
+        body = max(body, seconds(spec, k * tn * FLOAT / spec.l3_bytes_per_cycle))
+    return kernel, body - kernel + fault_s(spec, m * n * FLOAT, threads), threads
+
+
+def linear(spec: CPUSpec, op: Gemm, precision: Precision) -> OpResult:
+    """nn.Linear: aten::addmm into the BLAS (module docstring)."""
+    kernel, other, threads = gemm_s(spec, op.m, op.k, op.n, precision)
+    regions = 1 if threads > 1 else 0
+    cost = Cost({Category.COMPUTE: kernel * op.count,
+                 Category.MEMORY_STALL: other * op.count,
+                 Category.LATENCY: regions * region_s(spec, spec.cores) * op.count,
+                 Category.FRAMEWORK: dispatch_s(spec, LINEAR_EXTRA_CYCLES) * op.count},
+                threads, regions * op.count, op.count)
+    moved = (op.m * op.k + op.k * op.n + op.m * op.n) * FLOAT * op.count
+    return cost.result(spec, op, precision, f"addmm ×{threads} threads", moved)
+
+
+def pool(spec: CPUSpec, op: Pool, precision: Precision) -> OpResult:
+    """ATen's NCHW pooling loop over the N·C planes."""
+    planes = op.batch * op.channels
+    team = spec.cores if planes > 1 else 1
+    threads = min(team, planes)
+    per_plane = op.out_hw[0] * op.out_hw[1] * op.window[0] * op.window[1]
+    cycles = math.ceil(planes / threads) * per_plane * POOL_CYCLES_PER_WINDOW_ELEMENT
+    loop = seconds(spec, cycles)
+    indices = op.elements * 8 if op.kind is PoolKind.MAX else 0  # int64 argmax indices
+    moved = op.input_bytes(precision) + op.output_bytes(precision) + indices
+    body = max(loop, stream_s(spec, moved, threads))
+    faults = fault_s(spec, op.output_bytes(precision), threads) + fault_s(spec, indices, threads)
+    cost = Cost({Category.ELEMENTWISE: loop, Category.MEMORY_STALL: body - loop + faults,
+                 Category.LATENCY: region_s(spec, team),
+                 Category.FRAMEWORK: dispatch_s(spec)}, threads, int(team > 1))
+    return cost.result(spec, op, precision, f"{op.kind.value}_pool2d ×{threads} threads", moved)
+
+
+def vector_cycles(spec: CPUSpec, op: Vector) -> float:
+    """Cycles per vector of one element-wise kind."""
+    return spec.transcendental_cycles if op.kind.transcendental else VECTOR_CYCLES[op.kind.value]
+
+
+def elementwise(spec: CPUSpec, op: Vector, precision: Precision) -> OpResult:
+    """One ATen element-wise op (per call; `count` calls), threaded above ATen's grain."""
+    n = op.elements
+    threads = min(spec.cores, math.ceil(n / ATEN_GRAIN_ELEMENTS)) \
+        if n > ATEN_GRAIN_ELEMENTS else 1
+    cycles = math.ceil(n / threads) / spec.simd_lanes * vector_cycles(spec, op)
+    loop = seconds(spec, cycles) * derate(spec, threads)
+    moved = (op.kind.inputs + 1) * n * FLOAT
+    body = max(loop, stream_s(spec, moved, threads))
+    faults = fault_s(spec, n * FLOAT, threads)
+    cost = Cost({Category.ELEMENTWISE: loop * op.count,
+                 Category.MEMORY_STALL: (body - loop + faults) * op.count,
+                 Category.LATENCY: region_s(spec, threads) * op.count,
+                 Category.FRAMEWORK: dispatch_s(spec) * op.count},
+                threads, int(threads > 1) * op.count, op.count)
+    return cost.result(spec, op, precision, f"aten {op.kind.value} ×{threads} threads",
+                       moved * op.count)
+
+
+def lstm(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
+    """nn.LSTM through oneDNN's brgemm LSTM: setup and weight reorders once, then per step the
+    gate GEMM, the fused cell and the step's loop, one parallel region each."""
+    gates, steps, team = rec.gates, rec.steps, spec.cores
+    kernel, other, threads = gemm_s(spec, gates.m, gates.k, gates.n, precision, False)
+    weights = gates.k * gates.n
+    reorders = reorder_s(spec, weights, 2 * weights * FLOAT, team)
+    output = steps * gates.m * rec.hidden * FLOAT
+    step_latency = seconds(spec, RNN_STEP_CYCLES) + region_s(spec, team)
+    regions = (steps + 2) if team > 1 else 0
+    cost = Cost({Category.COMPUTE: kernel * steps,
+                 Category.MEMORY_STALL: other * steps + reorders + fault_s(spec, output, team),
+                 Category.LATENCY: step_latency * steps + 2 * region_s(spec, team),
+                 Category.FRAMEWORK: dispatch_s(spec, LSTM_SETUP_CYCLES)},
+                threads, regions)
+    results = [cost.result(spec, gates, precision, f"onednn brgemm lstm ×{threads} threads",
+                           (weights + gates.m * gates.k * steps) * FLOAT + output)]
+    for op in rec.cell:
+        cycles = math.ceil(op.elements / threads) / spec.simd_lanes * vector_cycles(spec, op)
+        cell_s = seconds(spec, cycles) * derate(spec, threads) * steps
+        cell = Cost({Category.ELEMENTWISE: cell_s}, threads, 0, 0)
+        results.append(cell.result(spec, op, precision, "fused lstm cell"))
+    return tuple(results)
+
+
+def rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
+    """nn.RNN through PyTorch's generic loop: the input projection for every step in one
+    GEMM, then per step addmm, add and tanh, each an ATen op dispatched from C++."""
+    gates, steps, hidden = rec.gates, rec.steps, rec.hidden
+    batch, features = gates.m, gates.k - hidden
+    proj_kernel, proj_other, proj_threads = gemm_s(spec, steps * batch, features, hidden,
+                                                   precision)
+    kernel, other, threads = gemm_s(spec, batch, hidden, hidden, precision)
+    adds = elementwise(spec, Vector("add", VectorKind.ADD, batch * hidden, steps), precision)
+    per_step = 3 * ATEN_OP_CYCLES + LINEAR_EXTRA_CYCLES
+    regions = int(proj_threads > 1) + steps * int(threads > 1)
+    device = adds.time.seconds - adds.time[Category.FRAMEWORK]
+    cost = Cost({Category.COMPUTE: proj_kernel + kernel * steps,
+                 Category.MEMORY_STALL: proj_other + other * steps,
+                 Category.ELEMENTWISE: device,
+                 Category.LATENCY: regions * region_s(spec, spec.cores),
+                 Category.FRAMEWORK: dispatch_s(spec, RNN_SETUP_CYCLES + LINEAR_EXTRA_CYCLES)
+                 + seconds(spec, per_step * steps)},
+                max(threads, proj_threads), regions, 2 + 4 * steps)
+    results = [cost.result(spec, gates, precision, f"aten rnn loop ×{threads} threads")]
+    for op in rec.cell:
+        tanh = elementwise(spec, op, precision)
+        cell = Cost({c: s for c, s in tanh.time.parts if c is not Category.FRAMEWORK}, 1, 0, 0)
+        results.append(cell.result(spec, op, precision, "aten tanh"))
+    return tuple(results)

@@ -1,0 +1,157 @@
+"""PyTorch's eager CPU runtime as the CPU model runs a network (framework.py): closed forms for
+the framework's per-op costs, the convolution kernel, pooling, element-wise threading, the
+LSTM's time steps and the two times."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import accelsim as ax
+from accelsim.ir import ConvGeometry, Gemm, Pool, PoolKind, Vector, VectorKind
+from accelsim.machines.cpu import framework as fw
+from accelsim.machines.cpu.core import CPU
+from accelsim.machines.cpu.spec import HASWELL
+from accelsim.machines.results import Category
+from accelsim.precision import Precision
+
+FP32 = Precision.FP32
+ONE = HASWELL.replace(cores=1)  # 8 lanes, 2 FMA pipes, FMA latency 4, efficiency 0.9
+TWO = HASWELL.replace(cores=2)
+
+
+def seconds(spec, cycles):
+    return cycles / spec.clock_hz
+
+
+def conv_op(in_channels, out_channels, size=32, batch=1):
+    out = size - 4
+    geometry = ConvGeometry(in_channels, (size, size), (5, 5), (1, 1), 0, (out, out))
+    return Gemm("conv", m=batch * out * out, k=in_channels * 25, n=out_channels,
+                conv=geometry)
+
+
+def test_every_layer_pays_its_module_call_and_op_dispatch():
+    net = ax.network("lenet5")
+    r = CPU(ONE).run(net, batch=1)
+    layer = seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES)
+    # 3 convolutions, 4 ReLUs, 2 max-pools, 2 linears (flatten is a view: no op)
+    expected = 11 * layer + seconds(ONE, 3 * fw.CONV_SETUP_CYCLES
+                                    + 2 * fw.LINEAR_EXTRA_CYCLES)
+    assert r.time[Category.FRAMEWORK] == pytest.approx(expected)
+    by_name = {op.name: op for op in r.layers}
+    assert by_name["relu1"].time[Category.FRAMEWORK] == pytest.approx(layer)
+    assert by_name["relu1"].detail.dispatches == 1
+    # the framework's cycles run at the host's clock
+    slow = CPU(ONE.replace(clock_hz=ONE.clock_hz / 2)).run(net, batch=1)
+    assert slow.time[Category.FRAMEWORK] == pytest.approx(2 * expected)
+
+
+def test_device_time_is_end_to_end_less_the_framework():
+    for name, batch in (("lenet5", 16), ("lstm-char", 4)):
+        r = CPU(TWO).run(ax.network(name), batch=batch)
+        assert 0 < r.device_seconds < r.seconds
+        assert r.seconds - r.device_seconds == pytest.approx(r.time[Category.FRAMEWORK])
+        assert r.time.seconds == pytest.approx(r.seconds)
+
+
+def test_convolution_setup_is_per_call():
+    for op in (conv_op(1, 6), conv_op(16, 120, size=5, batch=64)):
+        r = fw.time_op(ONE, op, FP32)
+        assert r.time[Category.FRAMEWORK] == pytest.approx(
+            seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.CONV_SETUP_CYCLES))
+
+
+def test_convolution_pads_channels_to_vectors_and_waits_on_fma_latency():
+    six, eight = fw.time_op(ONE, conv_op(1, 6), FP32), fw.time_op(ONE, conv_op(1, 8), FP32)
+    assert six.time[Category.COMPUTE] == pytest.approx(eight.time[Category.COMPUTE])
+    # AVX2 kernel: 3 output pixels × 1 channel vector = 3 accumulators against an FMA
+    # latency of 4 cycles: 0.75 vector FMAs per cycle, at the sustained efficiency
+    fmas = 28 * 28 * 25 * 1
+    assert six.time[Category.COMPUTE] == pytest.approx(
+        seconds(ONE, fmas / (3 / 4 * ONE.fma_efficiency)))
+    # 32 channels: 4 vectors, 12 accumulators, issue-bound at 2 FMA pipes
+    wide = fw.time_op(ONE, conv_op(1, 32), FP32)
+    assert wide.time[Category.COMPUTE] == pytest.approx(
+        seconds(ONE, 4 * fmas / (2 * ONE.fma_efficiency)))
+    # a shorter FMA latency lifts the narrow kernel to the issue bound too
+    quick = fw.time_op(ONE.replace(fma_latency_cycles=1), conv_op(1, 6), FP32)
+    assert quick.time[Category.COMPUTE] == pytest.approx(
+        seconds(ONE, fmas / (2 * ONE.fma_efficiency)))
+
+
+def test_avx512_kernel_fills_its_registers_with_output_pixels():
+    wide = HASWELL.replace(cores=1, simd_lanes=16)
+    assert fw.conv_kernel(wide).name == "jit:avx512_core"
+    r = fw.time_op(wide, conv_op(1, 6), FP32)  # ur_w = min(28, 31 // 2) = 15: issue-bound
+    assert r.time[Category.COMPUTE] == pytest.approx(
+        seconds(wide, 28 * 28 * 25 / (2 * wide.fma_efficiency)))
+
+
+def test_pooling_costs_cycles_per_window_element_and_splits_planes():
+    op = Pool("pool", PoolKind.MAX, (2, 2), (2, 2), batch=4, channels=6, in_hw=(28, 28),
+              out_hw=(14, 14))
+    one = fw.time_op(ONE, op, FP32)
+    per_plane = 14 * 14 * 4 * fw.POOL_CYCLES_PER_WINDOW_ELEMENT
+    assert one.time[Category.ELEMENTWISE] == pytest.approx(seconds(ONE, 24 * per_plane))
+    assert one.time[Category.LATENCY] == 0
+    two = fw.time_op(TWO, op, FP32)
+    assert two.time[Category.ELEMENTWISE] == pytest.approx(seconds(TWO, 12 * per_plane))
+    # one OpenMP parallel region of two threads
+    assert two.time[Category.LATENCY] == pytest.approx(seconds(
+        TWO, TWO.fork_join_cycles + 2 * TWO.fork_join_cycles_per_thread))
+    assert two.detail.parallel_regions == 1
+
+
+def test_elementwise_ops_thread_above_atens_grain():
+    small = Vector("relu", VectorKind.RELU, fw.ATEN_GRAIN_ELEMENTS)
+    large = Vector("relu", VectorKind.RELU, fw.ATEN_GRAIN_ELEMENTS * 4)
+    assert fw.time_op(TWO, small, FP32).detail.threads == 1
+    assert fw.time_op(TWO, small, FP32).time[Category.LATENCY] == 0
+    assert fw.time_op(TWO, large, FP32).detail.threads == 2
+
+
+def test_outputs_above_the_mmap_threshold_fault_every_page():
+    n = ONE.fresh_output_bytes // 4 + 1024  # one fresh 4-byte output over the threshold
+    relu = fw.time_op(ONE, Vector("relu", VectorKind.RELU, n), FP32)
+    below = fw.time_op(ONE, Vector("relu", VectorKind.RELU, n - 2048), FP32)
+    faults = relu.time[Category.MEMORY_STALL] - below.time[Category.MEMORY_STALL]
+    assert faults == pytest.approx(n * 4 / 4096 * ONE.page_fault_s, rel=0.01)
+
+
+def lstm_run(spec, steps):
+    return CPU(spec).run(ax.network("lstm-char"), batch=4, seq_len=steps)
+
+
+@pytest.mark.parametrize("spec", [ONE, TWO])
+def test_lstm_pays_its_setup_once_and_its_loop_per_step(spec):
+    short, long = lstm_run(spec, 8), lstm_run(spec, 16)
+    gates = [next(op for op in r.layers if op.name == "lstm.gates") for r in (short, long)]
+    # setup and weight reorders once per call, whatever the sequence length
+    assert gates[0].time[Category.FRAMEWORK] == pytest.approx(
+        gates[1].time[Category.FRAMEWORK])
+    assert gates[0].time[Category.FRAMEWORK] == pytest.approx(
+        seconds(spec, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.LSTM_SETUP_CYCLES))
+    # each step: its loop and (threaded) one parallel region; the gate GEMM per step
+    region = fw.region_s(spec, spec.cores)
+    per_step = seconds(spec, fw.RNN_STEP_CYCLES) + region
+    latency = [g.time[Category.LATENCY] for g in gates]
+    assert latency[1] - latency[0] == pytest.approx(8 * per_step)
+    assert latency[0] == pytest.approx(8 * per_step + 2 * region)
+    assert gates[1].time[Category.COMPUTE] == pytest.approx(2 * gates[0].time[Category.COMPUTE])
+    # the fused cell: sigmoid on 3, tanh on 2 of the 4 × 128 gate values of each sample
+    sigmoid = next(op for op in short.layers if op.name == "lstm.sigmoid")
+    threads = gates[0].detail.threads
+    vectors = math.ceil(3 * 4 * 128 / threads) / spec.simd_lanes
+    derate = fw.derate(spec, threads)
+    assert sigmoid.time[Category.ELEMENTWISE] == pytest.approx(
+        8 * seconds(spec, vectors * spec.transcendental_cycles) * derate)
+
+
+def test_rnn_dispatches_its_ops_every_step():
+    net = ax.network("rnn-hello")
+    short, long = (CPU(ONE).run(net, batch=2, seq_len=steps) for steps in (4, 8))
+    per_step = seconds(ONE, 3 * fw.ATEN_OP_CYCLES + fw.LINEAR_EXTRA_CYCLES)
+    assert long.time[Category.FRAMEWORK] - short.time[Category.FRAMEWORK] == pytest.approx(
+        4 * per_step)

@@ -1,0 +1,86 @@
+"""Whole networks: the CPU model (PyTorch's eager runtime, framework.py) against PyTorch CPU
+timings recorded on real hosts, replayed with each host's spec (deterministic, no torch
+needed), and against PyTorch live on this host (behind the `host` marker; needs torch).
+
+Targets per host and thread count: median absolute error ≤ 25% and no row off by more than
+2×. One recorded row is off by more: LeNet-5 at batch 1 on 16 threads on the 16-core host
+(1,212 µs measured, slower than batch 16's 553 µs on the same threads); the model's per-region
+fork/join cost would have to be ~15 µs at 16 threads to reach it, which the same host's LSTM
+at batch 1 (64 regions, 766 µs at 16 threads, 809 µs at 1) rules out. It is kept as a strict
+expected failure so that it cannot be fitted away unnoticed."""
+
+from __future__ import annotations
+
+import pytest
+
+from accelsim.errors import AccelsimError
+from accelsim.measure import cpu_networks, torch_networks
+from accelsim.measure.comparison import median_ape
+from accelsim.measure.recorded import read, recorded_hosts
+
+HOSTS = [n for n in recorded_hosts() if "rows" in read(n).get("networks", {})]
+SIXTEEN = "cpu-intel-16core-2026-11-27.json"
+OUTLIER = ("lenet5", 1, "16 threads")
+
+
+def by_threads(report):
+    groups = {}
+    for row in report.of("end to end"):
+        groups.setdefault(row.note, []).append(row)
+    return groups
+
+
+def test_both_recorded_hosts_carry_network_rows():
+    assert SIXTEEN in HOSTS and "cpu-epyc-zen3-2vcpu-2026-11-27.json" in HOSTS
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_recorded_networks_within_25_percent(name):
+    report = cpu_networks.recorded_report(name)
+    groups = by_threads(report)
+    assert "1 threads" in groups and len(groups) == 2, report.text()
+    for rows in groups.values():
+        assert median_ape(rows) <= 0.25, report.text()
+    off = [(r.network, r.batch, r.note) for r in report.rows if r.off_by_2x]
+    assert off in ([], [OUTLIER]), report.text()
+
+
+@pytest.mark.xfail(strict=True, reason="LeNet-5 batch 1 on 16 threads: 1,212 µs measured, "
+                                       "slower than batch 16; see the module docstring")
+def test_sixteen_core_host_has_no_row_off_by_2x():
+    report = cpu_networks.recorded_report(SIXTEEN)
+    assert not [r for r in report.rows if r.off_by_2x], report.text()
+
+
+def test_replays_are_deterministic():
+    first, second = (cpu_networks.recorded_report(HOSTS[0]) for _ in range(2))
+    assert first.rows == second.rows
+    assert all(r.time == "end to end" and r.precision == "fp32" for r in first.rows)
+
+
+def test_a_file_without_network_rows_is_refused():
+    with pytest.raises(AccelsimError, match=r"networks\.rows"):
+        cpu_networks.recorded_report("cpu-epyc-zen4-2vcpu-2026-11.json")
+
+
+def test_live_report_needs_torch(monkeypatch):
+    import accelsim as ax
+
+    monkeypatch.setattr(torch_networks, "torch_available", lambda: False)
+    with pytest.raises(AccelsimError, match=r"pip install torch==2\.13\.0"):
+        cpu_networks.live_report(ax.machine("cpu-haswell-e5-2699v3"))
+
+
+@pytest.mark.host
+@pytest.mark.skipif(not torch_networks.torch_available(), reason="needs torch (the CPU build)")
+def test_live_networks_on_this_host(tmp_path):
+    import accelsim as ax
+    from accelsim.measure import calibration
+
+    _, path = calibration.calibrate(tmp_path / "cpu-host.json", note=print)
+    cpu = ax.machine("cpu-host", calibration=path)  # this host, not the tests' recorded one
+    report = cpu_networks.live_report(cpu, {"lenet5": (1, 64), "lstm-char": (1, 16)})
+    print(report.text())
+    assert len(report.rows) == 4 * len({1, cpu.spec.cores})
+    assert median_ape(report.rows) <= 0.5, report.text()
+    assert not [r for r in report.rows if r.off_by_2x], report.text()

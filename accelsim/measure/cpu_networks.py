@@ -54,7 +54,8 @@ def recorded_report(name: str) -> NetworkReport:
     doc = recorded.read(name)
     spec = recorded.spec_of(doc)
     if spec is None or "rows" not in doc.get("networks", {}):
-        have = [n for n in recorded.recorded_hosts() if "networks" in recorded.read(n)]
+        have = [n for n in recorded.recorded_hosts()
+                if "rows" in recorded.read(n).get("networks", {})]
         raise AccelsimError(f"{name} carries no spec with networks.rows to replay; use one "
                             f"of {', '.join(have)}")
     how = doc["networks"].get("how", "")

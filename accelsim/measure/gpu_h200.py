@@ -111,7 +111,7 @@ def network_rows(gpu: GPU, key: str, records: list[dict]) -> list[NetworkRow]:
     rows = []
     for rec in records:
         step_loop = rec.get("impl") == STEP_LOOP
-        p = DTYPES.get(rec.get("dtype", "float32"), Precision.FP32)
+        p = DTYPES[rec.get("dtype", "float32")]
         run = (loop if step_loop else gpu).run(net, batch=rec["batch"], precision=p,
                                                seq_len=rec.get("seq"))
         note = STEP_LOOP if step_loop else ""

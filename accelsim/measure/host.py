@@ -114,8 +114,9 @@ def fma_efficiency(spec: CPUSpec, measured_s: float, threads: int) -> float:
     efficiency at which the model reproduces the in-cache square GEMM (384³: 113 MFLOP, all
     operands in L2/L3, compute-bound on every x86 core) run on `threads` threads. On a shared
     host this also absorbs what busy sibling hyperthreads take from the FMA units. The GEMM
-    model runs every thread at the one-thread figure (blis.py); the all-thread one checks it:
-    near the one-thread figure when the model explains the threaded run."""
+    model runs every thread at the one-thread figure (blis.py); the all-thread one checks it
+    (near the one-thread figure when the model explains the threaded run), and what it falls
+    short by slows PyTorch's threaded loops (framework.py's `derate`)."""
     ideal = predict(spec.replace(fma_efficiency=1.0, cores=threads), *CALIBRATION_GEMM)
     rest = ideal.seconds - ideal.kernel_seconds
     return float(np.clip(ideal.kernel_seconds / max(measured_s - rest, 1e-9), 0.2, 1.0))

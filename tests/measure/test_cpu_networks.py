@@ -11,10 +11,12 @@ expected failure so that it cannot be fitted away unnoticed."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from accelsim.errors import AccelsimError
-from accelsim.measure import cpu_networks, torch_networks
+from accelsim.measure import cpu_networks, host, torch_networks
 from accelsim.measure.comparison import median_ape
 from accelsim.measure.recorded import read, recorded_hosts
 
@@ -52,10 +54,25 @@ def test_sixteen_core_host_has_no_row_off_by_2x():
     assert not [r for r in report.rows if r.off_by_2x], report.text()
 
 
-def test_replays_are_deterministic():
-    first, second = (cpu_networks.recorded_report(HOSTS[0]) for _ in range(2))
-    assert first.rows == second.rows
-    assert all(r.time == "end to end" and r.precision == "fp32" for r in first.rows)
+def test_replays_time_nothing_here_and_cover_every_recorded_timing(monkeypatch):
+    """A replay runs anywhere: nothing of the host running it is detected or timed; and each
+    recorded PyTorch timing (`torch_us_tN`, not its `_rounds`) is one compared row."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a recorded replay measured the host running it")
+
+    for module, name in ((host, "detect_host"), (host, "gemm_seconds"),
+                         (host, "measure_clock_hz"), (torch_networks, "measure"),
+                         (torch_networks, "measure_rounds")):
+        monkeypatch.setattr(module, name, refuse)
+    for name in HOSTS:
+        timings = sorted((row["net"], row["batch"], int(key.removeprefix("torch_us_t")), value)
+                         for row in read(name)["networks"]["rows"]
+                         for key, value in row.items() if re.fullmatch(r"torch_us_t\d+", key))
+        report = cpu_networks.recorded_report(name)
+        compared = sorted((r.network, r.batch, int(r.note.split()[0]), r.measured_us)
+                          for r in report.rows)
+        assert compared == timings and len(compared) >= 16
+        assert all(r.time == "end to end" and r.precision == "fp32" for r in report.rows)
 
 
 def test_a_file_without_network_rows_is_refused():

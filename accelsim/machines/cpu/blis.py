@@ -18,8 +18,9 @@ staying in a level only within half of it (`RESIDENT_SHARE`, the blocking's rule
 beyond half of L3 also pay their DRAM traffic. Columns beyond the last full mr panel go
 through the kernel's tails (mr/2, mr/4, ... 1 wide) at the FMAs those issue (`TAIL_FMAS`);
 rows beyond the last nr go through narrower tails at the same cost per row. Every thread's
-micro-kernel runs at the one-thread rate, each core with its own FMA units (the
-calibration's all-thread `fma_efficiency_all_cores` checks that, it is not an input).
+micro-kernel runs at the one-thread rate, each core with its own FMA units: this model does
+not read `fma_efficiency_all_cores` (the calibration measures it against this model; only
+framework.py's PyTorch loops are slowed by it).
 
 Paths and threads:
 - A single row or column goes to GEMV (numpy's matmul does that): the matrix streams once,
@@ -265,16 +266,6 @@ def column_fmas(spec: CPUSpec, n: int) -> float:
     return fmas
 
 
-def split(spec: CPUSpec, m: int, n: int, threads: int) -> tuple[int, int]:
-    """The largest block one of `threads` threads gets in a BLIS-style split (rows first,
-    columns when rows run out), for libraries other than OpenBLAS (framework.py's)."""
-    row_panels = math.ceil(m / spec.mr)
-    if row_panels >= threads:
-        return math.ceil(row_panels / threads) * spec.mr, n
-    col_panels = math.ceil(n / spec.nr)
-    return m, math.ceil(col_panels / threads) * spec.nr
-
-
 def sync_seconds(spec: CPUSpec, threads: int) -> float:
     """Waking and joining the `threads` - 1 workers of a threaded call: exec_blas
     (driver/others/blas_server.c) hands each its job and waits for each in turn, so the cost
@@ -300,6 +291,7 @@ def gemv(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
 
 
 def small_gemm_applies(spec: CPUSpec, m: int, k: int, n: int) -> bool:
+    """Whether OpenBLAS takes its small-matrix kernel (module docstring)."""
     return spec.simd_lanes == SMALL_GEMM_LANES and m * k * n <= SMALL_GEMM_MAX_MACS
 
 

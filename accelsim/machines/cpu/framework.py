@@ -21,8 +21,9 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
 - Element-wise (ReLU, sigmoid, ...): a SIMD loop over the tensor, streamed from where it
   lives; threaded above ATen's grain of 32,768 elements.
 - Linear: aten::addmm → the BLAS; its compute is blis.py's GEMM on one core (the busiest
-  thread's block when the BLAS threads it, its weights then streamed from the shared L3), the
-  numpy call overhead replaced by the framework's.
+  thread's block of a row × column grid when the BLAS threads it, its weights then streamed
+  from the shared L3), the numpy call overhead replaced by the framework's. (PyTorch's x86
+  wheels call MKL; its kernels and threading threshold are taken to be OpenBLAS's.)
 - LSTM: aten::lstm → mkldnn_rnn_layer → oneDNN's brgemm LSTM: weights reordered per call, then
   per time step one gate GEMM (batch × (input + hidden) × 4·hidden, layer and recurrent parts
   in one batch-reduce GEMM), the fused element-wise cell and a step's loop overhead; one
@@ -46,6 +47,7 @@ measure/data/cpu-epyc-zen3-2vcpu-2026-11-27.json, networks.micro and networks.la
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -62,7 +64,7 @@ from accelsim.ir import (
     Vector,
     VectorKind,
 )
-from accelsim.machines.cpu.blis import FLOAT, predict
+from accelsim.machines.cpu.blis import FLOAT, CpuGemm, predict
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.precision import Precision
@@ -118,6 +120,8 @@ CONV_KERNELS = (ConvKernel("jit:avx2", 3, 4, False),  # 16 ymm: ur_w = 3, nb_oc_
 
 
 def conv_kernel(spec: CPUSpec) -> ConvKernel:
+    """oneDNN's direct kernel for the vector width: avx512_core on 16 lanes, else avx2 (also
+    standing in for jit:sse41 on older 4- and 2-lane CPUs, whose blocking is not modelled)."""
     return CONV_KERNELS[1] if spec.simd_lanes >= 16 else CONV_KERNELS[0]
 
 
@@ -214,13 +218,25 @@ def derate(spec: CPUSpec, threads: int) -> float:
     return max(1.0, spec.fma_efficiency / spec.fma_efficiency_all_cores)
 
 
-def thread_block(spec: CPUSpec, m: int, n: int, threads: int) -> tuple[int, int]:
-    """The busiest thread's block of C: row panels split first, column panels when rows run
-    out (how the BLAS and oneDNN's RNN split a GEMM)."""
-    rows = math.ceil(m / spec.mr)
-    if rows >= threads:
-        return min(m, math.ceil(rows / threads) * spec.mr), n
-    return m, min(n, math.ceil(math.ceil(n / spec.nr) / threads) * spec.nr)
+def thread_blocks(spec: CPUSpec, m: int, n: int, threads: int) -> Iterator[tuple[int, int]]:
+    """The busiest thread's block of C (rows, columns) in each grid `threads` can lay over
+    C's mr × nr panels: r row groups (most first) × as many column groups as the rest allow."""
+    rows, cols = math.ceil(m / spec.mr), math.ceil(n / spec.nr)
+    for r in range(min(threads, rows), 0, -1):
+        c = min(threads // r, cols)
+        yield min(m, math.ceil(rows / r) * spec.mr), min(n, math.ceil(cols / c) * spec.nr)
+
+
+@lru_cache(maxsize=4096)
+def busiest_block(spec: CPUSpec, m: int, k: int, n: int, threads: int) -> tuple[CpuGemm, int]:
+    """The busiest thread's GEMM on one core, and its columns, in the grid it finishes first.
+    MKL (PyTorch's BLAS on x86) and oneDNN's RNN split both C's rows and its columns; their
+    partitioners are not modelled, so the grid is the one a partitioner aims for: a split of
+    rows alone leaves threads idle once the row panels run out (m < mr × threads) and
+    unbalanced just above that (32 panels over 16 or 28 threads: 2 each either way)."""
+    one = one_core(spec)
+    blocks = ((predict(one, tm, k, tn), tn) for tm, tn in thread_blocks(spec, m, n, threads))
+    return min(blocks, key=lambda block: block[0].seconds)
 
 
 def int8_scale(precision: Precision) -> float:
@@ -237,6 +253,7 @@ def time_layer(spec: CPUSpec, layer: LayerOps, precision: Precision) -> tuple[Op
 
 
 def time_op(spec: CPUSpec, op: Op, precision: Precision) -> OpResult:
+    """One op of a layer as PyTorch runs it (inputs and outputs cost nothing: host memory)."""
     if isinstance(op, Transfer):
         return OpResult(op.name, "transfer", 0.0, 0.0, 0, precision, 0, 0, 0.0,
                         Bound.LATENCY, kernel="none: host memory")
@@ -296,10 +313,9 @@ def gemm_s(spec: CPUSpec, m: int, k: int, n: int, precision: Precision,
     RNN always. A thread's block of the weights was written by all the threads (PyTorch's
     reorders and copies), so it comes from the shared L3, not its own L2."""
     tiles = math.ceil(m / spec.mr) * math.ceil(n / spec.nr)
-    small = threshold and m * k * n < spec.multithread_min_macs
+    small = threshold and m * k * n <= spec.multithread_min_macs  # as blis.gemm_threads
     threads = 1 if small else min(spec.cores, tiles)
-    tm, tn = thread_block(spec, m, n, threads)
-    g = predict(one_core(spec), tm, k, tn)
+    g, tn = busiest_block(spec, m, k, n, threads)
     scale = int8_scale(precision) / derate(spec, threads)
     kernel = g.kernel_seconds / scale
     body = (g.seconds - g.overhead_seconds) / scale

@@ -47,14 +47,19 @@ class CPUSpec:
     nr: int = 4
     vnni: bool = False  # int8 dot products (4 int8 MACs per 32-bit lane)
     call_overhead_s: float = 1.0e-6  # one BLAS call from Python: dispatch, checks, setup
-    thread_sync_s: float = 4.0e-6  # waking each other BLAS thread and joining it (per thread)
+    # Waking each BLAS worker thread and joining it (OpenBLAS's exec_blas, per worker; blis.py).
+    # measure/host.py measures it on cpu-host; presets keep this default. Fit: the 16-core Intel
+    # VM's threaded GEMMs (measure/data/cpu-intel-16core-2026-11-27.json, gemm.rows), whose
+    # median error is least at 2-2.5 µs per worker (a VM: bare metal is likely lower).
+    thread_sync_s: float = 2.5e-6
     multithread_min_macs: int = 262_144  # OpenBLAS: below 65,536 × 4 MACs, one thread
     page_fault_s: float = 0.25e-6  # first touch of a fresh 4 KiB page of a big output
     fresh_output_bytes: int = 32 * 2**20  # glibc maps allocations above this fresh each call
     transcendental_cycles: float = 20.0  # per vector of exp/tanh (a polynomial and a divide)
     # Cycles from an FMA's issue to its result (Zen 2/3/4, Skylake-SP and later cores: 4;
-    # Haswell: 5): a kernel with fewer independent accumulators than latency × fma_pipes
-    # waits on it (framework.py: oneDNN's direct convolution on few output channels).
+    # Haswell: 5; without FMA the accumulating add's: Core 2's addps, 3; Agner Fog's
+    # instruction tables): a kernel with fewer independent accumulators than latency ×
+    # fma_pipes waits on it (framework.py: oneDNN's direct convolution on few channels).
     fma_latency_cycles: int = 4
     # One OpenMP parallel region (PyTorch's at::parallel_for, a oneDNN primitive, MKL): the
     # master publishing the work and the join barrier, plus each team member's wake-up and
@@ -64,7 +69,10 @@ class CPUSpec:
     fork_join_cycles: float = 11000.0
     fork_join_cycles_per_thread: float = 300.0
     fma_efficiency: float = 0.9  # sustained fraction of peak FMA issue in the micro-kernel
-    fma_efficiency_all_cores: float = 0.85  # the same with every core busy
+    # The same with every core busy, as the calibration's all-thread GEMM measures it against
+    # the GEMM model. blis.py does not read it (each thread at `fma_efficiency`);
+    # framework.py's `derate` slows PyTorch's threaded loops by fma_efficiency / this.
+    fma_efficiency_all_cores: float = 0.85
     source: str = ""
 
     # Overheads a what-if may remove entirely.
@@ -102,7 +110,8 @@ class CPUSpec:
 HASWELL = CPUSpec(
     name="cpu-haswell-e5-2699v3", cores=18, clock_hz=2.3e9, simd_lanes=8, fma_pipes=2,
     l1_bytes=32 * 1024, l2_bytes=256 * 1024, l3_bytes=45 * 2**20, dram_bytes_per_s=51e9,
-    memory_bytes=256 * 2**30, source="Intel Xeon E5-2699 v3 (2014); Jouppi et al. 2017, Table 2")
+    memory_bytes=256 * 2**30, fma_latency_cycles=5,
+    source="Intel Xeon E5-2699 v3 (2014); Jouppi et al. 2017, Table 2")
 SKYLAKE = CPUSpec(
     name="cpu-skylake-8180", cores=28, clock_hz=2.5e9, simd_lanes=16, fma_pipes=2,
     l1_bytes=32 * 1024, l2_bytes=1024 * 1024, l3_bytes=int(38.5 * 2**20),
@@ -111,7 +120,7 @@ SKYLAKE = CPUSpec(
 BOOK_2006 = CPUSpec(
     name="cpu-book-2006", cores=4, clock_hz=2.66e9, simd_lanes=2, fma_pipes=1,
     l1_bytes=32 * 1024, l2_bytes=2 * 2**20, l3_bytes=8 * 2**20, dram_bytes_per_s=8.5e9,
-    memory_bytes=4 * 2**30, mr=4, nr=4,
+    memory_bytes=4 * 2**30, mr=4, nr=4, fma_latency_cycles=3,
     source="The book's 2006 CPU: 4 cores × 2 single-precision values per instruction (a "
            "quad-core of 2006 at 2.66 GHz)")
 BOOK_2017 = CPUSpec(

@@ -28,10 +28,11 @@ them).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from accelsim.ir import Gemm
 from accelsim.machines.gpu.conv import staged_spec
-from accelsim.machines.gpu.elementwise import BROADCAST, EPILOGUE, FILL, stream_kernel
+from accelsim.machines.gpu.elementwise import EPILOGUE, FILL, bias_add, stream_launch
 from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel, tiled_kernel
 from accelsim.machines.gpu.kernels import TileConfig
 from accelsim.machines.gpu.launches import Kernel
@@ -39,10 +40,17 @@ from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
 
-LARGEK_TILE = TileConfig("sgemm_largek_lds64 32x32x8", 32, 32, 8, 1, 2, 2, 64,
-                         staged_depth=2)
-SPLITK_ATOMIC = "splitk-atomic"
-FUSED = "fused"
+# 64 registers a thread: assumed (no Nsight record of this kernel).
+LARGEK_TILE = TileConfig("sgemm_largek_lds64", 32, 32, 8, 1, 2, 2, 64, staged_depth=2)
+
+
+class LinearPath(StrEnum):
+    """cuBLASLt's two ways of running addmm (see the module docstring)."""
+
+    SPLITK_ATOMIC = "splitk-atomic"
+    FUSED = "fused"
+
+
 # The splitk-atomic rows' range (see the module docstring): M from 33 to 1,024, N ≤ 128.
 SPLITK_MIN_ROWS = 33
 SPLITK_MAX_ROWS = 1024
@@ -54,7 +62,7 @@ class LinearRule:
     """cuBLASLt's path for addmm with `min_m` ≤ M ≤ `max_m` rows and N ≤ `max_n` columns
     (0: any) on tensor cores or not."""
 
-    path: str
+    path: LinearPath
     tensor: bool
     min_m: int = 1
     max_m: int = 0
@@ -66,16 +74,17 @@ class LinearRule:
 
 
 LINEAR_RULES = (
-    LinearRule(SPLITK_ATOMIC, False, min_m=SPLITK_MIN_ROWS, max_m=SPLITK_MAX_ROWS,
+    LinearRule(LinearPath.SPLITK_ATOMIC, False, min_m=SPLITK_MIN_ROWS, max_m=SPLITK_MAX_ROWS,
                max_n=SPLITK_MAX_COLUMNS),
-    LinearRule(FUSED, False),
-    LinearRule(SPLITK_ATOMIC, True, min_m=SPLITK_MIN_ROWS, max_m=SPLITK_MAX_ROWS,
+    LinearRule(LinearPath.FUSED, False),
+    LinearRule(LinearPath.SPLITK_ATOMIC, True, min_m=SPLITK_MIN_ROWS, max_m=SPLITK_MAX_ROWS,
                max_n=SPLITK_MAX_COLUMNS),
-    LinearRule(FUSED, True),
+    LinearRule(LinearPath.FUSED, True),
 )
 
 
-def linear_path(m: int, n: int, precision: Precision) -> str:
+def linear_path(m: int, n: int, precision: Precision) -> LinearPath:
+    """The first rule of `LINEAR_RULES` that matches an addmm of M rows and N columns."""
     tensor = precision is not Precision.FP32
     return next(r.path for r in LINEAR_RULES if r.matches(m, n, tensor))
 
@@ -90,7 +99,7 @@ def gemm_kernel(choice: KernelChoice) -> Kernel:
 
 def addmm_kernels(op: Gemm, precision: Precision, spec: GPUSpec) -> tuple[Kernel, ...]:
     """nn.Linear on a contiguous input: cuBLASLt's addmm (or a plain GEMM without bias)."""
-    if op.bias and linear_path(op.m, op.n, precision) == SPLITK_ATOMIC:
+    if op.bias and linear_path(op.m, op.n, precision) is LinearPath.SPLITK_ATOMIC:
         return _splitk_atomic(op, precision, spec)
     return (gemm_kernel(choose_kernel(op.m, op.k, op.n, spec, precision)),)
 
@@ -103,24 +112,14 @@ def matmul_add_kernels(op: Gemm, precision: Precision, spec: GPUSpec) -> tuple[K
     return gemm, bias_add(op.m * op.n, op.n, precision, spec)
 
 
-def bias_add(elements: int, n: int, precision: Precision, spec: GPUSpec) -> Kernel:
-    b = precision.bytes
-    cost = stream_kernel(BROADCAST, elements, 2 * elements * b + n * b, spec)
-    return Kernel(f"{BROADCAST.name} (bias add)", cost.seconds, Category.ELEMENTWISE,
-                  cost.bytes_moved, cost.bound)
-
-
 def _splitk_atomic(op: Gemm, precision: Precision, spec: GPUSpec) -> tuple[Kernel, ...]:
+    """Memset, C = 0·C, the K slices accumulated into C, then the bias epilogue."""
     out = op.m * op.n
     b = precision.bytes
-    memset = stream_kernel(FILL, 1, 0, spec)
-    scal = stream_kernel(FILL, out, out * b, spec)
     choice = tiled_kernel(LARGEK_TILE, 1, op.m, op.k, op.n, staged_spec(spec), precision) or \
         choose_kernel(op.m, op.k, op.n, spec, precision)
-    epilogue = stream_kernel(EPILOGUE, out, 2 * out * b + op.n * b, spec)
-    return (Kernel("Memset", memset.seconds, Category.ELEMENTWISE),
-            Kernel("scal_kernel", scal.seconds, Category.ELEMENTWISE, scal.bytes_moved),
-            Kernel("sgemm_largek_lds64", choice.seconds, Category.COMPUTE, choice.dram_bytes,
+    return (stream_launch("Memset", FILL, 1, 0, spec),
+            stream_launch("scal_kernel", FILL, out, out * b, spec),
+            Kernel(choice.name, choice.seconds, Category.COMPUTE, choice.dram_bytes,
                    choice.bound, choice),
-            Kernel(EPILOGUE.name, epilogue.seconds, Category.ELEMENTWISE,
-                   epilogue.bytes_moved, epilogue.bound))
+            stream_launch(EPILOGUE.name, EPILOGUE, out, (2 * out + op.n) * b, spec))

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from accelsim.ir import Gemm
-from accelsim.machines.gpu.elementwise import BROADCAST, TRANSPOSE, stream_kernel
+from accelsim.machines.gpu.elementwise import TRANSPOSE, bias_add, stream_launch
 from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel, tiled_kernel
 from accelsim.machines.gpu.kernels import TileConfig
 from accelsim.machines.gpu.launches import Kernel
@@ -68,8 +68,8 @@ IMPLICIT_GEMM_ISSUE_SLOTS = 2
 @dataclass(frozen=True)
 class ConvRule:
     """One row of the heuristic: the kernel for convolutions with at most `max_in_channels`
-    input channels (0: any), at least `min_batch` images and at most `max_out_channels`
-    output channels (0: any), on tensor cores or not (`tensor`)."""
+    input channels (0: any), from `min_batch` to `max_batch` images (0: any) and at most
+    `max_out_channels` output channels (0: any), on tensor cores or not (`tensor`)."""
 
     kernel: str
     tile: TileConfig
@@ -88,6 +88,10 @@ class ConvRule:
                 and (not self.max_out_channels or out_channels <= self.max_out_channels))
 
 
+# Registers a thread: the Nsight records' for the sm80_xmma_gemm kernels of the same tile
+# (80 for 32x32, 118 for 128x32; ../shared/validation/gpu-h200-2026-11.json); 232 for
+# 256x64 and 80 for the legacy kernel are assumed (no record), as are the tensor-core
+# tiles', taken from gemm's TENSOR_MENU.
 def _fprop(bm: int, bn: int, warps_m: int, warps_n: int, registers: int) -> TileConfig:
     return TileConfig(f"sm80_xmma_fprop_implicit_gemm_f32 tilesize{bm}x{bn}x8", bm, bn, 8,
                       warps_m, warps_n, 3, registers,
@@ -163,13 +167,11 @@ def conv_kernels(op: Gemm, batch: int, precision: Precision, spec: GPUSpec
                   _transform("nchwToNhwc filter", op.k * op.n, b, spec)]
         after = [_transform("nhwcToNchw output", out_elements, b, spec)]
     if op.bias:
-        cost = stream_kernel(BROADCAST, out_elements, 2 * out_elements * b + op.n * b, spec)
-        after.append(Kernel(f"{BROADCAST.name} (bias add)", cost.seconds,
-                            Category.ELEMENTWISE, cost.bytes_moved, cost.bound))
+        after.append(bias_add(out_elements, op.n, precision, spec))
     return (*before, main, *after)
 
 
 def _transform(name: str, elements: int, element_bytes: int, spec: GPUSpec) -> Kernel:
-    cost = stream_kernel(TRANSPOSE, elements, 2 * elements * element_bytes, spec)
-    return Kernel(f"{TRANSPOSE.name} ({name})", cost.seconds, Category.ELEMENTWISE,
-                  cost.bytes_moved, cost.bound)
+    """cuDNN's layout transform of a tensor: reads and writes every element once."""
+    return stream_launch(f"{TRANSPOSE.name} ({name})", TRANSPOSE, elements,
+                         2 * elements * element_bytes, spec)

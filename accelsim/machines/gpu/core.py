@@ -6,7 +6,8 @@ in a graph (`kernel_launch_s`) plus its body (pytorch.py says which kernels):
 - convolutions: the implicit-GEMM kernel cuDNN's heuristic picks (conv.py, a table from the
   H200 kernel lists), timed by the SM-level GEMM model (gemm.py, sm_sim.py), then a bias add;
 - linear layers: cuBLASLt's addmm (blas.py): a split-K GEMM with memset, scal and bias
-  epilogue kernels at small batch, one GEMM with the bias fused at large batch;
+  epilogue kernels for 33 to 1,024 rows and at most 128 columns, else one GEMM with the bias
+  fused (a GEMV at one row); after a batch-first cuDNN RNN, a GEMM and a bias add;
 - element-wise and pooling: PyTorch's kernels as streaming kernels with a latency floor
   (elementwise.py);
 - recurrent layers: cuDNN's persistent kernel (recurrent.py), or per step a GEMM and a fused

@@ -30,7 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.ir import Pool, PoolKind, Transfer, Vector, VectorKind
+from accelsim.machines.gpu.launches import Kernel
 from accelsim.machines.gpu.spec import GPUSpec
+from accelsim.machines.results import Category
 from accelsim.precision import Precision
 
 SFU_PER_SM_PER_CYCLE = 16
@@ -113,6 +115,21 @@ def stream_kernel(family: StreamKernel, elements: int, bytes_moved: int, spec: G
     """One launch of `family` over `elements` outputs."""
     alu = elements * family.instructions_per_element + extra_alu_ops
     return stream_seconds(bytes_moved, alu, sfu_ops, spec, family)
+
+
+def stream_launch(name: str, family: StreamKernel, elements: int, bytes_moved: int,
+                  spec: GPUSpec, sfu_ops: float = 0.0, extra_alu_ops: float = 0.0) -> Kernel:
+    """One launch of `family` over `elements` outputs, as the kernel `name` a profiler shows."""
+    cost = stream_kernel(family, elements, bytes_moved, spec, sfu_ops, extra_alu_ops)
+    return Kernel(name, cost.seconds, Category.ELEMENTWISE, cost.bytes_moved, cost.bound)
+
+
+def bias_add(elements: int, n: int, precision: Precision, spec: GPUSpec) -> Kernel:
+    """PyTorch's broadcast add of an N-element bias over `elements` outputs (after a
+    convolution, or a GEMM without a bias epilogue): reads and writes every output once and
+    reads the bias."""
+    moved = (2 * elements + n) * precision.bytes
+    return stream_launch(f"{BROADCAST.name} (bias add)", BROADCAST, elements, moved, spec)
 
 
 def vector_cost(op: Vector, precision: Precision, spec: GPUSpec) -> StreamCost:

@@ -32,7 +32,7 @@ from accelsim.machines.gpu.elementwise import (
     cast_seconds,
     copy_seconds,
     pool_cost,
-    stream_kernel,
+    stream_launch,
     vector_cost,
 )
 from accelsim.machines.gpu.launches import FrameworkCall, Kernel
@@ -113,7 +113,6 @@ def transfer_calls(op: Transfer, precision: Precision, spec: GPUSpec
     if not narrow:
         return (back,)
     moved = op.elements * (precision.bytes + FLOAT_BYTES)
-    cost = stream_kernel(VECTORIZED, op.elements, moved, spec)
-    to_float = Kernel(f"{VECTORIZED.name} (.float())", cost.seconds, Category.ELEMENTWISE,
-                      cost.bytes_moved, cost.bound)
+    to_float = stream_launch(f"{VECTORIZED.name} (.float())", VECTORIZED, op.elements, moved,
+                             spec)
     return FrameworkCall("op", (to_float,)), back

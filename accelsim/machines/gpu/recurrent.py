@@ -26,8 +26,9 @@ K = input features, N = gates·hidden), then ONE persistent kernel for the whole
   FP32 rate of 14-16 SMs for hidden 128; fp16's step stays at ~1.6 µs up to batch 1,024
   (tensor cores), as the shorter MMA chain and the same 16 CTAs give.
 - Where the weight slice does not fit in half an SM's registers, or more CTAs than SMs would
-  be needed, cuDNN runs per step a recurrent GEMM (M = batch, K = hidden) and a fused cell
-  kernel instead.
+  be needed, or the GPU has no grid-wide synchronization (`has_grid_sync`: cuDNN's persistent
+  algorithms need compute capability 6.0; the K80 and the 8800 GTX lack it), cuDNN runs per
+  step a recurrent GEMM (M = batch, K = hidden) and a fused cell kernel instead.
 
 Python step loop (`recurrent_step_loop` True, nn.LSTMCell called once per step): per step
 two cuBLASLt addmm (the input's and the state's gates, biases fused) and PyTorch's fused cell
@@ -46,7 +47,7 @@ from accelsim.machines.gpu.elementwise import (
     FILL,
     SFU_OPS,
     VECTORIZED,
-    stream_kernel,
+    stream_launch,
 )
 from accelsim.machines.gpu.gemm import choose_kernel
 from accelsim.machines.gpu.launches import FrameworkCall, Kernel
@@ -54,10 +55,14 @@ from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
 
-HIDDEN_PER_CTA = 8
-MMA_K = 16  # a tensor-core MMA's K (m16n8k16)
+HIDDEN_PER_CTA = 8  # fitted on the network file's LSTM (see the module docstring)
+MMA_K = 16  # a tensor-core MMA's K (PTX mma.m16n8k16 for fp16/bf16, sm80 on)
 REGISTER_BYTES = 4
-WEIGHT_REGISTER_SHARE = 0.5  # the part of a CTA's registers its weight slice may hold
+# The part of a CTA's registers its weight slice may hold, the rest left to the cell's
+# state and addressing. Assumed (Diamos et al., "Persistent RNNs", ICML 2016, keep the
+# weights in registers; the share is not published): no measured layer comes near it (the
+# char LSTM's slice is 16 KiB of the H200's 256 KiB).
+WEIGHT_REGISTER_SHARE = 0.5
 
 
 def _shape(rec: Recurrence) -> tuple[int, int, int, int]:
@@ -67,12 +72,13 @@ def _shape(rec: Recurrence) -> tuple[int, int, int, int]:
 
 
 def persistent_ctas(rec: Recurrence, precision: Precision, spec: GPUSpec) -> int:
-    """CTAs of cuDNN's persistent kernel, or 0 where it cannot run (weights do not fit)."""
+    """CTAs of cuDNN's persistent kernel, or 0 where it cannot run (no grid-wide
+    synchronization, or the weights do not fit on chip)."""
     _, _, hidden, gates = _shape(rec)
     ctas = math.ceil(hidden / HIDDEN_PER_CTA)
     slice_bytes = gates * min(hidden, HIDDEN_PER_CTA) * hidden * precision.bytes
     room = spec.registers_per_sm * REGISTER_BYTES * WEIGHT_REGISTER_SHARE
-    fits = slice_bytes <= room and ctas <= spec.sm_count
+    fits = spec.has_grid_sync and slice_bytes <= room and ctas <= spec.sm_count
     return ctas if fits else 0
 
 
@@ -95,32 +101,36 @@ def persistent_step_cycles(rec: Recurrence, precision: Precision, spec: GPUSpec)
     return sync + max(chain, compute)
 
 
-def _fill(name: str, elements: int, precision: Precision, spec: GPUSpec) -> Kernel:
-    cost = stream_kernel(FILL, elements, elements * precision.bytes, spec)
-    return Kernel(name, cost.seconds, Category.ELEMENTWISE, cost.bytes_moved, cost.bound)
+def _state_count(rec: Recurrence) -> int:
+    """States a cell carries between steps: h and c (LSTM), or h."""
+    return 2 if rec.kind is CellKind.LSTM else 1
+
+
+def _state_fills(rec: Recurrence, precision: Precision, spec: GPUSpec) -> tuple[Kernel, ...]:
+    """h0 (and c0) filled with zeros, one FillFunctor kernel each."""
+    batch, _, hidden, _ = _shape(rec)
+    return tuple(stream_launch(f"FillFunctor ({s})", FILL, batch * hidden,
+                               batch * hidden * precision.bytes, spec)
+                 for s in ("h0", "c0")[:_state_count(rec)])
 
 
 def _cell_kernel(rec: Recurrence, precision: Precision, spec: GPUSpec, name: str) -> Kernel:
     """One fused cell kernel for one step: reads the gates (and c), writes h (and c)."""
     batch, _, hidden, gates = _shape(rec)
     cells = batch * hidden
-    state = 2 if rec.kind is CellKind.LSTM else 1
-    moved = (2 * batch * gates * hidden + (2 * state - 1) * cells) * precision.bytes
+    moved = (2 * batch * gates * hidden + (2 * _state_count(rec) - 1) * cells) * \
+        precision.bytes
     alu = sum(ALU_OPS[v.kind] * v.elements for v in rec.cell) // rec.steps
     sfu = sum(SFU_OPS.get(v.kind, 0) * v.elements for v in rec.cell) // rec.steps
-    cost = stream_kernel(VECTORIZED, cells, moved, spec, sfu_ops=sfu, extra_alu_ops=alu)
-    return Kernel(name, cost.seconds, Category.ELEMENTWISE, cost.bytes_moved, cost.bound)
+    return stream_launch(name, VECTORIZED, cells, moved, spec, sfu_ops=sfu, extra_alu_ops=alu)
 
 
 def cudnn_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec) -> tuple[Kernel, ...]:
     """Every kernel one nn.LSTM / nn.RNN call launches through cuDNN."""
     batch, features, hidden, gates = _shape(rec)
-    states = 2 if rec.kind is CellKind.LSTM else 1
-    fills = tuple(_fill(f"FillFunctor ({s})", batch * hidden, precision, spec)
-                  for s in ("h0", "c0")[:states])
     projection = gemm_kernel(choose_kernel(batch * rec.steps, features, gates * hidden, spec,
                                            precision))
-    return (*fills, *time_major_copy(rec, precision, spec), projection,
+    return (*_state_fills(rec, precision, spec), *time_major_copy(rec, precision, spec), projection,
             *recurrence_kernels(rec, precision, spec))
 
 
@@ -132,9 +142,8 @@ def time_major_copy(rec: Recurrence, precision: Precision, spec: GPUSpec
     if batch == 1:
         return ()
     elements = batch * rec.steps * features
-    copy = stream_kernel(BROADCAST, elements, 2 * elements * precision.bytes, spec)
-    return (Kernel(f"{BROADCAST.name} (direct_copy: input time-major)", copy.seconds,
-                   Category.ELEMENTWISE, copy.bytes_moved, copy.bound),)
+    return (stream_launch(f"{BROADCAST.name} (direct_copy: input time-major)", BROADCAST,
+                          elements, 2 * elements * precision.bytes, spec),)
 
 
 def recurrence_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec
@@ -165,16 +174,13 @@ def step_loop_calls(rec: Recurrence, precision: Precision, spec: GPUSpec
     """nn.LSTMCell (nn.RNNCell) called once per step from Python: state fills, per step two
     addmm and the fused cell kernel, then the outputs stacked."""
     batch, features, hidden, gates = _shape(rec)
-    states = 2 if rec.kind is CellKind.LSTM else 1
-    fills = tuple(FrameworkCall("op", (_fill(f"FillFunctor ({s})", batch * hidden, precision,
-                                             spec),))
-                  for s in ("h0", "c0")[:states])
+    fills = tuple(FrameworkCall("op", (fill,)) for fill in _state_fills(rec, precision, spec))
     x_gates = Gemm("x gates", m=batch, k=features, n=gates * hidden)
     h_gates = Gemm("h gates", m=batch, k=hidden, n=gates * hidden)
     step = (*addmm_kernels(x_gates, precision, spec), *addmm_kernels(h_gates, precision, spec),
             _cell_kernel(rec, precision, spec, f"_thnn_fused_{rec.kind.value}_cell"))
     elements = batch * rec.steps * hidden
-    cat = stream_kernel(BROADCAST, elements, 2 * elements * precision.bytes, spec)
-    stack = FrameworkCall("op", (Kernel(f"{BROADCAST.name} (stack outputs)", cat.seconds,
-                                        Category.ELEMENTWISE, cat.bytes_moved, cat.bound),))
+    stack = FrameworkCall("op", (stream_launch(f"{BROADCAST.name} (stack outputs)", BROADCAST,
+                                               elements, 2 * elements * precision.bytes,
+                                               spec),))
     return (*fills, *(FrameworkCall("cell", step),) * rec.steps, stack)

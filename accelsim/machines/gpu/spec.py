@@ -109,6 +109,11 @@ class GPUSpec:
     register_alloc_unit: int = 256
     tensor_ops_per_cycle_per_sm: tuple[tuple[str, float], ...] = ()
     has_async_copy: bool = True  # LDGSTS (sm80+); else LDG + STS via registers
+    # Cooperative grid-wide synchronization (compute capability 6.0 and later: Pascal on),
+    # which cuDNN's persistent RNN kernels need: the cuDNN API reference says of
+    # CUDNN_RNN_ALGO_PERSIST_STATIC / _DYNAMIC "only supported on devices with compute
+    # capability >= 6.0". Without it a recurrent layer runs per step (recurrent.py).
+    has_grid_sync: bool = True
     source: str = ""
 
     # Overheads a what-if may remove entirely (a free launch, no cold start).
@@ -127,6 +132,11 @@ class GPUSpec:
         for name, _ in self.tensor_ops_per_cycle_per_sm:
             check_choice(name, "tensor_ops_per_cycle_per_sm name", TENSOR_PRECISIONS,
                          owner=self.name)
+        if self.dram_achievable_fraction > 1:
+            raise SpecError(
+                f"{self.name}: dram_achievable_fraction = {self.dram_achievable_fraction} "
+                "must be at most 1 (the share of dram_bytes_per_s kernels reach); use e.g. "
+                "0.87, the H200's measured copy bandwidth over its datasheet's")
         if self.shared_memory_per_sm_bytes > self.l1_bytes_per_sm:
             raise SpecError(
                 f"{self.name}: shared_memory_per_sm_bytes = {self.shared_memory_per_sm_bytes} "
@@ -137,10 +147,6 @@ class GPUSpec:
     @property
     def dram_achievable_bytes_per_s(self) -> float:
         return self.dram_bytes_per_s * self.dram_achievable_fraction
-
-    def host_dispatch(self, call: str) -> float:
-        """Seconds the host spends dispatching one framework call of a kind."""
-        return dict(self.host_dispatch_s)[call]
 
     @property
     def cold_start_s(self) -> float:
@@ -221,7 +227,7 @@ K80 = GPUSpec(
     shared_memory_per_sm_bytes=112 * 1024, max_warps_per_sm=64, max_ctas_per_sm=16,
     max_registers_per_thread=255, dram_latency_cycles=350, l2_latency_cycles=200,
     shared_latency_cycles=30, fma_latency_cycles=9, kernel_launch_s=4.0e-6,
-    has_async_copy=False,
+    has_async_copy=False, has_grid_sync=False,
     source="Jouppi et al. 2017 (one K80 die); NVIDIA Tesla K80 datasheet")
 # GeForce 8800 GTX (G80, 2006): 16 SMs × 8 lanes = 128 cores at a 1.35 GHz shader clock; a MAD
 # plus a co-issued MUL per lane per cycle = 518 GFLOPS, the book's "~500 GFLOPS"; 768 MiB of
@@ -234,7 +240,7 @@ GTX8800 = GPUSpec(
     shared_memory_per_sm_bytes=16 * 1024, max_warps_per_sm=24, max_ctas_per_sm=8,
     max_registers_per_thread=124, dram_latency_cycles=500, l2_latency_cycles=300,
     shared_latency_cycles=36, fma_latency_cycles=22, kernel_launch_s=7.0e-6,
-    flops_per_lane_per_cycle=3.0, has_async_copy=False,
+    flops_per_lane_per_cycle=3.0, has_async_copy=False, has_grid_sync=False,
     source="NVIDIA GeForce 8800 GTX / G80 technical brief (2006)")
 
 GPU_SPECS: dict[str, GPUSpec] = {s.name: s for s in (H200, H100, V100, K80, GTX8800)}

@@ -12,12 +12,12 @@ import accelsim as ax
 from accelsim.ir import ConvGeometry, Gemm, Pool, PoolKind, Vector, VectorKind
 from accelsim.machines.cpu import framework as fw
 from accelsim.machines.cpu.core import CPU
-from accelsim.machines.cpu.spec import HASWELL
+from accelsim.machines.cpu.spec import HASWELL, SKYLAKE
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
 
 FP32 = Precision.FP32
-ONE = HASWELL.replace(cores=1)  # 8 lanes, 2 FMA pipes, FMA latency 4, efficiency 0.9
+ONE = HASWELL.replace(cores=1)  # 8 lanes, 2 FMA pipes, FMA latency 5, efficiency 0.9
 TWO = HASWELL.replace(cores=2)
 
 
@@ -66,12 +66,16 @@ def test_convolution_setup_is_per_call():
 def test_convolution_pads_channels_to_vectors_and_waits_on_fma_latency():
     six, eight = fw.time_op(ONE, conv_op(1, 6), FP32), fw.time_op(ONE, conv_op(1, 8), FP32)
     assert six.time[Category.COMPUTE] == pytest.approx(eight.time[Category.COMPUTE])
-    # AVX2 kernel: 3 output pixels × 1 channel vector = 3 accumulators against an FMA
-    # latency of 4 cycles: 0.75 vector FMAs per cycle, at the sustained efficiency
+    # AVX2 kernel: 3 output pixels × 1 channel vector = 3 accumulators against Haswell's FMA
+    # latency of 5 cycles: 0.6 vector FMAs per cycle, at the sustained efficiency
     fmas = 28 * 28 * 25 * 1
     assert six.time[Category.COMPUTE] == pytest.approx(
+        seconds(ONE, fmas / (3 / 5 * ONE.fma_efficiency)))
+    # a Zen 3 or Skylake core (latency 4): 0.75 per cycle
+    zen = fw.time_op(ONE.replace(fma_latency_cycles=4), conv_op(1, 6), FP32)
+    assert zen.time[Category.COMPUTE] == pytest.approx(
         seconds(ONE, fmas / (3 / 4 * ONE.fma_efficiency)))
-    # 32 channels: 4 vectors, 12 accumulators, issue-bound at 2 FMA pipes
+    # 32 channels: 4 vectors, 12 accumulators (≥ 5 × 2 in flight), issue-bound at 2 FMA pipes
     wide = fw.time_op(ONE, conv_op(1, 32), FP32)
     assert wide.time[Category.COMPUTE] == pytest.approx(
         seconds(ONE, 4 * fmas / (2 * ONE.fma_efficiency)))
@@ -118,6 +122,17 @@ def test_outputs_above_the_mmap_threshold_fault_every_page():
     below = fw.time_op(ONE, Vector("relu", VectorKind.RELU, n - 2048), FP32)
     faults = relu.time[Category.MEMORY_STALL] - below.time[Category.MEMORY_STALL]
     assert faults == pytest.approx(n * 4 / 4096 * ONE.page_fault_s, rel=0.01)
+
+
+@pytest.mark.parametrize("shape", [(1024, 120, 84), (1024, 224, 512), (64, 224, 512)])
+def test_more_cores_never_slow_a_threaded_gemm(shape):
+    """Hosts the model never saw have other core counts: the busiest thread's block must not
+    grow with the threads. A split of rows alone gives 16 and 28 threads the same 2 of the 32
+    row panels of m = 1024, and 64 threads whole columns of all 1024 rows."""
+    kernel = [fw.gemm_s(SKYLAKE.replace(cores=c), *shape, FP32, False)[0]
+              for c in (2, 8, 16, 28, 64)]
+    assert kernel == sorted(kernel, reverse=True)
+    assert kernel[-1] < kernel[-2] < kernel[-3]  # 16 → 28 → 64 cores all help
 
 
 def lstm_run(spec, steps):

@@ -111,6 +111,12 @@ def test_every_preset_runs_both_networks():
     assert times["gpu-8800gtx"] > times["gpu-k80"] > times["gpu-v100"] > times["gpu-h200"]
 
 
+def test_dram_fraction_is_a_share():
+    with pytest.raises(ax.AccelsimError, match=r"dram_achievable_fraction = 1\.2 must be at "
+                                               r"most 1"):
+        ax.machine("gpu-h200", dram_achievable_fraction=1.2)
+
+
 def test_host_table_is_checked():
     with pytest.raises(ax.AccelsimError, match="host_dispatch_s name = 'python' must be one"):
         ax.machine("gpu-h200", host_dispatch_s={**dict(ax.machine("gpu-h200").spec

@@ -4,7 +4,6 @@ persistent LSTM and the eager timeline — closed forms and hand-worked cases.""
 from __future__ import annotations
 
 import itertools
-import math
 import tomllib
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from accelsim.machines.gpu.recurrent import (
     persistent_step_cycles,
     recurrence_kernels,
 )
-from accelsim.machines.gpu.spec import H200
+from accelsim.machines.gpu.spec import GTX8800, H200, K80, V100
 from accelsim.machines.results import Category
 from accelsim.nn.loader import parse_network
 from accelsim.precision import Precision
@@ -116,6 +115,20 @@ def test_weights_too_big_for_chip_run_a_gemm_and_a_cell_per_step():
     assert kernels[0].gemm == choose_kernel(64, 1056, 4 * 1056, H200, FP32)
     # hidden 2,048 needs 256 CTAs: more than the SMs, whatever the precision
     assert persistent_ctas(recurrence(64, 5, hidden=2048), FP16, H200) == 0
+
+
+def test_gpus_without_grid_sync_run_the_recurrence_per_step():
+    """cuDNN's persistent RNN needs compute capability 6.0 (grid-wide sync): a Volta runs the
+    char LSTM's 16 CTAs persistently; a Kepler K80 and a G80 run a GEMM and a cell kernel a
+    step, though the weight slice (16 KiB) fits their registers."""
+    rec = recurrence(64, 10)
+    assert persistent_ctas(rec, FP32, V100) == 16
+    for spec in (K80, GTX8800, H200.replace(has_grid_sync=False)):
+        assert persistent_ctas(rec, FP32, spec) == 0
+        kernels = recurrence_kernels(rec, FP32, spec)
+        assert [k.name for k in kernels[:2]] * 10 == [k.name for k in kernels]
+        assert kernels[1].name == "fused_lstm_cell"
+    assert persistent_ctas(rec, FP32, K80.replace(has_grid_sync=True, sm_count=16)) == 16
 
 
 def test_step_loop_runs_two_addmm_and_a_cell_kernel_per_step():
@@ -216,4 +229,3 @@ def test_host_copies_and_casts():
     assert copy_seconds(large, s) == pytest.approx(s.host_copy_latency_s + 2 * large / memory)
     elements = large // 4
     assert cast_seconds(elements, FP16, s) == pytest.approx(6 * elements / memory)
-    assert math.isclose(s.host_dispatch("conv"), dict(s.host_dispatch_s)["conv"])

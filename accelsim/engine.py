@@ -7,17 +7,22 @@ of the network's forward size), so accuracy is measured on the whole set.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from accelsim.errors import AccelsimError
+from accelsim.comparison import Comparison, Entry, Skipped
+from accelsim.errors import AccelsimError, CapacityError, PrecisionError
 from accelsim.machines.presets import HOST, build
 from accelsim.machines.results import RunResult
 from accelsim.measure.calibration import host_spec
 from accelsim.nn.runnable import Runnable
 from accelsim.nn.scoring import score, split_data
+from accelsim.precision import Precision
 
-__all__ = ["machine", "run", "score", "split_data"]
+__all__ = ["compare", "machine", "run", "score", "split_data"]
+CALIBRATION_SAMPLES = 256  # training samples an int8 network's activation scales come from
 
 if TYPE_CHECKING:
     from accelsim.machines.base import Machine
@@ -41,3 +46,84 @@ def run(machine: Machine, net: Runnable, *, batch: int = 1, precision: Any = Non
     """Time one batch of `net` on `machine`; with data, also outputs and accuracy
     (`Machine.run`; `precision=None` means the machine's own)."""
     return machine.run(net, batch=batch, precision=precision, data=data, seq_len=seq_len)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _network(spec: Any, scored: bool) -> Any:
+    """A network by name or path (trained weights when it will be scored, else shapes only),
+    or a network object as given."""
+    from accelsim.nn.loader import load_network
+
+    if isinstance(spec, str | Path):
+        return load_network(spec, weights="trained" if scored else "none")
+    return spec
+
+
+def _test_data(net: Any) -> tuple[Any, Any]:
+    """The test split of the data set the network was trained on."""
+    from accelsim.nn import datasets
+
+    config = dict(getattr(net, "training", {}) or {})
+    if "dataset" not in config:
+        raise AccelsimError(f"{net.name} names no data set ([training] dataset) to score "
+                            "accuracy on; compare it without accuracy")
+    return datasets.load(config["dataset"], split="test", **config.get("data", {}))
+
+
+def _quantized(net: Any) -> Any:
+    """The int8 network, its scales calibrated on training samples (as `ax.quantize`)."""
+    from accelsim.nn import datasets
+    from accelsim.quant import QuantizedNetwork, quantize
+
+    if isinstance(net, QuantizedNetwork):
+        return net
+    config = dict(net.training)
+    x = datasets.load(config["dataset"], split="train", **config.get("data", {}))[0]
+    return quantize(net, x[:CALIBRATION_SAMPLES])
+
+
+def compare(networks: Any, machines: Any, *, batch: int | Sequence[int] = 1,
+            precision: str | Precision | Sequence[str | Precision] | None = None,
+            seq_len: int | None = None, accuracy: bool = False,
+            on_run: Callable[[str], None] | None = None) -> Comparison:
+    """Every network on every machine at every batch and precision (None: each machine's
+    own). Networks and machines are names (or paths, or built objects). With `accuracy`, each
+    run also scores the network's own test split at that precision (int8 through a network
+    quantized on 256 training samples). A precision a machine lacks, or a batch that does not
+    fit its memory, is skipped and listed with the reason; `on_run` hears each run's label."""
+    scored = bool(accuracy)
+    nets = [_network(n, scored) for n in _as_list(networks)]
+    built = [machine(m) if isinstance(m, str) else m for m in _as_list(machines)]
+    batches = [int(b) for b in _as_list(batch)]
+    precisions = [None if p is None else Precision(p) for p in _as_list(precision)]
+    entries, skipped = [], []
+    for net in nets:
+        data = _test_data(net) if scored else None
+        int8 = None
+        for m in built:
+            for p in precisions:
+                chosen = m.default_precision if p is None else p
+                scored_once: float | None = None
+                for b in batches:
+                    if on_run is not None:
+                        on_run(f"{net.name} on {m.name} ({chosen.value}, batch {b})")
+                    model = net
+                    if chosen is Precision.INT8 and scored:
+                        int8 = int8 or _quantized(net)
+                        model = int8
+                    # The numerics do not depend on the batch timed: score once per precision.
+                    given = data if scored_once is None else None
+                    try:
+                        r = m.run(model, batch=b, precision=chosen, data=given, seq_len=seq_len)
+                    except (PrecisionError, CapacityError) as err:
+                        skipped.append(Skipped(m.name, net.name, b, chosen.value, str(err)))
+                        continue
+                    if scored and scored_once is None:
+                        scored_once = r.accuracy
+                    elif scored:
+                        r = dataclasses.replace(r, accuracy=scored_once)
+                    entries.append(Entry(r))
+    return Comparison(tuple(entries), tuple(skipped))

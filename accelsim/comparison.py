@@ -1,0 +1,148 @@
+"""Many runs side by side: networks × machines × batches × precisions (`ax.compare`,
+`ax.run_scenario`), as one table, plain records for JSON/CSV, and HTML for notebooks.
+
+A `Comparison` only holds results; it never simulates (`engine.compare` runs them). Records
+carry their unit in every key (`seconds`, `throughput_per_s`, `ops_per_s`); ops are counted in
+the precision's own unit (`ops_unit`: FLOP for fp32/fp16/bf16, OP for int8) and the two are
+never summed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from accelsim.machines.results import Category, RunResult, html_table
+from accelsim.precision import Precision
+
+RECORD_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One run of a comparison (the result names its machine, network, batch, precision)."""
+
+    result: RunResult
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        r = self.result
+        return r.machine, r.network, r.batch, r.precision.value
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A combination that could not run, and why (a precision the machine lacks, a batch
+    that does not fit its memory)."""
+
+    machine: str
+    network: str
+    batch: int
+    precision: str
+    reason: str
+
+
+def run_record(r: RunResult) -> dict[str, Any]:
+    """One run as plain values, the unit in every key."""
+    record: dict[str, Any] = {
+        "machine": r.machine, "network": r.network, "batch": r.batch, "seq_len": r.seq_len,
+        "precision": r.precision.value, "ops_unit": r.ops_unit,
+        "seconds": r.seconds, "device_seconds": r.device_seconds,
+        "latency_ms": r.seconds * 1e3, "throughput_per_s": r.throughput,
+        "device_throughput_per_s": r.device_throughput, "cycles": r.cycles,
+        "clock_hz": r.clock_hz, "ops": r.ops, "achieved_ops_per_s": r.achieved_ops_per_s,
+        "peak_ops_per_s": r.peak_ops_per_s, "utilization_fraction": r.utilization,
+        "accuracy_fraction": r.accuracy,
+        "dram_bytes": sum(op.dram_bytes for op in r.layers),
+    }
+    record.update({f"time_seconds.{c.value}": r.time[c] for c in Category})
+    return record
+
+
+def op_record(r: RunResult, index: int) -> dict[str, Any]:
+    """One op of a run as plain values (the run's key first)."""
+    op = r.layers[index]
+    return {
+        "machine": r.machine, "network": r.network, "batch": r.batch,
+        "precision": r.precision.value, "op_index": index, "op": op.name, "layer": op.layer,
+        "kind": op.kind, "kernel": op.kernel, "seconds": op.seconds, "cycles": op.cycles,
+        "ops": op.ops, "ops_unit": r.ops_unit, "achieved_ops_per_s": op.achieved_ops_per_s,
+        "utilization_fraction": op.utilization, "bound": op.bound.value,
+        "dram_bytes": op.dram_bytes, "onchip_bytes": op.onchip_bytes,
+        **{f"time_seconds.{c.value}": op.time[c] for c in Category},
+    }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Runs side by side, in the order they were made (network, machine, batch, precision)."""
+
+    entries: tuple[Entry, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def results(self) -> tuple[RunResult, ...]:
+        return tuple(e.result for e in self.entries)
+
+    def machines(self) -> list[str]:
+        return list(dict.fromkeys(r.machine for r in self.results))
+
+    def networks(self) -> list[str]:
+        return list(dict.fromkeys(r.network for r in self.results))
+
+    def select(self, machine: str | None = None, network: str | None = None,
+               precision: Precision | str | None = None,
+               batch: int | None = None) -> tuple[RunResult, ...]:
+        """The runs matching every given field, in order."""
+        want = None if precision is None else Precision(precision)
+        return tuple(r for r in self.results
+                     if (machine is None or r.machine == machine)
+                     and (network is None or r.network == network)
+                     and (want is None or r.precision is want)
+                     and (batch is None or r.batch == batch))
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain record per run (`run_record`)."""
+        return [run_record(r) for r in self.results]
+
+    def op_records(self) -> list[dict[str, Any]]:
+        """One plain record per run × op (`op_record`)."""
+        return [op_record(r, i) for r in self.results for i in range(len(r.layers))]
+
+    def rows(self) -> Iterable[tuple[str, ...]]:
+        for r in self.results:
+            acc = "—" if r.accuracy is None else f"{r.accuracy:.2%}"
+            yield (r.machine, r.network, str(r.batch), r.precision.value,
+                   f"{r.seconds * 1e6:,.1f}", f"{r.device_seconds * 1e6:,.1f}",
+                   f"{r.throughput:,.0f}",
+                   f"{r.achieved_ops_per_s / 1e12:,.3f} T{r.ops_unit}/s",
+                   f"{r.utilization:.1%}", acc, r.breakdown_line())
+
+    HEADER = ("machine", "network", "batch", "precision", "end to end (µs)",
+              "device (µs)", "inferences/s", "achieved", "of peak", "accuracy",
+              "time goes to")
+
+    def table(self) -> str:
+        """A text table: one line per run, then what was skipped and why."""
+        rows = [self.HEADER, *self.rows()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(self.HEADER) - 1)]
+        lines = ["  ".join(cell.ljust(w) if i < 4 else cell.rjust(w)
+                           for i, (cell, w) in enumerate(zip(row, widths, strict=False)))
+                 + "  " + row[-1] for row in rows]
+        lines += [f"skipped: {s.network} on {s.machine} ({s.precision}, batch {s.batch}): "
+                  f"{s.reason}" for s in self.skipped]
+        return "\n".join(line.rstrip() for line in lines)
+
+    def __repr__(self) -> str:
+        return (f"Comparison({len(self.entries)} runs: {', '.join(self.networks())} on "
+                f"{', '.join(self.machines())})")
+
+    def _repr_html_(self) -> str:
+        html = html_table("", self.HEADER, self.rows())
+        if self.skipped:
+            html += html_table("skipped", ("machine", "network", "batch", "precision",
+                                           "why"),
+                               ((s.machine, s.network, s.batch, s.precision, s.reason)
+                                for s in self.skipped))
+        return html

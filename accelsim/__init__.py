@@ -7,6 +7,9 @@ The public API (names fixed by DESIGN.md):
     x, y = ax.datasets.load("digits", split="test")
     wl = ax.lower(net, batch=64)
     ax.presets(); m = ax.machine(name, **overrides); r = m.run(net, batch=64, data=(x, y))
+    cmp = ax.compare(["lenet5", "lstm-char"], ["tpu-v1", "gpu-h200"], batch=[1, 64])
+    ax.plot.throughput(cmp)  # every plot takes ax=None and returns the matplotlib Axes
+    res = ax.run_scenario("quickstart"); print(res.table()); res.write("reports/quickstart")
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from accelsim.engine import machine, run
-from accelsim.errors import AccelsimError
+from accelsim import plot
+from accelsim.comparison import Comparison
+from accelsim.engine import compare, machine, run, run_scenario
+from accelsim.errors import AccelsimError, ScenarioError
 from accelsim.ir import Gemm, Pool, Transfer, Vector, Workload
 from accelsim.lower import lower
 from accelsim.machines import Machine, OpResult, Precision, RunResult
@@ -23,12 +28,16 @@ from accelsim.machines.presets import preset_names
 from accelsim.nn import Network, datasets
 from accelsim.nn.loader import available_networks, load_network
 from accelsim.quant import QuantizedNetwork, quantize
+from accelsim.scenario import Scenario, load_scenario
+from accelsim.scenario_result import ScenarioResult
 
 __version__ = "0.1.0"
 __all__ = [
-    "AccelsimError", "Gemm", "Machine", "Network", "OpResult", "Pool", "Precision",
-    "QuantizedNetwork", "RunResult", "Transfer", "Vector", "Workload", "datasets", "lower",
-    "machine", "network", "networks", "presets", "quantize", "run",
+    "AccelsimError", "Comparison", "Gemm", "Machine", "Network", "OpResult", "Pool",
+    "Precision", "QuantizedNetwork", "RunResult", "Scenario", "ScenarioError",
+    "ScenarioResult", "Transfer", "Vector", "Workload", "compare", "datasets",
+    "load_scenario", "lower", "machine", "network", "networks", "plot", "presets", "quantize",
+    "run", "run_scenario",
 ]
 
 

@@ -7,13 +7,15 @@ output cut short by a closed pipe (`accelsim presets | head -1`) ends quietly wi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from accelsim import __version__
 from accelsim.errors import AccelsimError, UsageError
 
 MAX_COUNT = 2**31 - 1  # the largest --batch, --seq-len or --epochs: sizes stay in int64
@@ -128,6 +130,75 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario_lines() -> list[str]:
+    """Each bundled scenario's name and its description (read, not checked: `accelsim run`
+    checks a scenario and says what is wrong)."""
+    import tomllib
+
+    from accelsim.scenario import available_scenarios, scenarios_dir
+
+    names = available_scenarios()
+    width = max((len(n) for n in names), default=0)
+    lines = []
+    for name in names:
+        try:
+            head = tomllib.loads((scenarios_dir() / f"{name}.toml").read_text("utf-8"))
+            about = " ".join(str(head.get("scenario", {}).get("description", "")).split())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+            about = "(unreadable: accelsim run says why)"
+        lines.append(f"{name.ljust(width)}  {about}".rstrip())
+    return lines
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from accelsim.machines.presets import preset_names
+    from accelsim.nn.loader import available_networks
+
+    listed = {"presets": preset_names, "networks": available_networks,
+              "scenarios": _scenario_lines}[args.what]()
+    print("\n".join(listed))
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr, one step per run, shown only at a terminal and only when
+    the work takes more than a second; yields the `on_run` hook."""
+    from tqdm import tqdm
+
+    shown = getattr(sys.stderr, "isatty", lambda: False)()
+    with tqdm(total=total, unit="run", file=sys.stderr, disable=not shown, delay=1.0,
+              leave=False, dynamic_ncols=True) as bar:
+        started = [False]
+
+        def on_run(label: str) -> None:
+            bar.set_postfix_str(label, refresh=False)  # drawn by update, after the delay
+            if started[0]:
+                bar.update(1)  # the previous run is done
+            started[0] = True
+
+        yield on_run
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from accelsim.engine import run_scenario
+    from accelsim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    out = Path(args.out) if args.out else Path.cwd() / "reports" / scenario.name
+    with _progress(scenario.run_count) as on_run:
+        result = run_scenario(scenario, on_run=on_run)
+    print(f"{scenario.name}: {scenario.description}" if scenario.description
+          else scenario.name)
+    print()
+    print(result.table())
+    sys.stdout.flush()
+    written = result.write(out)
+    print()
+    print(f"wrote the report ({', '.join(scenario.formats)}) to {written}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from accelsim.demo import demo
 
@@ -165,7 +236,19 @@ def _seed(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="accelsim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"accelsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario file (or a bundled scenario by name: "
+                                     "accelsim list scenarios) and write its report")
+    run.add_argument("scenario", help="path to a scenario .toml, or a bundled name such as "
+                                      "quickstart")
+    run.add_argument("--out", default=None, metavar="DIR",
+                     help="report folder (default: reports/SCENARIO-NAME in the current "
+                          "directory)")
+    run.set_defaults(func=_cmd_run)
+    listing = sub.add_parser("list", help="list presets, networks or bundled scenarios")
+    listing.add_argument("what", choices=("presets", "networks", "scenarios"))
+    listing.set_defaults(func=_cmd_list)
     demo = sub.add_parser("demo", help="run LeNet-5 and the LSTMs on every machine model")
     demo.set_defaults(func=_cmd_demo)
     train = sub.add_parser("train", help="train a network; writes NETWORK-DATASET.npz and a "

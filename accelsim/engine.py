@@ -20,8 +20,10 @@ from accelsim.measure.calibration import host_spec
 from accelsim.nn.runnable import Runnable
 from accelsim.nn.scoring import score, split_data
 from accelsim.precision import Precision
+from accelsim.scenario import MACHINE_PRECISION, Scenario, load_scenario
+from accelsim.scenario_result import ReferenceRow, ScenarioResult, model_value
 
-__all__ = ["compare", "machine", "run", "score", "split_data"]
+__all__ = ["compare", "machine", "run", "run_scenario", "score", "split_data"]
 CALIBRATION_SAMPLES = 256  # training samples an int8 network's activation scales come from
 
 if TYPE_CHECKING:
@@ -86,7 +88,7 @@ def _quantized(net: Any) -> Any:
 
 
 def compare(networks: Any, machines: Any, *, batch: int | Sequence[int] = 1,
-            precision: str | Precision | Sequence[str | Precision] | None = None,
+            precision: str | Precision | Sequence[str | Precision | None] | None = None,
             seq_len: int | None = None, accuracy: bool = False,
             on_run: Callable[[str], None] | None = None) -> Comparison:
     """Every network on every machine at every batch and precision (None: each machine's
@@ -127,3 +129,36 @@ def compare(networks: Any, machines: Any, *, batch: int | Sequence[int] = 1,
                         r = dataclasses.replace(r, accuracy=scored_once)
                     entries.append(Entry(r))
     return Comparison(tuple(entries), tuple(skipped))
+
+
+def _scenario_machines(scenario: Scenario) -> list[Machine]:
+    """Each machine of the scenario, built; an error names the file and the machine's key."""
+    built = []
+    for i, choice in enumerate(scenario.machines):
+        try:
+            built.append(machine(choice.preset, **dict(choice.overrides)))
+        except AccelsimError as err:
+            key = f"machines[{i}].{'overrides' if choice.overrides else 'preset'}"
+            raise scenario.error(key, err) from None
+    return built
+
+
+def run_scenario(scenario: Scenario | str | Path,
+                 on_run: Callable[[str], None] | None = None) -> ScenarioResult:
+    """Run a scenario (a `Scenario`, a file's path or a bundled scenario's name): every
+    network on every machine at every batch and precision (`compare`), the book's figures
+    when it asks for them, and the model's value beside each published reference."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    comparison = compare(
+        list(scenario.networks), _scenario_machines(scenario), batch=list(scenario.batches),
+        precision=[None if p == MACHINE_PRECISION else p for p in scenario.precisions],
+        seq_len=scenario.seq_len, accuracy=scenario.accuracy, on_run=on_run)
+    figures: tuple[Any, ...] = ()
+    if scenario.book_figures:
+        from accelsim.book import book_figures
+
+        figures = tuple(book_figures())
+    references = tuple(ReferenceRow(ref, model_value(comparison, ref))
+                       for ref in scenario.references)
+    return ScenarioResult(scenario, comparison, figures, references)

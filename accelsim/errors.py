@@ -50,3 +50,8 @@ class SpecError(AccelsimError):
 
 class CapacityError(AccelsimError):
     """The work does not fit the machine's memory (device memory, host memory, a buffer)."""
+
+
+class ScenarioError(AccelsimError):
+    """A scenario file (TOML) is invalid: the message names the file, the key path
+    (`run.batch[1]`) and the fix."""

@@ -286,3 +286,91 @@ def test_validate_networks_live_without_torch_says_how_to_install(monkeypatch, c
     assert main(["validate", "cpu-host", "--networks"]) == 2
     err = capsys.readouterr().err
     assert "torch==2.13.0" in err and "Traceback" not in err
+
+
+SCENARIO = """
+[scenario]
+name = "cli-check"
+description = "two machines, timing only"
+[[machines]]
+preset = "tpu-v1"
+[[machines]]
+preset = "cpu-haswell-e5-2699v3"
+[run]
+networks = ["lenet5"]
+batch = [1, 8]
+[report]
+formats = ["json", "md"]
+plots = []
+"""
+
+
+def test_version_prints_the_package_version(capsys):
+    import accelsim
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"accelsim {accelsim.__version__}\n"
+
+
+def test_list_prints_presets_networks_and_scenarios(capsys):
+    import accelsim
+    from accelsim.scenario import available_scenarios, load_scenario
+
+    assert main(["list", "presets"]) == 0
+    assert capsys.readouterr().out.split() == accelsim.presets()
+    assert main(["list", "networks"]) == 0
+    assert capsys.readouterr().out.split() == accelsim.networks()
+    assert main(["list", "scenarios"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == available_scenarios()
+    quick = next(line for line in lines if line.startswith("quickstart "))
+    assert quick.split(None, 1)[1] == load_scenario("quickstart").description
+    assert main(["list", "machines"]) == 2
+    assert "invalid choice: 'machines'" in one_error_line(capsys)
+
+
+def test_run_prints_the_table_and_writes_the_report_where_it_says(tmp_path, capsys,
+                                                                   monkeypatch):
+    pytest.importorskip("accelsim.report")
+    import accelsim
+
+    (tmp_path / "s.toml").write_text(SCENARIO)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "s.toml"]) == 0
+    captured = capsys.readouterr()
+    out = tmp_path / "reports" / "cli-check"  # the default: reports/NAME here
+    assert captured.out.startswith("cli-check: two machines, timing only\n")
+    assert f"wrote the report (json, md) to {out}" in captured.out
+    assert captured.err == ""  # no progress bar when stderr is not a terminal
+    assert sorted(p.name for p in out.iterdir()) == ["results.json", "summary.md"]
+    expected = accelsim.machine("tpu-v1").run(accelsim.network("lenet5", weights="none"),
+                                              batch=8)
+    row = next(line for line in captured.out.splitlines() if line.startswith("tpu-v1")
+               and line.split()[2] == "8")
+    assert row.split()[4] == f"{expected.seconds * 1e6:,.1f}"
+    assert main(["run", "s.toml", "--out", str(tmp_path / "elsewhere")]) == 0
+    assert (tmp_path / "elsewhere" / "results.json").is_file()
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (SCENARIO.replace("[1, 8]", "[1, 0]"), "run.batch[1] = 0 must be a positive integer"),
+    (SCENARIO.replace('"tpu-v1"', '"tpu-v2"'), "did you mean 'tpu-v1'?"),
+    (SCENARIO.replace("[report]", "[reports]"), "unknown key reports; did you mean report?"),
+    ("[scenario\n", "not valid TOML"),
+])
+def test_run_with_a_bad_scenario_exits_2_with_one_line_naming_file_and_key(tmp_path, capsys,
+                                                                          body, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    assert main(["run", str(path)]) == 2
+    line = one_error_line(capsys)
+    assert f"accelsim: error: {path}: " in line and message in line
+    assert not (tmp_path / "reports").exists()
+
+
+def test_run_finds_bundled_scenarios_by_name_and_suggests_near_misses(capsys):
+    assert main(["run", "quickstrat"]) == 2
+    line = one_error_line(capsys)
+    assert "scenario 'quickstrat' does not exist; did you mean 'quickstart'?" in line
+    assert main(["run"]) == 2
+    assert "the following arguments are required: scenario" in one_error_line(capsys)

@@ -133,7 +133,7 @@ class CPU(SpecMachine):
         return f"CPU({self.spec.name!r}, {self.spec.cores} cores × {self.spec.simd_lanes} lanes)"
 
 
-def cpu_preset(name: str, **overrides: object) -> CPU:
+def cpu_preset(name: str, /, **overrides: object) -> CPU:
     """A CPU preset (the measured `cpu-host` is built by `accelsim.measure`)."""
     return CPU(CPU_SPECS[name].replace(**overrides))
 

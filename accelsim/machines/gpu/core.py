@@ -226,5 +226,5 @@ def kernel_label(op: Op, kernels: list[Kernel]) -> str:
         f"{label} ({len(kernels)} launches)"
 
 
-def gpu_preset(name: str, **overrides: object) -> GPU:
+def gpu_preset(name: str, /, **overrides: object) -> GPU:
     return GPU(GPU_SPECS[name].replace(**overrides))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, CapacityError
 from accelsim.ir import Direction, Gemm, LayerOps, Op, Pool, Transfer, Vector, VectorKind, Workload
 from accelsim.machines.tpu.isa import (
     Activate,
@@ -191,7 +191,7 @@ def check_unified_buffer(workload: Workload, spec: TPUSpec) -> None:
     fits = int(spec.unified_buffer_bytes // per_sample)
     advice = (f"use batch ≤ {fits}" if fits >= 1 else "even one sample does not fit: split "
               "the work")
-    raise AccelsimError(
+    raise CapacityError(
         f"{workload.network} at batch {workload.batch} needs {need / 2**20:.1f} MiB of Unified "
         f"Buffer at {name} (int8 input and output activations); {spec.name} has "
         f"{spec.unified_buffer_bytes / 2**20:.0f} MiB: {advice} or a larger "
@@ -202,8 +202,9 @@ def compile_workload(workload: Workload, spec: TPUSpec) -> Program:
     """The instruction stream for one batch of a workload."""
     weight_bytes = sum(g.k * g.n for g in workload.gemms)
     if weight_bytes > spec.weight_memory_bytes:
-        raise AccelsimError(f"{workload.network} has {weight_bytes:,} B of int8 weights; "
-                            f"{spec.name}'s weight memory holds {spec.weight_memory_bytes:,} B")
+        raise CapacityError(f"{workload.network} has {weight_bytes:,} B of int8 weights; "
+                            f"{spec.name}'s weight memory holds {spec.weight_memory_bytes:,} B: "
+                            "use a smaller network or a larger weight_memory_bytes")
     check_unified_buffer(workload, spec)
     emitter = _Emitter(spec)
     for item in group_ops(workload):

@@ -1,0 +1,268 @@
+"""`write`: a scenario's result (or a comparison) into a folder, atomically.
+
+Formats: results.json (schema-versioned, the unit in every key), results.csv (one row per
+op record), summary.md, index.html (self-contained) and one PNG per plot. Everything is
+written into a new folder beside `out_dir` first; only when it is complete does it take
+`out_dir`'s place (an existing `out_dir` is moved aside, the new one renamed in, the old one
+removed). A failure on the way (a plot, a full disk) leaves `out_dir` as it was and no
+temporary folder behind. A plot the result cannot draw (accuracy without a scored run) is
+left out with a note, not an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from accelsim.comparison import Comparison
+from accelsim.errors import AccelsimError, OutputError
+from accelsim.machines.results import Category
+from accelsim.nn.files import ensure_folder, write_atomically, write_text_atomically
+from accelsim.report.inputs import (
+    NothingToPlot,
+    Result,
+    comparison_of,
+    figures_of,
+    latency_limit_s,
+    references_of,
+    scenario_of,
+)
+from accelsim.report.pages import Page, Plot, html_page, markdown
+from accelsim.report.plots import PLOTS
+from accelsim.report.tables import reference_record, result_tables
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+SCHEMA = 1
+FORMATS = ("json", "csv", "md", "html", "png")
+PNG_DPI = 120
+OP_COLUMNS = ("machine", "network", "batch", "precision", "op_index", "op", "layer", "kind",
+              "kernel", "seconds", "cycles", "ops", "ops_unit", "achieved_ops_per_s",
+              "utilization_fraction", "bound", "dram_bytes", "onchip_bytes",
+              *(f"time_seconds.{c.value}" for c in Category))
+
+
+def _chosen(asked: Iterable[str] | None, default: Sequence[str], known: Sequence[str],
+            what: str) -> tuple[str, ...]:
+    """`asked` (or `default`), each checked against `known`."""
+    chosen = tuple(default if asked is None else ([asked] if isinstance(asked, str)
+                                                  else asked))
+    unknown = [c for c in chosen if c not in known]
+    if unknown:
+        raise AccelsimError(f"unknown report {what} {', '.join(map(repr, unknown))}; "
+                            f"choose from {', '.join(known)}")
+    return tuple(dict.fromkeys(chosen))
+
+
+def _version() -> str:
+    """accelsim's version, read from the loaded package (importing it here would make the
+    package import itself through the scenario layer)."""
+    return str(getattr(sys.modules.get("accelsim"), "__version__", "unknown"))
+
+
+def _finite(value: Any) -> Any:
+    """NaN and ±inf as null (JSON has neither); containers converted throughout."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json_scalar(value: Any) -> Any:
+    """numpy scalars as Python numbers; anything else JSON cannot hold is an error."""
+    if hasattr(value, "item") and callable(value.item):
+        return _finite(value.item())
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def scenario_record(result: Result) -> dict[str, Any]:
+    """The scenario as plain values ({} for a bare comparison)."""
+    s = scenario_of(result)
+    if s is None:
+        return {}
+    path = getattr(s, "path", None)
+    return {
+        "name": s.name, "description": getattr(s, "description", ""),
+        "path": None if path is None else str(path),
+        "machines": [{"preset": m.preset, "overrides": dict(m.overrides)}
+                     for m in getattr(s, "machines", ())],
+        "networks": [str(n) for n in getattr(s, "networks", ())],
+        "batches": list(getattr(s, "batches", ())),
+        "precisions": [str(p) for p in getattr(s, "precisions", ())],
+        "seq_len": getattr(s, "seq_len", None), "accuracy": getattr(s, "accuracy", False),
+        "latency_limit_s": getattr(s, "latency_limit_s", None),
+        "plots": list(getattr(s, "plots", ())), "formats": list(getattr(s, "formats", ())),
+        "book_figures": getattr(s, "book_figures", False)}
+
+
+def json_document(result: Result, plots: Sequence[Plot],
+                  left_out: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    cmp = comparison_of(result)
+    figures = [{"name": f.name, "book": f.book, "book_value": f.book_value,
+                "model_value": f.model_value, "unit": f.unit,
+                "ratio": f.model_value / f.book_value if f.book_value else None,
+                "note": f.note} for f in figures_of(result)]
+    return _finite({
+        "schema": SCHEMA, "accelsim": _version(), "scenario": scenario_record(result),
+        "runs": cmp.to_records(), "ops": cmp.op_records(), "figures": figures,
+        "references": [reference_record(r) for r in references_of(result)],
+        "skipped": [{"machine": s.machine, "network": s.network, "batch": s.batch,
+                     "precision": s.precision, "reason": s.reason} for s in cmp.skipped],
+        "plots": {"drawn": [p.name for p in plots], "left_out": dict(left_out)}})
+
+
+def csv_text(cmp: Comparison) -> str:
+    """One row per op record; columns in a fixed order (any new record key after them)."""
+    records = cmp.op_records()
+    extra = [k for k in dict.fromkeys(k for r in records for k in r) if k not in OP_COLUMNS]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*OP_COLUMNS, *extra], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return out.getvalue()
+
+
+def _png(ax: Axes) -> bytes:
+    """The Axes' whole figure as PNG bytes; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    figure = ax.get_figure(root=True)
+    if figure is None:
+        raise AccelsimError("a plot returned an Axes on no figure")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=PNG_DPI, facecolor="white")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    write_atomically(path, lambda tmp: tmp.write_bytes(data))
+
+
+def render(result: Result, names: Sequence[str]) -> tuple[list[Plot], list[tuple[str, str]]]:
+    """Each named plot as PNG bytes with its title; plots with nothing to draw left out with
+    why. Every figure made here is closed, whatever happens."""
+    import matplotlib.pyplot as plt
+
+    plots, left_out = [], []
+    before = set(plt.get_fignums())
+    try:
+        for name in names:
+            try:
+                ax = PLOTS[name](result)
+            except NothingToPlot as err:
+                left_out.append((name, str(err)))
+                continue
+            plots.append(Plot(name, ax.get_title(), _png(ax)))
+    finally:
+        for number in set(plt.get_fignums()) - before:
+            plt.close(number)
+    return plots, left_out
+
+
+def _page(result: Result, plots: Sequence[Plot], left_out: Sequence[tuple[str, str]]) -> Page:
+    cmp = comparison_of(result)
+    s = scenario_of(result)
+    title = f"accelsim report: {s.name}" if s is not None else "accelsim report"
+    facts = [f"{len(cmp.entries)} runs: {', '.join(cmp.networks())} on "
+             f"{', '.join(cmp.machines())}"]
+    limit = latency_limit_s(result)
+    if limit is not None:
+        facts.append(f"latency limit: {limit * 1e3:g} ms end to end")
+    facts.append(f"accelsim {_version()}")
+    return Page(title, str(getattr(s, "description", "") or "").strip(), tuple(facts),
+                tuple(result_tables(result)), tuple(plots), tuple(left_out))
+
+
+def _fill(folder: Path, result: Result, formats: Sequence[str],
+          names: Sequence[str]) -> None:
+    """Write every format into `folder` (the temporary one)."""
+    plots, left_out = render(result, names) if {"png", "html"} & set(formats) else ([], [])
+    if "png" in formats:
+        for plot in plots:
+            _write_bytes(folder / f"{plot.name}.png", plot.png)
+    if "json" in formats:
+        document = json_document(result, plots, left_out)
+        write_text_atomically(folder / "results.json",
+                              json.dumps(document, indent=1, allow_nan=False,
+                                         default=_json_scalar) + "\n")
+    if "csv" in formats:
+        write_text_atomically(folder / "results.csv", csv_text(comparison_of(result)))
+    page = _page(result, plots, left_out)
+    if "md" in formats:
+        write_text_atomically(folder / "summary.md", markdown(page, "png" in formats))
+    if "html" in formats:
+        write_text_atomically(folder / "index.html", html_page(page))
+
+
+def _new_folder(out: Path, tag: str) -> Path:
+    """A new, empty folder beside `out` (the umask applies, as to any folder)."""
+    for _ in range(100):
+        folder = out.with_name(f".{out.name}.{secrets.token_hex(6)}.{tag}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise OutputError(f"cannot write in {out.parent}: {err.strerror or err}; choose "
+                              "another --out-dir") from None
+    raise OutputError(f"cannot create a temporary folder in {out.parent}")
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    """Put the complete `new` folder at `out`, replacing (then removing) an existing one."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.{secrets.token_hex(6)}.old")
+        os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except OSError:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write(result: Result, out_dir: str | os.PathLike[str],
+          formats: Iterable[str] | None = None) -> Path:
+    """Write the report of a scenario's result (or a comparison) into `out_dir`: the
+    formats asked for (default: the scenario's, else all of json, csv, md, html, png) and
+    the scenario's plots (default: all). Atomic: `out_dir` is replaced only once the new
+    report is complete. Returns `out_dir`."""
+    s = scenario_of(result)
+    asked = getattr(s, "formats", None)
+    chosen = _chosen(formats, FORMATS if asked is None else asked, FORMATS, "format")
+    plots = getattr(s, "plots", None)  # a scenario's plots = [] draws none
+    names = _chosen(None, tuple(PLOTS) if plots is None else plots, tuple(PLOTS), "plot")
+    out = Path(os.path.abspath(out_dir))
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder; choose another --out-dir")
+    ensure_folder(out.parent.resolve())
+    folder = _new_folder(out, "tmp")
+    try:
+        _fill(folder, result, chosen, names)
+        _swap_in(folder, out)
+    except OSError as err:
+        raise OutputError(f"cannot write the report to {out}: {err.strerror or err}; the "
+                          "previous report (if any) is unchanged") from None
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(folder)
+    return Path(out_dir)

@@ -1,0 +1,489 @@
+"""Scenario files: which networks run on which machines, at which batches and precisions, what
+the report shows, and published figures to set beside the model's.
+
+    [scenario]     name (required; the report folder), description, latency_limit_ms
+    [[machines]]   preset (required), overrides = { spec_field = value, name = "relabel" }
+                   (or, before any table: machines = ["tpu-v1", "gpu-h200"])
+    [run]          networks (required: bundled names or .toml paths relative to this file),
+                   batch (int or list, default 1), precision ("machine" = each machine's own,
+                   fp32, fp16, bf16, int8; default "machine"), seq_len, accuracy (default false)
+    [report]       plots, formats (default: all of PLOTS, FORMATS; plots = [] for none)
+    [book]         figures (default false): the book's figures beside the model's
+    [[reference]]  network, machine, batch, metric (a key of Comparison.to_records()), value,
+                   source: a published figure beside the model's value
+
+Strings become values once, here. Every mistake is a `ScenarioError` naming the file, the key
+path (`run.batch[1]`) and the fix; unknown keys and names get a did-you-mean. Machines are built
+while parsing (cpu-host against a stand-in CPU spec, so its fields are checked without measuring
+the host), so a bad override fails before anything runs, in the spec's own words.
+
+Bundled scenarios live in the top-level `scenarios/` folder, which installs as the package
+`accelsim.scenarios` (as `models/` installs as `accelsim.models`): `accelsim run quickstart`
+finds `scenarios/quickstart.toml` from any directory, editable install or not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.resources
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from accelsim.checks import check_count, check_number
+from accelsim.errors import AccelsimError, ScenarioError
+from accelsim.machines.cpu.spec import HASWELL
+from accelsim.machines.presets import HOST, build, preset_names
+from accelsim.machines.results import Category
+from accelsim.machines.specs import replace_spec
+from accelsim.nn.files import utf8_text
+from accelsim.nn.loader import available_networks, load_network
+from accelsim.precision import Precision
+
+PLOTS = ("throughput", "latency", "roofline", "ops_vs_flops", "accuracy", "time", "utilization")
+FORMATS = ("json", "csv", "md", "html", "png")
+MACHINE_PRECISION = "machine"  # each machine's own precision (engine.compare's None)
+MAX_COUNT = 2**31 - 1  # batch and seq_len, as on the command line
+METRICS = ("seconds", "device_seconds", "latency_ms", "throughput_per_s",
+           "device_throughput_per_s", "cycles", "clock_hz", "ops", "achieved_ops_per_s",
+           "peak_ops_per_s", "utilization_fraction", "accuracy_fraction", "dram_bytes",
+           *(f"time_seconds.{c.value}" for c in Category))  # numbers of comparison.run_record
+KEYS: dict[str, tuple[str, ...]] = {
+    "": ("scenario", "machines", "run", "report", "book", "reference"),
+    "scenario": ("name", "description", "latency_limit_ms"),
+    "machines": ("preset", "overrides"),
+    "run": ("networks", "batch", "precision", "seq_len", "accuracy"),
+    "report": ("plots", "formats"),
+    "book": ("figures",),
+    "reference": ("network", "machine", "batch", "metric", "value", "source"),
+}
+_HOST_STAND_IN = dataclasses.replace(HASWELL, name=HOST)  # cpu-host's fields, not measured
+_NAME = re.compile(r"\w[\w .+-]{0,99}")  # the scenario's name is its report folder's name
+
+
+@dataclass(frozen=True)
+class MachineChoice:
+    """A preset and the spec fields it overrides (`name` relabels it)."""
+
+    preset: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The machine's name in results: the `name` override, else the preset."""
+        return str(dict(self.overrides).get("name", self.preset))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A published figure: `metric` of `network` on `machine` at `batch` is `value`."""
+
+    network: str
+    machine: str
+    batch: int
+    metric: str
+    value: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed, checked scenario file (`load_scenario`, `parse_scenario`)."""
+
+    name: str
+    description: str
+    path: Path | None
+    machines: tuple[MachineChoice, ...]
+    networks: tuple[str, ...]  # bundled names as given; files as absolute paths
+    batches: tuple[int, ...]
+    precisions: tuple[str, ...]  # "machine" or a Precision value
+    seq_len: int | None = None
+    accuracy: bool = False
+    latency_limit_s: float | None = None
+    plots: tuple[str, ...] = PLOTS
+    formats: tuple[str, ...] = FORMATS
+    book_figures: bool = False
+    references: tuple[Reference, ...] = ()
+
+    @property
+    def run_count(self) -> int:
+        """How many runs the scenario asks for (some may be skipped)."""
+        return (len(self.networks) * len(self.machines) * len(self.batches)
+                * len(self.precisions))
+
+    def error(self, key: str, err: AccelsimError | str) -> ScenarioError:
+        """An error about `key` of this scenario, naming its file."""
+        return ScenarioError(f"{_where(self.path)}: {key}: {err}")
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+def scenarios_dir() -> Path:
+    """The folder of bundled scenarios (the package `accelsim.scenarios`)."""
+    return Path(str(importlib.resources.files("accelsim.scenarios")))
+
+
+def available_scenarios() -> list[str]:
+    """Names of the bundled scenarios."""
+    return sorted(p.stem for p in scenarios_dir().glob("*.toml"))
+
+
+def _is_file(path: Path, folder: bool = False) -> bool:
+    try:
+        return path.is_dir() if folder else path.is_file()
+    except (OSError, ValueError):  # names too long, NUL bytes
+        return False
+
+
+def resolve_scenario(name_or_path: str | Path) -> Path:
+    """A scenario file by path, or a bundled scenario by name ('quickstart')."""
+    text = str(name_or_path)
+    candidate = Path(text).expanduser()
+    if _is_file(candidate):
+        return candidate
+    bundled = scenarios_dir() / f"{text}.toml"
+    if "/" not in text and "\\" not in text and _is_file(bundled):
+        return bundled
+    names = available_scenarios()
+    hint = get_close_matches(candidate.stem, names, n=1)
+    advice = f"did you mean {hint[0]!r}? " if hint else ""
+    folder = _is_file(candidate, folder=True)
+    state = "is a folder, not a scenario file" if folder else "does not exist"
+    raise ScenarioError(f"scenario {_show(text)} {state}; {advice}bundled scenarios: "
+                        f"{', '.join(names) or 'none'} (or give the path of a .toml file)")
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Read and check a scenario file (a path, or a bundled scenario's name)."""
+    path = resolve_scenario(name_or_path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read the scenario: {err.strerror or err}") from None
+    text = utf8_text(raw, path, ScenarioError, "scenario files are TOML text",
+                     "the file is empty; a scenario needs [scenario] name, [[machines]] "
+                     "preset and [run] networks", kind="a UTF-8 text file")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not usable TOML: values nested too deeply") from None
+    return parse_scenario(doc, path)
+
+
+# ---- checking values -------------------------------------------------------------------
+
+
+def _where(path: Path | None) -> str:
+    return "<scenario>" if path is None else str(path)
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+class _Doc:
+    """The file being parsed, for messages: `{file}: {key} = {value} {problem}; {fix}`."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.where = _where(path)
+
+    def bad(self, key: str, value: object, problem: str, fix: str) -> ScenarioError:
+        return ScenarioError(f"{self.where}: {key} = {_show(value)} {problem}; {fix}")
+
+    def missing(self, key: str, fix: str) -> ScenarioError:
+        return ScenarioError(f"{self.where}: {key} is missing; {fix}")
+
+    def wrap(self, key: str, err: AccelsimError) -> ScenarioError:
+        return ScenarioError(f"{self.where}: {key}: {err}")
+
+    def unknown(self, key: str, value: str, choices: Iterable[str], what: str,
+                also: str = "") -> ScenarioError:
+        options = list(choices)
+        hint = get_close_matches(value, options, n=1)
+        advice = f"did you mean {hint[0]!r}? " if hint else ""
+        return self.bad(key, value, f"is not a known {what}",
+                        f"{advice}choose from {', '.join(options)}{also}")
+
+    def keys(self, table: Mapping[str, Any], section: str, prefix: str) -> None:
+        """Every key of `table` is one the schema knows for `section`."""
+        known = KEYS[section]
+        for key in table:
+            if key not in known:
+                hint = get_close_matches(str(key), known, n=1)
+                advice = f"did you mean {prefix}{hint[0]}? " if hint else ""
+                place = prefix.rstrip(".") or "the top level"
+                raise ScenarioError(f"{self.where}: unknown key {prefix}{key}; {advice}"
+                                    f"{place} takes {', '.join(known)}")
+
+    def table(self, doc: Mapping[str, Any], key: str, required: bool = False) -> dict[str, Any]:
+        if key not in doc:
+            if required:
+                raise self.missing(f"[{key}]", f"add a [{key}] table (as in "
+                                   "scenarios/quickstart.toml)")
+            return {}
+        value = doc[key]
+        if not isinstance(value, dict):
+            raise self.bad(key, value, "must be a table", f"write it as a [{key}] section")
+        self.keys(value, key, f"{key}.")
+        return value
+
+    def text(self, value: object, key: str, example: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.bad(key, value, "must be a non-empty string", f"e.g. {example}")
+        return value
+
+    def flag(self, value: object, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.bad(key, value, "must be true or false", f"write {key.split('.')[-1]} "
+                           "= true (no quotes)")
+        return value
+
+    def count(self, value: object, key: str) -> int:
+        number = check_count(value, key, owner=self.where, meaning="", error=ScenarioError)
+        if number > MAX_COUNT:
+            raise self.bad(key, value, "is too large", f"use at most {MAX_COUNT:,}")
+        return number
+
+    def items(self, value: object, key: str, example: str) -> list[tuple[str, Any]]:
+        """A value or a list of values, as (key path, value) pairs; never empty."""
+        if not isinstance(value, list):
+            return [(key, value)]
+        if not value:
+            raise self.bad(key, value, "is empty", f"give at least one, e.g. {example}")
+        return [(f"{key}[{i}]", item) for i, item in enumerate(value)]
+
+    def choices(self, value: object, key: str, options: tuple[str, ...],
+                what: str) -> tuple[str, ...]:
+        """Distinct names from `options` (a list, or one name)."""
+        chosen: list[str] = []
+        for where, item in self.items(value, key, f'{key.split(".")[-1]} = ["{options[0]}"]'):
+            name = self.text(item, where, f'"{options[0]}"')
+            if name not in options:
+                raise self.unknown(where, name, options, what)
+            chosen.append(self.unique(name, chosen, where))
+        return tuple(chosen)
+
+    def unique(self, value: Any, earlier: list[Any], key: str) -> Any:
+        if value in earlier:
+            raise self.bad(key, value, "is listed twice", "remove the repeat")
+        return value
+
+
+# ---- sections --------------------------------------------------------------------------
+
+
+def _machine_items(doc: Mapping[str, Any], d: _Doc) -> list[tuple[str, Any]]:
+    if "machines" not in doc:
+        raise d.missing("machines", 'add a [[machines]] table with preset = "tpu-v1" '
+                        f"(presets: {', '.join(preset_names())})")
+    value = doc["machines"]
+    if isinstance(value, dict):
+        raise d.bad("machines", value, "must be a list of tables",
+                    "write [[machines]] (double brackets), one table per machine")
+    return d.items(value, "machines", 'machines = ["tpu-v1"]')
+
+
+def _check_machine(preset: str, overrides: dict[str, Any], key: str, d: _Doc) -> None:
+    """Build the machine, so that its spec checks the overrides in its own words (unknown
+    fields with a did-you-mean); cpu-host's fields are checked on a stand-in CPU spec."""
+    try:
+        replace_spec(build(preset, host_spec=_HOST_STAND_IN).spec, overrides)
+        build(preset, host_spec=_HOST_STAND_IN, **overrides)
+    except AccelsimError as err:
+        raise d.wrap(f"{key}.overrides", err) from None
+
+
+def _machine(item: object, key: str, d: _Doc) -> MachineChoice:
+    if isinstance(item, str):
+        item = {"preset": item}
+    if not isinstance(item, dict):
+        raise d.bad(key, item, "must be a preset name or a table",
+                    'e.g. [[machines]] preset = "tpu-v1"')
+    d.keys(item, "machines", f"{key}.")
+    if "preset" not in item:
+        raise d.missing(f"{key}.preset", f"add preset = \"tpu-v1\" "
+                        f"(presets: {', '.join(preset_names())})")
+    preset = d.text(item["preset"], f"{key}.preset", '"tpu-v1"')
+    if preset not in preset_names():
+        raise d.unknown(f"{key}.preset", preset, preset_names(), "machine preset")
+    overrides = item.get("overrides", {})
+    if not isinstance(overrides, dict):
+        raise d.bad(f"{key}.overrides", overrides, "must be a table of spec fields",
+                    "e.g. overrides = { array_rows = 32 }")
+    _check_machine(preset, overrides, key, d)
+    return MachineChoice(preset, tuple(overrides.items()))
+
+
+def _machines(doc: Mapping[str, Any], d: _Doc) -> tuple[MachineChoice, ...]:
+    chosen: list[MachineChoice] = []
+    for key, item in _machine_items(doc, d):
+        choice = _machine(item, key, d)
+        if choice.name in [c.name for c in chosen]:
+            raise d.bad(f"{key}.preset", choice.preset, f"repeats the machine {choice.name!r}",
+                        'give one of them a name of its own, e.g. overrides = { name = '
+                        f'"{choice.preset}-b" }}')
+        chosen.append(choice)
+    return tuple(chosen)
+
+
+def _network(item: object, key: str, d: _Doc) -> tuple[str, str]:
+    """(the network as the engine takes it: bundled name or absolute path, its name)."""
+    bundled = available_networks()
+    text = d.text(item, key, '"lenet5" or "models/mine.toml"')
+    if text in bundled:
+        spec = text
+    elif text.endswith(".toml") or "/" in text or "\\" in text:
+        path = Path(text).expanduser()
+        base = Path.cwd() if d.path is None else d.path.parent
+        spec = os.path.normpath(path if path.is_absolute() else base / path)
+    else:
+        raise d.unknown(key, text, bundled, "bundled network",
+                        also=", or give the path of a .toml file")
+    try:
+        return spec, load_network(spec, weights="none").name
+    except AccelsimError as err:
+        raise d.wrap(key, err) from None
+
+
+def _precision(item: object, key: str, d: _Doc) -> str:
+    names = (MACHINE_PRECISION, *(p.value for p in Precision))
+    text = d.text(item, key, '"machine" or "int8"')
+    if text.strip().lower() == MACHINE_PRECISION:
+        return MACHINE_PRECISION
+    try:
+        return Precision.parse(text).value
+    except AccelsimError:
+        raise d.unknown(key, text, names, "precision") from None
+
+
+class _Run(NamedTuple):
+    networks: tuple[tuple[str, str], ...]  # (as the engine takes it, the network's name)
+    batches: tuple[int, ...]
+    precisions: tuple[str, ...]
+    seq_len: int | None
+    accuracy: bool
+
+
+def _run(doc: Mapping[str, Any], d: _Doc) -> _Run:
+    run = d.table(doc, "run", required=True)
+    if "networks" not in run:
+        raise d.missing("run.networks", f"add networks = [\"lenet5\"] (bundled: "
+                        f"{', '.join(available_networks())})")
+    networks: list[tuple[str, str]] = []
+    for key, item in d.items(run["networks"], "run.networks", 'networks = ["lenet5"]'):
+        spec, name = _network(item, key, d)
+        if name in [n for _, n in networks]:
+            raise d.bad(key, item, f"repeats the network {name!r}", "remove the repeat")
+        networks.append((spec, name))
+    batches: list[int] = []
+    for key, item in d.items(run.get("batch", 1), "run.batch", "batch = [1, 64]"):
+        batches.append(d.unique(d.count(item, key), batches, key))
+    precisions: list[str] = []
+    for key, item in d.items(run.get("precision", MACHINE_PRECISION), "run.precision",
+                             'precision = ["machine"]'):
+        precisions.append(d.unique(_precision(item, key, d), precisions, key))
+    seq_len = None if "seq_len" not in run else d.count(run["seq_len"], "run.seq_len")
+    return _Run(tuple(networks), tuple(batches), tuple(precisions), seq_len,
+                d.flag(run.get("accuracy", False), "run.accuracy"))
+
+
+def _header(doc: Mapping[str, Any], d: _Doc) -> tuple[str, str, float | None]:
+    head = d.table(doc, "scenario", required=True)
+    if "name" not in head:
+        raise d.missing("scenario.name", 'add name = "my-scenario" under [scenario]')
+    name = d.text(head["name"], "scenario.name", '"quickstart"')
+    if not _NAME.fullmatch(name) or name.strip() in (".", ".."):
+        raise d.bad("scenario.name", name, "cannot name the report folder",
+                    "use letters, digits, spaces and . + - _ (at most 100), e.g. \"my-sweep\"")
+    description = head.get("description", "")
+    if not isinstance(description, str):
+        raise d.bad("scenario.description", description, "must be a string",
+                    'e.g. description = "LeNet-5 on three machines"')
+    limit = head.get("latency_limit_ms")
+    if limit is not None:
+        limit = check_number(limit, "scenario.latency_limit_ms", owner=d.where,
+                             meaning="milliseconds", error=ScenarioError) / 1e3
+    return name, description, limit
+
+
+def _reference(item: object, key: str, d: _Doc, run: _Run,
+               machines: tuple[MachineChoice, ...]) -> Reference:
+    if not isinstance(item, dict):
+        raise d.bad(key, item, "must be a table", "write [[reference]] with network, machine, "
+                    "batch, metric, value, source")
+    d.keys(item, "reference", f"{key}.")
+    for field in KEYS["reference"][:-1]:
+        if field not in item:
+            raise d.missing(f"{key}.{field}", "a reference needs network, machine, batch, "
+                            "metric and value (and a source)")
+    network = d.text(item["network"], f"{key}.network", '"lenet5"')
+    names = [n for _, n in run.networks]
+    if network not in names:
+        raise d.unknown(f"{key}.network", network, names, "network of run.networks")
+    machine = d.text(item["machine"], f"{key}.machine", '"tpu-v1"')
+    if machine not in [m.name for m in machines]:
+        raise d.unknown(f"{key}.machine", machine, [m.name for m in machines],
+                        "machine of [[machines]]")
+    batch = d.count(item["batch"], f"{key}.batch")
+    if batch not in run.batches:
+        raise d.bad(f"{key}.batch", batch, "is not one of run.batch",
+                    f"add {batch} to run.batch, or use one of {list(run.batches)}")
+    metric = d.text(item["metric"], f"{key}.metric", '"throughput_per_s"')
+    if metric not in METRICS:
+        raise d.unknown(f"{key}.metric", metric, METRICS, "metric")
+    value = check_number(item["value"], f"{key}.value", owner=d.where, meaning="",
+                         error=ScenarioError)
+    source = item.get("source", "")
+    if not isinstance(source, str):
+        raise d.bad(f"{key}.source", source, "must be a string",
+                    'e.g. source = "Jouppi et al. 2017, Table 6"')
+    return Reference(network, machine, batch, metric, float(value), source)
+
+
+def _references(doc: Mapping[str, Any], d: _Doc, run: _Run,
+                machines: tuple[MachineChoice, ...]) -> tuple[Reference, ...]:
+    if "reference" not in doc:
+        return ()
+    value = doc["reference"]
+    if not isinstance(value, list):
+        raise d.bad("reference", value, "must be a list of tables",
+                    "write [[reference]] (double brackets), one table per figure")
+    return tuple(_reference(item, f"reference[{i}]", d, run, machines)
+                 for i, item in enumerate(value))
+
+
+def parse_scenario(doc: Mapping[str, Any], path: str | Path | None = None) -> Scenario:
+    """Check a scenario document (as `tomllib` reads it); `path` names the file in errors and
+    is where relative network paths start (else the current directory)."""
+    d = _Doc(None if path is None else Path(path))
+    if not isinstance(doc, Mapping):
+        raise ScenarioError(f"{d.where}: a scenario is a table of sections, not "
+                            f"{type(doc).__name__}")
+    d.keys(doc, "", "")
+    name, description, limit = _header(doc, d)
+    machines = _machines(doc, d)
+    run = _run(doc, d)
+    report = d.table(doc, "report")
+    plots = (PLOTS if "plots" not in report else () if report["plots"] == []
+             else d.choices(report["plots"], "report.plots", PLOTS, "plot"))
+    formats = (FORMATS if "formats" not in report
+               else d.choices(report["formats"], "report.formats", FORMATS, "format"))
+    book = d.table(doc, "book")
+    return Scenario(
+        name=name, description=description, path=d.path, machines=machines,
+        networks=tuple(spec for spec, _ in run.networks), batches=run.batches,
+        precisions=run.precisions, seq_len=run.seq_len, accuracy=run.accuracy,
+        latency_limit_s=limit, plots=plots,
+        formats=formats, book_figures=d.flag(book.get("figures", False), "book.figures"),
+        references=_references(doc, d, run, machines))
+

@@ -1,0 +1,492 @@
+"""Scenario files: every shipped one parses, every mistake is one `ScenarioError` naming the
+file, the key path and the fix, no document makes the parser fail any other way, and
+`run_scenario` gives the numbers the machines give when run by hand."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+import textwrap
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import accelsim as ax
+from accelsim.errors import ScenarioError
+from accelsim.machines.presets import build
+from accelsim.scenario import (
+    FORMATS,
+    KEYS,
+    METRICS,
+    PLOTS,
+    MachineChoice,
+    Scenario,
+    available_scenarios,
+    load_scenario,
+    parse_scenario,
+    scenarios_dir,
+)
+from accelsim.scenario_result import ScenarioResult, model_value
+
+BASE = """
+[scenario]
+name = "tiny"
+[[machines]]
+preset = "tpu-v1"
+[[machines]]
+preset = "gpu-h200"
+[run]
+networks = ["lenet5"]
+batch = [1, 64]
+"""
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path):
+    """Write a scenario (dedented) into tmp_path/scenarios/NAME.toml; returns its path."""
+
+    def write(body: str, name: str = "s.toml") -> Path:
+        path = tmp_path / "scenarios" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(textwrap.dedent(body), encoding="utf-8")
+        return path
+
+    return write
+
+
+# ---- the shipped scenarios ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", available_scenarios())
+def test_every_shipped_scenario_parses(name):
+    s = load_scenario(name)
+    assert s.path == scenarios_dir() / f"{name}.toml"
+    assert load_scenario(s.path) == s  # by name and by path alike
+    assert s.machines and s.networks and s.batches and s.precisions
+
+
+def test_the_shipped_scenarios_include_quickstart_and_batch_sweep():
+    assert {"quickstart", "batch-sweep"} <= set(available_scenarios())
+    quick = load_scenario("quickstart")
+    assert [m.preset for m in quick.machines] == ["tpu-v1", "gpu-h200", "cpu-host"]
+    assert quick.networks == ("lenet5", "lstm-char") and quick.batches == (1, 16, 64, 256)
+    assert quick.accuracy and quick.plots == PLOTS and quick.formats == FORMATS
+    sweep = load_scenario("batch-sweep")
+    assert sweep.batches == tuple(4**i for i in range(7)) and not sweep.accuracy
+    assert sweep.latency_limit_s == pytest.approx(7e-3)
+    assert {m.preset for m in sweep.machines} == {"tpu-v1", "gpu-h200", "gpu-v100",
+                                                  "cpu-haswell-e5-2699v3", "cpu-host"}
+
+
+def test_a_bundled_name_resolves_and_a_local_file_wins(scenario_file, monkeypatch):
+    local = scenario_file(BASE, name="quickstart")  # a file named like a bundled scenario
+    monkeypatch.chdir(local.parent)
+    assert load_scenario("quickstart").name == "tiny"  # the file given, not the bundled one
+    assert load_scenario(str(scenarios_dir() / "quickstart.toml")).name == "quickstart"
+
+
+def test_metrics_are_the_numbers_of_a_run_record():
+    record = ax.compare("lenet5", "tpu-v1").to_records()[0]
+    labels = {"machine", "network", "batch", "seq_len", "precision", "ops_unit"}
+    assert set(METRICS) == set(record) - labels
+
+
+# ---- errors ----------------------------------------------------------------------------
+
+
+def _mutate(body: str, change: str) -> str:
+    """BASE with one line replaced ("old => new") or lines appended ("+ text")."""
+    if change.startswith("+ "):
+        return body + change[2:].replace("; ", "\n") + "\n"
+    old, new = (part.replace("; ", "\n") for part in change.split(" => "))
+    assert old in body, old
+    return body.replace(old, new, 1)
+
+
+ERRORS = [  # (change to BASE, key path in the message, the fix it gives)
+    ('name = "tiny" => description = "x"', "scenario.name is missing", 'add name = "'),
+    ('name = "tiny" => name = "../up"', "scenario.name = '../up'", "use letters, digits"),
+    ('name = "tiny" => name = 3', "scenario.name = 3 must be a non-empty string", "e.g."),
+    ('name = "tiny" => name = "t"; latency_limit_ms = 0',
+     "scenario.latency_limit_ms = 0 must be a finite positive number", "use a value above 0"),
+    ("[1, 64] => [1, 0]", "run.batch[1] = 0 must be a positive integer", "use 1 or more"),
+    ("[1, 64] => [1, 2.5]", "run.batch[1] = 2.5 must be a positive integer", "use 2 or 3"),
+    ("[1, 64] => '64'", "run.batch = '64' must be a positive integer",
+     "without quotes: 64"),
+    ("[1, 64] => []", "run.batch = [] is empty", "give at least one"),
+    ("[1, 64] => [1, 4294967296]", "run.batch[1] = 4294967296 is too large",
+     "at most 2,147,483,647"),
+    ("[1, 64] => [64, 64]", "run.batch[1] = 64 is listed twice", "remove the repeat"),
+    ('["lenet5"] => []', "run.networks = [] is empty", 'networks = ["lenet5"]'),
+    ('["lenet5"] => ["lenet5", 7]', "run.networks[1] = 7 must be a non-empty string",
+     '"lenet5"'),
+    ('["lenet5"] => ["nets/none.toml"]', "run.networks[0]: network file",
+     "does not exist"),
+    ("+ seq_len = -1", "run.seq_len = -1 must be a positive integer", "use 1 or more"),
+    ("+ accuracy = 1", "run.accuracy = 1 must be true or false", "accuracy = true"),
+    ('+ precision = ["machine", "fp64"]', "run.precision[1] = 'fp64' is not a known precision",
+     "choose from machine, fp32, fp16, bf16, int8"),
+    ('+ precision = "fp16"; [book]; figures = "yes"', "book.figures = 'yes' must be true",
+     "figures = true"),
+    ('[[machines]]; preset = "tpu-v1"; [[machines]]; preset = "gpu-h200" => [machines]; '
+     'preset = "tpu-v1"', "machines = {'preset': 'tpu-v1'} must be a list of tables",
+     "[[machines]] (double brackets)"),
+    ('preset = "tpu-v1" => overrides = {}', "machines[0].preset is missing",
+     'add preset = "tpu-v1"'),
+    ('preset = "tpu-v1" => preset = "tpu-v1"; overrides = { array_rows = 0 }',
+     "machines[0].overrides: tpu-v1: array_rows = 0 must be a positive integer",
+     "use 1 or more"),
+    ('preset = "tpu-v1" => preset = "tpu-v1"; overrides = 32',
+     "machines[0].overrides = 32 must be a table", "overrides = { array_rows = 32 }"),
+    ('preset = "gpu-h200" => preset = "cpu-host"; overrides = { cores = 2.5 }',
+     "machines[1].overrides: cpu-host: cores = 2.5 must be a positive integer", "use 2 or 3"),
+    ('preset = "gpu-h200" => preset = "tpu-v1"', "machines[1].preset = 'tpu-v1' repeats",
+     "overrides = { name = "),
+    ("+ [report]; formats = []", "report.formats = [] is empty", "give at least one"),
+    ('+ [report]; formats = ["pdf"]', "report.formats[0] = 'pdf' is not a known format",
+     "choose from json, csv, md, html, png"),
+    ('+ [[reference]]; network = "lenet5"; machine = "tpu-v1"; batch = 200; '
+     'metric = "latency_ms"; value = 1.0', "reference[0].batch = 200 is not one of run.batch",
+     "add 200 to run.batch"),
+    ('+ [[reference]]; network = "lenet5"; machine = "tpu-v1"; batch = 1; value = 1.0',
+     "reference[0].metric is missing", "a reference needs network, machine"),
+    ('+ [[reference]]; network = "lenet5"; machine = "tpu-v1"; batch = 1; '
+     'metric = "latency_ms"; value = -1', "reference[0].value = -1 must be a finite positive",
+     "use a value above 0"),
+    ("+ [reference]", "reference = {} must be a list of tables", "[[reference]]"),
+    ("+ [run]", "", "not valid TOML"),  # a table given twice: the TOML reader says so
+]
+
+
+@pytest.mark.parametrize(("change", "key", "fix"), ERRORS)
+def test_each_mistake_names_the_file_the_key_path_and_the_fix(scenario_file, change, key,
+                                                              fix):
+    path = scenario_file(_mutate(BASE, change))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: "), message
+    assert key in message and fix in message, message
+
+
+DID_YOU_MEAN = [
+    ("+ [reprot]", "unknown key reprot; did you mean report?"),
+    ("batch = => batches =", "unknown key run.batches; did you mean run.batch?"),
+    ('preset = "tpu-v1" => preset = "tpu-v1"; overide = {}',
+     "unknown key machines[0].overide; did you mean machines[0].overrides?"),
+    ('"tpu-v1" => "tpu-v2"', "machines[0].preset = 'tpu-v2' is not a known machine preset; "
+                             "did you mean 'tpu-v1'?"),
+    ('preset = "tpu-v1" => preset = "tpu-v1"; overrides = { array_row = 32 }',
+     "machines[0].overrides: tpu-v1 has no spec field(s) array_row; did you mean array_rows?"),
+    ('["lenet5"] => ["lenet6"]', "run.networks[0] = 'lenet6' is not a known bundled network; "
+                                 "did you mean 'lenet5'?"),
+    ('+ [report]; plots = ["rooflin"]', "did you mean 'roofline'?"),
+    ('+ [[reference]]; network = "lenet5"; machine = "tpu-v1"; batch = 1; '
+     'metric = "latency"; value = 1.0', "did you mean 'latency_ms'?"),
+    ('+ [[reference]]; network = "lenet5"; machine = "gpu-h20"; batch = 1; '
+     'metric = "latency_ms"; value = 1.0', "did you mean 'gpu-h200'?"),
+    ('+ [[reference]]; network = "lenet-5"; machine = "tpu-v1"; batch = 1; '
+     'metric = "latency_ms"; value = 1.0', "did you mean 'lenet5'?"),
+]
+
+
+@pytest.mark.parametrize(("change", "hint"), DID_YOU_MEAN)
+def test_unknown_keys_and_names_get_a_did_you_mean(scenario_file, change, hint):
+    with pytest.raises(ScenarioError, match="did you mean") as caught:
+        load_scenario(scenario_file(_mutate(BASE, change)))
+    assert hint in str(caught.value)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "the file is empty"),
+    (b'[scenario]\nname = "caf\xe9"\n', "not a UTF-8 text file (byte 0xe9"),
+    (b"[scenario\n", "not valid TOML"),
+])
+def test_unreadable_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError, match=re.escape(message)) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(str(path))
+
+
+def test_a_missing_scenario_lists_the_bundled_ones_with_a_did_you_mean(tmp_path):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("quickstrat")
+    assert "did you mean 'quickstart'?" in str(caught.value)
+    assert "bundled scenarios: " in str(caught.value)
+    with pytest.raises(ScenarioError, match="is a folder"):
+        load_scenario(tmp_path)
+
+
+def test_networks_given_as_paths_resolve_beside_the_scenario(scenario_file, tmp_path,
+                                                             monkeypatch):
+    nets = tmp_path / "nets"
+    nets.mkdir()
+    (nets / "small.toml").write_text(textwrap.dedent("""
+        name = "small-mlp"
+        input_shape = [32]
+        [[layers]]
+        type = "linear"
+        out_features = 16
+        [[layers]]
+        type = "relu"
+        [[layers]]
+        type = "linear"
+        out_features = 4
+        """))
+    path = scenario_file(_mutate(BASE, '["lenet5"] => ["../nets/small.toml", "lenet5"]'))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not where the scenario is
+    s = load_scenario(path)
+    assert s.networks == (str(nets / "small.toml"), "lenet5")
+    result = ax.run_scenario(dataclasses.replace(s, batches=(4,)))
+    mine = ax.network(nets / "small.toml", weights="none")
+    assert [r.network for r in result.comparison.results] == ["small-mlp", "small-mlp",
+                                                              "lenet5", "lenet5"]
+    direct = ax.machine("gpu-h200").run(mine, batch=4)
+    assert result.comparison.select(machine="gpu-h200", network="small-mlp")[0].seconds == \
+        direct.seconds
+
+
+def test_a_scenario_without_a_file_resolves_paths_from_the_working_directory(monkeypatch,
+                                                                             tmp_path):
+    monkeypatch.chdir(tmp_path)
+    doc = tomllib.loads(_mutate(BASE, '["lenet5"] => ["mine.toml"]'))
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(doc)
+    assert str(caught.value).startswith("<scenario>: run.networks[0]: ")
+    assert str(tmp_path / "mine.toml") in str(caught.value)
+
+
+def test_machines_may_be_listed_by_name_and_relabelled_and_runs_have_defaults():
+    s = parse_scenario({"scenario": {"name": "x"}, "run": {"networks": "lenet5"},
+                        "machines": ["tpu-v1", "cpu-host", {"preset": "tpu-v1", "overrides": {
+                            "array_rows": 32, "name": "tpu-32"}}]})
+    assert [m.name for m in s.machines] == ["tpu-v1", "cpu-host", "tpu-32"]
+    assert s.machines[2] == MachineChoice("tpu-v1", (("array_rows", 32), ("name", "tpu-32")))
+    assert (s.batches, s.precisions, s.seq_len, s.accuracy) == ((1,), ("machine",), None, False)
+    assert (s.plots, s.formats, s.book_figures, s.references) == (PLOTS, FORMATS, False, ())
+
+
+def test_gpu_and_cpu_presets_can_be_relabelled():
+    doc = tomllib.loads(_mutate(BASE, 'preset = "gpu-h200" => preset = "gpu-h200"; '
+                                      'overrides = { name = "h200-b" }'))
+    assert parse_scenario(doc).machines[1].name == "h200-b"
+
+
+# ---- no document breaks the parser -----------------------------------------------------
+
+QUICKSTART = tomllib.loads((scenarios_dir() / "quickstart.toml").read_text("utf-8"))
+FIELDS = {preset: sorted({f.name for f in dataclasses.fields(build(spec).spec)} - {"name"})
+          for preset, spec in (("tpu-v1", "tpu-v1"), ("gpu-h200", "gpu-h200"),
+                               ("cpu-host", "cpu-haswell-e5-2699v3"))}  # a relabel is its own test
+NAMES = sorted({k for keys in KEYS.values() for k in keys}
+               | {f for fields in FIELDS.values() for f in fields})
+WORDS = [*ax.presets(), *ax.networks(), *PLOTS, *FORMATS, *METRICS, "machine", "fp16",
+         "int8", "x.toml", "/", "", " "]
+leaves = (st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12)
+          | st.sampled_from(WORDS) | st.datetimes() | st.integers(1, 300))
+keys = st.sampled_from(NAMES) | st.text(max_size=8)
+values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(keys, inner, max_size=4), max_leaves=12)
+
+
+def _parses_or_says_why(doc: object) -> None:
+    try:
+        result = parse_scenario(doc, scenarios_dir() / "fuzz.toml")  # type: ignore[arg-type]
+    except ScenarioError as err:
+        assert str(err).startswith(str(scenarios_dir() / "fuzz.toml"))
+    else:
+        assert isinstance(result, Scenario)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(KEYS[""]) | st.text(max_size=8), values, max_size=6))
+def test_random_documents_parse_or_raise_a_scenario_error(doc):
+    _parses_or_says_why(doc)
+
+
+@st.composite
+def mutated_quickstart(draw: st.DrawFn) -> dict:
+    doc = copy.deepcopy(QUICKSTART)
+    for _ in range(draw(st.integers(1, 3))):
+        node: object = doc
+        while True:  # walk down to a table or a list, then change one entry of it
+            entries = (list(node) if isinstance(node, dict)
+                       else list(range(len(node))) if isinstance(node, list) else [])
+            if not entries:
+                break
+            key = draw(st.sampled_from(entries))
+            child = node[key]  # type: ignore[index]
+            if isinstance(child, dict | list) and child and draw(st.booleans()):
+                node = child
+                continue
+            action = draw(st.sampled_from(["replace", "delete", "add"]))
+            if action == "delete":
+                del node[key]  # type: ignore[attr-defined]
+            elif action == "add" and isinstance(node, dict):
+                node[draw(keys)] = draw(values)
+            elif action == "add" and isinstance(node, list):
+                node.append(draw(values))
+            else:
+                node[key] = draw(values)  # type: ignore[index]
+            break
+    return doc
+
+
+@st.composite
+def overridden_quickstart(draw: st.DrawFn) -> dict:
+    """Quickstart with spec fields of one of its machines overridden by random values."""
+    doc = copy.deepcopy(QUICKSTART)
+    table = draw(st.sampled_from(doc["machines"]))
+    fields = st.sampled_from(FIELDS[table["preset"]])
+    table["overrides"] = draw(st.dictionaries(fields, leaves | values, max_size=3))
+    return doc
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_quickstart() | overridden_quickstart())
+def test_mutations_of_quickstart_parse_or_raise_a_scenario_error(doc):
+    _parses_or_says_why(doc)
+
+
+# ---- running ---------------------------------------------------------------------------
+
+
+RUN = """
+[scenario]
+name = "run-check"
+latency_limit_ms = 0.3
+[[machines]]
+preset = "tpu-v1"
+[[machines]]
+preset = "gpu-h200"
+[[machines]]
+preset = "cpu-host"
+[[machines]]
+preset = "tpu-v1"
+overrides = { array_rows = 64, array_cols = 64, name = "tpu-64" }
+[run]
+networks = ["lenet5", "lstm-char"]
+batch = [1, 8]
+precision = ["machine", "fp16"]
+[[reference]]
+network = "lenet5"
+machine = "tpu-v1"
+batch = 8
+metric = "latency_ms"
+value = 0.02
+source = "a made-up figure"
+[[reference]]
+network = "lstm-char"
+machine = "tpu-v1"
+batch = 1
+metric = "throughput_per_s"
+value = 5000.0
+[[reference]]
+network = "lenet5"
+machine = "tpu-64"
+batch = 1
+metric = "accuracy_fraction"
+value = 0.98
+"""
+
+
+@pytest.fixture(scope="module")
+def run_result() -> ScenarioResult:
+    heard: list[str] = []
+    result = ax.run_scenario(parse_scenario(tomllib.loads(RUN)), on_run=heard.append)
+    assert len(heard) == result.scenario.run_count == 2 * 4 * 2 * 2
+    return result
+
+
+def test_run_scenario_gives_what_the_machines_give_by_hand(run_result):
+    machines = {"tpu-v1": ax.machine("tpu-v1"), "gpu-h200": ax.machine("gpu-h200"),
+                "cpu-host": ax.machine("cpu-host"),
+                "tpu-64": ax.machine("tpu-v1", array_rows=64, array_cols=64, name="tpu-64")}
+    expected, skipped = [], set()
+    for network in ("lenet5", "lstm-char"):
+        net = ax.network(network, weights="none")
+        for name, m in machines.items():
+            for precision in (m.default_precision, ax.Precision.FP16):
+                if precision not in m.precisions:
+                    skipped.add((name, precision.value))
+                    continue
+                for batch in (1, 8):
+                    r = m.run(net, batch=batch, precision=precision)
+                    expected.append((name, network, batch, precision.value, r.seconds,
+                                     r.device_seconds, r.ops))
+    got = [(r.machine, r.network, r.batch, r.precision.value, r.seconds, r.device_seconds,
+            r.ops) for r in run_result.comparison.results]
+    assert got == expected
+    assert {(s.machine, s.precision) for s in run_result.comparison.skipped} == skipped
+    assert ("tpu-v1", "fp16") in skipped
+    assert run_result.to_records() == run_result.comparison.to_records()
+
+
+def test_references_sit_beside_the_models_value(run_result):
+    by_hand = ax.machine("tpu-v1").run(ax.network("lenet5", weights="none"), batch=8)
+    latency, throughput, accuracy = run_result.references
+    assert latency.model_value == pytest.approx(by_hand.seconds * 1e3)
+    assert latency.ratio == pytest.approx(by_hand.seconds * 1e3 / 0.02)
+    lstm = ax.machine("tpu-v1").run(ax.network("lstm-char", weights="none"), batch=1)
+    assert throughput.model_value == pytest.approx(lstm.throughput)
+    assert accuracy.model_value is None and accuracy.ratio is None  # timing only: no accuracy
+    assert model_value(run_result.comparison, dataclasses.replace(
+        latency.reference, machine="gpu-h100")) is None
+
+
+def test_the_table_shows_runs_the_latency_limit_references_and_skips(run_result):
+    text = run_result.table()
+    limit = text.index("best throughput within the 0.3 ms latency limit")
+    refs = text.index("published figures beside the model's")
+    skipped = text.index("skipped:")
+    assert text.index("machine  ") < limit < refs < skipped
+    for r in run_result.comparison.results:
+        fitting = [x for x in run_result.comparison.select(machine=r.machine, network=r.network,
+                                                           precision=r.precision)
+                   if x.seconds <= 3e-4]
+        row = f"{r.machine}  {r.network}  {r.precision.value}"
+        line = next(ln for ln in text[limit:refs].splitlines() if " ".join(ln.split())
+                    .startswith(" ".join(row.split())))
+        if fitting:
+            best = max(fitting, key=lambda x: x.throughput)
+            assert line.split()[3] == str(best.batch), line
+        else:
+            assert line.split()[3] == "none", line
+    assert "a made-up figure" in text and "tpu-v1 does not support fp16" in text
+    assert "—" in text[refs:skipped]  # the accuracy reference has no model value
+
+
+def test_html_escapes_the_scenario_and_holds_every_table(run_result):
+    s = dataclasses.replace(run_result.scenario, description="a < b & c")
+    html = dataclasses.replace(run_result, scenario=s)._repr_html_()
+    assert "a &lt; b &amp; c" in html
+    assert html.count("<table>") == 1 + len(run_result.sections()) == 4
+
+
+def test_book_figures_are_listed_when_the_scenario_asks():
+    book = pytest.importorskip("accelsim.book")
+    s = parse_scenario(tomllib.loads(BASE.replace("[1, 64]", "1") + "[book]\nfigures = true\n"))
+    result = ax.run_scenario(s)
+    assert result.figures == book.book_figures()
+    section = result.sections()[0]
+    assert section.title == "the book's figures beside the model's"
+    assert [row[0] for row in section.rows] == [f.name for f in result.figures]
+    assert ax.run_scenario(dataclasses.replace(s, book_figures=False)).figures == ()
+
+
+def test_write_hands_the_result_to_the_report(run_result, tmp_path):
+    pytest.importorskip("accelsim.report")
+    s = dataclasses.replace(run_result.scenario, formats=("json",), plots=())
+    out = dataclasses.replace(run_result, scenario=s).write(tmp_path / "report")
+    assert out == tmp_path / "report"
+    written = json.loads((out / "results.json").read_text())
+    assert len(written["runs"]) == len(run_result.comparison.entries)

@@ -202,7 +202,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from accelsim.demo import demo
 
-    demo(print)
+    demo(print, None if args.no_report else Path(args.out))
     return 0
 
 
@@ -249,7 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="list presets, networks or bundled scenarios")
     listing.add_argument("what", choices=("presets", "networks", "scenarios"))
     listing.set_defaults(func=_cmd_list)
-    demo = sub.add_parser("demo", help="run LeNet-5 and the LSTMs on every machine model")
+    demo = sub.add_parser("demo", help="run LeNet-5 and the LSTMs on every machine model, "
+                                       "then the quickstart scenario and its report")
+    demo.add_argument("--out", default=str(Path("reports") / "quickstart"), metavar="DIR",
+                      help="where the quickstart report goes (default: reports/quickstart)")
+    demo.add_argument("--no-report", action="store_true",
+                      help="skip the quickstart scenario and its report")
     demo.set_defaults(func=_cmd_demo)
     train = sub.add_parser("train", help="train a network; writes NETWORK-DATASET.npz and a "
                                          "model card in MODELS.md")

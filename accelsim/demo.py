@@ -3,12 +3,14 @@
 Prints what it finds: accuracy of the trained networks at fp32, at the reduced float
 precisions (emulated) and in int8 (post-training quantization calibrated on 256 training
 samples), the lowered work per inference, and a timed run of LeNet-5 and the character LSTM on
-each machine preset (int8 machines run the quantized network).
+each machine preset (int8 machines run the quantized network); then the quickstart scenario
+and its report (reports/quickstart/ by default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from accelsim.engine import machine as build
 from accelsim.errors import AccelsimError
@@ -70,7 +72,22 @@ def run_on_machines(nets: dict[str, tuple[Network, QuantizedNetwork, tuple]],
                 f"{r.breakdown_line()}")
 
 
-def demo(say: Printer = print) -> None:
+def quickstart_report(out_dir: Path, say: Printer) -> None:
+    """The quickstart scenario (LeNet-5 and the char LSTM on tpu-v1, gpu-h200 and cpu-host)
+    and its report, as `accelsim run quickstart --out OUT_DIR` writes it."""
+    from accelsim.engine import run_scenario
+
+    result = run_scenario("quickstart")
+    written = result.write(out_dir)
+    say(f"Quickstart scenario ({result.scenario.path}): {len(result.comparison.entries)} "
+        f"runs, report in {written}")
+    for r in result.comparison.select(batch=64):
+        acc = "" if r.accuracy is None else f", accuracy {r.accuracy:.2%}"
+        say(f"  {r.machine:<10}{r.network:<11}{r.precision.value:<6}"
+            f"{r.throughput:>12,.0f} inferences/s{acc}")
+
+
+def demo(say: Printer = print, report_dir: Path | None = None) -> None:
     say("accelsim demo: the bundled networks, their numerics, and every machine model\n")
     nets = {}
     for name in DEMO_NETWORKS:
@@ -81,3 +98,6 @@ def demo(say: Printer = print) -> None:
         say("")
     say(f"Machines (batch {MACHINE_BATCH})")
     run_on_machines({k: v for k, v in nets.items() if k in ("lenet5", "lstm-char")}, say)
+    if report_dir is not None:
+        say("")
+        quickstart_report(report_dir, say)

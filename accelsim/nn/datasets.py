@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import math
 import zlib
 from pathlib import Path
@@ -74,15 +75,30 @@ def _select(x: np.ndarray, y: np.ndarray, test_mask: np.ndarray, split: str):
     return x[keep], y[keep]
 
 
-def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 8×8 digits as (N, 1, 32, 32) float32 in [0, 1] and int64 labels."""
+def digits_8x8() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8×8 digits (images 0–16, labels), read from the data file it
+    ships (sklearn/datasets/data/digits.csv.gz: 64 pixels and the label per row) as
+    `sklearn.datasets.load_digits` reads it, without importing scikit-learn (which takes
+    about 2 s); through scikit-learn where the file is not found."""
+    spec = importlib.util.find_spec("sklearn")
+    roots = list(spec.submodule_search_locations or []) if spec is not None else []
+    for root in roots:
+        path = Path(root) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            data = np.loadtxt(path, delimiter=",")
+            return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
+    return bunch.images, bunch.target.astype(np.int64)
+
+
+def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8×8 digits as (N, 1, 32, 32) float32 in [0, 1] and int64 labels."""
+    images8, y = digits_8x8()
     up = upsample_matrix(8, 32)
-    images = np.einsum("ij,njk,lk->nil", up, bunch.images / 16.0, up)
+    images = np.einsum("ij,njk,lk->nil", up, images8 / 16.0, up)
     x = images[:, None].astype(np.float32)
-    y = bunch.target.astype(np.int64)
     return _select(x, y, stratified_test_mask(y, DIGITS_TEST_FRACTION, DIGITS_SPLIT_SEED), split)
 
 

@@ -89,6 +89,15 @@ def _json_scalar(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def _shown_path(path: Path) -> str:
+    """The scenario file relative to the current directory when it lies below it, else its
+    name: a report names no folder of the machine that wrote it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path.name
+
+
 def scenario_record(result: Result) -> dict[str, Any]:
     """The scenario as plain values ({} for a bare comparison)."""
     s = scenario_of(result)
@@ -97,7 +106,7 @@ def scenario_record(result: Result) -> dict[str, Any]:
     path = getattr(s, "path", None)
     return {
         "name": s.name, "description": getattr(s, "description", ""),
-        "path": None if path is None else str(path),
+        "path": None if path is None else _shown_path(Path(path)),
         "machines": [{"preset": m.preset, "overrides": dict(m.overrides)}
                      for m in getattr(s, "machines", ())],
         "networks": [str(n) for n in getattr(s, "networks", ())],

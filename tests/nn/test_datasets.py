@@ -204,3 +204,13 @@ def test_text_files_that_are_not_utf8_or_not_gzip_name_the_file(tmp_path, raw, n
     with pytest.raises(DatasetError, match=r"missing\.txt: cannot read the file"):
         text.read_text_file(tmp_path / "missing.txt")
     assert text.decode_text(gzip.compress(b"hi\n"), "a.txt.gz") == "hi\n"
+
+
+def test_digits_read_from_the_file_equal_scikit_learns_loader():
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    from accelsim.nn.datasets import digits_8x8
+
+    images, labels = digits_8x8()
+    bunch = sklearn_digits()
+    assert np.array_equal(images, bunch.images) and np.array_equal(labels, bunch.target)

@@ -182,12 +182,19 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from accelsim.engine import run_scenario
+    from accelsim.report.writers import check_out_dir
     from accelsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else Path.cwd() / "reports" / scenario.name
+    out = check_out_dir(Path.cwd() / "reports" / scenario.name if args.out is None
+                        else args.out)  # before the runs: a bad --out fails at once
     with _progress(scenario.run_count) as on_run:
         result = run_scenario(scenario, on_run=on_run)
+    skipped = result.comparison.skipped
+    if not result.comparison.entries:  # an earlier report stays as it was
+        more = f" (and {len(skipped) - 1} more skipped)" if len(skipped) > 1 else ""
+        raise scenario.error("run", f"nothing could run, so no report was written: "
+                             f"{skipped[0].reason}{more}")
     print(f"{scenario.name}: {scenario.description}" if scenario.description
           else scenario.name)
     print()
@@ -201,7 +208,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from accelsim.demo import demo
+    from accelsim.report.writers import check_out_dir
 
+    if not args.no_report:
+        check_out_dir(args.out)  # before the demo's runs: a bad --out fails at once
     demo(print, None if args.no_report else Path(args.out))
     return 0
 

@@ -80,15 +80,23 @@ class Comparison:
 
     entries: tuple[Entry, ...]
     skipped: tuple[Skipped, ...] = ()
+    specs: tuple[tuple[str, Any], ...] = ()  # (machine name, the spec it ran with): plain data
+
+    def spec(self, machine: str) -> Any | None:
+        """The spec `machine` ran with (None when the comparison does not hold it)."""
+        return dict(self.specs).get(machine)
 
     @property
     def results(self) -> tuple[RunResult, ...]:
+        """Every run's result, in order."""
         return tuple(e.result for e in self.entries)
 
     def machines(self) -> list[str]:
+        """The machines that ran, in order of first appearance."""
         return list(dict.fromkeys(r.machine for r in self.results))
 
     def networks(self) -> list[str]:
+        """The networks that ran, in order of first appearance."""
         return list(dict.fromkeys(r.network for r in self.results))
 
     def select(self, machine: str | None = None, network: str | None = None,
@@ -111,6 +119,7 @@ class Comparison:
         return [op_record(r, i) for r in self.results for i in range(len(r.layers))]
 
     def rows(self) -> Iterable[tuple[str, ...]]:
+        """One row of text cells per run (`HEADER`), rates in the precision's own unit."""
         for r in self.results:
             acc = "—" if r.accuracy is None else f"{r.accuracy:.2%}"
             yield (r.machine, r.network, str(r.batch), r.precision.value,

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from accelsim.engine import CALIBRATION_SAMPLES, network_data
 from accelsim.engine import machine as build
 from accelsim.errors import AccelsimError
 from accelsim.lower import lower
 from accelsim.machines.presets import preset_names
-from accelsim.nn import datasets
 from accelsim.nn.generate import example_for
 from accelsim.nn.loader import load_network
 from accelsim.nn.network import Network
@@ -26,12 +26,6 @@ from accelsim.quant import QuantizedNetwork, quantize
 Printer = Callable[[str], None]
 DEMO_NETWORKS = ("lenet5", "lstm-char", "lstm-recall", "rnn-recall")
 MACHINE_BATCH = 64
-CALIBRATION_SAMPLES = 256
-
-
-def split_data(net: Network, split: str) -> tuple:
-    config = dict(net.training)
-    return datasets.load(config["dataset"], split=split, **config.get("data", {}))
 
 
 def describe_network(net: Network, qnet: QuantizedNetwork, data: tuple, say: Printer) -> None:
@@ -92,8 +86,8 @@ def demo(say: Printer = print, report_dir: Path | None = None) -> None:
     nets = {}
     for name in DEMO_NETWORKS:
         net = load_network(name)
-        calibration = split_data(net, "train")[0][:CALIBRATION_SAMPLES]
-        nets[name] = (net, quantize(net, calibration), split_data(net, "test"))
+        calibration = network_data(net, "train")[0][:CALIBRATION_SAMPLES]
+        nets[name] = (net, quantize(net, calibration), network_data(net, "test"))
         describe_network(*nets[name], say)
         say("")
     say(f"Machines (batch {MACHINE_BATCH})")

@@ -64,27 +64,48 @@ def _network(spec: Any, scored: bool) -> Any:
     return spec
 
 
-def _test_data(net: Any) -> tuple[Any, Any]:
-    """The test split of the data set the network was trained on."""
+def network_data(net: Any, split: str) -> tuple[Any, Any]:
+    """The split ('train' or 'test') of the data set the network was trained on."""
     from accelsim.nn import datasets
 
     config = dict(getattr(net, "training", {}) or {})
     if "dataset" not in config:
         raise AccelsimError(f"{net.name} names no data set ([training] dataset) to score "
                             "accuracy on; compare it without accuracy")
-    return datasets.load(config["dataset"], split="test", **config.get("data", {}))
+    return datasets.load(config["dataset"], split=split, **config.get("data", {}))
 
 
 def _quantized(net: Any) -> Any:
     """The int8 network, its scales calibrated on training samples (as `ax.quantize`)."""
-    from accelsim.nn import datasets
     from accelsim.quant import QuantizedNetwork, quantize
 
     if isinstance(net, QuantizedNetwork):
         return net
-    config = dict(net.training)
-    x = datasets.load(config["dataset"], split="train", **config.get("data", {}))[0]
-    return quantize(net, x[:CALIBRATION_SAMPLES])
+    return quantize(net, network_data(net, "train")[0][:CALIBRATION_SAMPLES])
+
+
+def _batches(m: Machine, net: Any, precision: Precision, batches: Sequence[int], data: Any,
+             seq_len: int | None, on_run: Callable[[str], None] | None,
+             ) -> tuple[list[Entry], list[Skipped]]:
+    """One network on one machine at one precision, at every batch. The numerics do not
+    depend on the batch timed: with data, the first run that fits is scored and its accuracy
+    given to the others."""
+    entries, skipped = [], []
+    scored: float | None = None
+    for b in batches:
+        if on_run is not None:
+            on_run(f"{net.name} on {m.name} ({precision.value}, batch {b})")
+        try:
+            r = m.run(net, batch=b, precision=precision, seq_len=seq_len,
+                      data=data if scored is None else None)
+        except (PrecisionError, CapacityError) as err:
+            skipped.append(Skipped(m.name, net.name, b, precision.value, str(err)))
+            continue
+        if data is not None:
+            scored = r.accuracy if scored is None else scored
+            r = dataclasses.replace(r, accuracy=scored)
+        entries.append(Entry(r))
+    return entries, skipped
 
 
 def compare(networks: Any, machines: Any, *, batch: int | Sequence[int] = 1,
@@ -101,34 +122,22 @@ def compare(networks: Any, machines: Any, *, batch: int | Sequence[int] = 1,
     built = [machine(m) if isinstance(m, str) else m for m in _as_list(machines)]
     batches = [int(b) for b in _as_list(batch)]
     precisions = [None if p is None else Precision(p) for p in _as_list(precision)]
-    entries, skipped = [], []
-    for net in nets:
-        data = _test_data(net) if scored else None
+    tests = [network_data(net, "test") if scored else None for net in nets]  # before any run
+    entries: list[Entry] = []
+    skipped: list[Skipped] = []
+    for net, test in zip(nets, tests, strict=True):
         int8 = None
         for m in built:
             for p in precisions:
                 chosen = m.default_precision if p is None else p
-                scored_once: float | None = None
-                for b in batches:
-                    if on_run is not None:
-                        on_run(f"{net.name} on {m.name} ({chosen.value}, batch {b})")
-                    model = net
-                    if chosen is Precision.INT8 and scored:
-                        int8 = int8 or _quantized(net)
-                        model = int8
-                    # The numerics do not depend on the batch timed: score once per precision.
-                    given = data if scored_once is None else None
-                    try:
-                        r = m.run(model, batch=b, precision=chosen, data=given, seq_len=seq_len)
-                    except (PrecisionError, CapacityError) as err:
-                        skipped.append(Skipped(m.name, net.name, b, chosen.value, str(err)))
-                        continue
-                    if scored and scored_once is None:
-                        scored_once = r.accuracy
-                    elif scored:
-                        r = dataclasses.replace(r, accuracy=scored_once)
-                    entries.append(Entry(r))
-    return Comparison(tuple(entries), tuple(skipped))
+                model = net
+                if chosen is Precision.INT8 and scored:
+                    model = int8 = int8 or _quantized(net)
+                done, left = _batches(m, model, chosen, batches, test, seq_len, on_run)
+                entries += done
+                skipped += left
+    return Comparison(tuple(entries), tuple(skipped),
+                      tuple((m.name, getattr(m, "spec", None)) for m in built))
 
 
 def _scenario_machines(scenario: Scenario) -> list[Machine]:

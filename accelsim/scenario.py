@@ -13,7 +13,8 @@ the report shows, and published figures to set beside the model's.
                    source: a published figure beside the model's value
 
 Strings become values once, here. Every mistake is a `ScenarioError` naming the file, the key
-path (`run.batch[1]`) and the fix; unknown keys and names get a did-you-mean. Machines are built
+path (`run.batch[1]`) and the fix (`accelsim.scenario_checks`); unknown keys and names get a
+did-you-mean; asking for accuracy of a network without a data set is refused. Machines are built
 while parsing (cpu-host against a stand-in CPU spec, so its fields are checked without measuring
 the host), so a bad override fails before anything runs, in the spec's own words.
 
@@ -29,13 +30,13 @@ import importlib.resources
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from accelsim.checks import check_count, check_number
+from accelsim.checks import check_number
 from accelsim.errors import AccelsimError, ScenarioError
 from accelsim.machines.cpu.spec import HASWELL
 from accelsim.machines.presets import HOST, build, preset_names
@@ -43,12 +44,13 @@ from accelsim.machines.results import Category
 from accelsim.machines.specs import replace_spec
 from accelsim.nn.files import utf8_text
 from accelsim.nn.loader import available_networks, load_network
+from accelsim.nn.network import Network
 from accelsim.precision import Precision
+from accelsim.scenario_checks import Doc, show, where
 
 PLOTS = ("throughput", "latency", "roofline", "ops_vs_flops", "accuracy", "time", "utilization")
 FORMATS = ("json", "csv", "md", "html", "png")
 MACHINE_PRECISION = "machine"  # each machine's own precision (engine.compare's None)
-MAX_COUNT = 2**31 - 1  # batch and seq_len, as on the command line
 METRICS = ("seconds", "device_seconds", "latency_ms", "throughput_per_s",
            "device_throughput_per_s", "cycles", "clock_hz", "ops", "achieved_ops_per_s",
            "peak_ops_per_s", "utilization_fraction", "accuracy_fraction", "dram_bytes",
@@ -118,7 +120,7 @@ class Scenario:
 
     def error(self, key: str, err: AccelsimError | str) -> ScenarioError:
         """An error about `key` of this scenario, naming its file."""
-        return ScenarioError(f"{_where(self.path)}: {key}: {err}")
+        return ScenarioError(f"{where(self.path)}: {key}: {err}")
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -144,6 +146,9 @@ def _is_file(path: Path, folder: bool = False) -> bool:
 def resolve_scenario(name_or_path: str | Path) -> Path:
     """A scenario file by path, or a bundled scenario by name ('quickstart')."""
     text = str(name_or_path)
+    if not text.strip():
+        raise ScenarioError("no scenario given; name a bundled one ("
+                            f"{', '.join(available_scenarios())}) or give a .toml file's path")
     candidate = Path(text).expanduser()
     if _is_file(candidate):
         return candidate
@@ -155,7 +160,7 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
     advice = f"did you mean {hint[0]!r}? " if hint else ""
     folder = _is_file(candidate, folder=True)
     state = "is a folder, not a scenario file" if folder else "does not exist"
-    raise ScenarioError(f"scenario {_show(text)} {state}; {advice}bundled scenarios: "
+    raise ScenarioError(f"scenario {show(text)} {state}; {advice}bundled scenarios: "
                         f"{', '.join(names) or 'none'} (or give the path of a .toml file)")
 
 
@@ -178,111 +183,10 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return parse_scenario(doc, path)
 
 
-# ---- checking values -------------------------------------------------------------------
-
-
-def _where(path: Path | None) -> str:
-    return "<scenario>" if path is None else str(path)
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}..."
-
-
-class _Doc:
-    """The file being parsed, for messages: `{file}: {key} = {value} {problem}; {fix}`."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.where = _where(path)
-
-    def bad(self, key: str, value: object, problem: str, fix: str) -> ScenarioError:
-        return ScenarioError(f"{self.where}: {key} = {_show(value)} {problem}; {fix}")
-
-    def missing(self, key: str, fix: str) -> ScenarioError:
-        return ScenarioError(f"{self.where}: {key} is missing; {fix}")
-
-    def wrap(self, key: str, err: AccelsimError) -> ScenarioError:
-        return ScenarioError(f"{self.where}: {key}: {err}")
-
-    def unknown(self, key: str, value: str, choices: Iterable[str], what: str,
-                also: str = "") -> ScenarioError:
-        options = list(choices)
-        hint = get_close_matches(value, options, n=1)
-        advice = f"did you mean {hint[0]!r}? " if hint else ""
-        return self.bad(key, value, f"is not a known {what}",
-                        f"{advice}choose from {', '.join(options)}{also}")
-
-    def keys(self, table: Mapping[str, Any], section: str, prefix: str) -> None:
-        """Every key of `table` is one the schema knows for `section`."""
-        known = KEYS[section]
-        for key in table:
-            if key not in known:
-                hint = get_close_matches(str(key), known, n=1)
-                advice = f"did you mean {prefix}{hint[0]}? " if hint else ""
-                place = prefix.rstrip(".") or "the top level"
-                raise ScenarioError(f"{self.where}: unknown key {prefix}{key}; {advice}"
-                                    f"{place} takes {', '.join(known)}")
-
-    def table(self, doc: Mapping[str, Any], key: str, required: bool = False) -> dict[str, Any]:
-        if key not in doc:
-            if required:
-                raise self.missing(f"[{key}]", f"add a [{key}] table (as in "
-                                   "scenarios/quickstart.toml)")
-            return {}
-        value = doc[key]
-        if not isinstance(value, dict):
-            raise self.bad(key, value, "must be a table", f"write it as a [{key}] section")
-        self.keys(value, key, f"{key}.")
-        return value
-
-    def text(self, value: object, key: str, example: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.bad(key, value, "must be a non-empty string", f"e.g. {example}")
-        return value
-
-    def flag(self, value: object, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.bad(key, value, "must be true or false", f"write {key.split('.')[-1]} "
-                           "= true (no quotes)")
-        return value
-
-    def count(self, value: object, key: str) -> int:
-        number = check_count(value, key, owner=self.where, meaning="", error=ScenarioError)
-        if number > MAX_COUNT:
-            raise self.bad(key, value, "is too large", f"use at most {MAX_COUNT:,}")
-        return number
-
-    def items(self, value: object, key: str, example: str) -> list[tuple[str, Any]]:
-        """A value or a list of values, as (key path, value) pairs; never empty."""
-        if not isinstance(value, list):
-            return [(key, value)]
-        if not value:
-            raise self.bad(key, value, "is empty", f"give at least one, e.g. {example}")
-        return [(f"{key}[{i}]", item) for i, item in enumerate(value)]
-
-    def choices(self, value: object, key: str, options: tuple[str, ...],
-                what: str) -> tuple[str, ...]:
-        """Distinct names from `options` (a list, or one name)."""
-        chosen: list[str] = []
-        for where, item in self.items(value, key, f'{key.split(".")[-1]} = ["{options[0]}"]'):
-            name = self.text(item, where, f'"{options[0]}"')
-            if name not in options:
-                raise self.unknown(where, name, options, what)
-            chosen.append(self.unique(name, chosen, where))
-        return tuple(chosen)
-
-    def unique(self, value: Any, earlier: list[Any], key: str) -> Any:
-        if value in earlier:
-            raise self.bad(key, value, "is listed twice", "remove the repeat")
-        return value
-
-
 # ---- sections --------------------------------------------------------------------------
 
 
-def _machine_items(doc: Mapping[str, Any], d: _Doc) -> list[tuple[str, Any]]:
+def _machine_items(doc: Mapping[str, Any], d: Doc) -> list[tuple[str, Any]]:
     if "machines" not in doc:
         raise d.missing("machines", 'add a [[machines]] table with preset = "tpu-v1" '
                         f"(presets: {', '.join(preset_names())})")
@@ -293,7 +197,7 @@ def _machine_items(doc: Mapping[str, Any], d: _Doc) -> list[tuple[str, Any]]:
     return d.items(value, "machines", 'machines = ["tpu-v1"]')
 
 
-def _check_machine(preset: str, overrides: dict[str, Any], key: str, d: _Doc) -> None:
+def _check_machine(preset: str, overrides: dict[str, Any], key: str, d: Doc) -> None:
     """Build the machine, so that its spec checks the overrides in its own words (unknown
     fields with a did-you-mean); cpu-host's fields are checked on a stand-in CPU spec."""
     try:
@@ -303,7 +207,7 @@ def _check_machine(preset: str, overrides: dict[str, Any], key: str, d: _Doc) ->
         raise d.wrap(f"{key}.overrides", err) from None
 
 
-def _machine(item: object, key: str, d: _Doc) -> MachineChoice:
+def _machine(item: object, key: str, d: Doc) -> MachineChoice:
     if isinstance(item, str):
         item = {"preset": item}
     if not isinstance(item, dict):
@@ -324,7 +228,7 @@ def _machine(item: object, key: str, d: _Doc) -> MachineChoice:
     return MachineChoice(preset, tuple(overrides.items()))
 
 
-def _machines(doc: Mapping[str, Any], d: _Doc) -> tuple[MachineChoice, ...]:
+def _machines(doc: Mapping[str, Any], d: Doc) -> tuple[MachineChoice, ...]:
     chosen: list[MachineChoice] = []
     for key, item in _machine_items(doc, d):
         choice = _machine(item, key, d)
@@ -336,8 +240,8 @@ def _machines(doc: Mapping[str, Any], d: _Doc) -> tuple[MachineChoice, ...]:
     return tuple(chosen)
 
 
-def _network(item: object, key: str, d: _Doc) -> tuple[str, str]:
-    """(the network as the engine takes it: bundled name or absolute path, its name)."""
+def _network(item: object, key: str, d: Doc) -> tuple[str, Network]:
+    """(the network as the engine takes it: bundled name or absolute path, its shapes)."""
     bundled = available_networks()
     text = d.text(item, key, '"lenet5" or "models/mine.toml"')
     if text in bundled:
@@ -350,12 +254,12 @@ def _network(item: object, key: str, d: _Doc) -> tuple[str, str]:
         raise d.unknown(key, text, bundled, "bundled network",
                         also=", or give the path of a .toml file")
     try:
-        return spec, load_network(spec, weights="none").name
+        return spec, load_network(spec, weights="none")
     except AccelsimError as err:
         raise d.wrap(key, err) from None
 
 
-def _precision(item: object, key: str, d: _Doc) -> str:
+def _precision(item: object, key: str, d: Doc) -> str:
     names = (MACHINE_PRECISION, *(p.value for p in Precision))
     text = d.text(item, key, '"machine" or "int8"')
     if text.strip().lower() == MACHINE_PRECISION:
@@ -374,17 +278,19 @@ class _Run(NamedTuple):
     accuracy: bool
 
 
-def _run(doc: Mapping[str, Any], d: _Doc) -> _Run:
+def _run(doc: Mapping[str, Any], d: Doc) -> _Run:
     run = d.table(doc, "run", required=True)
     if "networks" not in run:
         raise d.missing("run.networks", f"add networks = [\"lenet5\"] (bundled: "
                         f"{', '.join(available_networks())})")
     networks: list[tuple[str, str]] = []
+    unscored: list[str] = []  # networks that name no data set to score accuracy on
     for key, item in d.items(run["networks"], "run.networks", 'networks = ["lenet5"]'):
-        spec, name = _network(item, key, d)
-        if name in [n for _, n in networks]:
-            raise d.bad(key, item, f"repeats the network {name!r}", "remove the repeat")
-        networks.append((spec, name))
+        spec, net = _network(item, key, d)
+        if net.name in [n for _, n in networks]:
+            raise d.bad(key, item, f"repeats the network {net.name!r}", "remove the repeat")
+        networks.append((spec, net.name))
+        unscored += [] if "dataset" in net.training else [net.name]
     batches: list[int] = []
     for key, item in d.items(run.get("batch", 1), "run.batch", "batch = [1, 64]"):
         batches.append(d.unique(d.count(item, key), batches, key))
@@ -393,11 +299,15 @@ def _run(doc: Mapping[str, Any], d: _Doc) -> _Run:
                              'precision = ["machine"]'):
         precisions.append(d.unique(_precision(item, key, d), precisions, key))
     seq_len = None if "seq_len" not in run else d.count(run["seq_len"], "run.seq_len")
-    return _Run(tuple(networks), tuple(batches), tuple(precisions), seq_len,
-                d.flag(run.get("accuracy", False), "run.accuracy"))
+    accuracy = d.flag(run.get("accuracy", False), "run.accuracy")
+    if accuracy and unscored:
+        raise d.bad("run.accuracy", accuracy, f"needs a test set, but {unscored[0]} names no "
+                    "data set ([training] dataset)", "set accuracy = false, or leave that "
+                    "network out")
+    return _Run(tuple(networks), tuple(batches), tuple(precisions), seq_len, accuracy)
 
 
-def _header(doc: Mapping[str, Any], d: _Doc) -> tuple[str, str, float | None]:
+def _header(doc: Mapping[str, Any], d: Doc) -> tuple[str, str, float | None]:
     head = d.table(doc, "scenario", required=True)
     if "name" not in head:
         raise d.missing("scenario.name", 'add name = "my-scenario" under [scenario]')
@@ -416,7 +326,7 @@ def _header(doc: Mapping[str, Any], d: _Doc) -> tuple[str, str, float | None]:
     return name, description, limit
 
 
-def _reference(item: object, key: str, d: _Doc, run: _Run,
+def _reference(item: object, key: str, d: Doc, run: _Run,
                machines: tuple[MachineChoice, ...]) -> Reference:
     if not isinstance(item, dict):
         raise d.bad(key, item, "must be a table", "write [[reference]] with network, machine, "
@@ -450,7 +360,7 @@ def _reference(item: object, key: str, d: _Doc, run: _Run,
     return Reference(network, machine, batch, metric, float(value), source)
 
 
-def _references(doc: Mapping[str, Any], d: _Doc, run: _Run,
+def _references(doc: Mapping[str, Any], d: Doc, run: _Run,
                 machines: tuple[MachineChoice, ...]) -> tuple[Reference, ...]:
     if "reference" not in doc:
         return ()
@@ -465,7 +375,7 @@ def _references(doc: Mapping[str, Any], d: _Doc, run: _Run,
 def parse_scenario(doc: Mapping[str, Any], path: str | Path | None = None) -> Scenario:
     """Check a scenario document (as `tomllib` reads it); `path` names the file in errors and
     is where relative network paths start (else the current directory)."""
-    d = _Doc(None if path is None else Path(path))
+    d = Doc(None if path is None else Path(path), KEYS)
     if not isinstance(doc, Mapping):
         raise ScenarioError(f"{d.where}: a scenario is a table of sections, not "
                             f"{type(doc).__name__}")

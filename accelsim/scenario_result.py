@@ -79,6 +79,7 @@ def quantity(value: float, unit: str) -> str:
 
 
 def number(value: float | None) -> str:
+    """A published or model value for a table: '—' for none, 3.500e+12, 13,194, 0.5."""
     if value is None:
         return "—"
     if abs(value) >= 1e9:
@@ -87,6 +88,7 @@ def number(value: float | None) -> str:
 
 
 def ratio_text(ratio: float | None) -> str:
+    """A model / published ratio: '—' for none, 1.34, 4.2e+03."""
     if ratio is None:
         return "—"
     return f"{ratio:.2f}" if 0.01 <= abs(ratio) < 100 else f"{ratio:.3g}"

@@ -374,3 +374,54 @@ def test_run_finds_bundled_scenarios_by_name_and_suggests_near_misses(capsys):
     assert "scenario 'quickstrat' does not exist; did you mean 'quickstart'?" in line
     assert main(["run"]) == 2
     assert "the following arguments are required: scenario" in one_error_line(capsys)
+
+
+def test_run_refuses_a_bad_out_before_running_anything(tmp_path, capsys, monkeypatch):
+    import accelsim.engine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the scenario ran before --out was checked")
+
+    monkeypatch.setattr(accelsim.engine, "run_scenario", refuse)
+    (tmp_path / "s.toml").write_text(SCENARIO)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "afile").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    for out, message in ((".", "is the current folder"), ("", "is the current folder"),
+                         (str(tmp_path), "is the current folder"),
+                         ("afile", "is a file, not a folder"),
+                         ("afile/report", "is a file, not a folder")):
+        assert main(["run", "s.toml", "--out", out]) == 2
+        assert message in one_error_line(capsys)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.md").write_text("mine")
+    assert main(["run", str(tmp_path / "s.toml"), "--out", str(elsewhere)]) == 2
+    assert "holds files that are not part of an accelsim report (keep.md)" in \
+        one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "elsewhere", "notes.txt",
+                                                          "s.toml"]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_run_where_nothing_can_run_exits_2_and_keeps_the_earlier_report(tmp_path, capsys):
+    pytest.importorskip("accelsim.report")
+    good = tmp_path / "good.toml"
+    good.write_text(SCENARIO)
+    out = tmp_path / "report"
+    assert main(["run", str(good), "--out", str(out)]) == 0
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    skipped = tmp_path / "skipped.toml"
+    skipped.write_text(SCENARIO.split("[[machines]]\npreset = \"cpu")[0]
+                       + '[run]\nnetworks = ["lenet5"]\nprecision = "fp32"\n')
+    assert main(["run", str(skipped), "--out", str(out)]) == 2
+    line = one_error_line(capsys)
+    assert f"{skipped}: run: nothing could run, so no report was written" in line
+    assert "tpu-v1 does not support fp32" in line
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_run_without_a_scenario_name_says_so(capsys):
+    assert main(["run", ""]) == 2
+    assert "no scenario given" in one_error_line(capsys)

@@ -99,3 +99,29 @@ def test_placeholder_machine_is_not_offered_to_users():
     assert "test-fixed-rate" not in ax.presets()
     with pytest.raises(AccelsimError, match="unknown machine 'test-fixed-rate'"):
         ax.machine("test-fixed-rate")
+
+
+def test_compare_scores_each_precision_on_the_test_split_int8_through_quantization():
+    # The char LSTM's accuracy differs in every format, so a score given to the wrong
+    # precision (or int8 scored without quantizing) shows.
+    cmp = ax.compare("lstm-char", ["tpu-v1", "gpu-h200"], batch=[1, 8],
+                     precision=[None, "fp16"], accuracy=True)
+    net = ax.network("lstm-char")
+    x, y = ax.datasets.load("stdlib-docs", split="test", **net.training.get("data", {}))
+    train, _ = ax.datasets.load("stdlib-docs", split="train", **net.training.get("data", {}))
+    expected = {p: net.accuracy(x, y, p) for p in ("fp32", "fp16")}
+    expected["int8"] = ax.quantize(net, calibration=train[:256]).accuracy(x, y)
+    assert len(set(expected.values())) == 3
+    got = {(r.machine, r.precision.value, r.batch): r.accuracy for r in cmp.results}
+    assert sorted(got) == sorted((m, p, b) for m, p in [("tpu-v1", "int8"), ("gpu-h200", "fp32"),
+                                                       ("gpu-h200", "fp16")] for b in (1, 8))
+    assert [(s.machine, s.precision) for s in cmp.skipped] == [("tpu-v1", "fp16")] * 2
+    for (_, precision, _), accuracy in got.items():
+        assert accuracy == pytest.approx(expected[precision], abs=1e-12), precision
+
+
+def test_compare_refuses_accuracy_for_a_network_without_data_before_any_run():
+    heard: list[str] = []
+    with pytest.raises(AccelsimError, match=r"tpu-mlp0 names no data set"):
+        ax.compare(["lenet5", "tpu-mlp0"], "tpu-v1", accuracy=True, on_run=heard.append)
+    assert heard == []

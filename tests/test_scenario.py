@@ -159,6 +159,11 @@ ERRORS = [  # (change to BASE, key path in the message, the fix it gives)
      'metric = "latency_ms"; value = -1', "reference[0].value = -1 must be a finite positive",
      "use a value above 0"),
     ("+ [reference]", "reference = {} must be a list of tables", "[[reference]]"),
+    ('["lenet5"] => ["lenet5", "tpu-mlp0"]; accuracy = true',
+     "run.accuracy = True needs a test set, but tpu-mlp0 names no data set",
+     "set accuracy = false"),
+    ('name = "tiny" => name = "tiny"; run = 3', "unknown key scenario.run; in TOML every key "
+     "after [scenario] belongs to it", "move run above the first [table]"),
     ("+ [run]", "", "not valid TOML"),  # a table given twice: the TOML reader says so
 ]
 

@@ -30,16 +30,15 @@ def utf8_text(raw: bytes, path: Path | str, error: type[AccelsimError], what: st
     return text
 
 
-def ensure_folder(folder: Path) -> Path:
-    """Create `folder` (and its parents) if needed; errors name the folder."""
+def ensure_folder(folder: Path, fix: str = "choose another --out-dir") -> Path:
+    """Create `folder` (and its parents) if needed; errors name the folder and end in `fix`."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise OutputError(f"output folder {folder} is a file, not a folder; choose another "
-                          "--out-dir") from None
+        raise OutputError(f"output folder {folder} is a file, not a folder; {fix}") from None
     except OSError as err:
         raise OutputError(f"cannot create output folder {folder}: {err.strerror or err}; "
-                          "choose another --out-dir") from None
+                          f"{fix}") from None
     return folder
 
 

@@ -4,8 +4,9 @@ plot needs beyond the runs.
 A scenario result is read by duck typing (`ScenarioResultLike`: `.scenario`, `.comparison`,
 `.figures`, `.references`), so the report never imports the scenario layer that calls it.
 Reports never simulate: the only machine fact they look up is main-memory bandwidth (the
-roofline's slope), read from the machine's spec, built from its preset (and the scenario's
-overrides) without running anything. `cpu-host` is read from its saved calibration only.
+roofline's slope), read from the spec each machine ran with (`Comparison.specs`), or, for a
+comparison that holds none, from the spec its preset (and the scenario's overrides) builds,
+without running anything; `cpu-host` is then read from its saved calibration only.
 """
 
 from __future__ import annotations
@@ -61,15 +62,18 @@ def scenario_of(result: Result) -> Any | None:
 
 
 def latency_limit_s(result: Result) -> float | None:
+    """The scenario's latency limit in seconds (None without one, or for a comparison)."""
     limit = getattr(scenario_of(result), "latency_limit_s", None)
     return None if limit is None else float(limit)
 
 
 def figures_of(result: Result) -> tuple[Any, ...]:
+    """The book's figures a scenario's result holds (none for a comparison)."""
     return tuple(getattr(result, "figures", ()) or ())
 
 
 def references_of(result: Result) -> tuple[Any, ...]:
+    """The published references a scenario's result holds (none for a comparison)."""
     return tuple(getattr(result, "references", ()) or ())
 
 
@@ -113,11 +117,17 @@ def _choices(result: Result) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def bandwidths(result: Result) -> dict[str, float | None]:
-    """Machine name -> DRAM bytes/s for every machine in the result (None where unknown: a
-    machine built outside the presets, or cpu-host never calibrated here)."""
+    """Machine name -> DRAM bytes/s for every machine in the result: from the spec it ran
+    with (`Comparison.specs`), else rebuilt from its preset and the scenario's overrides
+    (None where unknown: a machine built outside the presets, or cpu-host never calibrated
+    here)."""
+    cmp = comparison_of(result)
     choices = _choices(result)
     out: dict[str, float | None] = {}
-    for name in comparison_of(result).machines():
+    for name in cmp.machines():
+        if cmp.spec(name) is not None:
+            out[name] = dram_bytes_per_s(cmp.spec(name))
+            continue
         preset, overrides = choices.get(name, (name, {}))
         try:
             out[name] = dram_bytes_per_s(_built_spec(preset, overrides))

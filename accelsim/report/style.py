@@ -133,6 +133,7 @@ def percent_axis(ax: Axes, axis: str = "y") -> None:
 
 
 def finish(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
+    """Title, axis labels (each with its unit) and a light major grid; returns `ax`."""
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

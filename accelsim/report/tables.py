@@ -26,6 +26,7 @@ class Table:
 
 
 def ratio_text(ratio: float | None) -> str:
+    """'—' for none, else three significant digits and '×'."""
     return "—" if ratio is None else f"{ratio:.3g}×"
 
 
@@ -34,10 +35,12 @@ def _ratio(model: float | None, reference: float | None) -> float | None:
 
 
 def runs_table(cmp: Comparison) -> Table:
+    """The runs, with the columns of `Comparison.table`."""
     return Table("Runs", Comparison.HEADER, tuple(tuple(row) for row in cmp.rows()))
 
 
 def skipped_table(cmp: Comparison) -> Table | None:
+    """What could not run and why (None when everything ran)."""
     if not cmp.skipped:
         return None
     return Table("Skipped", ("machine", "network", "batch", "precision", "why"),
@@ -105,6 +108,7 @@ def _md_cell(text: str) -> str:
 
 
 def to_markdown(table: Table) -> str:
+    """A table as a Markdown section: a heading, then a pipe table."""
     lines = [f"## {table.caption}", "",
              "| " + " | ".join(_md_cell(h) for h in table.header) + " |",
              "|" + "|".join("---" for _ in table.header) + "|"]
@@ -113,5 +117,6 @@ def to_markdown(table: Table) -> str:
 
 
 def to_html(table: Table) -> str:
+    """A table as an HTML section: a heading, then an escaped table."""
     return (f"<h2>{html.escape(table.caption)}</h2>\n"
             + html_table("", table.header, table.rows) + "\n")

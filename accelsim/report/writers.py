@@ -3,10 +3,11 @@
 Formats: results.json (schema-versioned, the unit in every key), results.csv (one row per
 op record), summary.md, index.html (self-contained) and one PNG per plot. Everything is
 written into a new folder beside `out_dir` first; only when it is complete does it take
-`out_dir`'s place (an existing `out_dir` is moved aside, the new one renamed in, the old one
-removed). A failure on the way (a plot, a full disk) leaves `out_dir` as it was and no
-temporary folder behind. A plot the result cannot draw (accuracy without a scored run) is
-left out with a note, not an error.
+`out_dir`'s place (an existing `out_dir`, which may hold only an earlier report, is moved
+aside, the new one renamed in, the old one removed; any other folder is refused). A failure
+on the way (a plot, a full disk) leaves `out_dir` as it was and no temporary folder behind.
+A plot the result cannot draw (accuracy without a scored run) is left out with a note, not
+an error.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 SCHEMA = 1
 FORMATS = ("json", "csv", "md", "html", "png")
 PNG_DPI = 120
+REPORT_FILES = ("results.json", "results.csv", "summary.md", "index.html")  # and plots' PNGs
+FIX = "choose another report folder"
 OP_COLUMNS = ("machine", "network", "batch", "precision", "op_index", "op", "layer", "kind",
               "kernel", "seconds", "cycles", "ops", "ops_unit", "achieved_ops_per_s",
               "utilization_fraction", "bound", "dram_bytes", "onchip_bytes",
@@ -120,6 +123,8 @@ def scenario_record(result: Result) -> dict[str, Any]:
 
 def json_document(result: Result, plots: Sequence[Plot],
                   left_out: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """results.json as plain values: the scenario, every run and op record, the book's
+    figures, the references, what was skipped and which plots were drawn or left out."""
     cmp = comparison_of(result)
     figures = [{"name": f.name, "book": f.book, "book_value": f.book_value,
                 "model_value": f.model_value, "unit": f.unit,
@@ -188,7 +193,8 @@ def _page(result: Result, plots: Sequence[Plot], left_out: Sequence[tuple[str, s
     s = scenario_of(result)
     title = f"accelsim report: {s.name}" if s is not None else "accelsim report"
     facts = [f"{len(cmp.entries)} runs: {', '.join(cmp.networks())} on "
-             f"{', '.join(cmp.machines())}"]
+             f"{', '.join(cmp.machines())}" if cmp.entries
+             else "no runs: every combination was skipped (see Skipped)"]
     limit = latency_limit_s(result)
     if limit is not None:
         facts.append(f"latency limit: {limit * 1e3:g} ms end to end")
@@ -218,6 +224,45 @@ def _fill(folder: Path, result: Result, formats: Sequence[str],
         write_text_atomically(folder / "index.html", html_page(page))
 
 
+def _is_report_file(path: Path) -> bool:
+    """A file a report writes: results.json, results.csv, summary.md, index.html, a plot."""
+    return path.is_file() and (path.name in REPORT_FILES
+                               or (path.suffix == ".png" and path.stem in PLOTS))
+
+
+def _holds_current_folder(out: Path) -> bool:
+    try:
+        return Path.cwd().resolve().is_relative_to(out.resolve())
+    except OSError:  # the current folder was removed
+        return False
+
+
+def check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """Where a report may go (absolute): a new folder, or one holding only an earlier report,
+    which the new one replaces whole. Anything else is an OutputError, raised before any
+    work: a file, the current folder, or a folder holding files that are not a report."""
+    out = Path(os.path.abspath(out_dir))
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise OutputError(f"{existing} is a file, not a folder; {FIX}")
+    if existing != out:
+        return out
+    if _holds_current_folder(out):
+        raise OutputError(f"{out} is the current folder (or holds it), which the report "
+                          f"would replace; {FIX}")
+    try:
+        foreign = sorted(p.name for p in out.iterdir() if not _is_report_file(p))
+    except OSError as err:
+        raise OutputError(f"cannot read {out}: {err.strerror or err}; {FIX}") from None
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        shown = ", ".join(foreign[:3]) + more
+        raise OutputError(f"{out} holds files that are not part of an accelsim report "
+                          f"({shown}); a report replaces its folder whole, so {FIX}: a new "
+                          "or empty one")
+    return out
+
+
 def _new_folder(out: Path, tag: str) -> Path:
     """A new, empty folder beside `out` (the umask applies, as to any folder)."""
     for _ in range(100):
@@ -228,8 +273,8 @@ def _new_folder(out: Path, tag: str) -> Path:
         except FileExistsError:
             continue
         except OSError as err:
-            raise OutputError(f"cannot write in {out.parent}: {err.strerror or err}; choose "
-                              "another --out-dir") from None
+            raise OutputError(f"cannot write in {out.parent}: {err.strerror or err}; "
+                              f"{FIX}") from None
     raise OutputError(f"cannot create a temporary folder in {out.parent}")
 
 
@@ -254,16 +299,15 @@ def write(result: Result, out_dir: str | os.PathLike[str],
     """Write the report of a scenario's result (or a comparison) into `out_dir`: the
     formats asked for (default: the scenario's, else all of json, csv, md, html, png) and
     the scenario's plots (default: all). Atomic: `out_dir` is replaced only once the new
-    report is complete. Returns `out_dir`."""
+    report is complete; a folder holding anything but an earlier report is refused
+    (`check_out_dir`). Returns `out_dir`."""
     s = scenario_of(result)
     asked = getattr(s, "formats", None)
     chosen = _chosen(formats, FORMATS if asked is None else asked, FORMATS, "format")
     plots = getattr(s, "plots", None)  # a scenario's plots = [] draws none
     names = _chosen(None, tuple(PLOTS) if plots is None else plots, tuple(PLOTS), "plot")
-    out = Path(os.path.abspath(out_dir))
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out} is a file, not a folder; choose another --out-dir")
-    ensure_folder(out.parent.resolve())
+    out = check_out_dir(out_dir)
+    ensure_folder(out.parent.resolve(), FIX)
     folder = _new_folder(out, "tmp")
     try:
         _fill(folder, result, chosen, names)

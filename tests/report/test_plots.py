@@ -125,9 +125,19 @@ def test_roofline_of_a_machine_not_run_is_nothing_to_plot(comparison):
         plots.roofline(comparison, machine="gpu-k80")
 
 
+def test_bandwidth_is_the_spec_each_machine_ran_with():
+    slow = machine("gpu-h200", dram_bytes_per_s=1e12)  # not relabelled: the preset's name
+    cmp = compare(["lenet5"], [slow], batch=1)
+    assert bandwidths(cmp) == {"gpu-h200": 1e12}
+    r = cmp.results[0]
+    roof = lines(plots.roofline(cmp))["gpu-h200|fp32|roof"]
+    x, y = np.asarray(roof.get_xdata()), np.asarray(roof.get_ydata())
+    assert y[0] / x[0] == pytest.approx(1e12) and y.max() == pytest.approx(r.peak_ops_per_s)
+
+
 def test_bandwidth_follows_a_scenarios_overrides_and_relabelling():
     slow = machine("tpu-v1", name="tpu-slow", ddr_bytes_per_s=17e9)
-    cmp = compare(["lenet5"], [slow], batch=1)
+    cmp = Comparison(compare(["lenet5"], [slow], batch=1).entries)  # no specs held
 
     @dataclasses.dataclass(frozen=True)
     class Choice:

@@ -164,7 +164,7 @@ def test_a_failing_plot_leaves_the_existing_report_untouched(tmp_path, monkeypat
                                                              scenario_result):
     out = tmp_path / "report"
     out.mkdir()
-    (out / "old.txt").write_text("the previous report", encoding="utf-8")
+    (out / "summary.md").write_text("the previous report", encoding="utf-8")
 
     def broken(result, ax=None):
         plt.subplots()  # a figure made before the failure is closed too
@@ -174,15 +174,15 @@ def test_a_failing_plot_leaves_the_existing_report_untouched(tmp_path, monkeypat
     with pytest.raises(RuntimeError, match="plot failed"):
         write(scenario_result, out)
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
-    assert [p.name for p in out.iterdir()] == ["old.txt"]
-    assert (out / "old.txt").read_text(encoding="utf-8") == "the previous report"
+    assert [p.name for p in out.iterdir()] == ["summary.md"]
+    assert (out / "summary.md").read_text(encoding="utf-8") == "the previous report"
     assert plt.get_fignums() == []
 
 
 def test_an_existing_report_is_replaced_whole(tmp_path, scenario_result):
     out = tmp_path / "report"
     out.mkdir()
-    (out / "stale.png").write_bytes(PNG)
+    (out / "accuracy.png").write_bytes(PNG)  # a plot the new report does not draw
     write(scenario_result, out, formats=["json", "csv"])
     assert sorted(p.name for p in out.iterdir()) == ["results.csv", "results.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
@@ -192,3 +192,33 @@ def test_a_file_in_the_way_is_an_error(tmp_path, scenario_result):
     (tmp_path / "report").write_text("not a folder", encoding="utf-8")
     with pytest.raises(OutputError, match="is a file, not a folder"):
         write(scenario_result, tmp_path / "report", formats=["json"])
+
+
+@pytest.mark.parametrize("names", [["notes.txt"], ["results.json", "scenario.toml"],
+                                   ["photo.png"], ["results.json", "data/"]])
+def test_a_folder_holding_anything_but_a_report_is_refused_and_kept(tmp_path, scenario_result,
+                                                                    names):
+    out = tmp_path / "mine"
+    out.mkdir()
+    for name in names:
+        (out / name).mkdir() if name.endswith("/") else (out / name).write_text(name)
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(OutputError, match="not part of an accelsim report") as caught:
+        write(scenario_result, out, formats=["json"])
+    assert str(out) in str(caught.value)
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]  # no temporary folder left
+    for name in names:
+        if not name.endswith("/"):
+            assert (out / name).read_text() == name
+
+
+def test_the_current_folder_is_never_replaced(tmp_path, scenario_result, monkeypatch):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "summary.md").write_text("the previous report", encoding="utf-8")
+    monkeypatch.chdir(out)
+    for target in (".", out, tmp_path):
+        with pytest.raises(OutputError, match="current folder"):
+            write(scenario_result, target, formats=["json"])
+    assert [p.name for p in out.iterdir()] == ["summary.md"]

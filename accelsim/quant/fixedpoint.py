@@ -15,6 +15,8 @@ import numpy as np
 from accelsim.errors import QuantizationError
 
 INT8_MAX = 127
+INT8_MIN = -128
+Multiplier = tuple[int, int] | tuple[np.ndarray, np.ndarray]  # one (M0, shift), or one per channel
 MULTIPLIER_BITS = 31
 MAX_SHIFT = 62  # |acc · M0| < 2^62 and the rounding term 2^(shift-1) keep int64 exact
 MIN_SCALE = float(np.finfo(np.float32).eps)  # smallest scale given to a nonzero range
@@ -43,19 +45,33 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return m0, shift
 
 
-def rounding_shift(values: np.ndarray, shift: int) -> np.ndarray:
-    """values / 2^shift rounded half up, on int64."""
+def quantize_multipliers(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One (M0, shift) per channel, as int64 arrays (see `quantize_multiplier`)."""
+    pairs = [quantize_multiplier(float(real)) for real in np.ravel(reals)]
+    return (np.array([m0 for m0, _ in pairs], np.int64),
+            np.array([shift for _, shift in pairs], np.int64))
+
+
+def rounding_shift(values: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
+    """values / 2^shift rounded half up, on int64; an array of shifts (all ≥ 0) applies one
+    per channel along the last axis."""
     values = np.asarray(values, dtype=np.int64)
+    if np.ndim(shift):
+        shifts = np.asarray(shift, np.int64)
+        half = np.where(shifts > 0, np.int64(1) << np.maximum(shifts - 1, 0), 0)
+        return (values + half) >> shifts
+    shift = int(shift)
     if shift <= 0:
         return values << -shift
     return (values + (np.int64(1) << (shift - 1))) >> shift
 
 
-def requantize(acc: np.ndarray, multiplier: tuple[int, int], low: int = -INT8_MAX,
-               high: int = INT8_MAX) -> np.ndarray:
-    """int32 accumulators × M0 · 2^-shift, rounded and clamped to [low, high], as int8."""
+def requantize(acc: np.ndarray, multiplier: Multiplier, low: int = -INT8_MAX,
+               high: int = INT8_MAX, offset: int = 0) -> np.ndarray:
+    """int32 accumulators × M0 · 2^-shift, rounded, plus `offset` (an output zero point),
+    clamped to [low, high], as int8. Per-channel multipliers apply along the last axis."""
     m0, shift = multiplier
-    scaled = rounding_shift(np.asarray(acc, dtype=np.int64) * m0, shift)
+    scaled = rounding_shift(np.asarray(acc, dtype=np.int64) * m0, shift) + offset
     return np.clip(scaled, low, high).astype(np.int8)
 
 
@@ -84,12 +100,46 @@ def symmetric_scale(max_abs: float) -> float:
     return max(value / INT8_MAX, MIN_SCALE)
 
 
-def quantize_tensor(x: np.ndarray, scale: float) -> np.ndarray:
-    """Float → int8 at `scale`, rounding to nearest (ties to even), clamped to ±127.
+def symmetric_scales(max_abs: np.ndarray) -> np.ndarray:
+    """`symmetric_scale` of every entry (one scale per channel)."""
+    return np.array([symmetric_scale(float(v)) for v in np.ravel(max_abs)], np.float64)
+
+
+def affine_params(low: float, high: float) -> tuple[float, int]:
+    """(scale, zero point) mapping [low, high] onto [−128, 127] with real 0 exact.
+
+    The range is widened to hold 0 (Jacob et al. 2018: zero padding and ReLU need an exact
+    zero). An empty range (low = high = 0) gets the unit scale 1/127 and zero point 0.
+    """
+    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise QuantizationError(f"a range of [{low}, {high}] cannot be quantized; ranges must "
+                                "be finite (NaN or ±inf in the data?)")
+    if high == low:
+        return 1.0 / INT8_MAX, 0
+    scale = max((high - low) / (INT8_MAX - INT8_MIN), MIN_SCALE)
+    zero = int(np.clip(round(INT8_MIN - low / scale), INT8_MIN, INT8_MAX))
+    return scale, zero
+
+
+def quantize_affine(x: np.ndarray, scale: float, zero: int) -> np.ndarray:
+    """Float → int8 at `scale` with zero point `zero`: round(x / scale) + zero in [−128, 127]
+    (NaN maps to the zero point)."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise QuantizationError(f"scale = {scale} must be positive and finite")
+    scaled = np.rint(np.asarray(x, dtype=np.float64) / scale) + zero
+    clipped = np.clip(np.nan_to_num(scaled, nan=float(zero)), INT8_MIN, INT8_MAX)
+    return clipped.astype(np.int8)
+
+
+def quantize_tensor(x: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
+    """Float → int8 at `scale` (or one scale per channel along the last axis), rounding to
+    nearest (ties to even), clamped to ±127.
 
     NaN maps to 0 and ±inf to ±127, so the int8 cast is always defined.
     """
-    if not (math.isfinite(scale) and scale > 0):
+    scales = np.asarray(scale, dtype=np.float64)
+    if not np.all(np.isfinite(scales) & (scales > 0)):
         raise QuantizationError(f"scale = {scale} must be positive and finite")
-    scaled = np.rint(np.asarray(x, dtype=np.float64) / scale)
+    scaled = np.rint(np.asarray(x, dtype=np.float64) / scales)
     return np.nan_to_num(np.clip(scaled, -INT8_MAX, INT8_MAX), nan=0.0).astype(np.int8)

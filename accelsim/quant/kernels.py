@@ -1,9 +1,15 @@
 """Integer-only kernels for quantized layers: int8 in, int8 out, int32 accumulation.
 
 Each op mirrors one float layer (a GEMM layer may absorb the ReLU after it, as the TPU's
-Activate does on its way from the accumulators to the Unified Buffer). Scales are symmetric
-per tensor: real = q · scale. Nonlinearities are 256-entry lookup tables on int8 inputs with
-outputs at scale 1/127; the LSTM cell state is int16 at scale 2^-11 (range ±16).
+Activate does on its way from the accumulators to the Unified Buffer). Activations are int8
+with a scale and a zero point: real = (q − zero) · scale; the zero point is 0 for symmetric
+schemes. Weights are symmetric (zero point 0), with one scale per tensor or per output
+channel, so the GEMM is a plain int8 × int8 → int32 matmul of the stored codes: an input zero
+point z_in is corrected by −z_in·Σ_k w[k, n], folded into the int32 bias (Jacob et al. 2018,
+eq. 7 with a zero weight offset), and per-channel scales only change the fixed-point
+multiplier applied to each accumulator column afterwards. Nonlinearities are 256-entry
+lookup tables on int8 inputs with outputs at scale 1/127 (zero point 0); the LSTM cell state
+is int16 at scale 2^-11 (range ±16).
 """
 
 from __future__ import annotations
@@ -18,7 +24,13 @@ from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d, im2col, windows
 from accelsim.nn.dense import Linear, sigmoid, softmax
 from accelsim.nn.layers import Layer
 from accelsim.nn.recurrent import LSTM, Recurrent
-from accelsim.quant.fixedpoint import INT8_MAX, div_round, quantize_multiplier, requantize
+from accelsim.quant.fixedpoint import (
+    INT8_MAX,
+    Multiplier,
+    div_round,
+    quantize_multiplier,
+    requantize,
+)
 
 IntGemm = Callable[[np.ndarray, np.ndarray], np.ndarray]
 CELL_BITS = 11
@@ -31,9 +43,10 @@ def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return exact.astype(np.int64).astype(np.int32)
 
 
-def lut(function: Callable[[np.ndarray], np.ndarray], in_scale: float) -> np.ndarray:
-    """table[q + 128] = round(127 · f(q · in_scale)) for q in −128..127."""
-    q = np.arange(-128, 128, dtype=np.float64)
+def lut(function: Callable[[np.ndarray], np.ndarray], in_scale: float,
+        in_zero: int = 0) -> np.ndarray:
+    """table[q + 128] = round(127 · f((q − in_zero) · in_scale)) for q in −128..127."""
+    q = np.arange(-128, 128, dtype=np.float64) - in_zero
     return np.rint(INT8_MAX * function(q * in_scale)).astype(np.int8)
 
 
@@ -51,11 +64,14 @@ class QGemm:
     name: str
     layer: Conv2d | Linear
     weight: np.ndarray  # int8 (K, N)
-    bias: np.ndarray  # int32 (N,), scale in_scale · weight_scale
-    multiplier: tuple[int, int]
+    bias: np.ndarray  # int32 (N,) at in_scale · weight_scale, plus −in_zero · Σ_k weight[k]
+    multiplier: Multiplier  # one (M0, shift), or arrays of one per output channel
     relu: bool
     in_scale: float
     out_scale: float
+    in_zero: int = 0
+    out_zero: int = 0
+    out_low: int = -INT8_MAX  # smallest output code: −127 symmetric, −128 with zero points
 
     def run(self, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
         if isinstance(self.layer, Conv2d):
@@ -66,12 +82,17 @@ class QGemm:
     def _conv(self, layer: Conv2d, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
         n = x.shape[0]
         _, oh, ow = layer.output_shape(x.shape[1:])
-        cols = im2col(x, layer.kernel_size, layer.stride, layer.padding)
+        pad = layer.padding
+        if pad and self.in_zero:  # padding holds real 0, the zero point's code
+            x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=self.in_zero)
+            pad = 0
+        cols = im2col(x, layer.kernel_size, layer.stride, pad)
         out = self._requant(gemm(cols, self.weight) + self.bias)
         return np.ascontiguousarray(out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
 
     def _requant(self, acc: np.ndarray) -> np.ndarray:
-        return requantize(acc, self.multiplier, low=0 if self.relu else -INT8_MAX)
+        return requantize(acc, self.multiplier, low=self.out_zero if self.relu else self.out_low,
+                          offset=self.out_zero)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,10 +105,12 @@ class QElementwise:
     in_scale: float
     out_scale: float
     table: np.ndarray | None = None
+    in_zero: int = 0
+    out_zero: int = 0
 
     def run(self, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
         if self.kind == "relu":
-            return np.maximum(x, 0)
+            return np.maximum(x, np.int8(self.in_zero))
         if self.kind == "flatten":
             return x.reshape(x.shape[0], -1)
         if self.kind == "lut":
@@ -107,15 +130,17 @@ class QElementwise:
 
 @dataclass(frozen=True, eq=False)
 class QRescale:
-    """int8 at one scale → int8 at another (a fixed-point multiply)."""
+    """int8 at one scale (and zero point) → symmetric int8 at another (a fixed-point multiply)."""
 
     name: str
     multiplier: tuple[int, int]
     in_scale: float
     out_scale: float
+    in_zero: int = 0
+    out_zero: int = 0
 
     def run(self, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
-        return requantize(x.astype(np.int32), self.multiplier)
+        return requantize(x.astype(np.int32) - self.in_zero, self.multiplier)
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,9 +150,11 @@ class QSoftmax:
     name: str
     in_scale: float
     out_scale: float = 0.0
+    in_zero: int = 0
+    out_zero: int = 0
 
     def run(self, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
-        return softmax(x.astype(np.float64) * self.in_scale)
+        return softmax((x.astype(np.float64) - self.in_zero) * self.in_scale)
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,12 +165,14 @@ class QRecurrent:
     layer: Recurrent
     weight: np.ndarray  # int8 (F + H, gates·H)
     bias: np.ndarray  # int32
-    gate_multiplier: tuple[int, int]  # accumulators → gate pre-activations (int8)
+    gate_multiplier: Multiplier  # accumulators → gate pre-activations (int8), per column
     sigmoid_table: np.ndarray
     tanh_table: np.ndarray
     hidden_multiplier: tuple[int, int]  # products at 1/127² (LSTM) or 1/127 (RNN) → in_scale
     in_scale: float
     out_scale: float
+    in_zero: int = 0  # [x, h] share one symmetric scale
+    out_zero: int = 0
 
     def run(self, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
         n, steps, _ = x.shape

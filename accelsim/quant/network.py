@@ -18,9 +18,11 @@ from accelsim.errors import AccelsimError
 from accelsim.nn.layers import Layer, Shape
 from accelsim.nn.network import Network, check_labels
 from accelsim.precision import Precision
-from accelsim.quant.fixedpoint import quantize_tensor
+from accelsim.quant.calibration import calibrate as calibrate_ranges
+from accelsim.quant.fixedpoint import quantize_affine, quantize_tensor
 from accelsim.quant.kernels import IntGemm, QSoftmax, int_matmul
-from accelsim.quant.quantize import build_ops, calibrate
+from accelsim.quant.quantize import build_ops
+from accelsim.quant.scheme import DEFAULT_PERCENTILE, DEFAULT_SCHEME, Scheme
 
 FORWARD_CHUNK = 512
 
@@ -31,6 +33,8 @@ class QuantizedNetwork:
     ops: tuple
     input_scale: float
     calibration_size: int
+    scheme: Scheme = DEFAULT_SCHEME
+    input_zero: int = 0  # real = (q − input_zero) · input_scale
 
     @property
     def name(self) -> str:
@@ -81,9 +85,17 @@ class QuantizedNetwork:
         """Scale of the int8 output; None when a final softmax returns probabilities."""
         return None if isinstance(self.ops[-1], QSoftmax) else self.ops[-1].out_scale
 
+    @property
+    def output_zero(self) -> int:
+        """Zero point of the int8 output (0 for symmetric schemes and after a softmax)."""
+        return self.ops[-1].out_zero
+
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         """Float inputs → int8 at the input scale (the host's job before Read_Host_Memory)."""
-        return quantize_tensor(self.network.check_input(x), self.input_scale)
+        x = self.network.check_input(x)
+        if self.scheme.zero_points:
+            return quantize_affine(x, self.input_scale, self.input_zero)
+        return quantize_tensor(x, self.input_scale)
 
     def forward_int(self, xq: np.ndarray, gemm: IntGemm = int_matmul) -> np.ndarray:
         """Integer inference: int8 in, int8 out (floats after a final softmax)."""
@@ -100,7 +112,9 @@ class QuantizedNetwork:
         parts = [self.forward_int(xq[i : i + chunk], gemm) for i in range(0, len(xq), chunk)]
         out = np.concatenate(parts)
         scale = self.output_scale
-        return out.astype(np.float32) * np.float32(scale) if scale else out.astype(np.float32)
+        if not scale:
+            return out.astype(np.float32)
+        return (out.astype(np.float32) - np.float32(self.output_zero)) * np.float32(scale)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x).argmax(axis=-1)
@@ -110,8 +124,8 @@ class QuantizedNetwork:
         return float(np.mean(outputs.argmax(axis=-1) == check_labels(y, outputs.shape)))
 
     def __repr__(self) -> str:
-        return (f"QuantizedNetwork({self.network.name!r}, int8, {len(self.ops)} ops, "
-                f"calibrated on {self.calibration_size} samples)")
+        return (f"QuantizedNetwork({self.network.name!r}, int8, {self.scheme!r}, "
+                f"{len(self.ops)} ops, calibrated on {self.calibration_size} samples)")
 
 
 def ensure_quantized(net: Network | QuantizedNetwork, x: np.ndarray,
@@ -123,13 +137,24 @@ def ensure_quantized(net: Network | QuantizedNetwork, x: np.ndarray,
     return quantize(net, calibration=x[:samples])
 
 
-def quantize(net: Network, calibration: np.ndarray) -> QuantizedNetwork:
-    """Symmetric per-tensor int8 with int32 accumulation, calibrated on sample inputs."""
+def quantize(net: Network, calibration: np.ndarray, *, weights: str = "per_tensor",
+             activations: str = "symmetric", calibrate: str = "max",
+             percentile: float = DEFAULT_PERCENTILE) -> QuantizedNetwork:
+    """int8 with int32 accumulation, calibrated on sample inputs (see `quant.scheme`).
+
+    weights: "per_tensor" or "per_channel" (one scale per output channel).
+    activations: "symmetric" (zero point 0) or "asymmetric" (a zero point per tensor).
+    calibrate: "max", "percentile" (at `percentile`, default 99.99) or "mse".
+    The defaults are symmetric per-tensor max calibration. A network already quantized is
+    returned as it is.
+    """
+    scheme = Scheme.parse(weights, activations, calibrate, percentile)
     if isinstance(net, QuantizedNetwork):
         return net
     if not isinstance(net, Network):
         raise AccelsimError(f"quantize needs a Network, e.g. ax.network('lenet5'), got "
                             f"{type(net).__name__} {net!r:.60}")
     x = net.check_input(calibration)  # shape, finite values, weights loaded
-    ops, input_scale = build_ops(net, calibrate(net, x))
-    return QuantizedNetwork(net, tuple(ops), input_scale, len(x))
+    ops, inp = build_ops(net, calibrate_ranges(net, x, scheme), scheme)
+    return QuantizedNetwork(net, tuple(ops), inp.scale, len(x), scheme, inp.zero)
+

@@ -1,9 +1,12 @@
-"""Post-training int8 quantization: calibrate ranges on sample inputs, build integer ops.
+"""Post-training int8 quantization: build the integer ops from calibrated ranges.
 
-Scales are symmetric per tensor, from the largest magnitude seen in the calibration data
-(weights from their own largest magnitude). A GEMM followed by ReLU is fused: its accumulators
-are requantized straight to the ReLU output's scale with a clamp at zero. Recurrent layers
-quantize [x, h] with one scale (at least 1/127, so h in [−1, 1] fits exactly).
+The default scheme (`Scheme()`) is symmetric per tensor, from the largest magnitude seen in
+the calibration data (weights from their own largest magnitude); `scheme.py` lists the
+others: weight scales per output channel, activations with zero points, percentile and MSE
+calibration. A GEMM followed by ReLU is fused: its accumulators are requantized straight to
+the ReLU output's scale with a clamp at its zero point. Recurrent layers quantize [x, h] with
+one symmetric scale (at least 1/127, so h in [−1, 1] fits exactly) under every scheme: an
+asymmetric input is rescaled to it first; per-channel weights give one scale per gate column.
 
 Degenerate ranges are guarded, never divided by: a tensor seen only as zeros (all-zero
 calibration data, a dead layer) gets the unit scale 1/127, no scale is below float32
@@ -22,12 +25,18 @@ from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh, sigmoid
 from accelsim.nn.layers import Layer
 from accelsim.nn.network import Network
-from accelsim.nn.numerics import EXACT
 from accelsim.nn.recurrent import Recurrent
+from accelsim.quant.calibration import LayerRange, Range
 from accelsim.quant.fixedpoint import (
+    INT8_MAX,
+    INT8_MIN,
+    Multiplier,
+    affine_params,
     quantize_multiplier,
+    quantize_multipliers,
     quantize_tensor,
     symmetric_scale,
+    symmetric_scales,
 )
 from accelsim.quant.kernels import (
     UNIT_SCALE,
@@ -40,148 +49,145 @@ from accelsim.quant.kernels import (
     hidden_multiplier,
     lut,
 )
+from accelsim.quant.scheme import DEFAULT_SCHEME, Scheme, Weights
 
-CALIBRATION_CHUNK = 256
 BIAS_LIMIT = 2**30  # largest |int32 bias|: half the accumulator, the rest for the products
 
 
 @dataclass(frozen=True)
-class LayerRange:
-    """Largest magnitudes seen at a layer's input and output (and gate inputs, if recurrent)."""
+class QParams:
+    """How a tensor of activations is stored: real = (q − zero) · scale."""
 
-    inputs: float
-    outputs: float
-    gates: float = 0.0
-
-
-def calibrate(net: Network, x: np.ndarray) -> dict[str, LayerRange]:
-    """Run the fp32 reference over `x` and record the ranges of every layer."""
-    ranges: dict[str, LayerRange] = {}
-    for start in range(0, len(x), CALIBRATION_CHUNK):
-        y = np.asarray(x[start : start + CALIBRATION_CHUNK], np.float32)
-        for layer in net.layers:
-            params = net.params.get(layer.name, {})
-            with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
-                out, cache = layer.forward(params, y, EXACT)
-            _check_calibrated(layer, out, x)
-            gates = _gate_range(params, cache) if isinstance(layer, Recurrent) else 0.0
-            old = ranges.get(layer.name, LayerRange(0.0, 0.0, 0.0))
-            ranges[layer.name] = LayerRange(max(old.inputs, float(np.abs(y).max())),
-                                            max(old.outputs, float(np.abs(out).max())),
-                                            max(old.gates, gates))
-            y = out
-    return ranges
+    scale: float
+    zero: int = 0
 
 
-def _check_calibrated(layer: Layer, out: np.ndarray, x: np.ndarray) -> None:
-    """float32 overflow in the reference forward would make every later range infinite."""
-    if not np.all(np.isfinite(out)):
-        count = int(np.count_nonzero(~np.isfinite(out)))
-        raise QuantizationError(
-            f"calibration: layer {layer.name!r} produced {count:,} non-finite values "
-            f"(float32 overflow); the calibration inputs reach |x| = "
-            f"{float(np.abs(x).max()):.3g}: scale them to the range the network was trained on")
+def activation_params(span: Range, scheme: Scheme, floor: float = 0.0) -> QParams:
+    """Scale and zero point for a calibrated range (symmetric ones cover at least ±floor)."""
+    if scheme.zero_points and floor == 0.0:
+        return QParams(*affine_params(span.low, span.high))
+    return QParams(symmetric_scale(max(span.magnitude, floor)))
 
 
-def _gate_range(params: dict, cache: tuple) -> float:
-    _, steps = cache
-    xh = np.concatenate([xh for xh, _ in steps])
-    return float(np.abs(xh @ params["weight"] + params["bias"]).max())
+def _weight_and_bias(weight: np.ndarray, bias: np.ndarray, in_scale: float,
+                     scheme: Scheme) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weight scales (one per output column), int8 weights (K, N) and int32 bias (at
+    in_scale · weight scale).
 
-
-def _weight_and_bias(layer: Layer, weight: np.ndarray, bias: np.ndarray,
-                     in_scale: float) -> tuple[float, np.ndarray, np.ndarray]:
-    """Weight scale, int8 weights and int32 bias (at in_scale · weight scale).
-
-    The weight scale grows when a tiny input scale would push the bias past BIAS_LIMIT, so
+    A weight scale grows when a tiny input scale would push its bias past BIAS_LIMIT, so
     the bias always fits its int32 accumulator with headroom for the products.
     """
     for name, values in (("weights", weight), ("biases", bias)):
         if not np.all(np.isfinite(values)):
             raise QuantizationError(f"its {name} hold NaN or ±inf; retrain or reload the "
                                     "network")
-    largest_bias = float(np.abs(bias).max()) if bias.size else 0.0
-    w_scale = max(symmetric_scale(float(np.abs(weight).max())),
-                  largest_bias / (BIAS_LIMIT * in_scale))
-    bias_q = np.rint(np.asarray(bias, np.float64) / (in_scale * w_scale)).astype(np.int32)
-    return w_scale, quantize_tensor(weight, w_scale), bias_q
+    if scheme.weights is Weights.PER_CHANNEL:
+        w_scales = np.maximum(symmetric_scales(np.abs(weight).max(axis=0, initial=0.0)),
+                              np.abs(bias) / (BIAS_LIMIT * in_scale))
+    else:
+        largest_bias = float(np.abs(bias).max()) if bias.size else 0.0
+        w_scales = np.full(weight.shape[1], max(symmetric_scale(float(np.abs(weight).max())),
+                                                largest_bias / (BIAS_LIMIT * in_scale)))
+    bias_q = np.rint(np.asarray(bias, np.float64) / (in_scale * w_scales)).astype(np.int32)
+    return w_scales, quantize_tensor(weight, w_scales), bias_q
 
 
-def _gemm_op(layer: Conv2d | Linear, params: dict, in_scale: float, out_scale: float,
-             relu: bool) -> QGemm:
+def _multiplier(reals: np.ndarray, scheme: Scheme) -> Multiplier:
+    """One fixed-point multiplier per tensor, or one per output channel."""
+    if scheme.weights is Weights.PER_CHANNEL:
+        return quantize_multipliers(reals)
+    return quantize_multiplier(float(reals[0]))
+
+
+def _zero_corrected(bias_q: np.ndarray, weight_q: np.ndarray, in_zero: int) -> np.ndarray:
+    """bias − in_zero · Σ_k w[k, n]: the accumulators then see the stored input codes."""
+    if not in_zero:
+        return bias_q
+    total = bias_q.astype(np.int64) - in_zero * weight_q.astype(np.int64).sum(axis=0)
+    if np.abs(total).max() >= 2**31:
+        raise QuantizationError("its bias with the input zero-point correction does not fit "
+                                "int32; use activations='symmetric'")
+    return total.astype(np.int32)
+
+
+def _gemm_op(layer: Conv2d | Linear, params: dict, inp: QParams, out: QParams, relu: bool,
+             scheme: Scheme) -> QGemm:
     weight = params["weight"]
     if isinstance(layer, Conv2d):
         weight = weight.reshape(weight.shape[0], -1).T
     bias = params.get("bias", np.zeros(weight.shape[1]))
-    w_scale, weight_q, bias_q = _weight_and_bias(layer, weight, bias, in_scale)
-    return QGemm(layer.name, layer, weight_q, bias_q,
-                 quantize_multiplier(in_scale * w_scale / out_scale), relu, in_scale, out_scale)
+    w_scales, weight_q, bias_q = _weight_and_bias(weight, bias, inp.scale, scheme)
+    out_low = INT8_MIN if scheme.zero_points else -INT8_MAX
+    return QGemm(layer.name, layer, weight_q, _zero_corrected(bias_q, weight_q, inp.zero),
+                 _multiplier(inp.scale * w_scales / out.scale, scheme), relu, inp.scale,
+                 out.scale, inp.zero, out.zero, out_low)
 
 
-def _recurrent_op(layer: Recurrent, params: dict, in_scale: float,
-                  gate_range: float) -> QRecurrent:
-    w_scale, weight_q, bias_q = _weight_and_bias(layer, params["weight"], params["bias"],
-                                                 in_scale)
-    gate_scale = symmetric_scale(gate_range)
+def _recurrent_op(layer: Recurrent, params: dict, in_scale: float, gate_range: Range,
+                  scheme: Scheme) -> QRecurrent:
+    w_scales, weight_q, bias_q = _weight_and_bias(params["weight"], params["bias"], in_scale,
+                                                  scheme)
+    gate_scale = symmetric_scale(gate_range.magnitude)
     sigmoid_table, tanh_table = gate_tables(gate_scale)
     return QRecurrent(
         layer.name, layer, weight_q, bias_q,
-        quantize_multiplier(in_scale * w_scale / gate_scale), sigmoid_table, tanh_table,
+        _multiplier(in_scale * w_scales / gate_scale, scheme), sigmoid_table, tanh_table,
         hidden_multiplier(layer, in_scale), in_scale, in_scale)
 
 
-def _simple_op(layer: Layer, scale: float):
-    if isinstance(layer, ReLU):
-        return QElementwise(layer.name, layer, "relu", scale, scale)
-    if isinstance(layer, Flatten):
-        return QElementwise(layer.name, layer, "flatten", scale, scale)
-    if isinstance(layer, MaxPool2d | AvgPool2d):
-        kind = "maxpool" if isinstance(layer, MaxPool2d) else "avgpool"
-        return QElementwise(layer.name, layer, kind, scale, scale)
+def _simple_op(layer: Layer, inp: QParams) -> QElementwise:
+    scale, zero = inp.scale, inp.zero
+    kind = "relu" if isinstance(layer, ReLU) else "flatten" if isinstance(layer, Flatten) \
+        else "maxpool" if isinstance(layer, MaxPool2d) \
+        else "avgpool" if isinstance(layer, AvgPool2d) else ""
+    if kind:  # the zero point passes through: max, pooling and reshapes commute with it
+        return QElementwise(layer.name, layer, kind, scale, scale, None, zero, zero)
     if isinstance(layer, Sigmoid | Tanh):
         fn = sigmoid if isinstance(layer, Sigmoid) else np.tanh
-        return QElementwise(layer.name, layer, "lut", scale, UNIT_SCALE, lut(fn, scale))
+        return QElementwise(layer.name, layer, "lut", scale, UNIT_SCALE, lut(fn, scale, zero),
+                            zero, 0)
     raise AccelsimError(f"layer {layer.name!r} of type {layer.type_name!r} has no int8 kernel")
 
 
-def build_ops(net: Network, ranges: dict[str, LayerRange]) -> tuple[list, float]:
-    """Integer ops for every layer, and the scale at which the input must be quantized."""
+def build_ops(net: Network, ranges: dict[str, LayerRange],
+              scheme: Scheme = DEFAULT_SCHEME) -> tuple[list, QParams]:
+    """Integer ops for every layer, and how the input must be quantized."""
     layers, ops = list(net.layers), []
     first = layers[0]
-    in_range = ranges[first.name].inputs
-    scale = symmetric_scale(max(in_range, 1.0) if isinstance(first, Recurrent) else in_range)
-    input_scale, index = scale, 0
+    floor = 1.0 if isinstance(first, Recurrent) else 0.0
+    params = activation_params(ranges[first.name].inputs, scheme, floor)
+    input_params, index = params, 0
     while index < len(layers):
         try:
-            new_ops, used = _layer_ops(net, layers, index, ranges, scale)
+            new_ops, used = _layer_ops(net, layers, index, ranges, params, scheme)
         except QuantizationError as err:
             raise QuantizationError(f"layer {layers[index].name!r}: {err}") from None
         ops.extend(new_ops)
         index += used
-        scale = ops[-1].out_scale
-    return ops, input_scale
+        params = QParams(ops[-1].out_scale, ops[-1].out_zero)
+    return ops, input_params
 
 
 def _layer_ops(net: Network, layers: list[Layer], index: int, ranges: dict[str, LayerRange],
-               scale: float) -> tuple[list, int]:
+               inp: QParams, scheme: Scheme) -> tuple[list, int]:
     """The ops for layers[index] (and a ReLU it absorbs), and how many layers they cover."""
     layer = layers[index]
     params = net.params.get(layer.name, {})
     if isinstance(layer, Conv2d | Linear):
         relu = index + 1 < len(layers) and isinstance(layers[index + 1], ReLU)
-        out_range = ranges[layers[index + relu].name].outputs
-        return [_gemm_op(layer, params, scale, symmetric_scale(out_range), relu)], 1 + relu
+        out = activation_params(ranges[layers[index + relu].name].outputs, scheme)
+        return [_gemm_op(layer, params, inp, out, relu, scheme)], 1 + relu
     if isinstance(layer, Recurrent):
-        wanted = symmetric_scale(max(ranges[layer.name].inputs, 1.0))
+        wanted = activation_params(ranges[layer.name].inputs, scheme, floor=1.0).scale
         ops: list[QRescale | QRecurrent] = []
-        if not np.isclose(wanted, scale, rtol=0, atol=0):
-            ops.append(QRescale(f"{layer.name}.rescale", quantize_multiplier(scale / wanted),
-                                scale, wanted))
-        ops.append(_recurrent_op(layer, params, wanted, ranges[layer.name].gates))
+        if not np.isclose(wanted, inp.scale, rtol=0, atol=0) or inp.zero:
+            ops.append(QRescale(f"{layer.name}.rescale", quantize_multiplier(inp.scale / wanted),
+                                inp.scale, wanted, inp.zero))
+        ops.append(_recurrent_op(layer, params, wanted, ranges[layer.name].gates, scheme))
         return ops, 1
     if isinstance(layer, Softmax):
         if index != len(layers) - 1:
             raise AccelsimError(f"softmax layer {layer.name!r} must be the last layer "
                                 "for int8 inference")
-        return [QSoftmax(layer.name, scale)], 1
-    return [_simple_op(layer, scale)], 1
+        return [QSoftmax(layer.name, inp.scale, 0.0, inp.zero)], 1
+    return [_simple_op(layer, inp)], 1

@@ -13,7 +13,8 @@ array holds one tile and its shadow); instruction issue is overlapped (no CPI co
 is free inside Activate; a final softmax runs on the host (not timed).
 
 Numerics: int8 only (8-bit weights and activations, 32-bit accumulators); fp32, fp16 and bf16
-are errors. A float network is quantized on the fly, calibrated on the first 256 inputs
+are errors, and so are networks quantized with activation zero points (asymmetric schemes).
+A float network is quantized on the fly, calibrated on the first 256 inputs
 given; pass `accelsim.quantize(net, calibration=...)` to choose the calibration data.
 """
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.errors import QuantizationError
 from accelsim.ir import Direction, Gemm, Op, Transfer, Workload
 from accelsim.machines.base import Machine, WorkloadTiming
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
@@ -168,6 +170,11 @@ class TPU(Machine):
         """int8 outputs (dequantized) through the integer kernels or the cycle-level engine."""
         self.check_precision(precision)
         qnet = ensure_quantized(net, x, CALIBRATION_SAMPLES)
+        if qnet.scheme.zero_points:
+            raise QuantizationError(
+                f"{self.name} cannot run {qnet.name!r} quantized as {qnet.scheme.label}: the "
+                "TPU v1 matrix unit has no zero-point support; quantize with "
+                "activations='symmetric', or run it on a CPU or GPU with int8")
         if self.spec.numerics == "cycle":
             return qnet.forward(x, gemm=self._systolic_gemm)
         return qnet.forward(x)

@@ -1,5 +1,5 @@
 """`accelsim validate MACHINE [--networks]`: a machine model against real measurements of that
-machine (the H200's recorded files, this host live, or a recorded CPU host replayed with its
+machine (a GPU's recorded files, this host live, or a recorded CPU host replayed with its
 spec): kernels (GEMMs) by default, whole networks with `networks=True`."""
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from accelsim.engine import machine
 from accelsim.errors import AccelsimError
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.gpu.core import GPU
-from accelsim.measure import cpu_gemms, cpu_networks, gpu_h200, recorded
+from accelsim.measure import cpu_gemms, cpu_networks, gpu_recorded, recorded
 
 LIVE: dict[str, tuple[type, Callable[[Any], Any]]] = {
-    "gpu-h200": (GPU, gpu_h200.validate), "cpu-host": (CPU, cpu_gemms.validate)}
+    **{gpu: (GPU, gpu_recorded.validate) for gpu in gpu_recorded.recorded_gpus()},
+    "cpu-host": (CPU, cpu_gemms.validate)}
 NETWORKS: dict[str, Callable[[Any], Any]] = {
-    "gpu-h200": gpu_h200.network_report, "cpu-host": cpu_networks.live_report}
+    **{gpu: gpu_recorded.network_report for gpu in gpu_recorded.recorded_gpus()},
+    "cpu-host": cpu_networks.live_report}
 
 
 def names() -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 import accelsim as ax
 from accelsim.ir import Transfer
 from accelsim.measure.comparison import median_ape
-from accelsim.measure.gpu_h200 import network_measurements, network_report, validate
+from accelsim.measure.gpu_recorded import network_measurements, network_report, validate
 
 LIBRARY_MISFIRES = {"lenet5.conv3 16x400x120", "lenet5.fc6 16x120x80"}
 
@@ -98,3 +98,22 @@ def test_kernel_times_follow_the_lists(h200, key, network, batch, tolerance):
                  if not isinstance(item.op, Transfer) for c in item.calls for k in c.kernels]
     errors = [p / m - 1 for p, m in zip(predicted, measured, strict=True)]
     assert max(map(abs, errors)) < tolerance, errors
+
+
+def test_recorded_gpu_files_are_found_by_preset_name():
+    from accelsim.measure import gpu_recorded
+
+    assert gpu_recorded.recorded_files("gpu-h200") == (
+        "gpu-h200-2026-11.json", "gpu-h200-network-2026-11-27.json")
+    assert gpu_recorded.recorded_files("gpu-h100") == (None, None)
+    assert gpu_recorded.recorded_gpus() == ["gpu-h200"]
+
+
+def test_a_gpu_without_recorded_measurements_is_a_clear_error():
+    import pytest
+
+    from accelsim.errors import AccelsimError
+    from accelsim.measure.validate import validate_machine
+
+    with pytest.raises(AccelsimError, match=r"no reference measurements for 'gpu-h100'.*gpu-h200"):
+        validate_machine("gpu-h100", networks=True)

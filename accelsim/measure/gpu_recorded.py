@@ -1,5 +1,8 @@
-"""Predicted against measured on a real GPU: one NVIDIA H200 with PyTorch 2.11 / CUDA 13,
-TF32 off.
+"""Predicted against measured on real GPUs, from recorded files in accelsim/measure/data/:
+`<preset>-<date>.json` (kernels) and `<preset>-network-<date>.json` (whole networks) for a GPU
+preset (`gpu-h200` today: one NVIDIA H200 with PyTorch 2.11 / CUDA 13, TF32 off). A file of
+the same layout measured on another GPU and named after its preset (`gpu-h100-network-...`)
+is validated the same way, with no code change: `accelsim validate gpu-h100 --networks`.
 
 - Kernels (`validate`): fp32 and fp16 GEMM times replayed in a CUDA graph
   (../shared/validation/gpu-h200-2026-11.json, copied as accelsim/measure/data/
@@ -18,7 +21,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
+from accelsim.errors import AccelsimError
 from accelsim.machines.gpu.core import GPU
+from accelsim.machines.gpu.spec import GPU_SPECS
 from accelsim.measure.comparison import (
     Compared,
     NetworkReport,
@@ -29,8 +34,8 @@ from accelsim.measure.comparison import (
 from accelsim.nn.loader import load_network
 from accelsim.precision import Precision
 
-DATA_FILE = "gpu-h200-2026-11.json"
-NETWORK_FILE = "gpu-h200-network-2026-11-27.json"
+DATA = "accelsim.measure.data"
+NETWORK_TAG = "-network-"
 DTYPES = {"float32": Precision.FP32, "float16": Precision.FP16}
 NETWORKS = {"lenet5": "lenet5", "lstm": "lstm-char", "rnn_hello": "rnn-hello"}
 STEP_LOOP = "step-loop"
@@ -73,19 +78,46 @@ class Report:
 
 
 def _read(name: str) -> dict:
-    text = importlib.resources.files("accelsim.measure.data").joinpath(name).read_text()
+    text = importlib.resources.files(DATA).joinpath(name).read_text("utf-8")
     data: dict = json.loads(text)
     return data
 
 
-@lru_cache(maxsize=1)
-def measurements() -> dict:
-    return _read(DATA_FILE)
+def recorded_files(preset: str) -> tuple[str | None, str | None]:
+    """(kernel file, network file) recorded for a GPU preset: the newest of each, by name
+    (`<preset>-<date>.json`, `<preset>-network-<date>.json`); None where there is none."""
+    names = sorted(p.name for p in importlib.resources.files(DATA).iterdir()
+                   if p.name.startswith(f"{preset}-") and p.name.endswith(".json"))
+    networks = [n for n in names if n.startswith(f"{preset}{NETWORK_TAG}")]
+    kernels = [n for n in names if n not in networks and n[len(preset) + 1:][:1].isdigit()]
+    return (kernels[-1] if kernels else None), (networks[-1] if networks else None)
 
 
-@lru_cache(maxsize=1)
-def network_measurements() -> dict:
-    return _read(NETWORK_FILE)
+def recorded_gpus() -> list[str]:
+    """GPU presets with recorded measurements (kernels or networks)."""
+    return [name for name in GPU_SPECS if any(recorded_files(name))]
+
+
+def _file(preset: str, networks: bool) -> str:
+    kernels, nets = recorded_files(preset)
+    found = nets if networks else kernels
+    if found is None:
+        what = "whole-network" if networks else "kernel"
+        raise AccelsimError(f"no recorded {what} measurements for {preset}; GPUs with "
+                            f"measurements: {', '.join(recorded_gpus())}")
+    return found
+
+
+@lru_cache(maxsize=8)
+def measurements(preset: str = "gpu-h200") -> dict:
+    """The recorded kernel (GEMM) measurements of a GPU preset."""
+    return _read(_file(preset, networks=False))
+
+
+@lru_cache(maxsize=8)
+def network_measurements(preset: str = "gpu-h200") -> dict:
+    """The recorded whole-network measurements of a GPU preset."""
+    return _read(_file(preset, networks=True))
 
 
 def gemm_rows(gpu: GPU, data: dict) -> list[Row]:
@@ -98,9 +130,10 @@ def gemm_rows(gpu: GPU, data: dict) -> list[Row]:
     return rows
 
 
-def validate(gpu: GPU) -> Report:
-    """Every measured GEMM against the model's prediction."""
-    return Report(gpu.name, tuple(gemm_rows(gpu, measurements())))
+def validate(gpu: GPU, preset: str | None = None) -> Report:
+    """Every GEMM measured on the GPU `preset` (default: the one `gpu` is named after)
+    against the model's prediction."""
+    return Report(gpu.name, tuple(gemm_rows(gpu, measurements(preset or gpu.name))))
 
 
 def network_rows(gpu: GPU, key: str, records: list[dict]) -> list[NetworkRow]:
@@ -123,11 +156,14 @@ def network_rows(gpu: GPU, key: str, records: list[dict]) -> list[NetworkRow]:
     return rows
 
 
-def network_report(gpu: GPU) -> NetworkReport:
-    """Every whole-network figure of the H200 network file against the model: LeNet-5 and
-    the char LSTM (fp32, fp16; device and end to end), the LSTM as a step loop (device) and
-    the tiny RNN (device)."""
-    data = network_measurements()
-    rows = [row for key in NETWORKS for row in network_rows(gpu, key, data[key])]
-    return NetworkReport(gpu.name, f"accelsim/measure/data/{NETWORK_FILE} ({data['what']})",
+def network_report(gpu: GPU, preset: str | None = None) -> NetworkReport:
+    """Every whole-network figure recorded on the GPU `preset` (default: the one `gpu` is
+    named after) against the model: LeNet-5 and the char LSTM (fp32, fp16; device and end
+    to end), the LSTM as a step loop (device) and the tiny RNN (device), as far as the file
+    has them."""
+    name = _file(preset or gpu.name, networks=True)
+    data = network_measurements(preset or gpu.name)
+    rows = [row for key in NETWORKS if key in data
+            for row in network_rows(gpu, key, data[key])]
+    return NetworkReport(gpu.name, f"accelsim/measure/data/{name} ({data['what']})",
                          tuple(rows))

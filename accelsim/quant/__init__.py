@@ -1,6 +1,19 @@
-"""int8 quantization: schemes, calibration, integer-only kernels, fixed-point requantization."""
+"""int8 quantization: schemes, calibration, integer-only kernels, fixed-point requantization,
+and per-layer sensitivity with a mixed-precision suggestion."""
 
 from accelsim.quant.network import QuantizedNetwork, ensure_quantized, quantize
 from accelsim.quant.scheme import Scheme
+from accelsim.quant.sensitivity import (
+    LayerCost,
+    MixedPrecision,
+    Sensitivity,
+    Step,
+    fake_forward,
+    layer_sensitivity,
+    quantizable_layers,
+    suggest_mixed_precision,
+)
 
-__all__ = ["QuantizedNetwork", "Scheme", "ensure_quantized", "quantize"]
+__all__ = ["LayerCost", "MixedPrecision", "QuantizedNetwork", "Scheme", "Sensitivity", "Step",
+           "ensure_quantized", "fake_forward", "layer_sensitivity", "quantizable_layers",
+           "quantize", "suggest_mixed_precision"]

@@ -53,6 +53,15 @@ class Scheme:
     calibrate: Calibration = Calibration.MAX
     percentile: float = DEFAULT_PERCENTILE
 
+    def __post_init__(self) -> None:
+        """Plain strings become the enums (`Scheme(weights="per_channel")` means what it
+        says); a bad value is a QuantizationError."""
+        for name, enum in (("weights", Weights), ("activations", Activations),
+                           ("calibrate", Calibration)):
+            value = getattr(self, name)
+            if not isinstance(value, enum):
+                object.__setattr__(self, name, _choice(enum, name, value))
+
     @classmethod
     def parse(cls, weights: str = "per_tensor", activations: str = "symmetric",
               calibrate: str = "max", percentile: float = DEFAULT_PERCENTILE) -> Scheme:

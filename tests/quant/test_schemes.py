@@ -177,3 +177,12 @@ def test_recurrent_networks_take_every_scheme(name):
     recurrent = next(op for op in q.ops if isinstance(op, QRecurrent))
     assert recurrent.gate_multiplier[0].shape == (recurrent.weight.shape[1],)
     assert q.accuracy(x, y) >= baseline - 0.02
+
+
+def test_a_scheme_built_from_plain_strings_means_what_it_says():
+    from accelsim.quant.scheme import Scheme, Weights
+
+    assert Scheme(weights="per_channel").weights is Weights.PER_CHANNEL
+    assert Scheme(weights="per_channel") == Scheme.parse(weights="per_channel")
+    with pytest.raises(QuantizationError, match="per_channel"):
+        Scheme(weights="per-channel")

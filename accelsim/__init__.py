@@ -27,17 +27,41 @@ from accelsim.machines import Machine, OpResult, Precision, RunResult
 from accelsim.machines.presets import preset_names
 from accelsim.nn import Network, datasets
 from accelsim.nn.loader import available_networks, load_network
-from accelsim.quant import QuantizedNetwork, quantize
+from accelsim.quant import QuantizedNetwork, Scheme, quantize
 from accelsim.scenario import Scenario, load_scenario
 from accelsim.scenario_result import ScenarioResult
 
 __version__ = "0.1.0"
 __all__ = [
-    "AccelsimError", "Comparison", "Gemm", "Machine", "Network", "OpResult", "Pool",
-    "Precision", "QuantizedNetwork", "RunResult", "Scenario", "ScenarioError",
-    "ScenarioResult", "Transfer", "Vector", "Workload", "compare", "datasets",
-    "load_scenario", "lower", "machine", "network", "networks", "plot", "presets", "quantize",
-    "run", "run_scenario",
+    "AccelsimError",
+    "Comparison",
+    "Gemm",
+    "Machine",
+    "Network",
+    "OpResult",
+    "Pool",
+    "Precision",
+    "QuantizedNetwork",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResult",
+    "Scheme",
+    "Transfer",
+    "Vector",
+    "Workload",
+    "compare",
+    "datasets",
+    "load_scenario",
+    "lower",
+    "machine",
+    "network",
+    "networks",
+    "plot",
+    "presets",
+    "quantize",
+    "run",
+    "run_scenario",
 ]
 
 

@@ -10,6 +10,9 @@ images) and choose a clipping range from them:
   (k / 100)·[min x, max x]), the one whose int8 quantize-dequantize of the activations has
   the smallest mean squared error; ties go to the widest range. At most MSE_SAMPLES values
   (a fixed-seed random subset) are scored, so the search costs the same on any data set.
+
+An LSTM's cell state is always ranged by its extremes (`LayerRange.cells`): it is a
+power-of-two fixed-point integer whose integer bits must cover what the cell holds.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from accelsim.errors import QuantizationError
 from accelsim.nn.layers import Layer
 from accelsim.nn.network import Network
 from accelsim.nn.numerics import EXACT
-from accelsim.nn.recurrent import Recurrent
+from accelsim.nn.recurrent import LSTM, Recurrent
 from accelsim.quant.fixedpoint import INT8_MAX, INT8_MIN, affine_params
 from accelsim.quant.scheme import DEFAULT_SCHEME, Calibration, Scheme
 
@@ -46,11 +49,13 @@ class Range:
 
 @dataclass(frozen=True)
 class LayerRange:
-    """Ranges of a layer's input and output (and gate pre-activations, if recurrent)."""
+    """Ranges of a layer's input and output (and gate pre-activations and, for an LSTM, the
+    cell state, if recurrent)."""
 
     inputs: Range
     outputs: Range
     gates: Range = Range()
+    cells: Range = Range()
 
 
 @dataclass
@@ -118,6 +123,7 @@ def calibrate(net: Network, x: np.ndarray,
     first = _Observer(keep)
     outputs = {layer.name: _Observer(keep) for layer in net.layers}
     gates = {layer.name: _Observer(keep) for layer in net.layers if isinstance(layer, Recurrent)}
+    cells = {layer.name: _Observer(False) for layer in net.layers if isinstance(layer, LSTM)}
     for start in range(0, len(x), CALIBRATION_CHUNK):
         y = np.asarray(x[start : start + CALIBRATION_CHUNK], np.float32)
         first.see(y)
@@ -129,18 +135,22 @@ def calibrate(net: Network, x: np.ndarray,
             outputs[layer.name].see(out)
             if isinstance(layer, Recurrent):
                 gates[layer.name].see(_gate_values(params, cache))
+            if isinstance(layer, LSTM):
+                cells[layer.name].see(_cell_values(cache))
             y = out
     return _layer_ranges(net, first.range(scheme),
                          {name: obs.range(scheme) for name, obs in outputs.items()},
-                         {name: obs.range(scheme) for name, obs in gates.items()})
+                         {name: obs.range(scheme) for name, obs in gates.items()},
+                         {name: obs.range(scheme) for name, obs in cells.items()})
 
 
 def _layer_ranges(net: Network, first: Range, outputs: dict[str, Range],
-                  gates: dict[str, Range]) -> dict[str, LayerRange]:
+                  gates: dict[str, Range], cells: dict[str, Range]) -> dict[str, LayerRange]:
     ranges, inputs = {}, first
     for layer in net.layers:
         ranges[layer.name] = LayerRange(inputs, outputs[layer.name],
-                                        gates.get(layer.name, Range()))
+                                        gates.get(layer.name, Range()),
+                                        cells.get(layer.name, Range()))
         inputs = outputs[layer.name]
     return ranges
 
@@ -160,3 +170,11 @@ def _gate_values(params: dict, cache: tuple) -> np.ndarray:
     xh = np.concatenate([xh for xh, _ in steps])
     return xh @ params["weight"] + params["bias"]
 
+
+
+def _cell_values(cache: tuple) -> np.ndarray:
+    """Every step's new cell state c_t = f ⊙ c_(t−1) + i ⊙ g, from the LSTM's step caches."""
+    _, steps = cache
+    return np.concatenate([(f * c_prev + i * g).ravel()
+                           for _, (i, f, _o, g, c_prev, _t) in steps]) if steps \
+        else np.zeros(0, np.float32)

@@ -16,6 +16,7 @@ from accelsim.errors import QuantizationError
 
 INT8_MAX = 127
 INT8_MIN = -128
+INT16_MAX = 32767
 Multiplier = tuple[int, int] | tuple[np.ndarray, np.ndarray]  # one (M0, shift), or one per channel
 MULTIPLIER_BITS = 31
 MAX_SHIFT = 62  # |acc · M0| < 2^62 and the rounding term 2^(shift-1) keep int64 exact
@@ -66,13 +67,28 @@ def rounding_shift(values: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
     return (values + (np.int64(1) << (shift - 1))) >> shift
 
 
+def code_max(bits: int) -> int:
+    """The largest symmetric code of a signed `bits`-bit integer: 2^(bits−1) − 1."""
+    return (1 << (bits - 1)) - 1
+
+
+def code_dtype(low: int, high: int) -> type[np.signedinteger]:
+    """The narrowest of int8, int16, int32 holding [low, high]."""
+    for dtype in (np.int8, np.int16):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return dtype
+    return np.int32
+
+
 def requantize(acc: np.ndarray, multiplier: Multiplier, low: int = -INT8_MAX,
                high: int = INT8_MAX, offset: int = 0) -> np.ndarray:
     """int32 accumulators × M0 · 2^-shift, rounded, plus `offset` (an output zero point),
-    clamped to [low, high], as int8. Per-channel multipliers apply along the last axis."""
+    clamped to [low, high], as int8 (int16 when the range needs it). Per-channel
+    multipliers apply along the last axis."""
     m0, shift = multiplier
     scaled = rounding_shift(np.asarray(acc, dtype=np.int64) * m0, shift) + offset
-    return np.clip(scaled, low, high).astype(np.int8)
+    return np.clip(scaled, low, high).astype(code_dtype(low, high))
 
 
 def div_round(values: np.ndarray, divisor: int) -> np.ndarray:
@@ -84,20 +100,21 @@ def div_round(values: np.ndarray, divisor: int) -> np.ndarray:
     return np.sign(values) * ((np.abs(values) + half) // divisor)
 
 
-def symmetric_scale(max_abs: float) -> float:
-    """Scale mapping [-max_abs, max_abs] onto [-127, 127], never 0.
+def symmetric_scale(max_abs: float, bits: int = 8) -> float:
+    """Scale mapping [-max_abs, max_abs] onto [-127, 127] (±32,767 at 16 bits), never 0.
 
     A tensor seen only as zeros (max_abs = 0) could take any scale; it gets the unit range
-    (1/127), which keeps the multipliers of the layers around it ordinary. Any other range
-    is floored at MIN_SCALE, as PyTorch's observers do (float32 epsilon).
+    (1/127, or 1/32,767), which keeps the multipliers of the layers around it ordinary. Any
+    other range is floored at MIN_SCALE, as PyTorch's observers do (float32 epsilon).
     """
     value = float(max_abs)
     if not math.isfinite(value) or value < 0:
         raise QuantizationError(f"a range of {value} cannot be quantized; ranges must be "
                                 "finite and non-negative (NaN or ±inf in the data?)")
+    top = code_max(bits)
     if value == 0:
-        return 1.0 / INT8_MAX
-    return max(value / INT8_MAX, MIN_SCALE)
+        return 1.0 / top
+    return max(value / top, MIN_SCALE)
 
 
 def symmetric_scales(max_abs: np.ndarray) -> np.ndarray:
@@ -132,14 +149,15 @@ def quantize_affine(x: np.ndarray, scale: float, zero: int) -> np.ndarray:
     return clipped.astype(np.int8)
 
 
-def quantize_tensor(x: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
+def quantize_tensor(x: np.ndarray, scale: float | np.ndarray, bits: int = 8) -> np.ndarray:
     """Float → int8 at `scale` (or one scale per channel along the last axis), rounding to
-    nearest (ties to even), clamped to ±127.
+    nearest (ties to even), clamped to ±127 (int16 and ±32,767 at 16 bits).
 
     NaN maps to 0 and ±inf to ±127, so the int8 cast is always defined.
     """
     scales = np.asarray(scale, dtype=np.float64)
     if not np.all(np.isfinite(scales) & (scales > 0)):
         raise QuantizationError(f"scale = {scale} must be positive and finite")
+    top = code_max(bits)
     scaled = np.rint(np.asarray(x, dtype=np.float64) / scales)
-    return np.nan_to_num(np.clip(scaled, -INT8_MAX, INT8_MAX), nan=0.0).astype(np.int8)
+    return np.nan_to_num(np.clip(scaled, -top, top), nan=0.0).astype(code_dtype(-top, top))

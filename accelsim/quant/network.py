@@ -21,8 +21,8 @@ from accelsim.precision import Precision
 from accelsim.quant.calibration import calibrate as calibrate_ranges
 from accelsim.quant.fixedpoint import quantize_affine, quantize_tensor
 from accelsim.quant.kernels import IntGemm, QSoftmax, int_matmul
-from accelsim.quant.quantize import build_ops
-from accelsim.quant.scheme import DEFAULT_PERCENTILE, DEFAULT_SCHEME, Scheme
+from accelsim.quant.quantize import GEMM_LAYERS, build_ops, input_bits
+from accelsim.quant.scheme import DEFAULT_CELL_BITS, DEFAULT_PERCENTILE, DEFAULT_SCHEME, Scheme
 
 FORWARD_CHUNK = 512
 
@@ -35,6 +35,7 @@ class QuantizedNetwork:
     calibration_size: int
     scheme: Scheme = DEFAULT_SCHEME
     input_zero: int = 0  # real = (q − input_zero) · input_scale
+    input_bits: int = 8  # int8 or int16 codes in
 
     @property
     def name(self) -> str:
@@ -81,6 +82,14 @@ class QuantizedNetwork:
         return self.network.summary(seq_len)
 
     @property
+    def gemm_input_bits(self) -> dict[str, int]:
+        """The width of the activations (8 or 16) each conv2d, linear and recurrent layer
+        reads: the A operand of its GEMM (16: the TPU v1's 8b×16b mode)."""
+        widths = input_bits(self.network, self.scheme)
+        return {layer.name: bits for layer, bits in zip(self.layers, widths, strict=True)
+                if isinstance(layer, GEMM_LAYERS)}
+
+    @property
     def output_scale(self) -> float | None:
         """Scale of the int8 output; None when a final softmax returns probabilities."""
         return None if isinstance(self.ops[-1], QSoftmax) else self.ops[-1].out_scale
@@ -91,14 +100,16 @@ class QuantizedNetwork:
         return self.ops[-1].out_zero
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        """Float inputs → int8 at the input scale (the host's job before Read_Host_Memory)."""
+        """Float inputs → int8 (or int16) at the input scale (the host's job before
+        Read_Host_Memory)."""
         x = self.network.check_input(x)
-        if self.scheme.zero_points:
+        if self.input_zero or (self.scheme.zero_points and self.input_bits == 8):
             return quantize_affine(x, self.input_scale, self.input_zero)
-        return quantize_tensor(x, self.input_scale)
+        return quantize_tensor(x, self.input_scale, self.input_bits)
 
     def forward_int(self, xq: np.ndarray, gemm: IntGemm = int_matmul) -> np.ndarray:
-        """Integer inference: int8 in, int8 out (floats after a final softmax)."""
+        """Integer inference: int8 (or int16) in, int8 (or int16) out (floats after a final
+        softmax)."""
         for op in self.ops:
             xq = op.run(xq, gemm)
         return xq
@@ -139,16 +150,26 @@ def ensure_quantized(net: Network | QuantizedNetwork, x: np.ndarray,
 
 def quantize(net: Network, calibration: np.ndarray, *, weights: str = "per_tensor",
              activations: str = "symmetric", calibrate: str = "max",
-             percentile: float = DEFAULT_PERCENTILE) -> QuantizedNetwork:
-    """int8 with int32 accumulation, calibrated on sample inputs (see `quant.scheme`).
+             percentile: float = DEFAULT_PERCENTILE,
+             activation_bits: int | Mapping[str, int] = 8,
+             cell_bits: int = DEFAULT_CELL_BITS, lut_size: int | None = None,
+             lut_range: float | None = None) -> QuantizedNetwork:
+    """int8 weights with int32 accumulation, calibrated on sample inputs (see `quant.scheme`).
 
     weights: "per_tensor" or "per_channel" (one scale per output channel).
-    activations: "symmetric" (zero point 0) or "asymmetric" (a zero point per tensor).
+    activations: "symmetric" (zero point 0) or "asymmetric" (a zero point per 8-bit tensor).
     calibrate: "max", "percentile" (at `percentile`, default 99.99) or "mse".
-    The defaults are symmetric per-tensor max calibration. A network already quantized is
-    returned as it is.
+    activation_bits: 8 or 16, the width of the activations every conv2d/linear/recurrent
+        layer reads, or {layer name: 16, ...} for some layers (the others 8).
+    cell_bits: the LSTM cell state's width, 8, 16 or 32.
+    lut_size, lut_range: entries (a power of two) and input half-width of the recurrent
+        layers' sigmoid/tanh tables (default: one entry per gate code over its calibrated
+        range).
+    The defaults are symmetric per-tensor max calibration, 8-bit activations, a 16-bit cell.
+    A network already quantized is returned as it is.
     """
-    scheme = Scheme.parse(weights, activations, calibrate, percentile)
+    scheme = Scheme.parse(weights, activations, calibrate, percentile, activation_bits,
+                          cell_bits, lut_size, lut_range)
     if isinstance(net, QuantizedNetwork):
         return net
     if not isinstance(net, Network):
@@ -156,5 +177,5 @@ def quantize(net: Network, calibration: np.ndarray, *, weights: str = "per_tenso
                             f"{type(net).__name__} {net!r:.60}")
     x = net.check_input(calibration)  # shape, finite values, weights loaded
     ops, inp = build_ops(net, calibrate_ranges(net, x, scheme), scheme)
-    return QuantizedNetwork(net, tuple(ops), inp.scale, len(x), scheme, inp.zero)
+    return QuantizedNetwork(net, tuple(ops), inp.scale, len(x), scheme, inp.zero, inp.bits)
 

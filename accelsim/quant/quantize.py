@@ -8,6 +8,15 @@ the ReLU output's scale with a clamp at its zero point. Recurrent layers quantiz
 one symmetric scale (at least 1/127, so h in [−1, 1] fits exactly) under every scheme: an
 asymmetric input is rescaled to it first; per-channel weights give one scale per gate column.
 
+Activation widths (`Scheme.activation_bits`, per layer `layer_bits`) are the widths each
+conv2d/linear/recurrent layer reads: the op before a layer writes its outputs at that layer's
+width (pooling, ReLU and flatten pass codes through), a recurrent layer's [x, h] grid and gate
+pre-activations take its own width, and a rescale op is inserted where a recurrent layer's h
+meets a reader of another width. 16-bit tensors are symmetric int16 (zero point 0) under every
+scheme. A layer whose int32 accumulators could overflow (Σ_k |w_q[k, n]| · the largest input
+code + |bias|, reachable with 16-bit inputs and very long rows) is refused; the TPU v1's
+accumulators are 32 bits.
+
 Degenerate ranges are guarded, never divided by: a tensor seen only as zeros (all-zero
 calibration data, a dead layer) gets the unit scale 1/127, no scale is below float32
 epsilon, a weight scale widens when the bias would not fit int32, and float32 overflow
@@ -16,6 +25,7 @@ during calibration is an error naming the layer.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,10 +38,9 @@ from accelsim.nn.network import Network
 from accelsim.nn.recurrent import Recurrent
 from accelsim.quant.calibration import LayerRange, Range
 from accelsim.quant.fixedpoint import (
-    INT8_MAX,
-    INT8_MIN,
     Multiplier,
     affine_params,
+    code_max,
     quantize_multiplier,
     quantize_multipliers,
     quantize_tensor,
@@ -39,7 +48,7 @@ from accelsim.quant.fixedpoint import (
     symmetric_scales,
 )
 from accelsim.quant.kernels import (
-    UNIT_SCALE,
+    CellFormat,
     QElementwise,
     QGemm,
     QRecurrent,
@@ -47,26 +56,31 @@ from accelsim.quant.kernels import (
     QSoftmax,
     gate_tables,
     hidden_multiplier,
-    lut,
+    make_table,
 )
 from accelsim.quant.scheme import DEFAULT_SCHEME, Scheme, Weights
 
 BIAS_LIMIT = 2**30  # largest |int32 bias|: half the accumulator, the rest for the products
+ACCUMULATOR_LIMIT = 2**31  # a 32-bit accumulator holds |acc| < 2^31
+GEMM_LAYERS = (Conv2d, Linear, Recurrent)
 
 
 @dataclass(frozen=True)
 class QParams:
-    """How a tensor of activations is stored: real = (q − zero) · scale."""
+    """How a tensor of activations is stored: real = (q − zero) · scale, `bits` wide."""
 
     scale: float
     zero: int = 0
+    bits: int = 8
 
 
-def activation_params(span: Range, scheme: Scheme, floor: float = 0.0) -> QParams:
-    """Scale and zero point for a calibrated range (symmetric ones cover at least ±floor)."""
-    if scheme.zero_points and floor == 0.0:
+def activation_params(span: Range, scheme: Scheme, floor: float = 0.0,
+                      bits: int = 8) -> QParams:
+    """Scale and zero point for a calibrated range (symmetric ones cover at least ±floor);
+    zero points only for 8-bit tensors of asymmetric schemes."""
+    if scheme.zero_points and floor == 0.0 and bits == 8:
         return QParams(*affine_params(span.low, span.high))
-    return QParams(symmetric_scale(max(span.magnitude, floor)))
+    return QParams(symmetric_scale(max(span.magnitude, floor), bits), 0, bits)
 
 
 def _weight_and_bias(weight: np.ndarray, bias: np.ndarray, in_scale: float,
@@ -90,6 +104,16 @@ def _weight_and_bias(weight: np.ndarray, bias: np.ndarray, in_scale: float,
                                                 largest_bias / (BIAS_LIMIT * in_scale)))
     bias_q = np.rint(np.asarray(bias, np.float64) / (in_scale * w_scales)).astype(np.int32)
     return w_scales, quantize_tensor(weight, w_scales), bias_q
+
+
+def _check_accumulators(weight_q: np.ndarray, bias_q: np.ndarray, bits: int) -> None:
+    """Refuse a layer whose int32 accumulators could overflow on some input."""
+    largest = np.abs(weight_q.astype(np.int64)).sum(axis=0) * (1 << (bits - 1)) \
+        + np.abs(bias_q.astype(np.int64))
+    if largest.size and int(largest.max()) >= ACCUMULATOR_LIMIT:
+        hint = "give it 8-bit activations" if bits > 8 else "split the layer"
+        raise QuantizationError(f"its int32 accumulators could reach {int(largest.max()):,} "
+                                f"with {bits}-bit inputs (limit 2^31); {hint}")
 
 
 def _multiplier(reals: np.ndarray, scheme: Scheme) -> Multiplier:
@@ -117,22 +141,30 @@ def _gemm_op(layer: Conv2d | Linear, params: dict, inp: QParams, out: QParams, r
         weight = weight.reshape(weight.shape[0], -1).T
     bias = params.get("bias", np.zeros(weight.shape[1]))
     w_scales, weight_q, bias_q = _weight_and_bias(weight, bias, inp.scale, scheme)
-    out_low = INT8_MIN if scheme.zero_points else -INT8_MAX
-    return QGemm(layer.name, layer, weight_q, _zero_corrected(bias_q, weight_q, inp.zero),
+    bias_q = _zero_corrected(bias_q, weight_q, inp.zero)
+    _check_accumulators(weight_q, bias_q, inp.bits)
+    top = code_max(out.bits)
+    out_low = -top - 1 if scheme.zero_points and out.bits == 8 else -top
+    return QGemm(layer.name, layer, weight_q, bias_q,
                  _multiplier(inp.scale * w_scales / out.scale, scheme), relu, inp.scale,
-                 out.scale, inp.zero, out.zero, out_low)
+                 out.scale, inp.zero, out.zero, out_low, top)
 
 
-def _recurrent_op(layer: Recurrent, params: dict, in_scale: float, gate_range: Range,
+def _recurrent_op(layer: Recurrent, params: dict, inp: QParams, ranges: LayerRange,
                   scheme: Scheme) -> QRecurrent:
-    w_scales, weight_q, bias_q = _weight_and_bias(params["weight"], params["bias"], in_scale,
+    w_scales, weight_q, bias_q = _weight_and_bias(params["weight"], params["bias"], inp.scale,
                                                   scheme)
-    gate_scale = symmetric_scale(gate_range.magnitude)
-    sigmoid_table, tanh_table = gate_tables(gate_scale)
+    _check_accumulators(weight_q, bias_q, inp.bits)
+    bits = inp.bits
+    gate_scale = symmetric_scale(ranges.gates.magnitude, bits)
+    sigmoid_table, tanh_table = gate_tables(gate_scale, bits, scheme.lut_size,
+                                            scheme.lut_range)
+    cell = CellFormat.covering(scheme.cell_bits, ranges.cells.magnitude)
     return QRecurrent(
         layer.name, layer, weight_q, bias_q,
-        _multiplier(in_scale * w_scales / gate_scale, scheme), sigmoid_table, tanh_table,
-        hidden_multiplier(layer, in_scale), in_scale, in_scale)
+        _multiplier(inp.scale * w_scales / gate_scale, scheme), sigmoid_table, tanh_table,
+        hidden_multiplier(layer, inp.scale, bits), inp.scale, inp.scale, bits=bits,
+        cell=cell, cell_tanh=cell.tanh_table(bits))
 
 
 def _simple_op(layer: Layer, inp: QParams) -> QElementwise:
@@ -144,47 +176,99 @@ def _simple_op(layer: Layer, inp: QParams) -> QElementwise:
         return QElementwise(layer.name, layer, kind, scale, scale, None, zero, zero)
     if isinstance(layer, Sigmoid | Tanh):
         fn = sigmoid if isinstance(layer, Sigmoid) else np.tanh
-        return QElementwise(layer.name, layer, "lut", scale, UNIT_SCALE, lut(fn, scale, zero),
-                            zero, 0)
+        return QElementwise(layer.name, layer, "lut", scale, 1.0 / code_max(inp.bits),
+                            make_table(fn, scale, inp.bits, inp.bits, zero), zero, 0)
     raise AccelsimError(f"layer {layer.name!r} of type {layer.type_name!r} has no int8 kernel")
+
+
+def input_bits(net: Network, scheme: Scheme = DEFAULT_SCHEME) -> list[int]:
+    """The width of the activations every layer reads: its own for conv2d, linear and
+    recurrent layers; the next such layer's for the layers before it (their codes pass
+    through); the last such layer's for the layers after it."""
+    layers = list(net.layers)
+    _check_layer_names(net, scheme)
+    widths: list[int | None] = [scheme.bits_for(layer.name)
+                                if isinstance(layer, GEMM_LAYERS) else None for layer in layers]
+    following: int | None = None
+    for index in reversed(range(len(layers))):
+        following = widths[index] = widths[index] or following
+    previous = scheme.activation_bits
+    for index, width in enumerate(widths):
+        previous = widths[index] = width or previous
+    return [int(width or 8) for width in widths]
+
+
+def _check_layer_names(net: Network, scheme: Scheme) -> None:
+    names = [layer.name for layer in net.layers if isinstance(layer, GEMM_LAYERS)]
+    for name, _ in scheme.layer_bits:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise QuantizationError(f"activation_bits names layer {name!r}, which is not a "
+                                    f"conv2d, linear or recurrent layer of {net.name!r}{hint}; "
+                                    f"choose from {', '.join(names)}")
 
 
 def build_ops(net: Network, ranges: dict[str, LayerRange],
               scheme: Scheme = DEFAULT_SCHEME) -> tuple[list, QParams]:
     """Integer ops for every layer, and how the input must be quantized."""
     layers, ops = list(net.layers), []
+    widths = input_bits(net, scheme)
     first = layers[0]
     floor = 1.0 if isinstance(first, Recurrent) else 0.0
-    params = activation_params(ranges[first.name].inputs, scheme, floor)
+    params = activation_params(ranges[first.name].inputs, scheme, floor, widths[0])
     input_params, index = params, 0
     while index < len(layers):
         try:
-            new_ops, used = _layer_ops(net, layers, index, ranges, params, scheme)
+            new_ops, used = _layer_ops(net, layers, index, ranges, params, scheme, widths)
         except QuantizationError as err:
             raise QuantizationError(f"layer {layers[index].name!r}: {err}") from None
         ops.extend(new_ops)
         index += used
-        params = QParams(ops[-1].out_scale, ops[-1].out_zero)
+        params = QParams(ops[-1].out_scale, ops[-1].out_zero, _out_bits(ops[-1], params))
     return ops, input_params
 
 
+def _out_bits(op: object, inp: QParams) -> int:
+    """The width of an op's outputs: what it writes, or its input's when it passes codes on."""
+    if isinstance(op, QGemm):
+        return 16 if op.out_high > 127 else 8
+    if isinstance(op, QRescale):
+        return op.out_bits
+    if isinstance(op, QRecurrent):
+        return op.bits
+    return inp.bits
+
+
+def _rescaled(name: str, inp: QParams, wanted: QParams) -> list[QRescale]:
+    """A rescale op from `inp` to `wanted`, or none when they are the same grid."""
+    if wanted.scale == inp.scale and not inp.zero and wanted.bits == inp.bits:
+        return []
+    return [QRescale(f"{name}.rescale", quantize_multiplier(inp.scale / wanted.scale),
+                     inp.scale, wanted.scale, inp.zero, 0, wanted.bits)]
+
+
 def _layer_ops(net: Network, layers: list[Layer], index: int, ranges: dict[str, LayerRange],
-               inp: QParams, scheme: Scheme) -> tuple[list, int]:
+               inp: QParams, scheme: Scheme, widths: list[int]) -> tuple[list, int]:
     """The ops for layers[index] (and a ReLU it absorbs), and how many layers they cover."""
     layer = layers[index]
     params = net.params.get(layer.name, {})
     if isinstance(layer, Conv2d | Linear):
+        ops: list = []
+        if inp.bits != widths[index]:  # a recurrent layer's h meets a reader of another width
+            wanted = activation_params(ranges[layer.name].inputs, scheme, bits=widths[index])
+            ops, inp = _rescaled(layer.name, inp, wanted), wanted
         relu = index + 1 < len(layers) and isinstance(layers[index + 1], ReLU)
-        out = activation_params(ranges[layers[index + relu].name].outputs, scheme)
-        return [_gemm_op(layer, params, inp, out, relu, scheme)], 1 + relu
+        after = index + 1 + relu
+        out_bits = widths[after] if after < len(layers) else widths[index]
+        out = activation_params(ranges[layers[index + relu].name].outputs, scheme,
+                                bits=out_bits)
+        return [*ops, _gemm_op(layer, params, inp, out, relu, scheme)], 1 + relu
     if isinstance(layer, Recurrent):
-        wanted = activation_params(ranges[layer.name].inputs, scheme, floor=1.0).scale
-        ops: list[QRescale | QRecurrent] = []
-        if not np.isclose(wanted, inp.scale, rtol=0, atol=0) or inp.zero:
-            ops.append(QRescale(f"{layer.name}.rescale", quantize_multiplier(inp.scale / wanted),
-                                inp.scale, wanted, inp.zero))
-        ops.append(_recurrent_op(layer, params, wanted, ranges[layer.name].gates, scheme))
-        return ops, 1
+        wanted = activation_params(ranges[layer.name].inputs, scheme, floor=1.0,
+                                   bits=widths[index])
+        return [*_rescaled(layer.name, inp, wanted),
+                _recurrent_op(layer, params, wanted, ranges[layer.name], scheme)], 1
     if isinstance(layer, Softmax):
         if index != len(layers) - 1:
             raise AccelsimError(f"softmax layer {layer.name!r} must be the last layer "

@@ -15,7 +15,9 @@ time steps, so machines that fuse the cell (cuDNN, the TPU's Activate) read the 
 instead of guessing it from op order or names.
 
 One multiply-accumulate is 2 ops. Sizes are in elements; `*_bytes(precision)` gives exact byte
-counts for a storage precision (accumulators and biases are 32-bit).
+counts for a storage precision (accumulators and biases are 32-bit). On integer machines a
+GEMM's A operand (its activations) may be 16 bits wide (`Gemm.activation_bits`, from a
+quantized network's `gemm_input_bits`): int8 byte counts then take 2 bytes per A element.
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ import html
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from numbers import Integral
 
+from accelsim.errors import AccelsimError
 from accelsim.precision import Precision
+
+ACTIVATION_BITS = (8, 16)
 
 
 class VectorKind(StrEnum):
@@ -66,7 +72,12 @@ class ConvGeometry:
 
 @dataclass(frozen=True)
 class Gemm:
-    """C[m, n] = A[m, k] @ B[k, n] (+ bias), executed `count` times with the same B."""
+    """C[m, n] = A[m, k] @ B[k, n] (+ bias), executed `count` times with the same B.
+
+    `activation_bits` is the width of the A operand (the activations) on integer machines:
+    8, or 16 for a layer quantized with 16-bit activations and 8-bit weights (TFLite's 16×8
+    mode; the TPU v1 runs it at half speed). Float machines ignore it.
+    """
 
     name: str
     m: int
@@ -76,6 +87,21 @@ class Gemm:
     layer: str = ""
     bias: bool = True
     conv: ConvGeometry | None = None
+    activation_bits: int = 8
+
+    def __post_init__(self) -> None:
+        bits = self.activation_bits
+        if isinstance(bits, bool) or not isinstance(bits, Integral) \
+                or bits not in ACTIVATION_BITS:
+            raise AccelsimError(f"GEMM {self.name!r}: activation_bits = {bits!r} must be 8 or "
+                                "16 (the width of its int activations)")
+        object.__setattr__(self, "activation_bits", int(bits))
+
+    def activation_element_bytes(self, precision: Precision) -> int:
+        """Bytes of one A element: 2 for 16-bit activations at int8, else the precision's."""
+        if precision is Precision.INT8:
+            return self.activation_bits // 8
+        return precision.bytes
 
     @property
     def macs(self) -> int:
@@ -86,8 +112,8 @@ class Gemm:
         return 2 * self.macs
 
     def input_bytes(self, precision: Precision) -> int:
-        """A operands over all repetitions."""
-        return self.m * self.k * self.count * precision.bytes
+        """A operands over all repetitions (2 bytes per element for 16-bit int activations)."""
+        return self.m * self.k * self.count * self.activation_element_bytes(precision)
 
     def weight_bytes(self, precision: Precision) -> int:
         """B once (it is reused across repetitions) plus 32-bit biases."""
@@ -160,7 +186,9 @@ class Direction(StrEnum):
 
 @dataclass(frozen=True)
 class Transfer:
-    """Host ↔ device copy of `elements` values (network inputs in, outputs back)."""
+    """Host ↔ device copy of `elements` values (network inputs in, outputs back). `bytes`
+    counts them at the precision's width; the TPU compiler counts an input that a 16-bit GEMM
+    reads first at 2 bytes (int16) itself."""
 
     name: str
     direction: Direction
@@ -319,7 +347,9 @@ def describe(op: Op) -> str:
     """One line naming an op, its shape and its work."""
     if isinstance(op, Gemm):
         times = f" ×{op.count}" if op.count > 1 else ""
-        return f"{op.name:<14} gemm   m={op.m} k={op.k} n={op.n}{times}  {op.macs:,} MACs"
+        wide = f" a{op.activation_bits}" if op.activation_bits != 8 else ""
+        return (f"{op.name:<14} gemm   m={op.m} k={op.k} n={op.n}{times}{wide}  "
+                f"{op.macs:,} MACs")
     if isinstance(op, Vector):
         times = f" ×{op.count}" if op.count > 1 else ""
         return f"{op.name:<14} {op.kind.value:<6} {op.elements:,} elements{times}"

@@ -5,12 +5,14 @@ K = in_c·kh·kw, N = out_c); a linear layer is a GEMM with M = batch (× time s
 reads a sequence); an RNN/LSTM step is one gate GEMM M = batch, K = input + hidden,
 N = gates·hidden, counted `seq_len` times; activations and the LSTM cell arithmetic are
 vector ops; flatten is free. The network input travels to the device first and the output
-back last.
+back last. A quantized network's `gemm_input_bits` ({layer name: 8 or 16}) sets each GEMM's
+`activation_bits` (its A operand's width); networks without it (float ones) get 8 throughout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -95,6 +97,12 @@ def _lstm(layer: LSTM, in_shape: Shape, out_shape: Shape, batch: int) -> list[Op
             Vector(f"{layer.name}.add", VectorKind.ADD, cells, steps, layer.name)]
 
 
+def _with_activation_bits(ops: list[Op], bits: Mapping[str, int]) -> list[Op]:
+    """The layer's GEMMs (recurrent gate GEMMs included) at their A operand's width."""
+    return [dataclasses.replace(op, activation_bits=bits[op.layer])
+            if isinstance(op, Gemm) and op.layer in bits else op for op in ops]
+
+
 def _recurrence(layer: Layer, ops: list[Op]) -> Recurrence | None:
     """The explicit time-step structure of an RNN/LSTM layer's ops (gate GEMM, then cell)."""
     gates, *cell = ops
@@ -112,7 +120,8 @@ RULES: dict[type, Rule] = {
 
 
 def lower(net: Runnable, batch: int, seq_len: int | None = None) -> Workload:
-    """The ops one batch of `net` executes; sequence networks default to their seq_len."""
+    """The ops one batch of `net` executes; sequence networks default to their seq_len.
+    GEMMs read `net.gemm_input_bits` (quantized networks) for their activation width."""
     batch = check_count(batch, "batch", owner=net.name, meaning="samples")
     if seq_len is not None:
         seq_len = check_count(seq_len, "seq_len", owner=net.name, meaning="time steps")
@@ -125,8 +134,9 @@ def lower(net: Runnable, batch: int, seq_len: int | None = None) -> Workload:
     layers = [LayerOps("input", "input", (Transfer("input", Direction.TO_DEVICE,
                                                     batch * int(np.prod(sample))),))]
     out_shape = sample
+    bits: Mapping[str, int] = getattr(net, "gemm_input_bits", {})
     for layer, in_shape, out_shape in net.layer_shapes(steps):
-        ops = RULES[type(layer)](layer, in_shape, out_shape, batch)
+        ops = _with_activation_bits(RULES[type(layer)](layer, in_shape, out_shape, batch), bits)
         if ops:
             layers.append(LayerOps(layer.name, layer.type_name, tuple(ops),
                                    _recurrence(layer, ops)))

@@ -107,3 +107,21 @@ def write_model(tmp_path: Path):
         return path
 
     return write
+
+
+class WideInputs:
+    """Stand-in for a quantized network's shape side: a float network plus the
+    `gemm_input_bits` ({layer: 8 or 16}) that `lower` reads."""
+
+    def __init__(self, net: object, bits: dict[str, int]) -> None:
+        self.network = net
+        self.gemm_input_bits = bits
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.network, name)
+
+
+@pytest.fixture
+def wide_inputs():
+    """Wrap a network so the given layers' GEMMs read 16-bit (or 8-bit) activations."""
+    return WideInputs

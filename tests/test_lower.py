@@ -6,7 +6,7 @@ import pytest
 
 import accelsim as ax
 from accelsim.errors import AccelsimError
-from accelsim.ir import Direction, Gemm, Pool, PoolKind, Transfer, Vector, VectorKind
+from accelsim.ir import Direction, Gemm, Pool, PoolKind, Transfer, Vector, VectorKind, describe
 from accelsim.nn.loader import load_network
 
 LENET_MACS = {
@@ -129,3 +129,38 @@ def test_gemm_properties():
     g = Gemm("g", m=2, k=3, n=4, count=5)
     assert g.macs == 120 and g.ops == 240
     assert g.weight_bytes(ax.Precision.FP32) == 3 * 4 * 4 + 4 * 4
+    assert g.activation_bits == 8
+
+
+def test_sixteen_bit_activations_take_two_bytes_at_int8_only():
+    g = Gemm("g", m=2, k=3, n=4, count=5, activation_bits=16)
+    assert g.input_bytes(ax.Precision.INT8) == 2 * 3 * 5 * 2
+    assert g.input_bytes(ax.Precision.FP32) == 2 * 3 * 5 * 4  # float machines ignore the width
+    assert g.weight_bytes(ax.Precision.INT8) == 3 * 4 + 4 * 4  # weights stay int8
+    assert g.output_bytes(ax.Precision.INT8) == 2 * 4 * 5
+    assert " a16 " in describe(g)
+    for bits in (4, 32, True, 8.0):
+        with pytest.raises(AccelsimError, match=f"GEMM 'g': activation_bits = {bits!r} must "
+                                                "be 8 or 16"):
+            Gemm("g", m=2, k=3, n=4, activation_bits=bits)
+
+
+def test_lower_takes_each_gemms_activation_width_from_the_network(wide_inputs):
+    net = wide_inputs(ax.network("lenet5"), {"conv2": 16, "fc1": 16, "conv1": 8})
+    wl = ax.lower(net, batch=2)
+    assert {g.name: g.activation_bits for g in wl.gemms} == {
+        "conv1": 8, "conv2": 16, "conv3": 8, "fc1": 16, "fc2": 8}
+    plain = ax.lower(ax.network("lenet5"), batch=2)
+    assert all(g.activation_bits == 8 for g in plain.gemms)  # float networks: all 8
+    conv2 = wl.gemms[1]
+    assert conv2.input_bytes(ax.Precision.INT8) == 2 * plain.gemms[1].input_bytes(
+        ax.Precision.INT8) == (2 * 100) * 150 * 2  # 2 bytes per element
+    assert wl.macs == plain.macs
+
+
+def test_recurrent_gate_gemms_take_the_layers_activation_width(wide_inputs):
+    wl = ax.lower(wide_inputs(ax.network("lstm-char"), {"lstm": 16}), batch=4, seq_len=3)
+    lstm = next(layer for layer in wl.layers if layer.recurrence is not None)
+    assert lstm.gemm.activation_bits == lstm.recurrence.gates.activation_bits == 16
+    assert lstm.recurrence.gates is lstm.gemm
+    assert [g.activation_bits for g in wl.gemms] == [16, 8]

@@ -4,7 +4,9 @@ A machine is a frozen spec plus a timing model per op kind. `time_op` times one 
 of its own; `time_workload` times a whole lowered network (machines that overlap ops or fuse
 layers, like the TPU's decoupled access/execute, override it) and returns both times
 (DESIGN.md "Two times"); `execute` computes outputs at a precision. `run` is the one
-run path (the CLI and `accelsim.run` call it).
+run path (the CLI and `accelsim.run` call it); it asks `check_runnable` first, so a machine
+refuses a network it cannot run (the TPU v1 a quantization with zero points) before any timing,
+with or without data.
 """
 
 from __future__ import annotations
@@ -90,6 +92,11 @@ class Machine(ABC):
             raise PrecisionError(f"{self.name} does not support {p.value}; it runs {have}")
         return p
 
+    def check_runnable(self, net: Runnable) -> None:
+        """Raise if this machine cannot run `net` at all (every machine here can, unless it
+        overrides this); `run` calls it before lowering and timing."""
+        return None
+
     def gemm(self, m: int, k: int, n: int, precision: Precision | str | None = None) -> OpResult:
         """Time C[m, n] = A[m, k] @ B[k, n] launched on its own (default: own precision)."""
         m, k, n = (check_count(value, f"gemm {label}", owner=self.name, meaning=meaning)
@@ -115,6 +122,7 @@ class Machine(ABC):
         (precision None: the machine's default). The one run path: lower, time, execute,
         score."""
         p = self.check_precision(self.default_precision if precision is None else precision)
+        self.check_runnable(net)
         x, y = split_data(data)
         if x is not None:
             x = net.check_input(x)

@@ -7,7 +7,8 @@ Memory (a GPU's device memory, `GPUSpec.dram_bytes`; a CPU's main memory,
     need = every weight and bias once (biases 32-bit, as `Gemm.weight_bytes` counts them)
          + the largest live set of one op: its input and its output at the precision
            (a convolution's input is its feature map; on a CPU, a convolution with a kernel
-           larger than 1×1 also holds its im2col matrix, M × K values, beside them)
+           larger than 1×1 also holds its im2col matrix, M × K values, beside them;
+           a GEMM's 16-bit int activations, `Gemm.activation_bits`, count 2 bytes each)
 
 Inference frees each activation once the next op has read it, so two neighbouring
 activations are the most that is ever live. Recurrent GEMMs count every step's operands (the
@@ -77,7 +78,8 @@ def op_live_bytes(op: Op, precision: Precision, im2col: bool = False) -> int:
         images = op.m // (geometry.out_hw[0] * geometry.out_hw[1])
         feature_map = images * geometry.in_channels * geometry.in_hw[0] * geometry.in_hw[1]
         workspace = op.m * op.k if im2col and geometry.kernel != (1, 1) else 0
-        return (feature_map + workspace) * precision.bytes + op.output_bytes(precision)
+        return (feature_map + workspace) * op.activation_element_bytes(precision) \
+            + op.output_bytes(precision)
     return op.input_bytes(precision) + op.output_bytes(precision)
 
 

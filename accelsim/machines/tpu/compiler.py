@@ -13,6 +13,14 @@ between steps; a GEMM of a single tile keeps it in the array across steps, large
 their tiles from DDR3 again every step (the array holds one tile and its shadow).
 Activations must fit the Unified Buffer: a batch that does not is rejected with the largest
 batch that fits (TPU v1 has no path to spill activations to DDR3).
+
+16-bit activations (a GEMM's `activation_bits` = 16, weights still 8-bit): each MatrixMultiply
+carries `passes` = 2, the array streaming its rows once per activation byte (the paper's
+"half-speed for 8-bit × 16-bit", Jouppi et al., ISCA 2017, section 2); weight tiles and their
+reads are unchanged. Assumptions: a tensor in the Unified Buffer is stored at the width of the
+GEMM that reads it (2 bytes per element before a 16-bit GEMM, else 1; element-wise layers
+between keep that width; network outputs go back as int8), so the capacity check and the host
+input transfer (Read_Host_Memory before a 16-bit first layer) count 2 bytes per element there.
 """
 
 from __future__ import annotations
@@ -47,6 +55,9 @@ class Group:
     steps: int = 1
 
 
+Item = tuple[int, Transfer] | Group  # a transfer with its op index, or a fused group
+
+
 def _fusable(layer: LayerOps, indexed: tuple[tuple[int, Op], ...]
              ) -> tuple[tuple[int, Vector | Pool], ...]:
     """The indexed ops an Activate can absorb: element-wise and pooling ops only."""
@@ -60,11 +71,11 @@ def _fusable(layer: LayerOps, indexed: tuple[tuple[int, Op], ...]
     return fused
 
 
-def group_ops(workload: Workload) -> list[tuple[int, Transfer] | Group]:
+def group_ops(workload: Workload) -> list[Item]:
     """Layer by layer: transfers stay alone; a GEMM layer (with a recurrent layer's cell)
     opens a group, and the element-wise layers after it join its Activate; a final softmax
     goes to the host."""
-    items: list[tuple[int, Transfer] | Group] = []
+    items: list[Item] = []
     first = 0
     for layer in workload.layers:
         indexed = tuple((first + i, op) for i, op in enumerate(layer.ops))
@@ -149,7 +160,8 @@ class _Emitter:
                 resident = self.tiles
                 self.tiles += 1
                 self.out.append(ReadWeights(op, resident, depth * width, depth, width))
-            self.out.append(MatrixMultiply(op, resident, rows, buffer, kb > 0))
+            self.out.append(MatrixMultiply(op, resident, rows, buffer, kb > 0,
+                                           gemm.activation_bits // 8))
         return resident
 
     def group(self, group: Group) -> None:
@@ -165,24 +177,42 @@ class _Emitter:
             self.gemm_step(group, index, gemm)
 
 
+def input_widths(items: list[Item]) -> list[int]:
+    """Bytes per element of the activations each item reads (a host input: writes) in the
+    Unified Buffer: a GEMM's own activation width; anything else the width of the next GEMM
+    that reads its results, or 1 (int8) when the next reader is the host."""
+    widths, width = [1] * len(items), 1
+    for i in reversed(range(len(items))):
+        item = items[i]
+        if isinstance(item, Group) and item.gemm is not None:
+            width = item.gemm.activation_bits // 8
+        elif isinstance(item, tuple) and item[1].direction is Direction.TO_HOST:
+            width = 1
+        widths[i] = width
+    return widths
+
+
 def unified_buffer_needs(workload: Workload) -> list[tuple[str, int]]:
-    """(op name, int8 bytes of input plus output activations) per fused group."""
+    """(op name, bytes of input plus output activations) per fused group, each tensor at the
+    width its reader takes (`input_widths`)."""
+    items = group_ops(workload)
+    widths = [*input_widths(items), 1]
     needs, live_in = [], 0
-    for item in group_ops(workload):
+    for i, item in enumerate(items):
         if isinstance(item, tuple):
             op = item[1]
-            live_in = op.elements if op.direction is Direction.TO_DEVICE else live_in
+            live_in = op.elements * widths[i] if op.direction is Direction.TO_DEVICE else live_in
             continue
         gemm = item.gemm  # a group without fused ops has a GEMM
         out = _elements(item.fused[-1][1]) if item.fused or gemm is None else gemm.m * gemm.n
-        out *= item.steps
+        out *= item.steps * widths[i + 1]
         needs.append((item.gemm.name if item.gemm else item.fused[0][1].name, live_in + out))
         live_in = out
     return needs
 
 
 def check_unified_buffer(workload: Workload, spec: TPUSpec) -> None:
-    """Every group's input and output activations (int8) must fit the Unified Buffer."""
+    """Every group's input and output activations must fit the Unified Buffer."""
     needs = unified_buffer_needs(workload)
     name, need = max(needs, key=lambda item: item[1], default=("", 0))
     if need <= spec.unified_buffer_bytes:
@@ -193,7 +223,8 @@ def check_unified_buffer(workload: Workload, spec: TPUSpec) -> None:
               "the work")
     raise CapacityError(
         f"{workload.network} at batch {workload.batch} needs {need / 2**20:.1f} MiB of Unified "
-        f"Buffer at {name} (int8 input and output activations); {spec.name} has "
+        f"Buffer at {name} (input and output activations, 1 byte each, 2 where a GEMM reads "
+        f"16-bit ones); {spec.name} has "
         f"{spec.unified_buffer_bytes / 2**20:.0f} MiB: {advice} or a larger "
         "unified_buffer_bytes")
 
@@ -207,11 +238,12 @@ def compile_workload(workload: Workload, spec: TPUSpec) -> Program:
                             "use a smaller network or a larger weight_memory_bytes")
     check_unified_buffer(workload, spec)
     emitter = _Emitter(spec)
-    for item in group_ops(workload):
+    items = group_ops(workload)
+    for item, width in zip(items, input_widths(items), strict=True):
         if isinstance(item, tuple):
             index, op = item
             if op.direction is Direction.TO_DEVICE:
-                emitter.out += [ReadHostMemory(index, op.elements), Sync(index)]
+                emitter.out += [ReadHostMemory(index, op.elements * width), Sync(index)]
             else:
                 emitter.out += [Sync(index), WriteHostMemory(index, op.elements)]
         else:

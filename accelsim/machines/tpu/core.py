@@ -10,12 +10,18 @@ fill and drain. Assumptions: layers run one after another (a Sync between them);
 weights are read from DDR3 once per row chunk unless a single tile serves all chunks; the
 weights of an RNN/LSTM step are read again every time step unless they are one tile (the
 array holds one tile and its shadow); instruction issue is overlapped (no CPI cost); pooling
-is free inside Activate; a final softmax runs on the host (not timed).
+is free inside Activate; a final softmax runs on the host (not timed); a GEMM with 16-bit
+activations (`Gemm.activation_bits`) runs at half speed, each MatrixMultiply streaming its rows
+twice (the paper's "half-speed for 8-bit × 16-bit", section 2), with its weight reads unchanged
+and its activations counted at 2 bytes in the Unified Buffer and on PCIe (compiler.py). Peak
+and utilization stay those of the 8-bit array (92 TOPS), so a 16-bit GEMM reaches at most 50%.
 
-Numerics: int8 only (8-bit weights and activations, 32-bit accumulators); fp32, fp16 and bf16
-are errors, and so are networks quantized with activation zero points (asymmetric schemes).
-A float network is quantized on the fly, calibrated on the first 256 inputs
-given; pass `accelsim.quantize(net, calibration=...)` to choose the calibration data.
+Numerics: int8 weights, int8 or int16 activations, 32-bit accumulators; fp32, fp16 and bf16
+are errors, and so are networks quantized with activation zero points (asymmetric schemes),
+refused by `run` before any timing (`check_runnable`). A float network is quantized on the
+fly, calibrated on the first 256 inputs given; pass `accelsim.quantize(net, calibration=...)`
+to choose the calibration data. The cycle-level engine moves int8 values only: an int16
+operand runs as two 8-bit passes (`two_pass_gemm`), bit-identical to the integer kernel.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.errors import QuantizationError
+from accelsim.errors import AccelsimError, QuantizationError
 from accelsim.ir import Direction, Gemm, Op, Transfer, Workload
 from accelsim.machines.base import Machine, WorkloadTiming
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
@@ -34,10 +40,13 @@ from accelsim.machines.tpu.executor import CATEGORIES, Execution, execute
 from accelsim.machines.tpu.isa import Program
 from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
 from accelsim.machines.tpu.systolic import Dataflow, SystolicArray
+from accelsim.nn.runnable import Runnable
 from accelsim.precision import Precision
-from accelsim.quant import ensure_quantized
+from accelsim.quant import QuantizedNetwork, ensure_quantized
+from accelsim.quant.kernels import IntGemm
 
 CALIBRATION_SAMPLES = 256
+INT8_MIN, INT8_MAX, INT16_MIN, INT16_MAX = -128, 127, -32768, 32767
 
 
 @dataclass(frozen=True)
@@ -166,21 +175,26 @@ class TPU(Machine):
                         counters.bound(), counters.time(self.clock_hz),
                         TpuOpDetail(counters, mapping), kernel, getattr(op, "layer", ""))
 
+    def check_runnable(self, net: Runnable) -> None:
+        """Refuse a network quantized with activation zero points (asymmetric schemes)."""
+        if isinstance(net, QuantizedNetwork) and net.scheme.zero_points:
+            raise QuantizationError(
+                f"{self.name} cannot run {net.name!r} quantized as {net.scheme.label}: the "
+                "TPU v1 matrix unit has no zero-point support; quantize with "
+                "activations='symmetric', or run it on a CPU or GPU with int8")
+
     def execute(self, net, x: np.ndarray, precision: Precision) -> np.ndarray:
         """int8 outputs (dequantized) through the integer kernels or the cycle-level engine."""
         self.check_precision(precision)
         qnet = ensure_quantized(net, x, CALIBRATION_SAMPLES)
-        if qnet.scheme.zero_points:
-            raise QuantizationError(
-                f"{self.name} cannot run {qnet.name!r} quantized as {qnet.scheme.label}: the "
-                "TPU v1 matrix unit has no zero-point support; quantize with "
-                "activations='symmetric', or run it on a CPU or GPU with int8")
+        self.check_runnable(qnet)
         if self.spec.numerics == "cycle":
             return qnet.forward(x, gemm=self._systolic_gemm)
         return qnet.forward(x)
 
     def _systolic_gemm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.array.simulate(a, b).output
+        """A @ B on the cycle-level engine: one pass for int8 A, two for int16 A."""
+        return two_pass_gemm(lambda a8, b8: self.array.simulate(a8, b8).output, a, b)
 
     def __repr__(self) -> str:
         return f"TPU({self.spec.name!r}, {self.spec.array_rows}×{self.spec.array_cols})"
@@ -189,6 +203,32 @@ class TPU(Machine):
 def tpu_v1(**overrides: object) -> TPU:
     """The paper's TPU; keyword overrides replace spec fields (e.g. array_rows=32)."""
     return TPU(TPU_V1.replace(**overrides))
+
+
+def two_pass_gemm(gemm8: IntGemm, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int16 (or int8) A × int8 B → int32 with an int8 × int8 → int32 `gemm8`, as the TPU v1's
+    8-bit array runs 8-bit × 16-bit at half speed (Jouppi et al. 2017, section 2): A whose
+    values fit int8 takes one pass, unchanged; otherwise a = 256·hi + lo with hi = a >> 8
+    (arithmetic, −128..127) and lo = a & 0xFF (0..255), and the array runs hi and lo − 128
+    (both int8); then A @ B = 256·(hi @ B) + ((lo − 128) @ B) + 128·Σ_k B[k, n], summed in
+    int64 and wrapped to int32 like `quant.kernels.int_matmul` (so the two agree bit for bit;
+    the identity holds modulo 2^32 even if a pass's int32 accumulators wrap)."""
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise AccelsimError(f"A must hold integers (int8 or int16 codes), got {a.dtype}")
+    low, high = (int(a.min()), int(a.max())) if a.size else (0, 0)
+    if low >= INT8_MIN and high <= INT8_MAX:
+        return gemm8(a, b)
+    if low < INT16_MIN or high > INT16_MAX:
+        raise AccelsimError(f"A holds values in [{low}, {high}]; the TPU's matrix unit takes "
+                            "int8 or int16 activations (-32768..32767)")
+    wide = a.astype(np.int64)
+    hi = (wide >> 8).astype(np.int8)
+    lo = ((wide & 0xFF) - 128).astype(np.int8)
+    column_sums = np.asarray(b, np.int64).sum(axis=0)
+    acc = 256 * np.asarray(gemm8(hi, b), np.int64) + np.asarray(gemm8(lo, b), np.int64) \
+        + 128 * column_sums
+    return acc.astype(np.int32)
 
 
 def ops_per_weight_byte(workload: Workload) -> float:

@@ -13,6 +13,10 @@ Resources and rules (times in cycles of the TPU clock):
   accumulates) its accumulator buffer has been drained. Results are complete
   array_rows + array_cols − 2 cycles after the last row enters (the wavefront's drain), as in
   `SystolicArray`: one tile alone takes shift + B + R + C − 2 cycles, SCALE-Sim's fold time.
+  With 16-bit activations (`passes` = 2) it streams 2·B cycles: the 8-bit array runs the
+  rows once per activation byte against the same stationary tile ("half-speed for 8-bit ×
+  16-bit", Jouppi et al. 2017, section 2); the weight traffic is unchanged, the Unified
+  Buffer reads 2 bytes per activation.
 - Activation unit: drains one accumulator row per cycle (plus any extra element-wise cycles),
   one Activate at a time, after the buffer's results are complete.
 - Sync: later instructions wait for every result produced so far.
@@ -99,7 +103,7 @@ class _State:
         start = max(self.array, weights_ready, self.barrier, buffer_free)
         if start > self.array:
             self._gap(start, fetched, weights_ready, buffer_free)
-        end = start + ins.rows
+        end = start + ins.cycles
         self.intervals.append((start, end, ACTIVE))
         self.array = end
         if new_tile:
@@ -108,7 +112,7 @@ class _State:
         self.acc_ready[ins.buffer] = end + spec.array_rows + spec.array_cols - 2
         self.op_end[ins.op] = max(self.op_end[ins.op], end)
         depth, width = self.tile_shape[ins.tile]
-        self.onchip[ins.op] += ins.rows * depth + 4 * ins.rows * width
+        self.onchip[ins.op] += ins.rows * depth * ins.passes + 4 * ins.rows * width
 
     def _gap(self, start: float, fetched: float, weights_ready: float, buffer_free: float):
         gap = self.array

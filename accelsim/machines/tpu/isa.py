@@ -4,10 +4,12 @@ CISC instructions with a repeat count folded into their sizes: the host moves in
 outputs over PCIe (Read_Host_Memory, Write_Host_Memory); Read_Weights queues one weight tile
 from DDR3 into the weight FIFO (decoupled: it returns once the address is sent);
 MatrixMultiply streams `rows` rows of Unified Buffer activations through the array against a
-tile, writing or accumulating into one of the two accumulator buffers; Activate drains an
-accumulator buffer through the activation unit (ReLU, sigmoid, tanh, pooling, the LSTM cell
-arithmetic) into the Unified Buffer; Sync makes the next instructions wait for every result
-written so far (the read-after-write dependency between layers and time steps); Halt ends.
+tile, writing or accumulating into one of the two accumulator buffers (`passes` = 2 for 16-bit
+activations: the 8-bit array streams the rows twice, once per byte, at half speed); Activate
+drains an accumulator buffer through the activation unit (ReLU, sigmoid, tanh, pooling, the
+LSTM cell arithmetic) into the Unified Buffer; Sync makes the next instructions wait for every
+result written so far (the read-after-write dependency between layers and time steps); Halt
+ends.
 Every instruction carries `op`, the index of the workload op it implements.
 """
 
@@ -45,11 +47,18 @@ class MatrixMultiply:
     rows: int
     buffer: int
     accumulate: bool
+    passes: int = 1  # 2: 16-bit activations, one pass per byte (8-bit × 16-bit mode)
+
+    @property
+    def cycles(self) -> int:
+        """Cycles the array is busy streaming: one row per cycle per pass."""
+        return self.rows * self.passes
 
     def text(self) -> str:
         mode = "accumulate" if self.accumulate else "write"
+        wide = f", {self.passes} passes (16-bit)" if self.passes > 1 else ""
         return (f"MatrixMultiply     tile {self.tile:<5} {self.rows:>5} rows → acc buffer "
-                f"{self.buffer} ({mode})")
+                f"{self.buffer} ({mode}{wide})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,21 @@ from __future__ import annotations
 import math
 
 import accelsim as ax
-from accelsim.machines.tpu.compiler import Group, compile_workload, group_ops
-from accelsim.machines.tpu.isa import Activate, MatrixMultiply, ReadWeights, Sync
+from accelsim.machines.tpu.compiler import (
+    Group,
+    compile_workload,
+    group_ops,
+    input_widths,
+    unified_buffer_needs,
+)
+from accelsim.machines.tpu.isa import (
+    Activate,
+    MatrixMultiply,
+    ReadHostMemory,
+    ReadWeights,
+    Sync,
+    WriteHostMemory,
+)
 from accelsim.machines.tpu.spec import TPU_V1
 
 
@@ -51,3 +64,55 @@ def test_long_k_accumulates_and_rows_alternate_buffers():
     assert [m.accumulate for m in mms[:3]] == [False, True, True]
     assert [m.buffer for m in mms[::3]] == [0, 1, 0, 1, 0, 1]
     assert [m.rows for m in mms[::3]][:3] == [2048, 2048, 904]
+
+
+def test_sixteen_bit_gemms_get_two_passes_and_the_same_weight_reads(wide_inputs):
+    net = ax.network("lenet5")
+    base = compile_workload(ax.lower(net, 64), TPU_V1)
+    wide = compile_workload(ax.lower(wide_inputs(net, {"conv2": 16}), 64), TPU_V1)
+    conv2 = 4  # op index: input, conv1, relu1, pool1, conv2
+    mms = [i for i in wide.instructions if isinstance(i, MatrixMultiply)]
+    assert {i.passes for i in mms if i.op == conv2} == {2}
+    assert {i.passes for i in mms if i.op != conv2} == {1}
+    assert [i.cycles for i in mms if i.op == conv2] == [2 * 2048] * 3 + [2 * 256]
+    assert [i for i in wide.instructions if isinstance(i, ReadWeights)] == \
+        [i for i in base.instructions if isinstance(i, ReadWeights)]
+    assert len(wide) == len(base)
+    assert "2 passes (16-bit)" in str(wide) and "passes" not in str(base)
+
+
+def test_buffered_activations_take_the_width_of_the_gemm_that_reads_them(wide_inputs):
+    net = ax.network("lenet5")
+    # batch 1: input 32·32, pool1 6·14·14, pool2 16·5·5, conv3 120, fc1 80, fc2 10 elements
+    assert unified_buffer_needs(ax.lower(net, 1)) == [
+        ("conv1", 1024 + 1176), ("conv2", 1176 + 400), ("conv3", 400 + 120),
+        ("fc1", 120 + 80), ("fc2", 80 + 10)]
+    wide = ax.lower(wide_inputs(net, {"conv2": 16, "fc2": 16}), 1)
+    assert unified_buffer_needs(wide) == [
+        ("conv1", 1024 + 2 * 1176), ("conv2", 2 * 1176 + 400), ("conv3", 400 + 120),
+        ("fc1", 120 + 2 * 80), ("fc2", 2 * 80 + 10)]
+    first = ax.lower(wide_inputs(net, {"conv1": 16}), 3)
+    assert unified_buffer_needs(first)[0] == ("conv1", 3 * (2 * 1024 + 1176))
+    reads = [i for i in compile_workload(first, TPU_V1).instructions
+             if isinstance(i, ReadHostMemory | WriteHostMemory)]
+    assert [i.nbytes for i in reads] == [3 * 2 * 1024, 3 * 10]  # int16 in, int8 logits out
+
+
+def test_element_wise_layers_between_keep_the_readers_width(write_model, wide_inputs):
+    net = ax.network(write_model("""
+        name = "pool-first"
+        input_shape = [1, 8, 8]
+        [[layers]]
+        type = "maxpool2d"
+        kernel_size = 2
+        [[layers]]
+        type = "flatten"
+        [[layers]]
+        name = "fc"
+        type = "linear"
+        out_features = 4
+    """))
+    items = group_ops(ax.lower(wide_inputs(net, {"fc": 16}), 1))
+    assert input_widths(items) == [2, 2, 2, 1]  # input, pool, fc, output
+    assert unified_buffer_needs(ax.lower(wide_inputs(net, {"fc": 16}), 1)) == [
+        ("maxpool2d0", 2 * 64 + 2 * 16), ("fc", 2 * 16 + 4)]

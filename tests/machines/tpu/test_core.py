@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import accelsim as ax
-from accelsim.errors import AccelsimError, PrecisionError
+from accelsim.engine import network_data
+from accelsim.errors import AccelsimError, PrecisionError, QuantizationError
 from accelsim.ir import Gemm, Workload
 from accelsim.machines.results import Bound, Category
 from accelsim.machines.tpu import SystolicArray
-from accelsim.machines.tpu.core import ops_per_weight_byte
+from accelsim.machines.tpu.core import ops_per_weight_byte, two_pass_gemm
 from accelsim.machines.tpu.executor import CATEGORIES
+from accelsim.quant.kernels import int_matmul
 
 MLP = """
 name = "mlp-big"
@@ -76,8 +81,8 @@ def test_only_int8_runs(tpu):
             tpu.run(ax.network("lenet5"), precision=precision)
 
 
-def single_gemm_cycles(tpu, m: int, k: int, n: int) -> float:
-    workload = Workload.of_ops("one", 1, (Gemm("g", m, k, n, bias=False),))
+def single_gemm_cycles(tpu, m: int, k: int, n: int, bits: int = 8) -> float:
+    workload = Workload.of_ops("one", 1, (Gemm("g", m, k, n, bias=False, activation_bits=bits),))
     return tpu.time_workload(workload, ax.Precision.INT8).cycles
 
 
@@ -288,3 +293,184 @@ def test_weights_beyond_the_weight_memory_are_rejected(write_model):
     small = ax.machine("tpu-v1", weight_memory_bytes=1000)
     with pytest.raises(AccelsimError, match="weight memory holds 1,000 B"):
         small.run(ax.network("lenet5"), precision="int8")
+
+
+# 16-bit activations: the 8-bit × 16-bit mode at half speed (Jouppi et al. 2017, section 2)
+
+
+@pytest.mark.parametrize("m,k,n", [(784, 25, 6), (100, 150, 16), (2048, 256, 1)])
+def test_a_sixteen_bit_tile_streams_its_rows_twice(tpu, m, k, n):
+    # fetch + shift 256 + 2m rows + 255 + 255 of drain, then m accumulator rows to Activate.
+    fetch = k * n / (34e9 / 700e6)
+    fold = SystolicArray(256, 256, "ws").cycles(m, k, n) + 1
+    assert single_gemm_cycles(tpu, m, k, n, bits=16) == pytest.approx(fetch + fold + m + m)
+
+
+def test_every_matrix_multiply_of_a_sixteen_bit_gemm_takes_twice_its_rows(tpu):
+    # 2 N blocks × 3 row chunks × 3 K blocks: array active = passes · m · K blocks · N blocks.
+    timings = {bits: tpu.time_workload(Workload.of_ops("w", 1, (
+        Gemm("g", m=5000, k=600, n=300, bias=False, activation_bits=bits),)), ax.Precision.INT8)
+        for bits in (8, 16)}
+    assert timings[8].detail.counters.array_active == 5000 * 3 * 2
+    assert timings[16].detail.counters.array_active == 2 * 5000 * 3 * 2
+    assert timings[16].detail.weight_tiles == timings[8].detail.weight_tiles == 18
+    assert timings[16].cycles - timings[8].cycles == pytest.approx(5000 * 3 * 2)
+    assert timings[16].layers[0].dram_bytes == timings[8].layers[0].dram_bytes  # weights: int8
+
+
+def test_one_sixteen_bit_layer_of_lenet5_costs_its_extra_array_cycles(tpu, wide_inputs):
+    net = ax.network("lenet5")
+    base = tpu.run(net, batch=64)
+    wide = tpu.run(wide_inputs(net, {"conv2": 16}), batch=64)
+    group = {"conv2", "relu2", "pool2"}  # conv2 and what its Activate absorbs
+    for old, new in zip(base.layers, wide.layers, strict=True):
+        if old.name not in group:
+            assert new.cycles == pytest.approx(old.cycles), old.name
+    extra = sum(new.cycles - old.cycles for old, new in zip(base.layers, wide.layers,
+                                                            strict=True))
+    assert wide.cycles - base.cycles == pytest.approx(extra)
+    conv2_old, conv2_new = base.layers[4], wide.layers[4]
+    assert conv2_old.detail.counters.array_active == 64 * 100  # rows of conv2's one tile
+    assert conv2_new.detail.counters.array_active == 2 * 64 * 100
+    # The array-active time doubles; the slower stream hides part of the accumulator
+    # drain the 8-bit run waited for (its dependency stalls).
+    stalls = base.detail.counters.dependency_stall - wide.detail.counters.dependency_stall
+    assert wide.cycles - base.cycles == pytest.approx(64 * 100 - stalls)
+    assert 0 < stalls < 64 * 100 / 4
+    assert conv2_new.utilization == pytest.approx(64 * 240_000 / (conv2_new.cycles * 65_536))
+    assert wide.ops == base.ops
+
+
+def test_a_sixteen_bit_cnn_reaches_at_most_half_the_8_bit_peak(tpu, write_model, wide_inputs):
+    net = ax.network(write_model(CNN))
+    r = tpu.run(wide_inputs(net, {f"conv{i}": 16 for i in range(1, 5)}), batch=16)
+    array = SystolicArray(256, 256, "ws")
+    convs = [layer for layer in r.layers if layer.kind == "gemm"]
+    for conv, k in zip(convs, (576, 2304, 2304, 2304), strict=True):
+        half = array.mapping_efficiency(1, k, 256) / 2
+        assert conv.bound == "compute"
+        assert 0.9 * half < conv.utilization <= half
+    assert 0.35 * tpu.peak_ops_per_s("int8") < r.achieved_ops_per_s \
+        <= 0.5 * tpu.peak_ops_per_s("int8")
+
+
+def test_sixteen_bit_activations_take_two_bytes_on_pcie_and_in_the_buffer(tpu, wide_inputs):
+    net = ax.network("lenet5")
+    base = tpu.run(net, batch=1)
+    wide = tpu.run(wide_inputs(net, {"conv1": 16}), batch=1)
+    assert base.layers[0].dram_bytes == 32 * 32 and wide.layers[0].dram_bytes == 2 * 32 * 32
+    # 24 MiB / (input + pool1 outputs): 1 byte each (11,439), 2 bytes each before 16-bit GEMMs.
+    everything = wide_inputs(net, {f"{name}": 16 for name in ("conv1", "conv2")})
+    with pytest.raises(AccelsimError, match=r"at conv1 \(input and output activations, 1 byte "
+                                            r"each, 2 where a GEMM reads 16-bit ones\).* use "
+                                            r"batch ≤ 5719"):
+        tpu.run(everything, batch=6000)
+    assert 24 * 2**20 // (2 * 1024 + 2 * 1176) == 5719
+    assert tpu.run(everything, batch=5719).cycles > 0
+
+
+# Cycle-level numerics of int16 activations: two passes of the int8 engine
+
+
+@pytest.fixture(scope="module")
+def small_tpu():
+    """A 4×4 array: GEMMs fold over it, and the numba engine runs in microseconds."""
+    return ax.machine("tpu-v1", array_rows=4, array_cols=4, numerics="cycle")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_two_passes_of_the_engine_match_the_integer_kernel(small_tpu, data):
+    m, k, n = (data.draw(st.integers(1, 7)) for _ in range(3))
+    a = data.draw(hnp.arrays(np.int16, (m, k), elements=st.integers(-32768, 32767)))
+    b = data.draw(hnp.arrays(np.int8, (k, n), elements=st.integers(-128, 127)))
+    np.testing.assert_array_equal(small_tpu._systolic_gemm(a, b), int_matmul(a, b))
+
+
+@pytest.mark.parametrize("value", [-32768, 32767, -129, 128, 255, 256, -256])
+def test_extreme_sixteen_bit_values_are_exact(small_tpu, value):
+    rng = np.random.default_rng(abs(value))
+    a = np.full((3, 9), value, np.int16)
+    a[0, ::2] = ~value  # −1 − value: the other end of the range (−32768 ↔ 32767)
+    b = rng.integers(-128, 128, (9, 5)).astype(np.int8)
+    b[:, 0], b[:, 1] = -128, 127
+    out = small_tpu._systolic_gemm(a, b)
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out, int_matmul(a, b))
+
+
+def test_two_passes_wrap_to_int32_like_the_integer_kernel():
+    # 5,000 products of −32768 × −128 = 2^22 sum to 5,000 · 2^22 > 2^31: both wrap alike.
+    a = np.full((2, 5000), -32768, np.int16)
+    b = np.full((5000, 3), -128, np.int8)
+    expected = int_matmul(a, b)
+    assert expected[0, 0] == np.int64(5000 * 2**22).astype(np.int32)
+    np.testing.assert_array_equal(two_pass_gemm(int_matmul, a, b), expected)
+    engine = ax.machine("tpu-v1", array_rows=4, array_cols=4)._systolic_gemm(a[:1, :800],
+                                                                             b[:800, :1])
+    np.testing.assert_array_equal(engine, int_matmul(a[:1, :800], b[:800, :1]))
+
+
+class CountingArray:
+    """Records the operands the engine is handed."""
+
+    def __init__(self, array):
+        self.array, self.calls = array, []
+
+    def simulate(self, a, b):
+        self.calls.append(a)
+        return self.array.simulate(a, b)
+
+
+def test_int8_activations_take_one_unchanged_pass_and_int16_two():
+    tpu = ax.machine("tpu-v1", array_rows=4, array_cols=4, numerics="cycle")
+    tpu.array = counting = CountingArray(tpu.array)
+    rng = np.random.default_rng(1)
+    a = rng.integers(-128, 128, (5, 6)).astype(np.int8)
+    b = rng.integers(-128, 128, (6, 3)).astype(np.int8)
+    np.testing.assert_array_equal(tpu._systolic_gemm(a, b), int_matmul(a, b))
+    assert len(counting.calls) == 1 and counting.calls[0] is a
+    wide = a.astype(np.int16) * 200
+    np.testing.assert_array_equal(tpu._systolic_gemm(wide, b), int_matmul(wide, b))
+    assert [c.dtype for c in counting.calls[1:]] == [np.int8, np.int8]
+    np.testing.assert_array_equal(counting.calls[1], wide >> 8)
+    np.testing.assert_array_equal(counting.calls[2], (wide & 0xFF) - 128)
+    with pytest.raises(AccelsimError, match=r"A holds values in \[-40000, 5\]; .* int8 or int16"):
+        tpu._systolic_gemm(np.array([[-40000, 5]]), b[:2])
+    with pytest.raises(AccelsimError, match="A must hold integers"):
+        tpu._systolic_gemm(a.astype(np.float32), b)
+
+
+def test_zero_points_are_refused_before_any_timing(monkeypatch):
+    net = ax.network("lenet5")
+    x, _ = network_data(net, "train")
+    q = ax.quantize(net, x[:256], activations="asymmetric")
+    tpu = ax.machine("tpu-v1")
+
+    def never(*_):
+        raise AssertionError("timed a network it should refuse")
+
+    monkeypatch.setattr(tpu, "time_workload", never)
+    with pytest.raises(QuantizationError, match="tpu-v1 cannot run 'lenet5' quantized as "
+                                                "per_tensor/asymmetric/max: the TPU v1 matrix "
+                                                "unit has no zero-point support"):
+        tpu.run(q, batch=8)
+    assert ax.machine("gpu-h100").run(q, batch=8, precision="int8").cycles > 0
+    assert ax.machine("cpu-skylake-8180").run(q, batch=8).cycles > 0
+    symmetric = ax.quantize(net, x[:256])
+    assert ax.machine("tpu-v1").run(symmetric, batch=8).cycles > 0
+
+
+def test_a_network_quantized_with_a_sixteen_bit_layer_runs_end_to_end():
+    net = ax.network("lenet5")
+    x, _ = network_data(net, "train")
+    xt, yt = ax.datasets.load("digits", split="test")
+    q = ax.quantize(net, x[:256], activation_bits={"conv2": 16})
+    assert q.gemm_input_bits["conv2"] == 16
+    fast = ax.machine("tpu-v1").run(q, batch=8, data=(xt[:12], yt[:12]))
+    cycle = ax.machine("tpu-v1", numerics="cycle").run(q, batch=8, data=(xt[:12], yt[:12]))
+    np.testing.assert_array_equal(cycle.outputs, fast.outputs)
+    np.testing.assert_array_equal(cycle.outputs, q.forward(xt[:12]))
+    assert fast.layers[4].name == "conv2"
+    assert fast.layers[4].detail.counters.array_active == 2 * 8 * 100
+    assert fast.layers[1].detail.counters.array_active == 8 * 784

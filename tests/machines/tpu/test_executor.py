@@ -75,3 +75,22 @@ def test_disassembly_lists_every_instruction():
     assert text.count("\n") == len(PROGRAM) - 1
     assert "MatrixMultiply     tile 1         3 rows → acc buffer 0 (accumulate)" in text
     assert PROGRAM.count(MatrixMultiply) == 2
+
+
+def test_sixteen_bit_activations_stream_every_row_twice():
+    # The same program with both MatrixMultiplies in two passes (8-bit × 16-bit mode):
+    # shift [10, 14), stream [14, 20); tile 1 fetched [10, 20), shift [20, 24), stream
+    # [24, 30), results at 36; Activate [36, 39); write [39, 41).
+    wide = Program(tuple(MatrixMultiply(i.op, i.tile, i.rows, i.buffer, i.accumulate, 2)
+                         if isinstance(i, MatrixMultiply) else i
+                         for i in PROGRAM.instructions), PROGRAM.op_names, PROGRAM.tiles)
+    run, base = execute(wide, SPEC), execute(PROGRAM, SPEC)
+    assert run.cycles == pytest.approx(41)
+    gemm = run.op_breakdown[1]
+    assert gemm["array_active"] == pytest.approx(2 * 6)
+    assert gemm["weight_stall"] == pytest.approx(2)  # [8, 10); tile 1 arrives as the array frees
+    assert gemm["weight_shift"] == pytest.approx(8)
+    assert run.op_traffic[1][0] == base.op_traffic[1][0] == 32  # weights stay 8-bit
+    # Unified Buffer reads: 3 rows × 4 deep × 2 bytes, plus 4-byte accumulators, per tile.
+    assert run.op_traffic[1][1] == 2 * (3 * 4 * 2 + 4 * 3 * 4)
+    assert "2 passes (16-bit)" in str(wide)

@@ -130,7 +130,7 @@ def one_error_line(capsys) -> str:
     (["train", "rnn-hello", "--seed", "abc"], "argument --seed: 'abc' must be an integer"),
     (["train", "rnn-hello", "--seed", str(2**64)], "of at most 9,223,372,036,854,775,807"),
     (["train", "rnn-hello", "--epochs", "0"], "argument --epochs: '0' must be a positive"),
-    (["info", "lenet6"], "unknown network 'lenet6'; bundled networks: lenet5"),
+    (["info", "lenet6"], "unknown network 'lenet6'; bundled networks: cnn-wide, lenet5"),
     (["time", "lenet5", "--machine", "tpu-v9"], "tpu-v9"),
     (["time", "lenet5", "--machine", "tpu-v1", "--set", "array_rows=abc"], "'abc'"),
     (["time", "lenet5", "--machine", "tpu-v1", "--set", "clock_hz=nan"],

@@ -38,7 +38,7 @@ out_features = 3
 
 
 def test_bundled_networks_are_listed():
-    assert {"lenet5", "lenet5-classic", "rnn-hello", "lstm-char", "lstm-recall",
+    assert {"lenet5", "lenet5-classic", "cnn-wide", "rnn-hello", "lstm-char", "lstm-recall",
             "rnn-recall"} <= set(available_networks())
 
 
@@ -52,6 +52,16 @@ def test_lenet5_is_the_book_variant():
     classic = load_network("lenet5-classic")
     assert classic.params["fc1"]["weight"].shape == (120, 84)
     assert net.trained and classic.trained
+
+
+def test_cnn_wide_keeps_the_size_with_padding_and_widens_each_stage():
+    net = load_network("cnn-wide")
+    shapes = {layer.name: out for layer, _, out in net.layer_shapes()}
+    assert shapes["conv1"] == (32, 32, 32) and shapes["conv2"] == (64, 16, 16)
+    assert shapes["conv3"] == (128, 8, 8) and shapes["flatten"] == (128 * 4 * 4,)
+    # (9·1 + 1)·32 + (9·32 + 1)·64 + (9·64 + 1)·128 + (2048 + 1)·128 + (128 + 1)·10
+    assert net.num_params == 320 + 18_496 + 73_856 + 262_272 + 1_290 == 356_234
+    assert net.trained and net.weights_path.stat().st_size < 2 * 2**20
 
 
 def test_user_network_from_a_file_runs_without_weights(write_model):

@@ -16,6 +16,7 @@ def test_lenet5_reaches_97_percent_on_digits():
     x, y = ax.datasets.load("digits", split="test")
     assert ax.network("lenet5").accuracy(x, y) >= 0.97
     assert ax.network("lenet5-classic").accuracy(x, y) >= 0.97
+    assert ax.network("cnn-wide").accuracy(x, y) >= 0.97
 
 
 def test_rnn_hello_predicts_ello():
@@ -41,8 +42,8 @@ def test_lstm_char_beats_unigram_statistics_on_held_out_text():
     assert metrics["accuracy"] > 0.5
 
 
-@pytest.mark.parametrize("name", ["lenet5", "lenet5-classic", "rnn-hello", "lstm-recall",
-                                  "rnn-recall", "lstm-char"])
+@pytest.mark.parametrize("name", ["lenet5", "lenet5-classic", "cnn-wide", "rnn-hello",
+                                  "lstm-recall", "rnn-recall", "lstm-char"])
 def test_recorded_metrics_are_reproduced(name):
     net = ax.network(name)
     meta = read_weights_meta(net.weights_path)

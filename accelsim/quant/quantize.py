@@ -72,6 +72,7 @@ class QParams:
     scale: float
     zero: int = 0
     bits: int = 8
+    nonnegative: bool = False  # codes ≥ zero: the tensor went through a ReLU
 
 
 def activation_params(span: Range, scheme: Scheme, floor: float = 0.0,
@@ -106,14 +107,21 @@ def _weight_and_bias(weight: np.ndarray, bias: np.ndarray, in_scale: float,
     return w_scales, quantize_tensor(weight, w_scales), bias_q
 
 
-def _check_accumulators(weight_q: np.ndarray, bias_q: np.ndarray, bits: int) -> None:
-    """Refuse a layer whose int32 accumulators could overflow on some input."""
-    largest = np.abs(weight_q.astype(np.int64)).sum(axis=0) * (1 << (bits - 1)) \
-        + np.abs(bias_q.astype(np.int64))
+def _check_accumulators(weight_q: np.ndarray, bias_q: np.ndarray, inp: QParams) -> None:
+    """Refuse a layer whose int32 accumulators could overflow on some input: the largest
+    |Σ_k w·q + bias| over input codes q in [−2^(bits−1), 2^(bits−1)), or in [0, 2^(bits−1))
+    after a ReLU (then the positive and the negative weights of a column bound it apart)."""
+    w = weight_q.astype(np.int64)
+    top = 1 << (inp.bits - 1)
+    if inp.nonnegative and not inp.zero:
+        reach = np.maximum(np.clip(w, 0, None).sum(axis=0), -np.clip(w, None, 0).sum(axis=0))
+    else:
+        reach = np.abs(w).sum(axis=0)
+    largest = reach * top + np.abs(bias_q.astype(np.int64))
     if largest.size and int(largest.max()) >= ACCUMULATOR_LIMIT:
-        hint = "give it 8-bit activations" if bits > 8 else "split the layer"
+        hint = "give it 8-bit activations" if inp.bits > 8 else "split the layer"
         raise QuantizationError(f"its int32 accumulators could reach {int(largest.max()):,} "
-                                f"with {bits}-bit inputs (limit 2^31); {hint}")
+                                f"with {inp.bits}-bit inputs (limit 2^31); {hint}")
 
 
 def _multiplier(reals: np.ndarray, scheme: Scheme) -> Multiplier:
@@ -142,7 +150,7 @@ def _gemm_op(layer: Conv2d | Linear, params: dict, inp: QParams, out: QParams, r
     bias = params.get("bias", np.zeros(weight.shape[1]))
     w_scales, weight_q, bias_q = _weight_and_bias(weight, bias, inp.scale, scheme)
     bias_q = _zero_corrected(bias_q, weight_q, inp.zero)
-    _check_accumulators(weight_q, bias_q, inp.bits)
+    _check_accumulators(weight_q, bias_q, inp)
     top = code_max(out.bits)
     out_low = -top - 1 if scheme.zero_points and out.bits == 8 else -top
     return QGemm(layer.name, layer, weight_q, bias_q,
@@ -154,7 +162,7 @@ def _recurrent_op(layer: Recurrent, params: dict, inp: QParams, ranges: LayerRan
                   scheme: Scheme) -> QRecurrent:
     w_scales, weight_q, bias_q = _weight_and_bias(params["weight"], params["bias"], inp.scale,
                                                   scheme)
-    _check_accumulators(weight_q, bias_q, inp.bits)
+    _check_accumulators(weight_q, bias_q, inp)
     bits = inp.bits
     gate_scale = symmetric_scale(ranges.gates.magnitude, bits)
     sigmoid_table, tanh_table = gate_tables(gate_scale, bits, scheme.lut_size,
@@ -225,8 +233,18 @@ def build_ops(net: Network, ranges: dict[str, LayerRange],
             raise QuantizationError(f"layer {layers[index].name!r}: {err}") from None
         ops.extend(new_ops)
         index += used
-        params = QParams(ops[-1].out_scale, ops[-1].out_zero, _out_bits(ops[-1], params))
+        params = QParams(ops[-1].out_scale, ops[-1].out_zero, _out_bits(ops[-1], params),
+                         _clamped_at_zero(ops[-1], params))
     return ops, input_params
+
+
+def _clamped_at_zero(op: object, inp: QParams) -> bool:
+    """True when an op's output codes cannot fall below its zero point."""
+    if isinstance(op, QGemm):
+        return op.relu
+    if isinstance(op, QElementwise):
+        return op.kind == "relu" or (op.kind != "lut" and inp.nonnegative)
+    return False
 
 
 def _out_bits(op: object, inp: QParams) -> int:

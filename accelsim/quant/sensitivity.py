@@ -28,7 +28,14 @@ int8 choices, reused at 16 bits. The all-layers 8-bit accuracy is therefore an e
 `quantize(...)`'s. Measured on the digits test split (calibration: 256 training images),
 LeNet-5 gives 99.16 % both ways under six schemes (max, mse and percentile; per tensor and
 per channel; symmetric and asymmetric); lstm-char's next-character accuracy is 54.58 %
-against the integer path's 54.47 % (per tensor) and 54.85 % against 54.68 % (per channel).
+against the integer path's 54.62 % (per tensor) and 54.85 % against 54.69 % (per channel).
+
+A unit at 16 bits here has 16-bit weights and outputs; the integer path keeps weights int8
+and sets the width of what each layer reads. `MixedPrecision.activation_bits` translates a
+suggestion into `quantize`'s `activation_bits`: the layer reading a 16-bit unit's output
+reads 16 bits, a 16-bit recurrent unit keeps its own h at 16 bits, and a 16-bit last unit
+reads 16 bits (its logits follow). A unit sensitive through its weights alone gains nothing
+in the integer path.
 """
 
 from __future__ import annotations
@@ -284,6 +291,8 @@ class MixedPrecision:
     steps: tuple[Step, ...]
     sensitivity: Sensitivity
 
+    activation_bits: tuple[tuple[str, int], ...] = ()  # for `quantize`, see the module
+
     @property
     def drop_points(self) -> float:
         return 100.0 * (self.fp32_accuracy - self.accuracy)
@@ -346,6 +355,26 @@ def suggest_mixed_precision(net: Network, calibration: np.ndarray, x: np.ndarray
         bits[layer] = WIDE_BITS
         accuracy = _accuracy(net, ranges, x, y, bits, scheme)
         steps.append(Step(layer, accuracy, 100.0 * (sensitivity.fp32_accuracy - accuracy)))
-    return MixedPrecision(net.name, scheme, float(budget), sensitivity.fp32_accuracy,
-                          tuple(step.layer for step in steps), accuracy, tuple(steps),
-                          sensitivity)
+    sixteen = tuple(step.layer for step in steps)
+    return MixedPrecision(net.name, scheme, float(budget), sensitivity.fp32_accuracy, sixteen,
+                          accuracy, tuple(steps), sensitivity,
+                          tuple(sorted(integer_bits(net, sixteen).items())))
+
+
+def integer_bits(net: Network, sixteen_bit: tuple[str, ...]) -> dict[str, int]:
+    """`quantize`'s activation_bits for units kept at 16 bits: the next conv2d, linear or
+    recurrent layer after each reads 16 bits, and a recurrent unit's own h is 16-bit. The
+    last unit reads 16 bits itself: the integer path writes the logits at that width."""
+    layers = list(net.layers)
+    names = [layer.name for layer in layers]
+    widths: dict[str, int] = {}
+    for unit in _units(net):
+        if unit.name not in sixteen_bit:
+            continue
+        if isinstance(unit.layers[0], Recurrent):
+            widths[unit.name] = WIDE_BITS
+        after = names.index(unit.layers[-1].name) + 1
+        reader = next((layer for layer in layers[after:]
+                       if isinstance(layer, Conv2d | Linear | Recurrent)), None)
+        widths[(reader or unit.layers[0]).name] = WIDE_BITS  # the last unit: its own
+    return widths

@@ -11,7 +11,7 @@ import pytest
 import accelsim as ax
 from accelsim.engine import network_data
 from accelsim.errors import QuantizationError
-from accelsim.nn.dense import Linear
+from accelsim.nn.dense import Linear, ReLU
 from accelsim.nn.network import Network
 from accelsim.nn.train import softmax_cross_entropy
 from accelsim.quant import Scheme
@@ -200,3 +200,17 @@ def test_rescale_writes_the_width_it_is_asked_for():
     op = QRescale("r", (1 << 30, 30), 1.0, 1.0, 0, 0, 16)
     out = op.run(np.array([40000, -40000, 5], np.int32), None)
     assert out.dtype == np.int16 and out.tolist() == [32767, -32767, 5]
+
+
+def test_after_a_relu_positive_and_negative_weights_bound_the_accumulators_apart():
+    k = 600  # ±1 alternating: |Σ| ≤ 300 · 127 · 32,768 < 2^31 ≤ 600 · 127 · 32,768
+    weight = np.where(np.arange(k) % 2, 1.0, -1.0)[:, None]
+    params = {"fc": {"weight": weight, "bias": np.zeros(1)}}
+    calibration = np.linspace(-1, 1, 2 * k, dtype=np.float32).reshape(2, k)
+    fed_by_relu = Network("relu-fc", (ReLU(name="relu"), Linear(name="fc", out_features=1)),
+                          (k,), params)
+    q = ax.quantize(fed_by_relu, calibration, activation_bits=16)
+    assert q.gemm_input_bits == {"fc": 16}
+    signed = Network("fc", (Linear(name="fc", out_features=1),), (k,), params)
+    with pytest.raises(QuantizationError, match="could reach 2,496,921,600 with 16-bit"):
+        ax.quantize(signed, calibration, activation_bits=16)

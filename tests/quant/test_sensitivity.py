@@ -23,6 +23,7 @@ from accelsim.quant.sensitivity import (
     affine_grid,
     fake_quantize,
     fake_quantize_weight,
+    integer_bits,
     symmetric_grid,
 )
 
@@ -125,6 +126,15 @@ def test_the_greedy_suggestion_moves_layers_in_sensitivity_order():
     assert 0.98 <= first.accuracy <= second.accuracy == everything.accuracy
     enough = suggest_mixed_precision(net, x, x, y, max_drop_points=10)
     assert enough.sixteen_bit == ("fc2",) and enough.drop_points <= 10
+    # the integer path: fc2 reads 16 bits (fc1's outputs) and writes its logits at 16
+    assert dict(everything.activation_bits) == dict(enough.activation_bits) == {"fc2": 16}
+    q = ax.quantize(net, x, activation_bits=dict(enough.activation_bits))
+    assert q.gemm_input_bits == {"fc1": 8, "fc2": 16}
+
+
+def test_a_sixteen_bit_recurrent_unit_keeps_its_h_and_its_reader_at_16_bits():
+    assert integer_bits(ax.network("lstm-recall"), ("lstm",)) == {"lstm": 16, "readout": 16}
+    assert integer_bits(ax.network("lenet5"), ("conv1", "fc1")) == {"conv2": 16, "fc2": 16}
 
 
 def test_a_generous_budget_keeps_everything_at_8_bits(digits):

@@ -188,10 +188,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = check_out_dir(Path.cwd() / "reports" / scenario.name if args.out is None
                         else args.out)  # before the runs: a bad --out fails at once
-    with _progress(scenario.run_count) as on_run:
+    study = scenario.quantization
+    with _progress(scenario.run_count + (study.step_count if study else 0)) as on_run:
         result = run_scenario(scenario, on_run=on_run)
     skipped = result.comparison.skipped
-    if not result.comparison.entries:  # an earlier report stays as it was
+    if scenario.machines and not result.comparison.entries:  # an earlier report stays
         more = f" (and {len(skipped) - 1} more skipped)" if len(skipped) > 1 else ""
         raise scenario.error("run", f"nothing could run, so no report was written: "
                              f"{skipped[0].reason}{more}")

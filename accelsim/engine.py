@@ -17,13 +17,15 @@ from accelsim.errors import AccelsimError, CapacityError, PrecisionError
 from accelsim.machines.presets import HOST, build
 from accelsim.machines.results import RunResult
 from accelsim.measure.calibration import host_spec
+from accelsim.nn.datasets import network_data
 from accelsim.nn.runnable import Runnable
 from accelsim.nn.scoring import score, split_data
 from accelsim.precision import Precision
+from accelsim.quant.study import QuantStudy, accuracy_study
 from accelsim.scenario import MACHINE_PRECISION, Scenario, load_scenario
 from accelsim.scenario_result import ReferenceRow, ScenarioResult, model_value
 
-__all__ = ["compare", "machine", "run", "run_scenario", "score", "split_data"]
+__all__ = ["compare", "machine", "network_data", "run", "run_scenario", "score", "split_data"]
 CALIBRATION_SAMPLES = 256  # training samples an int8 network's activation scales come from
 
 if TYPE_CHECKING:
@@ -62,17 +64,6 @@ def _network(spec: Any, scored: bool) -> Any:
     if isinstance(spec, str | Path):
         return load_network(spec, weights="trained" if scored else "none")
     return spec
-
-
-def network_data(net: Any, split: str) -> tuple[Any, Any]:
-    """The split ('train' or 'test') of the data set the network was trained on."""
-    from accelsim.nn import datasets
-
-    config = dict(getattr(net, "training", {}) or {})
-    if "dataset" not in config:
-        raise AccelsimError(f"{net.name} names no data set ([training] dataset) to score "
-                            "accuracy on; compare it without accuracy")
-    return datasets.load(config["dataset"], split=split, **config.get("data", {}))
 
 
 def _quantized(net: Any) -> Any:
@@ -156,13 +147,18 @@ def run_scenario(scenario: Scenario | str | Path,
                  on_run: Callable[[str], None] | None = None) -> ScenarioResult:
     """Run a scenario (a `Scenario`, a file's path or a bundled scenario's name): every
     network on every machine at every batch and precision (`compare`), the book's figures
-    when it asks for them, and the model's value beside each published reference."""
+    when it asks for them, the model's value beside each published reference, and its
+    quantization study (`accelsim.quant.study.accuracy_study`) when it has one; `on_run`
+    hears each run's and each study step's label."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    comparison = compare(
-        list(scenario.networks), _scenario_machines(scenario), batch=list(scenario.batches),
-        precision=[None if p == MACHINE_PRECISION else p for p in scenario.precisions],
-        seq_len=scenario.seq_len, accuracy=scenario.accuracy, on_run=on_run)
+    comparison = Comparison(())
+    if scenario.machines:  # a scenario with only a [quantization] study has no runs
+        comparison = compare(
+            list(scenario.networks), _scenario_machines(scenario),
+            batch=list(scenario.batches),
+            precision=[None if p == MACHINE_PRECISION else p for p in scenario.precisions],
+            seq_len=scenario.seq_len, accuracy=scenario.accuracy, on_run=on_run)
     figures: tuple[Any, ...] = ()
     if scenario.book_figures:
         from accelsim.book import book_figures
@@ -170,4 +166,18 @@ def run_scenario(scenario: Scenario | str | Path,
         figures = tuple(book_figures())
     references = tuple(ReferenceRow(ref, model_value(comparison, ref))
                        for ref in scenario.references)
-    return ScenarioResult(scenario, comparison, figures, references)
+    return ScenarioResult(scenario, comparison, figures, references,
+                          _study(scenario, on_run))
+
+
+def _study(scenario: Scenario, on_run: Callable[[str], None] | None) -> QuantStudy | None:
+    """The scenario's quantization study (None when it asks for none); an error names the
+    scenario's [quantization] table."""
+    plan = scenario.quantization
+    if plan is None:
+        return None
+    try:
+        return accuracy_study(list(plan.networks), plan.variants, plan.sensitivity,
+                              plan.max_drop_points, on_step=on_run)
+    except AccelsimError as err:
+        raise scenario.error("quantization", err) from None

@@ -9,6 +9,9 @@ the report shows, and published figures to set beside the model's.
                    fp32, fp16, bf16, int8; default "machine"), seq_len, accuracy (default false)
     [report]       plots, formats (default: all of PLOTS, FORMATS; plots = [] for none)
     [book]         figures (default false): the book's figures beside the model's
+    [quantization] networks, variants, sensitivity, max_drop_points: an accuracy study of
+                   number formats (`accelsim.scenario_study`); with it, [[machines]] and
+                   [run] may both be left out
     [[reference]]  network, machine, batch, metric (a key of Comparison.to_records()), value,
                    source: a published figure beside the model's value
 
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from accelsim.checks import check_number
+from accelsim.comparison import ENERGY_KEYS
 from accelsim.errors import AccelsimError, ScenarioError
 from accelsim.machines.cpu.spec import HASWELL
 from accelsim.machines.presets import HOST, build, preset_names
@@ -47,6 +51,13 @@ from accelsim.nn.loader import available_networks, load_network
 from accelsim.nn.network import Network
 from accelsim.precision import Precision
 from accelsim.scenario_checks import Doc, show, where
+from accelsim.scenario_study import (
+    QUANTIZATION_KEYS,
+    VARIANT_KEYS,
+    QuantizationPlan,
+    choose_plots,
+    parse_quantization,
+)
 
 PLOTS = ("throughput", "latency", "roofline", "ops_vs_flops", "accuracy", "time", "utilization")
 FORMATS = ("json", "csv", "md", "html", "png")
@@ -54,15 +65,18 @@ MACHINE_PRECISION = "machine"  # each machine's own precision (engine.compare's 
 METRICS = ("seconds", "device_seconds", "latency_ms", "throughput_per_s",
            "device_throughput_per_s", "cycles", "clock_hz", "ops", "achieved_ops_per_s",
            "peak_ops_per_s", "utilization_fraction", "accuracy_fraction", "dram_bytes",
+           *ENERGY_KEYS,
            *(f"time_seconds.{c.value}" for c in Category))  # numbers of comparison.run_record
 KEYS: dict[str, tuple[str, ...]] = {
-    "": ("scenario", "machines", "run", "report", "book", "reference"),
+    "": ("scenario", "machines", "run", "report", "book", "reference", "quantization"),
     "scenario": ("name", "description", "latency_limit_ms"),
     "machines": ("preset", "overrides"),
     "run": ("networks", "batch", "precision", "seq_len", "accuracy"),
     "report": ("plots", "formats"),
     "book": ("figures",),
     "reference": ("network", "machine", "batch", "metric", "value", "source"),
+    "quantization": QUANTIZATION_KEYS,
+    "quantization.variants": VARIANT_KEYS,
 }
 _HOST_STAND_IN = dataclasses.replace(HASWELL, name=HOST)  # cpu-host's fields, not measured
 _NAME = re.compile(r"\w[\w .+-]{0,99}")  # the scenario's name is its report folder's name
@@ -111,6 +125,7 @@ class Scenario:
     formats: tuple[str, ...] = FORMATS
     book_figures: bool = False
     references: tuple[Reference, ...] = ()
+    quantization: QuantizationPlan | None = None
 
     @property
     def run_count(self) -> int:
@@ -381,11 +396,12 @@ def parse_scenario(doc: Mapping[str, Any], path: str | Path | None = None) -> Sc
                             f"{type(doc).__name__}")
     d.keys(doc, "", "")
     name, description, limit = _header(doc, d)
-    machines = _machines(doc, d)
-    run = _run(doc, d)
+    study_only = "quantization" in doc and "machines" not in doc and "run" not in doc
+    machines = () if study_only else _machines(doc, d)
+    run = _Run((), (), (), None, False) if study_only else _run(doc, d)
+    study = parse_quantization(doc, d, run.networks, _network)
     report = d.table(doc, "report")
-    plots = (PLOTS if "plots" not in report else () if report["plots"] == []
-             else d.choices(report["plots"], "report.plots", PLOTS, "plot"))
+    plots = choose_plots(report, d, PLOTS, not study_only, study)
     formats = (FORMATS if "formats" not in report
                else d.choices(report["formats"], "report.formats", FORMATS, "format"))
     book = d.table(doc, "book")
@@ -395,5 +411,5 @@ def parse_scenario(doc: Mapping[str, Any], path: str | Path | None = None) -> Sc
         precisions=run.precisions, seq_len=run.seq_len, accuracy=run.accuracy,
         latency_limit_s=limit, plots=plots,
         formats=formats, book_figures=d.flag(book.get("figures", False), "book.figures"),
-        references=_references(doc, d, run, machines))
+        references=_references(doc, d, run, machines), quantization=study)
 

@@ -1,6 +1,7 @@
 """What a scenario produced (`accelsim.run_scenario`): its runs as a `Comparison`, the book's
-figures beside the model's, published references beside the model's values, and the best
-throughput within the scenario's latency limit; as text, HTML for notebooks and plain records.
+figures beside the model's, published references beside the model's values, the best
+throughput within the scenario's latency limit and its quantization study (a `QuantStudy`,
+when it asked for one); as text, HTML for notebooks and plain records.
 
 `ScenarioResult.sections()` gives every table after the runs as (title, header, rows) of text,
 so the text table, the HTML and the report's markdown show the same cells. `write` hands the
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple, Protocol
 
 from accelsim.comparison import Comparison, run_record
 from accelsim.machines.results import RunResult, html_table
+from accelsim.quant.study import QuantStudy
 from accelsim.scenario import Reference, Scenario
 
 _SCALES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
@@ -129,6 +131,12 @@ class ScenarioResult:
     comparison: Comparison
     figures: tuple[Figure, ...] = ()
     references: tuple[ReferenceRow, ...] = ()
+    study: QuantStudy | None = None
+
+    @property
+    def has_runs(self) -> bool:
+        """False for a scenario that asked only for a quantization study."""
+        return bool(self.scenario.machines) or self.study is None
 
     def _within_limit(self) -> Section | None:
         limit = self.scenario.latency_limit_s
@@ -145,8 +153,9 @@ class ScenarioResult:
                        frozenset({3, 4, 5}))
 
     def sections(self) -> list[Section]:
-        """The tables after the runs: the latency limit, the book's figures, the references
-        and what was skipped (each only when there is something to show)."""
+        """The tables after the runs: the latency limit, the book's figures, the references,
+        what was skipped and the quantization study's tables (each only when there is
+        something to show)."""
         found = [self._within_limit()]
         if self.figures:
             found.append(Section(
@@ -168,27 +177,32 @@ class ScenarioResult:
                 "skipped", ("machine", "network", "batch", "precision", "why"),
                 tuple((s.machine, s.network, str(s.batch), s.precision, s.reason)
                       for s in self.comparison.skipped), frozenset({2})))
+        if self.study is not None:
+            found += [Section(*t) for t in self.study.tables()]
         return [s for s in found if s is not None]
 
     def table(self) -> str:
         """The runs, then each of `sections()`, as text."""
-        runs = dataclasses.replace(self.comparison, skipped=()).table()
-        return "\n\n".join([runs, *(text_table(s) for s in self.sections())])
+        runs = [dataclasses.replace(self.comparison, skipped=()).table()] if self.has_runs \
+            else []
+        return "\n\n".join([*runs, *(text_table(s) for s in self.sections())])
 
     def to_records(self) -> list[dict[str, Any]]:
         """One plain record per run (`Comparison.to_records`)."""
         return self.comparison.to_records()
 
     def __repr__(self) -> str:
+        study = "" if self.study is None else f", {self.study!r}"
         return (f"ScenarioResult({self.scenario.name!r}: {len(self.comparison.entries)} runs, "
-                f"{len(self.figures)} book figures, {len(self.references)} references)")
+                f"{len(self.figures)} book figures, {len(self.references)} references{study})")
 
     def _repr_html_(self) -> str:
         s = self.scenario
         head = f"<h3>{html.escape(s.name)}</h3>"
         if s.description:
             head += f"<p>{html.escape(s.description)}</p>"
-        runs = html_table("runs", Comparison.HEADER, self.comparison.rows())
+        runs = html_table("runs", Comparison.HEADER, self.comparison.rows()) \
+            if self.has_runs else ""
         return head + runs + "".join(html_table(x.title, x.header, x.rows)
                                      for x in self.sections())
 

@@ -352,6 +352,31 @@ def test_run_prints_the_table_and_writes_the_report_where_it_says(tmp_path, caps
     assert (tmp_path / "elsewhere" / "results.json").is_file()
 
 
+STUDY = """
+[scenario]
+name = "cli-study"
+[quantization]
+networks = ["rnn-hello"]
+sensitivity = false
+[[quantization.variants]]
+precision = "fp32"
+[[quantization.variants]]
+precision = "int8"
+[report]
+formats = ["csv", "md"]
+"""
+
+
+def test_run_of_a_study_alone_prints_its_table_and_writes_its_report(tmp_path, capsys):
+    (tmp_path / "q.toml").write_text(STUDY)
+    assert main(["run", str(tmp_path / "q.toml"), "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cli-study\n\nquantization accuracy on each test split")
+    assert "rnn-hello  int8     per_tensor/symmetric/max   100.00%" in out
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["quantization.csv",
+                                                                 "summary.md"]
+
+
 @pytest.mark.parametrize(("body", "message"), [
     (SCENARIO.replace("[1, 8]", "[1, 0]"), "run.batch[1] = 0 must be a positive integer"),
     (SCENARIO.replace('"tpu-v1"', '"tpu-v2"'), "did you mean 'tpu-v1'?"),

@@ -67,7 +67,8 @@ def test_every_shipped_scenario_parses(name):
     s = load_scenario(name)
     assert s.path == scenarios_dir() / f"{name}.toml"
     assert load_scenario(s.path) == s  # by name and by path alike
-    assert s.machines and s.networks and s.batches and s.precisions
+    runs = s.machines and s.networks and s.batches and s.precisions
+    assert runs or (s.quantization and not s.machines and not s.networks)  # a study only
 
 
 def test_the_shipped_scenarios_include_quickstart_and_batch_sweep():
@@ -495,3 +496,161 @@ def test_write_hands_the_result_to_the_report(run_result, tmp_path):
     assert out == tmp_path / "report"
     written = json.loads((out / "results.json").read_text())
     assert len(written["runs"]) == len(run_result.comparison.entries)
+
+
+# ---- the [quantization] study ----------------------------------------------------------
+
+STUDY = """
+[scenario]
+name = "study"
+[quantization]
+networks = ["lenet5", "rnn-hello"]
+[[quantization.variants]]
+precision = "fp32"
+[[quantization.variants]]
+label = "int8 per-channel"
+precision = "int8"
+weights = "per_channel"
+[[quantization.variants]]
+precision = "int16"
+"""
+
+
+def test_a_study_alone_is_a_scenario_with_defaults():
+    from accelsim.quant.study import DEFAULT_VARIANTS
+
+    s = load_scenario("quantization")
+    assert (s.machines, s.networks, s.run_count) == ((), (), 0)
+    plan = s.quantization
+    assert plan.networks == ("lenet5", "lenet5-classic", "cnn-wide", "lstm-char",
+                             "lstm-recall", "rnn-hello")
+    assert plan.variants == DEFAULT_VARIANTS and plan.sensitivity and plan.max_drop_points == 0.5
+    assert s.plots == ("quantization", "sensitivity")
+    bare = parse_scenario({"scenario": {"name": "q"}, "quantization": {"networks": "lenet5"}})
+    assert bare.quantization.variants == DEFAULT_VARIANTS and bare.formats == FORMATS
+    assert parse_scenario(tomllib.loads(BASE)).quantization is None
+
+
+def test_variants_parse_into_what_quantize_takes(scenario_file):
+    body = STUDY.replace(', "rnn-hello"', "")  # fc1 below is lenet5's
+    s = load_scenario(scenario_file(body + '[[quantization.variants]]\nprecision = "int8"\n'
+                                    "activation_bits = { fc1 = 16 }\ncell_bits = 32\n"))
+    fp32, channel, int16, mixed = s.quantization.variants
+    assert (fp32.label, fp32.precision, fp32.keywords) == ("fp32", "fp32", {})
+    assert (channel.label, channel.keywords) == ("int8 per-channel", {"weights": "per_channel"})
+    assert int16.simulated and int16.label == "int16 (simulated)"
+    assert mixed.keywords == {"activation_bits": {"fc1": 16}, "cell_bits": 32}
+
+
+def test_study_networks_default_to_the_runs_and_plots_follow_what_can_be_drawn():
+    doc = tomllib.loads(BASE + "[quantization]\nsensitivity = false\nmax_drop_points = 1\n")
+    s = parse_scenario(doc)
+    assert s.quantization.networks == ("lenet5",) and not s.quantization.sensitivity
+    assert s.quantization.max_drop_points == 1.0 and s.run_count == 4
+    assert s.plots == (*PLOTS, "quantization")
+
+
+STUDY_ERRORS = [  # (change to STUDY, what the message says)
+    ('weights = "per_channel" => weights = "per_chanel"',
+     "quantization.variants[1].weights: weights = 'per_chanel' must be one of "
+     "'per_tensor', 'per_channel' (did you mean 'per_channel'?)"),
+    ('weights = "per_channel" => weight = "per_channel"',
+     "unknown key quantization.variants[1].weight; did you mean "
+     "quantization.variants[1].weights?"),
+    ('precision = "int16" => precision = "int4"',
+     "quantization.variants[2].precision = 'int4' is not a study precision; did you mean "
+     "'int8'?"),
+    ('precision = "int16" => label = "x"', "quantization.variants[2].precision is missing"),
+    ('precision = "fp32" => precision = "fp16"; calibrate = "mse"',
+     "quantization.variants[0].calibrate = 'mse' does not apply to fp16"),
+    ('weights = "per_channel" => cell_bits = 24',
+     "quantization.variants[1].cell_bits: cell_bits = 24 must be 8, 16 or 32"),
+    ('weights = "per_channel" => activation_bits = { fc9 = 16 }',
+     "quantization.variants[1].activation_bits = {'fc9': 16} names 'fc9', which lenet5 "
+     "does not have"),
+    ('weights = "per_channel" => lut_range = 0.0',
+     "quantization.variants[1].lut_range: lut_range = 0.0 must be a positive number"),
+    ('label = "int8 per-channel" => label = "fp32"',
+     "quantization.variants[1].label = 'fp32' is listed twice"),
+    ('"rnn-hello"] => "tpu-mlp0"]', "quantization.networks[1] = 'tpu-mlp0' names tpu-mlp0, "
+     "which names no data set"),
+    ('"rnn-hello"] => "rnn-helo"]', "quantization.networks[1] = 'rnn-helo' is not a known "
+     "bundled network; did you mean 'rnn-hello'?"),
+    ('"rnn-hello"] => "lenet5"]', "quantization.networks[1] = 'lenet5' repeats the network"),
+    ('networks = ["lenet5", "rnn-hello"] => sensitivity = true',
+     "quantization.networks is missing; add networks = [\"lenet5\"] (or a [run] table"),
+    ('networks = => networks_ =', "unknown key quantization.networks_; did you mean "
+     "quantization.networks?"),
+    ("+ sensitivity = 1", None),  # after the variants: TOML puts it in the last variant
+    ('[quantization] => [quantization]; sensitivity = "yes"',
+     "quantization.sensitivity = 'yes' must be true or false"),
+    ("[quantization] => [quantization]; max_drop_points = -0.5",
+     "quantization.max_drop_points = -0.5 must be a finite number ≥ 0 (accuracy points)"),
+    ('[quantization] => [[machines]]; preset = "tpu-v1"; [quantization]', "[run] is missing"),
+    ('[quantization] => [report]; plots = ["sensitivity", "latency"]; [quantization]',
+     "report.plots[1] = 'latency' draws runs, but the scenario has no [[machines]] and [run]"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), STUDY_ERRORS)
+def test_each_study_mistake_names_the_key_path_and_the_fix(scenario_file, change, message):
+    path = scenario_file(_mutate(STUDY, change))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}: "), text
+    if message is None:  # a key that landed in the wrong table still gets a did-you-mean
+        assert "unknown key quantization.variants[2].sensitivity" in text, text
+    else:
+        assert message in text, text
+
+
+def test_study_plots_need_a_study(scenario_file):
+    path = scenario_file(BASE + '[report]\nplots = ["throughput", "quantization"]\n')
+    with pytest.raises(ScenarioError, match=re.escape(
+            "report.plots[1] = 'quantization' draws the quantization study and needs a "
+            "[quantization] table")):
+        load_scenario(path)
+    path = scenario_file(STUDY.replace("[quantization]", "[report]\nplots = 'sensitivity'\n"
+                                       "[quantization]\nsensitivity = false"))
+    with pytest.raises(ScenarioError, match=re.escape(
+            "report.plots = 'sensitivity' draws the quantization study and needs a "
+            "quantization.sensitivity = true")):
+        load_scenario(path)
+
+
+@st.composite
+def mutated_study(draw: st.DrawFn) -> dict:
+    """STUDY with one of its values (or a variant's) replaced by a random one."""
+    doc = tomllib.loads(STUDY)
+    table = doc["quantization"]
+    if draw(st.booleans()):
+        table = draw(st.sampled_from(table["variants"]))
+    key = draw(st.sampled_from([*KEYS["quantization"], *KEYS["quantization.variants"]]))
+    table[key] = draw(values | st.sampled_from(["int8", "int16", "fp16", "per_channel", "mse",
+                                                 8, 16, 32, 64, 8.0, {"fc1": 16}]))
+    return doc
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_study())
+def test_mutations_of_a_study_parse_or_raise_a_scenario_error(doc):
+    _parses_or_says_why(doc)
+
+
+def test_run_scenario_runs_the_study_alone(scenario_file):
+    from accelsim.quant.study import accuracy_study
+
+    s = load_scenario(scenario_file(STUDY.replace("[quantization]",
+                                                  "[quantization]\nsensitivity = false")))
+    heard: list[str] = []
+    result = ax.run_scenario(s, on_run=heard.append)
+    assert len(heard) == s.quantization.step_count == 6
+    assert result.comparison.entries == () and not result.has_runs
+    expected = accuracy_study(["lenet5", "rnn-hello"], s.quantization.variants,
+                              sensitivity=False)
+    assert result.study.to_records() == expected.to_records()
+    text = result.table()
+    assert text.startswith("quantization accuracy on each test split") and "machine" not in text
+    assert [x.title for x in result.sections()] == [t.title for t in expected.tables()]
+    assert "<table>" in result._repr_html_() and "QuantStudy" in repr(result)

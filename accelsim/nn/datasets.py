@@ -18,6 +18,7 @@ import importlib.util
 import math
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -275,3 +276,13 @@ def load(name: str, split: str = "train", **options) -> tuple[np.ndarray, np.nda
 
 def names() -> list[str]:
     return ["digits", "mnist", "zen", "stdlib-docs", "recall", "hello"]
+
+
+def network_data(net: Any, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The split ('train' or 'test') of the data set a network was trained on (its
+    [training] dataset and data options)."""
+    config = dict(getattr(net, "training", {}) or {})
+    if "dataset" not in config:
+        raise DatasetError(f"{net.name} names no data set ([training] dataset) to score "
+                           "accuracy on; compare it without accuracy")
+    return load(config["dataset"], split=split, **config.get("data", {}))

@@ -77,6 +77,21 @@ def references_of(result: Result) -> tuple[Any, ...]:
     return tuple(getattr(result, "references", ()) or ())
 
 
+def study_of(result: Any) -> Any | None:
+    """The quantization study a result holds: a `QuantStudy` itself, or a scenario result's
+    `.study` (None without one)."""
+    if hasattr(result, "rows") and hasattr(result, "mixed"):
+        return result
+    return getattr(result, "study", None)
+
+
+def study_only(result: Result) -> bool:
+    """True for a scenario's result that holds a quantization study and no runs at all (not
+    even skipped ones): the scenario asked only for the study."""
+    cmp = comparison_of(result)
+    return study_of(result) is not None and not cmp.entries and not cmp.skipped
+
+
 def runs_of(result: Result, what: str) -> tuple[RunResult, ...]:
     """Every run, or NothingToPlot naming the plot (`what`)."""
     runs = comparison_of(result).results

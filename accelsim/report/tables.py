@@ -14,7 +14,13 @@ from typing import Any
 
 from accelsim.comparison import Comparison
 from accelsim.machines.results import html_table
-from accelsim.report.inputs import comparison_of, figures_of, references_of
+from accelsim.report.inputs import (
+    comparison_of,
+    figures_of,
+    references_of,
+    study_of,
+    study_only,
+)
 from accelsim.report.style import si
 
 
@@ -89,18 +95,26 @@ def references_table(rows: Iterable[Any]) -> Table | None:
                         ratio_text(r["ratio"]), r["source"]) for r in records))
 
 
+def _table(section: Any) -> Table:
+    """A titled section (`ScenarioResult.sections()`, `QuantStudy.tables()`) as a Table."""
+    title = section.title
+    return Table(title[:1].upper() + title[1:], tuple(section.header), tuple(section.rows))
+
+
 def result_tables(result: Any) -> list[Table]:
-    """Every table of a report: the runs, then the result's sections."""
+    """Every table of a report: the runs (none when only a quantization study was asked
+    for), then the result's sections (which hold its study's tables)."""
     cmp = comparison_of(result)
     sections = getattr(result, "sections", None)
     if callable(sections):
-        found: list[Table | None] = [
-            Table(s.title[:1].upper() + s.title[1:], tuple(s.header), tuple(s.rows))
-            for s in sections()]
+        found: list[Table | None] = [_table(s) for s in sections()]
     else:
+        study = study_of(result)
         found = [figures_table(figures_of(result)), references_table(references_of(result)),
-                 skipped_table(cmp)]
-    return [runs_table(cmp), *(t for t in found if t is not None)]
+                 skipped_table(cmp),
+                 *([] if study is None else [_table(t) for t in study.tables()])]
+    runs = [] if study_only(result) else [runs_table(cmp)]
+    return [*runs, *(t for t in found if t is not None)]
 
 
 def _md_cell(text: str) -> str:

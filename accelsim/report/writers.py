@@ -1,7 +1,11 @@
 """`write`: a scenario's result (or a comparison) into a folder, atomically.
 
 Formats: results.json (schema-versioned, the unit in every key), results.csv (one row per
-op record), summary.md, index.html (self-contained) and one PNG per plot. Everything is
+op record), summary.md, index.html (self-contained) and one PNG per plot. A result holding a
+quantization study (a scenario's [quantization] table) adds its records to results.json
+("quantization"), its tables to summary.md and index.html, quantization.csv (one row per
+network × variant) and its plots; a scenario that asked only for the study writes no
+results.csv (it has no runs). Everything is
 written into a new folder beside `out_dir` first; only when it is complete does it take
 `out_dir`'s place (an existing `out_dir`, which may hold only an earlier report, is moved
 aside, the new one renamed in, the old one removed; any other folder is refused). A failure
@@ -37,9 +41,12 @@ from accelsim.report.inputs import (
     latency_limit_s,
     references_of,
     scenario_of,
+    study_of,
+    study_only,
 )
 from accelsim.report.pages import Page, Plot, html_page, markdown
 from accelsim.report.plots import PLOTS
+from accelsim.report.quant_plots import STUDY_PLOTS
 from accelsim.report.tables import reference_record, result_tables
 
 if TYPE_CHECKING:
@@ -48,7 +55,12 @@ if TYPE_CHECKING:
 SCHEMA = 1
 FORMATS = ("json", "csv", "md", "html", "png")
 PNG_DPI = 120
-REPORT_FILES = ("results.json", "results.csv", "summary.md", "index.html")  # and plots' PNGs
+REPORT_FILES = ("results.json", "results.csv", "quantization.csv", "summary.md",
+                "index.html")  # and plots' PNGs
+ALL_PLOTS = (*PLOTS, *STUDY_PLOTS)  # the runs' plots, then the quantization study's
+STUDY_COLUMNS = ("network", "variant", "precision", "scheme", "simulated",
+                 "accuracy_fraction", "fp32_accuracy_fraction", "drop_points", "perplexity",
+                 "fp32_perplexity", "test_samples", "calibration_samples")
 FIX = "choose another report folder"
 OP_COLUMNS = ("machine", "network", "batch", "precision", "op_index", "op", "layer", "kind",
               "kernel", "seconds", "cycles", "ops", "ops_unit", "achieved_ops_per_s",
@@ -118,7 +130,19 @@ def scenario_record(result: Result) -> dict[str, Any]:
         "seq_len": getattr(s, "seq_len", None), "accuracy": getattr(s, "accuracy", False),
         "latency_limit_s": getattr(s, "latency_limit_s", None),
         "plots": list(getattr(s, "plots", ())), "formats": list(getattr(s, "formats", ())),
-        "book_figures": getattr(s, "book_figures", False)}
+        "book_figures": getattr(s, "book_figures", False), **_plan_record(s)}
+
+
+def _plan_record(s: Any) -> dict[str, Any]:
+    """The scenario's [quantization] table as plain values ({} without one)."""
+    plan = getattr(s, "quantization", None)
+    if plan is None:
+        return {}
+    return {"quantization": {
+        "networks": [str(n) for n in plan.networks],
+        "variants": [{"label": v.label, "precision": v.precision, **v.keywords}
+                     for v in plan.variants],
+        "sensitivity": plan.sensitivity, "max_drop_points": plan.max_drop_points}}
 
 
 def json_document(result: Result, plots: Sequence[Plot],
@@ -126,6 +150,7 @@ def json_document(result: Result, plots: Sequence[Plot],
     """results.json as plain values: the scenario, every run and op record, the book's
     figures, the references, what was skipped and which plots were drawn or left out."""
     cmp = comparison_of(result)
+    study = study_of(result)
     figures = [{"name": f.name, "book": f.book, "book_value": f.book_value,
                 "model_value": f.model_value, "unit": f.unit,
                 "ratio": f.model_value / f.book_value if f.book_value else None,
@@ -136,18 +161,28 @@ def json_document(result: Result, plots: Sequence[Plot],
         "references": [reference_record(r) for r in references_of(result)],
         "skipped": [{"machine": s.machine, "network": s.network, "batch": s.batch,
                      "precision": s.precision, "reason": s.reason} for s in cmp.skipped],
-        "plots": {"drawn": [p.name for p in plots], "left_out": dict(left_out)}})
+        "plots": {"drawn": [p.name for p in plots], "left_out": dict(left_out)},
+        **({} if study is None else {"quantization": study.document()})})
+
+
+def _csv(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Records as CSV; `columns` first, in order, then any other key."""
+    extra = [k for k in dict.fromkeys(k for r in records for k in r) if k not in columns]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*columns, *extra], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return out.getvalue()
 
 
 def csv_text(cmp: Comparison) -> str:
     """One row per op record; columns in a fixed order (any new record key after them)."""
-    records = cmp.op_records()
-    extra = [k for k in dict.fromkeys(k for r in records for k in r) if k not in OP_COLUMNS]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*OP_COLUMNS, *extra], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    return out.getvalue()
+    return _csv(cmp.op_records(), OP_COLUMNS)
+
+
+def study_csv_text(study: Any) -> str:
+    """quantization.csv: one row per network × variant (`QuantStudy.to_records`)."""
+    return _csv(study.to_records(), STUDY_COLUMNS)
 
 
 def _png(ax: Axes) -> bytes:
@@ -167,6 +202,14 @@ def _write_bytes(path: Path, data: bytes) -> None:
     write_atomically(path, lambda tmp: tmp.write_bytes(data))
 
 
+def _title(ax: Axes) -> str:
+    """A plot's title (its alt text): the figure's when it has one (a panel plot), else the
+    Axes'."""
+    figure = ax.get_figure(root=True)
+    overall = figure.get_suptitle() if figure is not None else ""
+    return overall or ax.get_title()
+
+
 def render(result: Result, names: Sequence[str]) -> tuple[list[Plot], list[tuple[str, str]]]:
     """Each named plot as PNG bytes with its title; plots with nothing to draw left out with
     why. Every figure made here is closed, whatever happens."""
@@ -177,11 +220,11 @@ def render(result: Result, names: Sequence[str]) -> tuple[list[Plot], list[tuple
     try:
         for name in names:
             try:
-                ax = PLOTS[name](result)
+                ax = (PLOTS[name] if name in PLOTS else STUDY_PLOTS[name])(result)
             except NothingToPlot as err:
                 left_out.append((name, str(err)))
                 continue
-            plots.append(Plot(name, ax.get_title(), _png(ax)))
+            plots.append(Plot(name, _title(ax), _png(ax)))
     finally:
         for number in set(plt.get_fignums()) - before:
             plt.close(number)
@@ -192,9 +235,16 @@ def _page(result: Result, plots: Sequence[Plot], left_out: Sequence[tuple[str, s
     cmp = comparison_of(result)
     s = scenario_of(result)
     title = f"accelsim report: {s.name}" if s is not None else "accelsim report"
-    facts = [f"{len(cmp.entries)} runs: {', '.join(cmp.networks())} on "
-             f"{', '.join(cmp.machines())}" if cmp.entries
-             else "no runs: every combination was skipped (see Skipped)"]
+    facts = [] if study_only(result) else [
+        f"{len(cmp.entries)} runs: {', '.join(cmp.networks())} on "
+        f"{', '.join(cmp.machines())}" if cmp.entries
+        else "no runs: every combination was skipped (see Skipped)"]
+    study = study_of(result)
+    if study is not None:
+        facts.append(f"quantization study: {', '.join(study.networks())} in "
+                     f"{len(study.variants())} number formats, each calibrated on "
+                     f"{study.calibration_samples} training samples and scored on its "
+                     "test split")
     limit = latency_limit_s(result)
     if limit is not None:
         facts.append(f"latency limit: {limit * 1e3:g} ms end to end")
@@ -215,8 +265,11 @@ def _fill(folder: Path, result: Result, formats: Sequence[str],
         write_text_atomically(folder / "results.json",
                               json.dumps(document, indent=1, allow_nan=False,
                                          default=_json_scalar) + "\n")
-    if "csv" in formats:
+    if "csv" in formats and not study_only(result):
         write_text_atomically(folder / "results.csv", csv_text(comparison_of(result)))
+    study = study_of(result)
+    if "csv" in formats and study is not None:
+        write_text_atomically(folder / "quantization.csv", study_csv_text(study))
     page = _page(result, plots, left_out)
     if "md" in formats:
         write_text_atomically(folder / "summary.md", markdown(page, "png" in formats))
@@ -227,7 +280,7 @@ def _fill(folder: Path, result: Result, formats: Sequence[str],
 def _is_report_file(path: Path) -> bool:
     """A file a report writes: results.json, results.csv, summary.md, index.html, a plot."""
     return path.is_file() and (path.name in REPORT_FILES
-                               or (path.suffix == ".png" and path.stem in PLOTS))
+                               or (path.suffix == ".png" and path.stem in ALL_PLOTS))
 
 
 def _holds_current_folder(out: Path) -> bool:
@@ -305,7 +358,8 @@ def write(result: Result, out_dir: str | os.PathLike[str],
     asked = getattr(s, "formats", None)
     chosen = _chosen(formats, FORMATS if asked is None else asked, FORMATS, "format")
     plots = getattr(s, "plots", None)  # a scenario's plots = [] draws none
-    names = _chosen(None, tuple(PLOTS) if plots is None else plots, tuple(PLOTS), "plot")
+    default = (*PLOTS, *(STUDY_PLOTS if study_of(result) is not None else ()))
+    names = _chosen(None, default if plots is None else plots, ALL_PLOTS, "plot")
     out = check_out_dir(out_dir)
     ensure_folder(out.parent.resolve(), FIX)
     folder = _new_folder(out, "tmp")

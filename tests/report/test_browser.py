@@ -30,13 +30,20 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
-def test_the_html_report_renders_in_a_real_browser(tmp_path):
-    import accelsim as ax
+STUDY = """
+[scenario]
+name = "browser-study"
+[quantization]
+networks = ["lenet5", "rnn-hello"]
+[[quantization.variants]]
+precision = "fp32"
+[[quantization.variants]]
+precision = "int8"
+"""
 
-    path = tmp_path / "browser.toml"
-    path.write_text(SCENARIO, encoding="utf-8")
-    out = ax.run_scenario(path).write(tmp_path / "report")
+
+def _open(index: Path, screenshot: str) -> tuple[list, int, str, list[str]]:
+    """(images as [complete, width, alt], table count, body text, errors) of a page."""
     errors: list[str] = []
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -44,16 +51,41 @@ def test_the_html_report_renders_in_a_real_browser(tmp_path):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
-        page.goto((out / "index.html").as_uri())
+        page.goto(index.as_uri())
         page.wait_for_load_state("load")
         images = page.evaluate("Array.from(document.images).map(i => "
                                "[i.complete, i.naturalWidth, i.alt])")
         tables = page.evaluate("document.querySelectorAll('table').length")
         text = page.inner_text("body")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
         browser.close()
+    return images, tables, text, errors
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_the_html_report_renders_in_a_real_browser(tmp_path):
+    import accelsim as ax
+
+    path = tmp_path / "browser.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    out = ax.run_scenario(path).write(tmp_path / "report")
+    images, tables, text, errors = _open(out / "index.html", "report.png")
     assert images and all(done and width > 0 and alt for done, width, alt in images)
     assert tables >= 1
     assert "tpu-v1" in text and "gpu-h200" in text and "lenet5" in text
+    assert errors == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_a_quantization_study_report_renders_in_a_real_browser(tmp_path):
+    import accelsim as ax
+
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY, encoding="utf-8")
+    out = ax.run_scenario(path).write(tmp_path / "report")
+    images, tables, text, errors = _open(out / "index.html", "quantization-report.png")
+    assert len(images) == 2 and all(done and width > 0 and alt for done, width, alt in images)
+    assert tables == 3  # accuracy, per-layer sensitivity, the mixed-precision suggestion
+    assert "per_tensor/symmetric/max" in text and "rnn-hello" in text and "99.16%" in text
     assert errors == []

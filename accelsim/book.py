@@ -3,19 +3,23 @@
 Every `Figure` comes from a model, not from a number typed in beside it: LeNet-5's map sizes
 from the network file's layer shapes, the neuron example from the fp32 reference layer, the
 peaks from the machine presets' specs (`peak_ops_per_s`), the CPU growth from `book_speedup`,
-a GPU/CPU ratio from the GEMM timing models, and the multiplier area from the cell count of an
-array multiplier. Where a figure needs a part accelsim has no preset for, the note says what
-stands in for it: Xavier's 20 TOPS is the book's own figure; a TPU v2 chip is the TPU v1 model
-with two 128 × 128 arrays. Where the model and the book disagree, `note` says by how much and
-why. `book_figures()` builds them all (`[book] figures = true` in a scenario lists them).
+a GPU/CPU ratio from the GEMM timing models, the multiplier area from the cell count of an
+array multiplier, and the multiplier's energy and area at 45 nm from the energy model's table
+(Horowitz, ISSCC 2014; accelsim/energy.py). Where a figure needs a part accelsim has no preset
+for, the note says what stands in for it: Xavier's 20 TOPS is the book's own figure; a TPU v2
+chip is the TPU v1 model with two 128 × 128 arrays. Where the model and the book disagree,
+`note` says by how much and why. `book_figures()` builds them all (`[book] figures = true` in
+a scenario lists them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.energy import AREA_45NM_UM2, ENERGY_45NM
 from accelsim.machines.cpu.core import book_speedup
 from accelsim.machines.cpu.spec import CPU_SPECS
 from accelsim.machines.presets import build
@@ -51,7 +55,8 @@ class Figure:
 
 def book_figures() -> tuple[Figure, ...]:
     """Every figure of the book that accelsim's models can compute, in the book's order."""
-    return (*_lenet5(), _neuron(), *_tpu(), *_cpu(), *_gpu(), _multiplier())
+    return (*_lenet5(), _neuron(), *_tpu(), *_cpu(), *_gpu(), _multiplier(),
+            *_multiplier_45nm())
 
 
 LENET5_MAPS = (  # layer, the book's name for its output, what the book draws, value, unit
@@ -190,3 +195,30 @@ def _multiplier() -> Figure:
                   "adders, one cell each): 2,016 cells at 32 bits, 120 at 8 bits. The "
                   "partial-product AND array alone is exactly (32 / 8)² = 16×; the adders, "
                   "bits² − 2·bits, grow slightly faster")
+
+
+def _over_int8(table: Mapping[str, float]) -> dict[str, float]:
+    """Each multiplier of a Horowitz table over the int8 multiplier."""
+    return {kind: table[f"{kind} mult"] / table["int8 mult"] for kind in ("int32", "fp32", "fp16")}
+
+
+def _multiplier_45nm() -> list[Figure]:
+    """The book's "8-bit multiplier ~16× smaller" against Horowitz's 45 nm energy and area:
+    the 32-bit integer multiplier's energy is the comparison that matches."""
+    energy, area = _over_int8(ENERGY_45NM), _over_int8(AREA_45NM_UM2)
+    mult = {k: ENERGY_45NM[f"{k} mult"] for k in ("int8", "int32", "fp32", "fp16")}
+    return [
+        Figure("8-bit vs 32-bit multiplier energy (45 nm)", "~16× smaller: (32 / 8)²", 16.0,
+               energy["int32"], "×",
+               f"Horowitz's 45 nm table: int32 multiply {mult['int32']} pJ over int8 "
+               f"{mult['int8']} pJ = {energy['int32']:.1f}×, the comparison the book's 16× "
+               f"matches. Against other multipliers: fp32 ({mult['fp32']} pJ) "
+               f"{energy['fp32']:.1f}×, fp16 ({mult['fp16']} pJ) {energy['fp16']:.1f}×"),
+        Figure("8-bit vs 32-bit multiplier area (45 nm)", "~16× smaller: (32 / 8)²", 16.0,
+               area["int32"], "×",
+               f"Horowitz's 45 nm areas: int32 multiplier {AREA_45NM_UM2['int32 mult']:,.0f} "
+               f"µm² over int8 {AREA_45NM_UM2['int8 mult']:,.0f} µm² = {area['int32']:.1f}×, "
+               f"below the book's 16× (fp32's {AREA_45NM_UM2['fp32 mult']:,.0f} µm² is "
+               f"{area['fp32']:.1f}×); the energy ratio, {energy['int32']:.1f}×, is the "
+               "one that matches"),
+    ]

@@ -25,7 +25,8 @@ from accelsim.errors import AccelsimError, SpecError
 _UNITS = {"bytes": "bytes", "hz": "Hz", "cycles": "cycles", "cycle": "cycle", "s": "seconds",
           "ops": "ops", "flops": "FLOPs", "macs": "MACs", "registers": "registers",
           "lanes": "lanes", "warps": "warps", "ctas": "CTAs", "tiles": "tiles", "rows": "rows",
-          "cols": "columns", "cores": "cores", "pipes": "pipes"}
+          "cols": "columns", "cores": "cores", "pipes": "pipes", "watts": "watts",
+          "nm": "nanometres"}
 _WORDS = {"sm": "SM", "s": "second"}
 
 

@@ -4,7 +4,8 @@
 A `Comparison` only holds results; it never simulates (`engine.compare` runs them). Records
 carry their unit in every key (`seconds`, `throughput_per_s`, `ops_per_s`); ops are counted in
 the precision's own unit (`ops_unit`: FLOP for fp32/fp16/bf16, OP for int8) and the two are
-never summed.
+never summed. Energy (accelsim/energy.py) is in `joules_per_inference`, `ops_per_joule` and
+`average_watts` (None for a machine whose spec gives no power figures).
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ class Skipped:
     reason: str
 
 
+ENERGY_KEYS = ("joules_per_inference", "ops_per_joule", "average_watts")
+
+
+def energy_record(r: RunResult) -> dict[str, float | None]:
+    """The run's energy columns (None where its machine gives no power figures)."""
+    e = r.energy
+    return {key: None if e is None else getattr(e, key) for key in ENERGY_KEYS}
+
+
 def run_record(r: RunResult) -> dict[str, Any]:
     """One run as plain values, the unit in every key."""
     record: dict[str, Any] = {
@@ -55,6 +65,7 @@ def run_record(r: RunResult) -> dict[str, Any]:
         "peak_ops_per_s": r.peak_ops_per_s, "utilization_fraction": r.utilization,
         "accuracy_fraction": r.accuracy,
         "dram_bytes": sum(op.dram_bytes for op in r.layers),
+        **energy_record(r),
     }
     record.update({f"time_seconds.{c.value}": r.time[c] for c in Category})
     return record

@@ -6,11 +6,13 @@ layers, like the TPU's decoupled access/execute, override it) and returns both t
 (DESIGN.md "Two times"); `execute` computes outputs at a precision. `run` is the one
 run path (the CLI and `accelsim.run` call it); it asks `check_runnable` first, so a machine
 refuses a network it cannot run (the TPU v1 a quantization with zero points) before any timing,
-with or without data.
+with or without data, and attaches the run's energy (`energy.energy_of`) when the spec gives
+power figures (every preset's does).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from accelsim.checks import check_count
+from accelsim.energy import PoweredSpec, energy_of, vector_ops_of
 from accelsim.errors import AccelsimError, PrecisionError
 from accelsim.ir import Gemm, Op, Transfer, Workload
 from accelsim.lower import lower
@@ -120,7 +123,7 @@ class Machine(ABC):
             data: Any = None, seq_len: int | None = None) -> RunResult:
         """Time one batch of `net` and, given data, compute outputs and accuracy
         (precision None: the machine's default). The one run path: lower, time, execute,
-        score."""
+        score, price the energy."""
         p = self.check_precision(self.default_precision if precision is None else precision)
         self.check_runnable(net)
         x, y = split_data(data)
@@ -135,13 +138,17 @@ class Machine(ABC):
         timing = self.time_workload(workload, p)
         outputs = self.execute(net, x, p) if x is not None else None
         accuracy = score(outputs, y) if y is not None and outputs is not None else None
-        return RunResult(machine=self.name, network=net.name, batch=workload.batch,
-                         precision=p, layers=timing.layers, cycles=timing.cycles,
-                         seconds=timing.seconds, device_seconds=timing.device_seconds,
-                         ops=workload.total_ops, peak_ops_per_s=self.peak_ops_per_s(p),
-                         clock_hz=self.clock_hz, seq_len=workload.seq_len, accuracy=accuracy,
-                         outputs=outputs, program=timing.program, detail=timing.detail,
-                         time=timing.time)
+        result = RunResult(machine=self.name, network=net.name, batch=workload.batch,
+                           precision=p, layers=timing.layers, cycles=timing.cycles,
+                           seconds=timing.seconds, device_seconds=timing.device_seconds,
+                           ops=workload.total_ops, peak_ops_per_s=self.peak_ops_per_s(p),
+                           clock_hz=self.clock_hz, seq_len=workload.seq_len,
+                           accuracy=accuracy, outputs=outputs, program=timing.program,
+                           detail=timing.detail, time=timing.time,
+                           vector_ops=vector_ops_of(workload))
+        if not isinstance(self.spec, PoweredSpec):
+            return result
+        return dataclasses.replace(result, energy=energy_of(result, self))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

@@ -11,6 +11,10 @@ for fp32/fp16/bf16, OP for int8; the two are never added.
 Two times (DESIGN.md): `device_seconds` is the machine busy on one batch with inputs already
 in its memory; `seconds` is end to end as a framework's user sees it (host transfers and the
 runtime included).
+
+Energy: a run carries its `Energy` (accelsim/energy.py: its counts priced with the machine's
+per-op table, node and idle power over `seconds`), which `Machine.run` attaches;
+`joules_per_inference`, `ops_per_joule` and `average_watts` read it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from accelsim.energy import Energy
+from accelsim.errors import AccelsimError
 from accelsim.precision import Precision
 
 
@@ -183,6 +189,8 @@ class RunResult:
     program: MachineProgram | None = None  # the TPU's compiled program, or None
     detail: Any = None  # the machine's frozen run-level detail dataclass, or None
     time: Breakdown = field(default_factory=Breakdown)
+    vector_ops: int = 0  # element-wise and pooling ops (energy.vector_ops_of), apart from `ops`
+    energy: Energy | None = None  # None only for a machine whose spec gives no power figures
 
     @property
     def throughput(self) -> float:
@@ -207,6 +215,28 @@ class RunResult:
     def ops_unit(self) -> str:
         return self.precision.ops_unit
 
+    def _energy(self) -> Energy:
+        if self.energy is None:
+            raise AccelsimError(f"{self.machine} gives no power figures, so this run carries no "
+                                "energy; give its spec process_nm, idle_watts and tdp_watts, "
+                                "or price it with accelsim.energy.energy_of(result, machine)")
+        return self.energy
+
+    @property
+    def joules_per_inference(self) -> float:
+        """Energy per sample: dynamic (per-op table) plus idle power over `seconds`."""
+        return self._energy().joules_per_inference
+
+    @property
+    def ops_per_joule(self) -> float:
+        """`ops` (2 per MAC) over the batch's joules."""
+        return self._energy().ops_per_joule
+
+    @property
+    def average_watts(self) -> float:
+        """The batch's joules over its end-to-end `seconds`."""
+        return self._energy().average_watts
+
     def breakdown(self) -> dict[Category, float]:
         """{Category: fraction of the end-to-end time}."""
         return self.time.fractions()
@@ -224,7 +254,8 @@ class RunResult:
             "ops": self.ops, "ops_unit": self.ops_unit,
             "achieved_ops_per_s": self.achieved_ops_per_s,
             "peak_ops_per_s": self.peak_ops_per_s, "utilization": self.utilization,
-            "accuracy": self.accuracy,
+            "accuracy": self.accuracy, "vector_ops": self.vector_ops,
+            **({} if self.energy is None else self.energy.to_dict()),
             **{f"time_s.{c.value}": s for c, s in self.time.parts},
             **{f"detail.{k}": v for k, v in detail_dict(self.detail).items()},
         }
@@ -233,14 +264,18 @@ class RunResult:
         return out
 
     def summary(self) -> str:
-        """Two lines for a terminal."""
+        """Two lines for a terminal, and a third for energy when the run carries it."""
         acc = "" if self.accuracy is None else f", accuracy {self.accuracy:.2%}"
+        e = self.energy
+        energy = "" if e is None else (f"\n  {e.joules_per_inference * 1e6:,.2f} µJ per "
+                                       f"inference, {e.average_watts:,.1f} W average "
+                                       f"({e.line()})")
         return (f"{self.network} on {self.machine} ({self.precision.value}, batch "
                 f"{self.batch}): {self.seconds * 1e6:,.1f} µs end to end "
                 f"({self.device_seconds * 1e6:,.1f} µs on the device), "
                 f"{self.throughput:,.0f} inferences/s\n  "
                 f"{self.achieved_ops_per_s / 1e12:.3f} T{self.ops_unit}/s of "
-                f"{self.peak_ops_per_s / 1e12:.1f} peak ({self.utilization:.1%}){acc}")
+                f"{self.peak_ops_per_s / 1e12:.1f} peak ({self.utilization:.1%}){acc}{energy}")
 
     def table(self) -> str:
         """One line per op: cycles, time, work, utilization and what bound it ('—' for ops

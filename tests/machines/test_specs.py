@@ -13,6 +13,7 @@ import pytest
 
 import accelsim as ax
 from accelsim.checks import check_count, check_number, unit_of
+from accelsim.energy import energy_from_counts, vector_ops_of
 from accelsim.errors import AccelsimError, SpecError
 from accelsim.ir import Workload
 from accelsim.machines.base import Machine
@@ -53,15 +54,23 @@ def workloads() -> tuple[Workload, ...]:
 
 
 def outputs(machine: Machine) -> list[Any]:
-    """Everything a user sees of a machine's timing: precisions, peaks, both times of a few
-    workloads and the time of a few GEMMs at every precision (errors included)."""
+    """Everything a user sees of a machine's timing: precisions, peaks, both times and the
+    energy (joules, share of TDP) of a few workloads and the time of a few GEMMs at every
+    precision (errors included)."""
     seen: list[Any] = [sorted(p.value for p in machine.precisions)]
     for precision in sorted(machine.precisions):
         seen.append(machine.peak_ops_per_s(precision))
         for workload in workloads():
             try:
                 timing = machine.time_workload(workload, precision)
-                seen.append((timing.seconds, timing.device_seconds))
+                energy = energy_from_counts(
+                    machine.spec, macs={precision: workload.macs},
+                    vector_ops=vector_ops_of(workload),
+                    sram_bytes=sum(r.onchip_bytes for r in timing.layers),
+                    dram_bytes=sum(r.dram_bytes for r in timing.layers),
+                    seconds=timing.seconds, batch=workload.batch)
+                seen.append((timing.seconds, timing.device_seconds, energy.joules,
+                             energy.tdp_fraction))
             except AccelsimError as err:
                 seen.append(type(err).__name__)
         for shape in SHAPES:

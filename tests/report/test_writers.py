@@ -19,7 +19,8 @@ from accelsim.report import write, writers
 from accelsim.report.plots import PLOTS
 
 PNG = b"\x89PNG\r\n\x1a\n"
-UNIT_KEY = re.compile(r"(seconds|_s|_ms|_per_s|_hz|_bytes|_fraction|ops|cycles)$")
+UNIT_KEY = re.compile(r"(seconds|_s|_ms|_per_s|_hz|_bytes|_fraction|ops|cycles|_per_inference|"
+                      r"_per_joule|_watts)$")
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,14 @@ machines/capacity.py) is the server's configuration, not the chip's, so the pres
 are assumptions: the Haswell at 256 GiB (the TPU paper's Haswell server), the Skylake 8180 at
 384 GiB (12 × 32 GiB DIMMs, a typical two-socket configuration of 2017), the book's 2006 CPU at
 4 GiB (a desktop of its day) and its 2017 CPU at 192 GiB (six channels × 32 GiB).
+
+Power (accelsim/energy.py prices runs with it) is given per core, the uncore's share
+included, so that `cpu-host` and recorded hosts (any core count) get a sensible default and a
+`cores` what-if scales it: `tdp_watts` = cores × `tdp_watts_per_core`, `idle_watts` (the static
+power over a run) = cores × `idle_watts_per_core`. The Haswell's figures are measured (Jouppi et
+al. 2017, Table 2: 22 nm, 145 W TDP, 41 W idle per die); the other chips' idle is that idle
+share of their TDP (41 / 145), an assumption. The defaults (cpu-host, recorded hosts) assume a
+current 7 nm-class server core: an AMD EPYC 7763's 280 W over its 64 cores.
 """
 
 from __future__ import annotations
@@ -73,11 +81,15 @@ class CPUSpec:
     # the GEMM model. blis.py does not read it (each thread at `fma_efficiency`);
     # framework.py's `derate` slows PyTorch's threaded loops by fma_efficiency / this.
     fma_efficiency_all_cores: float = 0.85
+    # --- power (module docstring); defaults: a 7 nm-class server core (EPYC 7763) ---
+    process_nm: float = 7.0
+    tdp_watts_per_core: float = 280 / 64
+    idle_watts_per_core: float = 280 / 64 * 41 / 145
     source: str = ""
 
-    # Overheads a what-if may remove entirely.
+    # Overheads a what-if may remove entirely; idle power (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
-        {"call_overhead_s", "thread_sync_s", "page_fault_s"})
+        {"call_overhead_s", "thread_sync_s", "page_fault_s", "idle_watts_per_core"})
 
     def __post_init__(self) -> None:
         check_spec(self)
@@ -85,6 +97,15 @@ class CPUSpec:
             if getattr(self, name) > 1:
                 raise SpecError(f"{self.name}: {name} = {getattr(self, name)!r} must be a "
                                 "fraction of peak in (0, 1]; use at most 1")
+
+    @property
+    def idle_watts(self) -> float:
+        """Static power of the whole chip."""
+        return self.cores * self.idle_watts_per_core
+
+    @property
+    def tdp_watts(self) -> float:
+        return self.cores * self.tdp_watts_per_core
 
     @property
     def flops_per_cycle_per_core(self) -> float:
@@ -107,26 +128,39 @@ class CPUSpec:
         return replace_spec(self, overrides)
 
 
+HASWELL_IDLE_SHARE = 41 / 145  # the Haswell die's measured idle over its TDP (Table 2)
+
 HASWELL = CPUSpec(
     name="cpu-haswell-e5-2699v3", cores=18, clock_hz=2.3e9, simd_lanes=8, fma_pipes=2,
     l1_bytes=32 * 1024, l2_bytes=256 * 1024, l3_bytes=45 * 2**20, dram_bytes_per_s=51e9,
     memory_bytes=256 * 2**30, fma_latency_cycles=5,
+    process_nm=22.0, tdp_watts_per_core=145 / 18, idle_watts_per_core=41 / 18,  # Table 2
     source="Intel Xeon E5-2699 v3 (2014); Jouppi et al. 2017, Table 2")
 SKYLAKE = CPUSpec(
     name="cpu-skylake-8180", cores=28, clock_hz=2.5e9, simd_lanes=16, fma_pipes=2,
     l1_bytes=32 * 1024, l2_bytes=1024 * 1024, l3_bytes=int(38.5 * 2**20),
     dram_bytes_per_s=128e9, memory_bytes=384 * 2**30, mr=32, nr=6,
+    # 14 nm, 205 W TDP (Intel ARK); idle assumed HASWELL_IDLE_SHARE of it (58 W)
+    process_nm=14.0, tdp_watts_per_core=205 / 28,
+    idle_watts_per_core=205 / 28 * HASWELL_IDLE_SHARE,
     source="Intel Xeon Platinum 8180 (2017): 28 cores, AVX-512 with two FMA units")
 BOOK_2006 = CPUSpec(
     name="cpu-book-2006", cores=4, clock_hz=2.66e9, simd_lanes=2, fma_pipes=1,
     l1_bytes=32 * 1024, l2_bytes=2 * 2**20, l3_bytes=8 * 2**20, dram_bytes_per_s=8.5e9,
     memory_bytes=4 * 2**30, mr=4, nr=4, fma_latency_cycles=3,
+    # Assumed: the first 2.66 GHz quad-core of 2006, the Core 2 Extreme QX6700 (65 nm,
+    # 130 W TDP, Intel ARK); idle HASWELL_IDLE_SHARE of it
+    process_nm=65.0, tdp_watts_per_core=130 / 4,
+    idle_watts_per_core=130 / 4 * HASWELL_IDLE_SHARE,
     source="The book's 2006 CPU: 4 cores × 2 single-precision values per instruction (a "
            "quad-core of 2006 at 2.66 GHz)")
 BOOK_2017 = CPUSpec(
     name="cpu-book-2017", cores=28, clock_hz=1.7e9, simd_lanes=16, fma_pipes=1,
     l1_bytes=32 * 1024, l2_bytes=1024 * 1024, l3_bytes=int(38.5 * 2**20),
     dram_bytes_per_s=128e9, memory_bytes=192 * 2**30, mr=32, nr=6,
+    # Assumed: the Skylake 8180's power (14 nm, 205 W), the 28-core AVX-512 Xeon of 2017
+    process_nm=14.0, tdp_watts_per_core=205 / 28,
+    idle_watts_per_core=205 / 28 * HASWELL_IDLE_SHARE,
     source="The book's 2017 CPU: 28 cores × 16 single-precision values per instruction (a "
            "28-core AVX-512 Xeon at its 1.7 GHz AVX-512 clock)")
 

@@ -14,6 +14,12 @@ the GPU, which the end-to-end time (`RunResult.seconds`) includes; `grid_sync_cy
 the H200 system's measurements (mostly its whole-network file, accelsim/measure/data/
 gpu-h200-network-2026-11-27.json, "the network file" below); each field says from what. The
 other presets keep the H200's values for them: their hosts were not measured.
+
+Power (accelsim/energy.py prices runs with it): `process_nm` is the die's node, `tdp_watts`
+the datasheet's board power (per die for the K80), `idle_watts` the static power drawn over a
+run. Only the K80 has a measured idle figure (Jouppi et al. 2017, Table 2: 25 W idle, 98 W
+busy, 150 W TDP per die); NVIDIA publishes none for the others, so their idle power is the
+K80 die's idle share of its TDP (25 / 150) times their TDP — an assumption, noted per preset.
 """
 
 from __future__ import annotations
@@ -114,12 +120,17 @@ class GPUSpec:
     # CUDNN_RNN_ALGO_PERSIST_STATIC / _DYNAMIC "only supported on devices with compute
     # capability >= 6.0". Without it a recurrent layer runs per step (recurrent.py).
     has_grid_sync: bool = True
+    # --- power (module docstring); defaults are the H200's ---
+    process_nm: float = 5.0
+    idle_watts: float = 700 * 25 / 150
+    tdp_watts: float = 700.0
     source: str = ""
 
-    # Overheads a what-if may remove entirely (a free launch, no cold start).
+    # Overheads a what-if may remove entirely (a free launch, no cold start); idle power
+    # (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
         {"kernel_launch_s", "cold_start_cycles", "host_copy_latency_s",
-         "host_kernel_launch_s"})
+         "host_kernel_launch_s", "idle_watts"})
 
     def __post_init__(self) -> None:
         check_spec(self)
@@ -183,6 +194,9 @@ TENSOR_PRECISIONS = ("fp16", "bf16", "int8")
 HOST_CALLS = ("op", "conv", "linear", "rnn", "cell", "copy")
 
 
+K80_IDLE_SHARE = 25 / 150  # a K80 die's measured idle over its TDP (Jouppi et al. 2017, Table 2)
+
+
 def _tensor(fp16: float, bf16: float | None = None,
             int8: float | None = None) -> tuple[tuple[str, float], ...]:
     rates = [("fp16", fp16), ("bf16", bf16), ("int8", int8)]
@@ -200,7 +214,11 @@ H200 = GPUSpec(
     max_registers_per_thread=255, dram_latency_cycles=820, l2_latency_cycles=260,
     shared_latency_cycles=30, fma_latency_cycles=4, kernel_launch_s=0.96e-6,
     tensor_ops_per_cycle_per_sm=_tensor(4096, 4096, 8192),
+    # TSMC 4N (an N5-family process: 5 nm class); up to 700 W (H200 SXM product brief);
+    # idle assumed K80_IDLE_SHARE of it (117 W; no published figure)
+    process_nm=5.0, tdp_watts=700.0, idle_watts=700 * K80_IDLE_SHARE,
     source="NVIDIA H200 product brief (2024), Hopper whitepaper (2022)")
+# Power as the H200: TSMC 4N, up to 700 W (H100 SXM datasheet), idle assumed.
 H100 = H200.replace(name="gpu-h100", dram_bytes_per_s=3.35e12, dram_bytes=80 * 2**30,
                     l2_bytes=50 * 2**20,
                     source="NVIDIA H100 SXM datasheet, Hopper whitepaper (2022)")
@@ -216,6 +234,8 @@ V100 = GPUSpec(
     max_registers_per_thread=255, dram_latency_cycles=450, l2_latency_cycles=200,
     shared_latency_cycles=20, fma_latency_cycles=4, kernel_launch_s=2.0e-6,
     tensor_ops_per_cycle_per_sm=_tensor(1024),
+    # TSMC 12 nm FFN; 300 W (V100 SXM2 datasheet); idle assumed K80_IDLE_SHARE of it (50 W)
+    process_nm=12.0, tdp_watts=300.0, idle_watts=300 * K80_IDLE_SHARE,
     has_async_copy=False, source="NVIDIA Tesla V100 whitepaper (2017)")
 # One GK210 die of a Tesla K80, as the TPU paper compared: 13 SMX × 192 lanes at 560 MHz =
 # 2.8 TFLOPS, 160 GB/s, 12 GiB of GDDR5 (the board's 24 GiB is 12 per die).
@@ -228,6 +248,9 @@ K80 = GPUSpec(
     max_registers_per_thread=255, dram_latency_cycles=350, l2_latency_cycles=200,
     shared_latency_cycles=30, fma_latency_cycles=9, kernel_launch_s=4.0e-6,
     has_async_copy=False, has_grid_sync=False,
+    # Jouppi et al. 2017, Table 2, per die: 28 nm, 150 W TDP (the board's 300 W over two
+    # dies), 25 W measured idle (98 W measured busy)
+    process_nm=28.0, tdp_watts=150.0, idle_watts=25.0,
     source="Jouppi et al. 2017 (one K80 die); NVIDIA Tesla K80 datasheet")
 # GeForce 8800 GTX (G80, 2006): 16 SMs × 8 lanes = 128 cores at a 1.35 GHz shader clock; a MAD
 # plus a co-issued MUL per lane per cycle = 518 GFLOPS, the book's "~500 GFLOPS"; 768 MiB of
@@ -241,6 +264,10 @@ GTX8800 = GPUSpec(
     max_registers_per_thread=124, dram_latency_cycles=500, l2_latency_cycles=300,
     shared_latency_cycles=36, fma_latency_cycles=22, kernel_launch_s=7.0e-6,
     flops_per_lane_per_cycle=3.0, has_async_copy=False, has_grid_sync=False,
+    # G80 is a TSMC 90 nm die; ~155 W board power (the commonly listed figure for the 8800
+    # GTX); idle assumed K80_IDLE_SHARE of it (26 W; G80 had little power gating, so its
+    # real idle was likely higher)
+    process_nm=90.0, tdp_watts=155.0, idle_watts=155 * K80_IDLE_SHARE,
     source="NVIDIA GeForce 8800 GTX / G80 technical brief (2006)")
 
 GPU_SPECS: dict[str, GPUSpec] = {s.name: s for s in (H200, H100, V100, K80, GTX8800)}

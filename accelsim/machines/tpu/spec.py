@@ -4,7 +4,7 @@ Processing Unit", ISCA 2017), as data. Units are in the field names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from accelsim.checks import check_choice
 from accelsim.errors import SpecError
@@ -24,6 +24,10 @@ class TPUSpec:
     compiler can double-buffer); the activation unit drains one accumulator row per cycle;
     PCIe connects the host. `numerics` picks how int8 GEMMs are computed: "fast" (an exact
     integer kernel) or "cycle" (the cycle-level systolic engine); outputs are identical.
+
+    Power (accelsim/energy.py): the paper's Table 2 per die — 28 nm, 28 W measured idle
+    (`idle_watts`, the static power), 75 W TDP; its 40 W measured busy is what
+    tests/test_energy.py holds the energy model against.
     """
 
     name: str = "tpu-v1"
@@ -36,8 +40,13 @@ class TPUSpec:
     unified_buffer_bytes: int = 24 * 2**20
     accumulator_rows: int = 4096
     pcie_bytes_per_s: float = 14 * 2**30
+    process_nm: float = 28.0
+    idle_watts: float = 28.0
+    tdp_watts: float = 75.0
     numerics: str = "fast"
     source: str = "Jouppi et al., ISCA 2017 (TPU v1)"
+
+    may_be_zero: ClassVar[frozenset[str]] = frozenset({"idle_watts"})  # dynamic energy only
 
     def __post_init__(self) -> None:
         check_spec(self)

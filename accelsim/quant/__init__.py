@@ -13,7 +13,10 @@ from accelsim.quant.sensitivity import (
     quantizable_layers,
     suggest_mixed_precision,
 )
+from accelsim.quant.study import QuantStudy, accuracy_study
+from accelsim.quant.variants import DEFAULT_VARIANTS, Variant
 
-__all__ = ["LayerCost", "MixedPrecision", "QuantizedNetwork", "Scheme", "Sensitivity", "Step",
-           "ensure_quantized", "fake_forward", "layer_sensitivity", "quantizable_layers",
-           "quantize", "suggest_mixed_precision"]
+__all__ = ["DEFAULT_VARIANTS", "LayerCost", "MixedPrecision", "QuantStudy", "QuantizedNetwork",
+           "Scheme", "Sensitivity", "Step", "Variant", "accuracy_study", "ensure_quantized",
+           "fake_forward", "layer_sensitivity", "quantizable_layers", "quantize",
+           "suggest_mixed_precision"]

@@ -229,14 +229,19 @@ def check_unified_buffer(workload: Workload, spec: TPUSpec) -> None:
         "unified_buffer_bytes")
 
 
-def compile_workload(workload: Workload, spec: TPUSpec) -> Program:
-    """The instruction stream for one batch of a workload."""
+def check_capacity(workload: Workload, spec: TPUSpec) -> None:
+    """The int8 weights must fit the weight memory, the activations the Unified Buffer."""
     weight_bytes = sum(g.k * g.n for g in workload.gemms)
     if weight_bytes > spec.weight_memory_bytes:
         raise CapacityError(f"{workload.network} has {weight_bytes:,} B of int8 weights; "
                             f"{spec.name}'s weight memory holds {spec.weight_memory_bytes:,} B: "
                             "use a smaller network or a larger weight_memory_bytes")
     check_unified_buffer(workload, spec)
+
+
+def compile_workload(workload: Workload, spec: TPUSpec) -> Program:
+    """The instruction stream for one batch of a workload."""
+    check_capacity(workload, spec)
     emitter = _Emitter(spec)
     items = group_ops(workload)
     for item, width in zip(items, input_widths(items), strict=True):

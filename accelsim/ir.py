@@ -76,7 +76,9 @@ class Gemm:
 
     `activation_bits` is the width of the A operand (the activations) on integer machines:
     8, or 16 for a layer quantized with 16-bit activations and 8-bit weights (TFLite's 16×8
-    mode; the TPU v1 runs it at half speed). Float machines ignore it.
+    mode; the TPU v1 runs it at half speed). Float machines ignore it, and so do the int8
+    timings of the CPU and GPU models for now: they time such a layer at their int8 rates
+    (where they count a GEMM's input bytes, those take 2 bytes per A element).
     """
 
     name: str

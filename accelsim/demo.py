@@ -48,9 +48,9 @@ def describe_network(net: Network, qnet: QuantizedNetwork, data: tuple, say: Pri
 def run_on_machines(nets: dict[str, tuple[Network, QuantizedNetwork, tuple]],
                     say: Printer) -> None:
     """One line per machine and network: time per batch, throughput, use of the peak,
-    accuracy at the machine's own precision, and where the time went."""
+    accuracy at the machine's own precision, energy per inference, and where the time went."""
     say(f"{'machine':<22}{'network':<11}{'prec':<6}{'µs/batch':>11}{'inf/s':>12}"
-        f"{'of peak':>9}{'accuracy':>10}  time goes to")
+        f"{'of peak':>9}{'accuracy':>10}{'µJ/inf':>10}  time goes to")
     for name in preset_names():
         machine = build(name)
         precision = machine.default_precision
@@ -61,8 +61,9 @@ def run_on_machines(nets: dict[str, tuple[Network, QuantizedNetwork, tuple]],
             except AccelsimError as err:
                 say(f"{name:<22}{net.name:<11}skipped: {err}")
                 continue
+            energy = f"{r.joules_per_inference * 1e6:>10,.1f}" if r.energy else f"{'-':>10}"
             say(f"{name:<22}{net.name:<11}{precision.value:<6}{r.seconds * 1e6:>11,.1f}"
-                f"{r.throughput:>12,.0f}{r.utilization:>9.1%}{r.accuracy:>10.2%}  "
+                f"{r.throughput:>12,.0f}{r.utilization:>9.1%}{r.accuracy:>10.2%}{energy}  "
                 f"{r.breakdown_line()}")
 
 

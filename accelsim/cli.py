@@ -207,6 +207,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _sweep_progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr with the rate in points/s, shown only at a terminal and only
+    when the sweep takes more than a second; yields run_sweep's `progress` hook."""
+    from tqdm import tqdm
+
+    shown = getattr(sys.stderr, "isatty", lambda: False)()
+    with tqdm(total=0, unit=" points", unit_scale=True, file=sys.stderr, disable=not shown,
+              delay=1.0, leave=False, dynamic_ncols=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            if bar.total != total:
+                bar.reset(total=total)
+            bar.update(done - bar.n)
+
+        yield progress
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from accelsim.scenario import load_scenario
+    from accelsim.sweep.runner import run_sweep
+    from accelsim.sweep.store import check_sweep_dir
+
+    scenario = load_scenario(args.scenario)
+    if scenario.sweep is None:
+        raise scenario.error("sweep", "the scenario has no [sweep] table; add one (machine, "
+                             "networks and [sweep.axes]), or run it with `accelsim run`")
+    out = check_sweep_dir(Path.cwd() / "reports" / scenario.name if args.out is None
+                          else args.out)  # before any work: a bad --out fails at once
+    with _sweep_progress() as progress:
+        result = run_sweep(scenario.sweep, out, workers=args.workers, dask=args.dask,
+                           progress=progress)
+    print(result.summary())
+    print()
+    print(result.table())
+    print()
+    print(f"wrote sweep.csv and the report to {out}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from accelsim.demo import demo
     from accelsim.report.writers import check_out_dir
@@ -257,6 +297,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help="report folder (default: reports/SCENARIO-NAME in the current "
                           "directory)")
     run.set_defaults(func=_cmd_run)
+    sweep = sub.add_parser("sweep", help="run a scenario's [sweep] table: every design "
+                                         "point, streamed into DIR/sweep.csv (rerun to "
+                                         "resume), then its report")
+    sweep.add_argument("scenario", help="path to a scenario .toml, or a bundled name")
+    sweep.add_argument("--out", default=None, metavar="DIR",
+                       help="results folder (default: reports/SCENARIO-NAME in the current "
+                            "directory); a rerun into it skips the points already there")
+    sweep.add_argument("--workers", type=_count, default=None, metavar="N",
+                       help="local worker processes (default: one per core; 1 runs in this "
+                            "process); with --dask, the workers of --dask local")
+    sweep.add_argument("--dask", default=None, metavar="ADDRESS",
+                       help="a Dask scheduler's address (tcp://host:8786), or 'local' for a "
+                            "local Dask cluster (pip install 'accelsim[sweep]')")
+    sweep.set_defaults(func=_cmd_sweep)
     listing = sub.add_parser("list", help="list presets, networks or bundled scenarios")
     listing.add_argument("what", choices=("presets", "networks", "scenarios"))
     listing.set_defaults(func=_cmd_list)

@@ -152,6 +152,10 @@ def run_scenario(scenario: Scenario | str | Path,
     hears each run's and each study step's label."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    if not scenario.machines and scenario.quantization is None:
+        raise scenario.error("sweep", f"the scenario holds only a design-space sweep; run it "
+                             f"with `accelsim sweep {scenario.name}` (or "
+                             "accelsim.sweep.run_sweep(scenario))")
     comparison = Comparison(())
     if scenario.machines:  # a scenario with only a [quantization] study has no runs
         comparison = compare(

@@ -12,6 +12,14 @@ the report shows, and published figures to set beside the model's.
     [quantization] networks, variants, sensitivity, max_drop_points: an accuracy study of
                    number formats (`accelsim.scenario_study`); with it, [[machines]] and
                    [run] may both be left out
+    [sweep]        machine (one preset), networks (default: run.networks), mode ("grid" or
+                   "points"), constraints (["tpu.array_rows == tpu.array_cols"]);
+                   [sweep.axes] tpu.array_rows = [8, 16, 32] (spec fields as
+                   "<family>.<field>", or batch, precision, seq_len; a list or a range
+                   { start, stop, num | step, scale = "linear" | "log", integer });
+                   [[sweep.points]] explicit points: a design-space sweep, run by
+                   `accelsim sweep` (`accelsim.scenario_sweep`); with it too, [[machines]]
+                   and [run] may both be left out
     [[reference]]  network, machine, batch, metric (a key of Comparison.to_records()), value,
                    source: a published figure beside the model's value
 
@@ -58,6 +66,8 @@ from accelsim.scenario_study import (
     choose_plots,
     parse_quantization,
 )
+from accelsim.scenario_sweep import RANGE_KEYS, SWEEP_KEYS, parse_sweep
+from accelsim.sweep.space import Sweep
 
 PLOTS = ("throughput", "latency", "roofline", "ops_vs_flops", "accuracy", "time", "utilization")
 FORMATS = ("json", "csv", "md", "html", "png")
@@ -68,7 +78,8 @@ METRICS = ("seconds", "device_seconds", "latency_ms", "throughput_per_s",
            *ENERGY_KEYS,
            *(f"time_seconds.{c.value}" for c in Category))  # numbers of comparison.run_record
 KEYS: dict[str, tuple[str, ...]] = {
-    "": ("scenario", "machines", "run", "report", "book", "reference", "quantization"),
+    "": ("scenario", "machines", "run", "report", "book", "reference", "quantization",
+         "sweep"),
     "scenario": ("name", "description", "latency_limit_ms"),
     "machines": ("preset", "overrides"),
     "run": ("networks", "batch", "precision", "seq_len", "accuracy"),
@@ -77,6 +88,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "reference": ("network", "machine", "batch", "metric", "value", "source"),
     "quantization": QUANTIZATION_KEYS,
     "quantization.variants": VARIANT_KEYS,
+    "sweep": SWEEP_KEYS,
+    "sweep.range": RANGE_KEYS,
 }
 _HOST_STAND_IN = dataclasses.replace(HASWELL, name=HOST)  # cpu-host's fields, not measured
 _NAME = re.compile(r"\w[\w .+-]{0,99}")  # the scenario's name is its report folder's name
@@ -126,6 +139,7 @@ class Scenario:
     book_figures: bool = False
     references: tuple[Reference, ...] = ()
     quantization: QuantizationPlan | None = None
+    sweep: Sweep | None = None
 
     @property
     def run_count(self) -> int:
@@ -396,12 +410,14 @@ def parse_scenario(doc: Mapping[str, Any], path: str | Path | None = None) -> Sc
                             f"{type(doc).__name__}")
     d.keys(doc, "", "")
     name, description, limit = _header(doc, d)
-    study_only = "quantization" in doc and "machines" not in doc and "run" not in doc
-    machines = () if study_only else _machines(doc, d)
-    run = _Run((), (), (), None, False) if study_only else _run(doc, d)
+    no_runs = ("quantization" in doc or "sweep" in doc) and "machines" not in doc \
+        and "run" not in doc  # a study or a sweep needs no runs
+    machines = () if no_runs else _machines(doc, d)
+    run = _Run((), (), (), None, False) if no_runs else _run(doc, d)
     study = parse_quantization(doc, d, run.networks, _network)
+    sweep = parse_sweep(doc, d, run.networks, _network, name, description)
     report = d.table(doc, "report")
-    plots = choose_plots(report, d, PLOTS, not study_only, study)
+    plots = choose_plots(report, d, PLOTS, not no_runs, study)
     formats = (FORMATS if "formats" not in report
                else d.choices(report["formats"], "report.formats", FORMATS, "format"))
     book = d.table(doc, "book")
@@ -411,5 +427,5 @@ def parse_scenario(doc: Mapping[str, Any], path: str | Path | None = None) -> Sc
         precisions=run.precisions, seq_len=run.seq_len, accuracy=run.accuracy,
         latency_limit_s=limit, plots=plots,
         formats=formats, book_figures=d.flag(book.get("figures", False), "book.figures"),
-        references=_references(doc, d, run, machines), quantization=study)
+        references=_references(doc, d, run, machines), quantization=study, sweep=sweep)
 

@@ -450,3 +450,91 @@ def test_run_where_nothing_can_run_exits_2_and_keeps_the_earlier_report(tmp_path
 def test_run_without_a_scenario_name_says_so(capsys):
     assert main(["run", ""]) == 2
     assert "no scenario given" in one_error_line(capsys)
+
+
+SWEEP = """
+[scenario]
+name = "cli-sweep"
+description = "square arrays, two batches"
+[sweep]
+machine = "tpu-v1"
+networks = ["lenet5"]
+constraints = ["tpu.array_rows == tpu.array_cols"]
+[sweep.axes]
+tpu.array_rows = [16, 64, 256]
+tpu.array_cols = [16, 64, 256]
+batch = [1, 100000]
+"""
+
+
+def test_sweep_writes_its_folder_prints_the_best_points_and_resumes(tmp_path, capsys,
+                                                                    monkeypatch):
+    import accelsim
+
+    (tmp_path / "s.toml").write_text(SWEEP)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "s.toml", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    out = tmp_path / "reports" / "cli-sweep"  # the default: reports/NAME here
+    assert captured.out.startswith("cli-sweep: 6 points of tpu-v1 (3 ok, 3 errors); "
+                                   "6 evaluated in ")
+    assert f"wrote sweep.csv and the report to {out}" in captured.out
+    assert captured.err == ""  # no progress bar when stderr is not a terminal
+    assert {"sweep.csv", "sweep.json", "summary.md", "index.html"} <= {
+        p.name for p in out.iterdir()}
+    net = accelsim.network("lenet5", weights="none")
+    runs = {n: accelsim.machine("tpu-v1", array_rows=n, array_cols=n).run(net, batch=1)
+            for n in (16, 64, 256)}  # batch 100,000 overflows the Unified Buffer
+    size, best = max(runs.items(), key=lambda item: item[1].throughput)
+    row = next(line for line in captured.out.splitlines() if "throughput_per_s" in line)
+    assert row.split()[3:6] == [f"{best.throughput:.4g}", str(size), str(size)]
+    assert main(["sweep", "s.toml", "--workers", "1"]) == 0  # nothing left to evaluate
+    assert "6 points of tpu-v1 (3 ok, 3 errors); 0 evaluated in" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("body", "argv", "message"), [
+    (SWEEP.replace("tpu.array_cols =", "tpu.array_col ="), [],
+     "sweep.axes.tpu.array_col: 'tpu.array_col' is not an axis of a tpu-v1 sweep; did you "
+     "mean 'tpu.array_cols'?"),
+    (SWEEP.replace("batch = [1, 100000]", "gpu.sm_count = [8]"), [],
+     "'gpu.sm_count' is a gpu field, but tpu-v1 is a tpu"),
+    (SCENARIO, [], "sweep: the scenario has no [sweep] table"),
+    (SWEEP, ["--workers", "0"], "argument --workers: '0' must be a positive integer"),
+    (SWEEP, ["--out", "afile"], "is a file, not a folder"),
+])
+def test_sweep_with_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys,
+                                                                      monkeypatch, body,
+                                                                      argv, message):
+    (tmp_path / "s.toml").write_text(body)
+    (tmp_path / "afile").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "s.toml", *argv]) == 2
+    assert message in one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "s.toml"]
+
+
+def test_sweep_with_dask_but_without_it_installed_says_how_to_install(tmp_path, capsys,
+                                                                     monkeypatch):
+    (tmp_path / "s.toml").write_text(SWEEP)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out"),
+                 "--dask", "tcp://127.0.0.1:8786"]) == 2
+    assert "pip install 'accelsim[sweep]'" in one_error_line(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_sweep_keeps_another_sweeps_results_and_run_points_to_the_sweep_command(tmp_path,
+                                                                               capsys):
+    (tmp_path / "s.toml").write_text(SWEEP)
+    out = tmp_path / "out"
+    assert main(["sweep", str(tmp_path / "s.toml"), "--out", str(out), "--workers", "1"]) == 0
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (tmp_path / "t.toml").write_text(SWEEP.replace("batch = [1, 100000]", "tpu.clock_hz = [7e8]"))
+    assert main(["sweep", str(tmp_path / "t.toml"), "--out", str(out)]) == 2
+    assert "holds another sweep's columns, so its rows cannot be resumed" in \
+        one_error_line(capsys)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert main(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "r")]) == 2
+    assert "run it with `accelsim sweep cli-sweep`" in one_error_line(capsys)
+    assert not (tmp_path / "r").exists()

@@ -68,7 +68,8 @@ def test_every_shipped_scenario_parses(name):
     assert s.path == scenarios_dir() / f"{name}.toml"
     assert load_scenario(s.path) == s  # by name and by path alike
     runs = s.machines and s.networks and s.batches and s.precisions
-    assert runs or (s.quantization and not s.machines and not s.networks)  # a study only
+    alone = (s.quantization or s.sweep) and not s.machines and not s.networks
+    assert runs or alone  # a study or a sweep only
 
 
 def test_the_shipped_scenarios_include_quickstart_and_batch_sweep():
@@ -654,3 +655,141 @@ def test_run_scenario_runs_the_study_alone(scenario_file):
     assert text.startswith("quantization accuracy on each test split") and "machine" not in text
     assert [x.title for x in result.sections()] == [t.title for t in expected.tables()]
     assert "<table>" in result._repr_html_() and "QuantStudy" in repr(result)
+
+
+# ---- the [sweep] table -------------------------------------------------------------------
+
+SWEEP = """
+[scenario]
+name = "design"
+[sweep]
+machine = "tpu-v1"
+networks = ["lenet5", "lstm-char"]
+constraints = ["tpu.array_rows == tpu.array_cols", "batch <= 64"]
+[sweep.axes]
+tpu.array_rows = { start = 8, stop = 512, step = 2, scale = "log" }
+tpu.array_cols = [8, 16, 32, 64, 128, 256, 512]
+"tpu.ddr_bytes_per_s" = { start = 8.5e9, stop = 136e9, num = 5, scale = "log" }
+batch = [1, 64, 256]
+"""
+
+
+def test_a_sweep_alone_is_a_scenario_and_its_axes_parse_into_a_sweep():
+    s = parse_scenario(tomllib.loads(SWEEP))
+    assert (s.machines, s.networks, s.run_count, s.plots, s.quantization) == ((), (), 0, (),
+                                                                              None)
+    sweep = s.sweep
+    assert (sweep.machine, sweep.networks, sweep.name) == ("tpu-v1", ("lenet5", "lstm-char"),
+                                                            "design")
+    sizes = (8, 16, 32, 64, 128, 256, 512)
+    assert dict(sweep.axes) == {"tpu.array_rows": sizes, "tpu.array_cols": sizes,
+                                "tpu.ddr_bytes_per_s": (8.5e9, 17e9, 34e9, 68e9, 136e9),
+                                "batch": (1, 64, 256)}
+    assert sweep.grid_size == 2 * 7 * 7 * 5 * 3 and sweep.count() == 2 * 7 * 5 * 2
+    assert sweep.constraints == ("tpu.array_rows == tpu.array_cols", "batch <= 64")
+    assert parse_scenario(tomllib.loads(BASE)).sweep is None
+
+
+def test_sweep_networks_default_to_the_runs_and_points_take_the_presets_values():
+    doc = tomllib.loads(BASE + '[sweep]\nmachine = "gpu-h200"\n[[sweep.points]]\n'
+                        "gpu.sm_count = 66\nbatch = 8\n[[sweep.points]]\n"
+                        "gpu.dram_bytes_per_s = 2.4e12\n")
+    s = parse_scenario(doc)
+    assert s.run_count == 4 and s.sweep.networks == ("lenet5",)
+    h200 = build("gpu-h200").spec
+    assert [p.values for p in s.sweep.iter_points()] == [
+        (66, 8, h200.dram_bytes_per_s), (h200.sm_count, 1, 2.4e12)]
+    crossed = parse_scenario(tomllib.loads(SWEEP + "[[sweep.points]]\ntpu.clock_hz = 1.4e9\n"
+                                           "[[sweep.points]]\ntpu.clock_hz = 7e8\n"))
+    assert crossed.sweep.count() == 2 * (2 * 7 * 5 * 2)  # each point crosses the grid
+
+
+SWEEP_ERRORS = [  # (change to SWEEP, what the message says)
+    ("tpu.array_cols = => tpu.array_col =", "sweep.axes.tpu.array_col: 'tpu.array_col' is not "
+     "an axis of a tpu-v1 sweep; did you mean 'tpu.array_cols'?"),
+    ("tpu.array_cols = => gpu.sm_count =", "sweep.axes.gpu.sm_count: 'gpu.sm_count' is a gpu "
+     "field, but tpu-v1 is a tpu"),
+    ("batch = => batches =", "did you mean 'batch'?"),
+    ("[8, 16, 32, 64, 128, 256, 512] => [0, 8]",
+     "sweep.axes.tpu.array_cols[0]: tpu-v1: array_cols = 0 must be a positive integer"),
+    ("[8, 16, 32, 64, 128, 256, 512] => [8, 8]",
+     "sweep.axes.tpu.array_cols[1] = 8 is listed twice"),
+    ("[8, 16, 32, 64, 128, 256, 512] => 8",
+     "sweep.axes.tpu.array_cols = 8 must be a list of values or a range table"),
+    ("batch = [1, 64, 256] => precision = ['int8', 'fp16']",
+     "sweep.axes.precision[1] = 'fp16' is not a precision tpu-v1 runs; choose from int8"),
+    ("batch = [1, 64, 256] => batch = [1, 0]", "sweep.axes.batch[1] = 0 must be a positive "
+     "integer"),
+    ("num = 5, => nums = 5,", "unknown key sweep.axes.tpu.ddr_bytes_per_s.nums; did you mean "
+     "sweep.axes.tpu.ddr_bytes_per_s.num?"),
+    ("stop = 136e9, => ", "sweep.axes.tpu.ddr_bytes_per_s.stop is missing"),
+    ('scale = "log" } => scale = "log", integer = 1 }',
+     "sweep.axes.tpu.array_rows.integer = 1 must be true or false"),
+    ("step = 2, => ", "sweep.axes.tpu.array_rows: a range takes num (how many values) or step"),
+    ('"batch <= 64"] => "batch <= 64", "tpu.array_row > 8"]',
+     "sweep.constraints[2]: constraint 'tpu.array_row > 8': 'tpu.array_row' is not an axis or a "
+     "name of this sweep; did you mean 'tpu.array_rows'?"),
+    ('"batch <= 64"] => "batch << 64"]', "sweep.constraints[1]: constraint 'batch << 64'"),
+    ('machine = "tpu-v1" => machine = "tpu-v2"', "sweep.machine = 'tpu-v2' is not a known "
+     "machine preset; did you mean 'tpu-v1'?"),
+    ('machine = "tpu-v1" => mode = "grid"', "sweep.machine is missing"),
+    ('networks = ["lenet5", "lstm-char"] => mode = "grid"', "sweep.networks is missing"),
+    ('networks = ["lenet5", "lstm-char"] => networks = ["lenet5", "lenet5"]',
+     "sweep.networks[1] = 'lenet5' repeats the network"),
+    ('networks = ["lenet5", "lstm-char"] => networks = ["lenet6"]',
+     "sweep.networks[0] = 'lenet6' is not a known bundled network; did you mean 'lenet5'?"),
+    ('machine = "tpu-v1" => machine = "tpu-v1"; mode = "grid"; points = [{ tpu.clock_hz = 1 }]',
+     'sweep.mode = \'grid\' but [[sweep.points]] lists points; set mode = "points"'),
+    ('machine = "tpu-v1" => machine = "tpu-v1"; points = [{ batch = 8 }]',
+     "sweep: the explicit point {'batch': 8} is empty or names the axis batch as well"),
+    ('machine = "tpu-v1" => machine = "tpu-v1"; mode = "points"',
+     "sweep.points is missing; mode = \"points\" needs [[sweep.points]] tables"),
+    ('machine = "tpu-v1" => machine = "tpu-v1"; mode = "pointz"',
+     "sweep.mode = 'pointz' is not a known sweep mode; did you mean 'points'?"),
+    ('machine = "tpu-v1" => machine = "tpu-v1"; axis = 1',
+     "unknown key sweep.axis; did you mean sweep.axes?"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), SWEEP_ERRORS)
+def test_each_sweep_mistake_names_the_key_path_and_the_fix(scenario_file, change, message):
+    path = scenario_file(_mutate(SWEEP, change))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}: ") and message in text, text
+
+
+def test_a_sweep_needs_axes_or_points_and_runs_need_the_sweep_command(scenario_file):
+    with pytest.raises(ScenarioError, match=r"sweep.axes is missing; add a \[sweep.axes\]"):
+        parse_scenario({"scenario": {"name": "s"}, "sweep": {"machine": "tpu-v1",
+                                                             "networks": "lenet5"}})
+    with pytest.raises(ScenarioError, match="holds only a design-space sweep; run it with "
+                                            "`accelsim sweep design`"):
+        ax.run_scenario(parse_scenario(tomllib.loads(SWEEP)))
+
+
+@st.composite
+def mutated_sweep(draw: st.DrawFn) -> dict:
+    """SWEEP with one of its values, an axis or a range's value replaced by a random one."""
+    doc = tomllib.loads(SWEEP)
+    table = doc["sweep"]
+    choice = draw(st.sampled_from(["sweep", "axis", "range"]))
+    if choice == "axis":
+        table = table["axes"]
+        key = draw(st.sampled_from(["batch", "precision", "seq_len", "tpu", "gpu", "x.y"])
+                   | keys)
+    elif choice == "range":
+        table = table["axes"]["tpu"]["array_rows"]
+        key = draw(st.sampled_from(["start", "stop", "num", "step", "scale", "integer"]))
+    else:
+        key = draw(st.sampled_from(KEYS["sweep"]))
+    table[key] = draw(values | st.sampled_from(["int8", "tpu.array_rows > 8", "log", 0, 2,
+                                                 1e12, [1, 2], {"array_rows": [8]}]))
+    return doc
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_sweep())
+def test_mutations_of_a_sweep_parse_or_raise_a_scenario_error(doc):
+    _parses_or_says_why(doc)

@@ -25,7 +25,7 @@ import os
 import secrets
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -290,10 +290,12 @@ def _holds_current_folder(out: Path) -> bool:
         return False
 
 
-def check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
-    """Where a report may go (absolute): a new folder, or one holding only an earlier report,
-    which the new one replaces whole. Anything else is an OutputError, raised before any
-    work: a file, the current folder, or a folder holding files that are not a report."""
+def check_out_dir(out_dir: str | os.PathLike[str],
+                  ours: Callable[[Path], bool] = _is_report_file) -> Path:
+    """Where a report may go (absolute): a new folder, or one holding only an earlier report
+    (files for which `ours` is true), which the new one replaces whole. Anything else is an
+    OutputError, raised before any work: a file, the current folder, or a folder holding
+    files that are not a report."""
     out = Path(os.path.abspath(out_dir))
     existing = next(p for p in (out, *out.parents) if p.exists())
     if not existing.is_dir():
@@ -304,7 +306,7 @@ def check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
         raise OutputError(f"{out} is the current folder (or holds it), which the report "
                           f"would replace; {FIX}")
     try:
-        foreign = sorted(p.name for p in out.iterdir() if not _is_report_file(p))
+        foreign = sorted(p.name for p in out.iterdir() if not ours(p))
     except OSError as err:
         raise OutputError(f"cannot read {out}: {err.strerror or err}; {FIX}") from None
     if foreign:
@@ -360,11 +362,18 @@ def write(result: Result, out_dir: str | os.PathLike[str],
     plots = getattr(s, "plots", None)  # a scenario's plots = [] draws none
     default = (*PLOTS, *(STUDY_PLOTS if study_of(result) is not None else ()))
     names = _chosen(None, default if plots is None else plots, ALL_PLOTS, "plot")
-    out = check_out_dir(out_dir)
+    write_folder(check_out_dir(out_dir), lambda folder: _fill(folder, result, chosen, names))
+    return Path(out_dir)
+
+
+def write_folder(out: Path, fill: Callable[[Path], object]) -> None:
+    """Make `out` (checked by `check_out_dir`) hold exactly what `fill(folder)` writes into a
+    new folder beside it, atomically: the new folder replaces `out` whole only once `fill`
+    has returned; on any failure `out` is as it was and no temporary folder is left."""
     ensure_folder(out.parent.resolve(), FIX)
     folder = _new_folder(out, "tmp")
     try:
-        _fill(folder, result, chosen, names)
+        fill(folder)
         _swap_in(folder, out)
     except OSError as err:
         raise OutputError(f"cannot write the report to {out}: {err.strerror or err}; the "
@@ -372,4 +381,3 @@ def write(result: Result, out_dir: str | os.PathLike[str],
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(folder)
-    return Path(out_dir)

@@ -147,3 +147,12 @@ def test_a_failing_point_is_returned_in_place():
     results = tpu_points(points)
     assert isinstance(results[1], SpecError) and isinstance(results[2], CapacityError)
     assert [results[0], results[3]] == [reference(points[0]), reference(points[3])]
+
+
+def test_byte_counts_survive_every_batch_of_lanes():
+    """Regression: the kernel's control record lived in a freed temporary, so some lane
+    counts (5 here) returned a float's raw bits as dram_bytes."""
+    for count in range(1, 9):
+        rows = tpu_points([TpuPoint("lenet5", 1, {"ddr_bytes_per_s": 34e9 * (i + 1)})
+                           for i in range(count)])
+        assert {row["dram_bytes"] for row in rows} == {61984}

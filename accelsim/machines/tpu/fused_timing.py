@@ -297,7 +297,8 @@ def _new_lanes(params, most_tiles):
 def _lane_cycles(items, params, array_rows, array_cols, buffer_rows):
     """See `program_cycles`."""
     lanes = _new_lanes(params, _most_tiles(items, array_rows, array_cols, buffer_rows))
-    control = np.zeros(1, CONTROL)[0]
+    controls = np.zeros(1, CONTROL)  # kept alive: a record of a freed temporary is garbage
+    control = controls[0]
     control.array_rows, control.array_cols = array_rows, array_cols
     control.buffer_rows = buffer_rows
     control.active_tile = control.lone_item = control.lone_tile = -1
@@ -305,7 +306,7 @@ def _lane_cycles(items, params, array_rows, array_cols, buffer_rows):
     cycles = np.empty(len(params))
     for lane in range(len(params)):
         cycles[lane] = max(lanes.array[lane], lanes.act[lane], lanes.pcie[lane])
-    return cycles, control.offchip_bytes, control.onchip_bytes
+    return cycles, controls[0].offchip_bytes, controls[0].onchip_bytes
 
 
 def program_cycles(items: np.ndarray, array_rows: int, array_cols: int,

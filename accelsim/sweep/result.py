@@ -1,0 +1,152 @@
+"""`SweepResult`: one row per design point, in the sweep's order.
+
+Columns (`Sweep.columns`, the CSV header and the Parquet schema): point (the stable id),
+status ("ok" or "error"), error (the message; "" when ok), machine, network, batch,
+precision, one column per other axis named as the scenario names it, then the metrics
+(`METRICS`: cycles, seconds, device_seconds, latency_s, throughput_per_s, ops,
+utilization_fraction, dram_bytes, joules_per_inference, ops_per_joule, average_watts; empty
+on an error row, and the energy columns empty where the machine gives no power figures).
+Rows are plain tuples inside; `rows`, `ok()` and `to_records()` give dicts.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from accelsim.sweep.space import METRICS, Sweep
+
+OBJECTIVES: Mapping[str, str] = MappingProxyType({
+    "throughput_per_s": "max", "latency_s": "min", "joules_per_inference": "min",
+    "ops_per_joule": "max"})
+"""Each objective metric and its better direction."""
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "—" if value is None else str(value)
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """A sweep's rows (`values`: one tuple per point, in `columns` order) and how the run
+    went: points evaluated now, points read back from an earlier interrupted run into the
+    same folder, wall seconds, and the folder written (None for a sweep kept in memory)."""
+
+    sweep: Sweep
+    values: tuple[tuple[Any, ...], ...]
+    evaluated: int = 0
+    resumed: int = 0
+    seconds: float = 0.0
+    out: Path | None = None
+    objectives: ClassVar[Mapping[str, str]] = OBJECTIVES
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.sweep.columns
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """The swept axes, named as the columns name them."""
+        return self.sweep.parameters
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return METRICS
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row as {column: value}."""
+        columns = self.columns
+        return [dict(zip(columns, row, strict=True)) for row in self.values]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Every row as a new dict (yours to change)."""
+        return [dict(r) for r in self.rows]
+
+    def ok(self) -> list[dict[str, Any]]:
+        """The rows whose point ran."""
+        return [r for r in self.rows if r["status"] == "ok"]
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The rows whose point raised, with its message in "error"."""
+        return [r for r in self.rows if r["status"] != "ok"]
+
+    def column(self, name: str) -> list[Any]:
+        """One column's values, in row order."""
+        index = self.columns.index(name)
+        return [row[index] for row in self.values]
+
+    @property
+    def points_per_s(self) -> float:
+        """Points evaluated per wall second in this run."""
+        return self.evaluated / self.seconds if self.seconds > 0 else 0.0
+
+    def best(self, metric: str, network: str | None = None) -> dict[str, Any] | None:
+        """The ok row best at `metric` (its direction from `objectives`, else higher is
+        better), among `network`'s rows when given; None when no row has a value."""
+        sign = -1.0 if self.objectives.get(metric, "max") == "min" else 1.0
+        rows = [r for r in self.ok() if r[metric] is not None
+                and (network is None or r["network"] == network)]
+        return max(rows, key=lambda r: sign * r[metric], default=None)
+
+    def best_table(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        """(header, rows): for each network and objective, the best point's value and axes."""
+        header = ("network", "objective", "best", "value", *self.axes, "point")
+        rows = []
+        for network in self.sweep.network_names:
+            for metric, direction in self.objectives.items():
+                row = self.best(metric, network)
+                if row is not None:
+                    rows.append((network, metric, direction, _shown(row[metric]),
+                                 *(_shown(row[a]) for a in self.axes), row["point"]))
+        return header, rows
+
+    def error_counts(self) -> list[tuple[str, int]]:
+        """Each distinct error message and how many points raised it, most common first."""
+        return Counter(r["error"] for r in self.errors()).most_common()
+
+    def summary(self) -> str:
+        """One line: points, failures and speed."""
+        failed = len(self.errors())
+        resumed = f", {self.resumed:,} read back from an earlier run" if self.resumed else ""
+        return (f"{self.sweep.name}: {len(self):,} points of {self.sweep.machine} "
+                f"({len(self) - failed:,} ok, {failed:,} errors); {self.evaluated:,} evaluated "
+                f"in {self.seconds:.1f} s ({self.points_per_s:,.0f} points/s){resumed}")
+
+    def table(self) -> str:
+        """The best points per objective as aligned text."""
+        header, rows = self.best_table()
+        widths = [max(len(str(c)) for c in column) for column in zip(header, *rows,
+                                                                       strict=True)]
+        return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True))
+                         .rstrip() for line in (header, *rows))
+
+    def write(self, out: str | os.PathLike[str]) -> Path:
+        """The sweep's report folder (`accelsim.sweep.store.write_sweep`): sweep.csv, Parquet
+        when pyarrow is present, sweep.json, summary.md, index.html and the plots."""
+        from accelsim.sweep.store import write_sweep
+
+        return write_sweep(self, out)
+
+    def __repr__(self) -> str:
+        return f"SweepResult({self.summary()})"
+
+    def _repr_html_(self) -> str:
+        header, rows = self.best_table()
+        cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row)
+                        + "</tr>" for row in rows)
+        heads = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        return (f"<p>{html.escape(self.summary())}</p><table><tr>{heads}</tr>{cells}"
+                "</table>")

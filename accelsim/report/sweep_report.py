@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from accelsim.report.pages import Page, Plot, html_page, markdown
+from accelsim.report.sweep_data import value_text
 from accelsim.report.tables import Table
 
 PLOTS_MODULE = "accelsim.report.sweep_plots"
@@ -83,8 +84,9 @@ def _error_table(result: Any) -> list[Table]:
 
 def _axes_table(result: Any) -> Table:
     sweep = result.sweep
-    rows = [(name, ", ".join(map(str, values)) if len(values) <= 12 else
-             f"{len(values)} values from {values[0]} to {values[-1]}")
+    rows = [(name, ", ".join(value_text(name, v) for v in values) if len(values) <= 12 else
+             f"{len(values)} values from {value_text(name, values[0])} to "
+             f"{value_text(name, values[-1])}")
             for name, values in sweep.axes]
     rows += [("points", f"{len(sweep.points)} explicit points over "
               f"{', '.join(sweep.point_axes)}")] if sweep.points else []

@@ -30,6 +30,7 @@ from accelsim.nn.loader import available_networks, load_network
 from accelsim.quant import QuantizedNetwork, Scheme, quantize
 from accelsim.scenario import Scenario, load_scenario
 from accelsim.scenario_result import ScenarioResult
+from accelsim.sweep import Sweep, SweepResult, run_sweep
 
 __version__ = "0.1.0"
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "ScenarioError",
     "ScenarioResult",
     "Scheme",
+    "Sweep",
+    "SweepResult",
     "Transfer",
     "Vector",
     "Workload",
@@ -62,6 +65,7 @@ __all__ = [
     "quantize",
     "run",
     "run_scenario",
+    "run_sweep",
 ]
 
 

@@ -133,15 +133,16 @@ class Comparison:
         """One row of text cells per run (`HEADER`), rates in the precision's own unit."""
         for r in self.results:
             acc = "—" if r.accuracy is None else f"{r.accuracy:.2%}"
+            energy = "—" if r.energy is None else f"{r.joules_per_inference * 1e6:,.1f}"
             yield (r.machine, r.network, str(r.batch), r.precision.value,
                    f"{r.seconds * 1e6:,.1f}", f"{r.device_seconds * 1e6:,.1f}",
                    f"{r.throughput:,.0f}",
                    f"{r.achieved_ops_per_s / 1e12:,.3f} T{r.ops_unit}/s",
-                   f"{r.utilization:.1%}", acc, r.breakdown_line())
+                   f"{r.utilization:.1%}", acc, energy, r.breakdown_line())
 
     HEADER = ("machine", "network", "batch", "precision", "end to end (µs)",
               "device (µs)", "inferences/s", "achieved", "of peak", "accuracy",
-              "time goes to")
+              "µJ/inference", "time goes to")
 
     def table(self) -> str:
         """A text table: one line per run, then what was skipped and why."""

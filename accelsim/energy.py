@@ -44,6 +44,11 @@ which dominate a CPU's or GPU's dynamic energy (Horowitz's point); the GPU and C
 count no on-chip traffic (`OpResult.onchip_bytes` is 0 there), and their `dram_bytes` is the
 traffic their kernels stream whether or not a cache holds it. Their dynamic energy is
 therefore a floor; at small batches their energy is mostly static power over the run.
+Host transfers are not priced alike: the TPU's executor counts its PCIe reads and writes as
+off-chip traffic, so they are in its `dram_bytes` and priced at the DRAM rate (about half of
+LeNet-5's DRAM bytes at batch 64), while the GPU and CPU models keep transfers out of
+`dram_bytes`. A TPU GEMM on 16-bit activations (two passes of the 8-bit array) is priced as
+one int8 MAC per multiply-accumulate, so its arithmetic energy is underestimated about 2×.
 """
 
 from __future__ import annotations

@@ -91,6 +91,8 @@ def make_table(function: Callable[[np.ndarray], np.ndarray], in_scale: float, in
         half = 1 << (in_bits - 1)
         q = np.arange(-half, half, dtype=np.float64) - in_zero
         return Table(np.rint(top * function(q * in_scale)).astype(dtype), half)
+    if in_zero:
+        raise QuantizationError("a sized table reads symmetric codes; give in_zero = 0")
     entries = size or DEFAULT_LUT_SIZE
     step = 2.0 * (span or in_scale * code_max(in_bits)) / entries
     grid = (np.arange(entries, dtype=np.float64) - entries // 2) * step

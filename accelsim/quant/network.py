@@ -82,6 +82,13 @@ class QuantizedNetwork:
         return self.network.summary(seq_len)
 
     @property
+    def has_zero_points(self) -> bool:
+        """True when some tensor carries a zero point (hardware must support them): 8-bit
+        tensors of an asymmetric scheme; 16-bit ones are always symmetric."""
+        return bool(self.input_zero) or any(getattr(op, "in_zero", 0) or
+                                            getattr(op, "out_zero", 0) for op in self.ops)
+
+    @property
     def gemm_input_bits(self) -> dict[str, int]:
         """The width of the activations (8 or 16) each conv2d, linear and recurrent layer
         reads: the A operand of its GEMM (16: the TPU v1's 8b×16b mode)."""

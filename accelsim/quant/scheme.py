@@ -30,6 +30,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from numbers import Integral
 from typing import TypeVar
 
 from accelsim.errors import QuantizationError
@@ -81,14 +82,17 @@ class Scheme:
             value = getattr(self, name)
             if not isinstance(value, enum):
                 object.__setattr__(self, name, _choice(enum, name, value))
-        _check_member("activation_bits", self.activation_bits, ACTIVATION_BITS)
-        layers = dict(self.layer_bits)
-        for layer, bits in layers.items():
-            _check_member(f"activation_bits[{layer!r}]", bits, ACTIVATION_BITS)
+        object.__setattr__(self, "activation_bits",
+                           _check_member("activation_bits", self.activation_bits,
+                                         ACTIVATION_BITS))
+        layers = {layer: _check_member(f"activation_bits[{layer!r}]", bits, ACTIVATION_BITS)
+                  for layer, bits in dict(self.layer_bits).items()}
         object.__setattr__(self, "layer_bits", tuple(sorted(layers.items())))
-        _check_member("cell_bits", self.cell_bits, CELL_BITS)
+        object.__setattr__(self, "cell_bits", _check_member("cell_bits", self.cell_bits,
+                                                            CELL_BITS))
         if self.lut_size is not None:
-            _check_member("lut_size", self.lut_size, LUT_SIZES)
+            object.__setattr__(self, "lut_size", _check_member("lut_size", self.lut_size,
+                                                               LUT_SIZES))
         if self.lut_range is not None:
             r = self.lut_range
             if isinstance(r, bool) or not isinstance(r, int | float) or not 0 < r < math.inf:
@@ -174,11 +178,15 @@ class Scheme:
                 f"calibrate={str(self.calibrate)!r}{extra})")
 
 
-def _check_member(name: str, value: object, allowed: tuple[int, ...]) -> None:
-    if isinstance(value, bool) or value not in allowed:
+def _check_member(name: str, value: object, allowed: tuple[int, ...]) -> int:
+    """`value` as an int when it is a whole number (not a bool, not 16.0) among `allowed`."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value not in allowed:
         shown = f"{', '.join(map(str, allowed[:-1]))} or {allowed[-1]}" if len(allowed) < 5 \
             else f"a power of two from {allowed[0]} to {allowed[-1]:,}"
-        raise QuantizationError(f"{name} = {value!r} must be {shown}")
+        whole = "" if isinstance(value, Integral) or not isinstance(value, int | float) \
+            else " (a whole number)"
+        raise QuantizationError(f"{name} = {value!r} must be {shown}{whole}")
+    return int(value)
 
 
 def _choice(enum: type[E], field: str, value: object) -> E:

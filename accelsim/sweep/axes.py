@@ -44,6 +44,16 @@ def base_machine(preset: str) -> Any:
     return build(preset, host_spec=_HOST_STAND_IN)
 
 
+@cache
+def evaluated_spec(preset: str) -> Any:
+    """The spec a point starts from, as `accelsim.machine(preset)` builds it: for cpu-host
+    this host's calibrated spec (measured once, then read from the cache), not the stand-in.
+    Unswept axes and the fields constraints read take their values from it."""
+    from accelsim.engine import machine
+
+    return machine(preset).spec
+
+
 def family_of(preset: str) -> str:
     """'tpu', 'gpu' or 'cpu': the first word of the preset's name."""
     return preset.split("-")[0]
@@ -198,7 +208,9 @@ def axis_values(preset: str, axis: str, given: AxisValues) -> tuple[Any, ...]:
         raise AccelsimError(f"{axis}: give a non-empty list of values or a range, e.g. "
                             "[8, 16, 32] or { start = 8, stop = 512, num = 7, scale = 'log' }")
     values = tuple(axis_value(preset, axis, v) for v in given)
-    repeated = [v for i, v in enumerate(values) if v in values[:i]]
-    if repeated:
-        raise AccelsimError(f"{axis}: {repeated[0]!r} is listed twice; remove the repeat")
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise AccelsimError(f"{axis}: {value!r} is listed twice; remove the repeat")
+        seen.add(value)
     return values

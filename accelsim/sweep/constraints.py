@@ -50,7 +50,8 @@ class _Parser:
         self.at = 0
 
     def fail(self, problem: str) -> AccelsimError:
-        return AccelsimError(f"constraint {self.text!r}: {problem}; write e.g. "
+        shown = self.text if len(self.text) <= 80 else f"{self.text[:77]}..."
+        return AccelsimError(f"constraint {shown!r}: {problem}; write e.g. "
                              "\"tpu.array_rows == tpu.array_cols\" or \"batch <= 256\"")
 
     def peek(self) -> tuple[str, str] | None:
@@ -163,7 +164,14 @@ def compile_constraint(text: str, kinds: Mapping[str, str]) -> Callable[[Env], b
     if not isinstance(text, str) or not text.strip():
         raise AccelsimError(f"constraint {text!r} must be a non-empty string, e.g. "
                             "\"batch <= 256\"")
-    check = _Parser(text, kinds).constraint()
+    parser = _Parser(text, kinds)
+    try:
+        check = parser.constraint()
+    except AccelsimError:
+        raise
+    except (ValueError, RecursionError):  # a number int() refuses; nesting past the stack
+        raise parser.fail("it is not a number, a name or a comparison this parser reads "
+                          "(numbers like 256 or 8.5e9; brackets nested a few levels)") from None
 
     def holds(env: Env) -> bool:
         try:

@@ -146,8 +146,9 @@ def _pool(work: Work, workers: int) -> Done:
         if isinstance(err, AccelsimError):
             raise
         raise _died(err) from None
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+    finally:  # queued chunks are dropped; running ones (≤ 1 s each) end before we return, so
+        # no pool thread outlives the sweep (a later sweep would start its workers beside it)
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _collect(pending: dict[Future[list[Outcome]], list[Point]], when: str) -> Done:

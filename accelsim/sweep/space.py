@@ -33,6 +33,7 @@ from accelsim.sweep.axes import (
     axis_values,
     base_machine,
     check_axis,
+    evaluated_spec,
     value_kind,
 )
 from accelsim.sweep.constraints import NUMBER, TEXT, compile_constraint
@@ -41,7 +42,7 @@ LABELS = ("point", "status", "error", "machine", "network", "batch", "precision"
 METRICS = ("cycles", "seconds", "device_seconds", "latency_s", "throughput_per_s", "ops",
            "utilization_fraction", "dram_bytes", "joules_per_inference", "ops_per_joule",
            "average_watts")
-MAX_POINTS = 10**8  # enumerating 10^8 points alone takes minutes: narrow the axes first
+MAX_POINTS = 10**7  # every row stays in memory (~1 KB each with its CSV line): narrow the axes
 ID_DIGITS = 16
 
 
@@ -138,7 +139,10 @@ class Sweep:
             check_axis(self.machine, axis)
             if names.count(axis) > 1 or not values:
                 raise AccelsimError(f"the axis {axis} is given twice or without values")
-        for point in self.points:
+        for index, point in enumerate(self.points):
+            if dict(point) in (dict(q) for q in self.points[:index]):
+                raise AccelsimError(f"the explicit point {dict(point)} is given twice; remove "
+                                    "the repeat")
             both = [k for k, _ in point if k in names]
             if both or not point:
                 raise AccelsimError(f"the explicit point {dict(point)} is empty or names the "
@@ -185,7 +189,7 @@ class Sweep:
         1, the machine's precision, the network's own sequence length (None)."""
         if axis in RUN_PARAMETERS:
             return {"batch": 1, "precision": self.default_precision, "seq_len": None}[axis]
-        return getattr(base_machine(self.machine).spec, axis.partition(".")[2])
+        return getattr(evaluated_spec(self.machine), axis.partition(".")[2])
 
     @cached_property
     def columns(self) -> tuple[str, ...]:
@@ -213,8 +217,9 @@ class Sweep:
         """Every point that meets the constraints, lazily, in the sweep's order."""
         names, checks, constants = self.parameters, self._checks, self._constants
         fixed = tuple((a, self.default(a)) for a in ("batch", "precision") if a not in names)
-        explicit = [tuple(dict(p).get(a, self.default(a)) for a in self.point_axes)
-                    for p in self.points] or [()]
+        explicit = list(dict.fromkeys(  # points that fill in to the same values run once
+            tuple(dict(p).get(a, self.default(a)) for a in self.point_axes)
+            for p in self.points)) or [()]
         ids = _IdMaker(self.machine, names, fixed)
         for index, network in enumerate(self.network_names):
             for head in explicit:
@@ -229,7 +234,7 @@ class Sweep:
 
     def count(self) -> int:
         """How many points the sweep has (after constraints)."""
-        if not self.constraints:
+        if not self.constraints and not self.points:
             return self.grid_size
         return sum(1 for _ in self.iter_points())
 

@@ -56,6 +56,8 @@ def test_scheme_keeps_widths_and_tables_and_names_them():
     ({"lut_size": 100}, "lut_size = 100 must be a power of two from 16 to 65,536"),
     ({"lut_range": -1.0}, "lut_range = -1.0 must be a positive number"),
     ({"activation_bits": True}, "activation_bits = True must be 8 or 16"),
+    ({"cell_bits": 16.0}, r"cell_bits = 16.0 must be 8, 16 or 32 \(a whole number\)"),
+    ({"lut_size": 64.0}, r"lut_size = 64.0 must be a power of two .* \(a whole number\)"),
 ])
 def test_bad_widths_and_table_options_are_named(options, message):
     with pytest.raises(QuantizationError, match=message):
@@ -214,3 +216,14 @@ def test_after_a_relu_positive_and_negative_weights_bound_the_accumulators_apart
     signed = Network("fc", (Linear(name="fc", out_features=1),), (k,), params)
     with pytest.raises(QuantizationError, match="could reach 2,496,921,600 with 16-bit"):
         ax.quantize(signed, calibration, activation_bits=16)
+
+
+def test_a_scheme_whose_tensors_are_all_16_bit_has_no_zero_points_and_runs_on_the_tpu(recall):
+    net, calibration, (x, _) = recall
+    wide = ax.quantize(net, calibration, activations="asymmetric", activation_bits=16)
+    assert not wide.has_zero_points  # 16-bit tensors are symmetric under every scheme
+    assert ax.machine("tpu-v1").run(wide, batch=4, data=x[:4]).outputs.shape == (4, 5)
+    narrow = ax.quantize(net, calibration, activations="asymmetric")
+    assert narrow.has_zero_points
+    with pytest.raises(QuantizationError, match="no zero-point support"):
+        ax.machine("tpu-v1").run(narrow, batch=4)

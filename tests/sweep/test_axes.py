@@ -165,6 +165,24 @@ def test_explicit_points_take_the_presets_values_and_cross_the_axes():
         Sweep.of("tpu-v1", "lenet5", {"batch": [1, 8]}, points=[{"batch": 4}])
 
 
+def test_repeated_points_are_refused_and_points_that_fill_in_alike_run_once():
+    with pytest.raises(AccelsimError, match=r"the explicit point \{'batch': 4\} is given twice"):
+        Sweep.of("tpu-v1", "lenet5", {}, points=[{"batch": 4}, {"batch": 4}])
+    alike = Sweep.of("tpu-v1", "lenet5", {}, points=[{"tpu.array_rows": 256},
+                                                     {"tpu.clock_hz": 700e6}])
+    assert [p.values for p in alike.iter_points()] == [(256, 700e6)] and alike.count() == 1
+
+
+def test_cpu_host_points_start_from_the_hosts_own_spec():
+    from accelsim.engine import machine
+
+    host = machine("cpu-host").spec  # the recorded host the tests run with (16 cores)
+    s = Sweep.of("cpu-host", "lenet5", {}, points=[{"cpu.cores": 1}, {"batch": 2}])
+    assert [p.values for p in s.iter_points()] == [(1, 1), (host.cores, 2)]
+    assert Sweep.of("cpu-host", "lenet5", {"batch": [1, 2]},
+                    constraints=[f"cpu.cores == {host.cores}"]).count() == 2
+
+
 def test_a_sweep_too_large_to_enumerate_is_refused():
     axes = {"tpu.array_rows": list(range(1, 1001)), "tpu.array_cols": list(range(1, 1001)),
             "batch": list(range(1, 1001))}
@@ -209,6 +227,10 @@ def test_constraints_compute_and_compare_without_eval(text, env, holds):
     ('network * 2 == 4', "* needs numbers, not text"),
     ("__import__('os') == 1", "'__import__' is not an axis or a name of this sweep"),
     ("", "must be a non-empty string"),
+    ("a <= 1_", "it is not a number, a name or a comparison this parser reads"),
+    ("a <= " + "9" * 5000, "it is not a number"),  # past int()'s digit limit
+    ("(" * 1000 + "a" + ")" * 1000 + " < 3", "brackets nested a few levels"),
+    ("-" * 3000 + "1 < a", "it is not a number"),
 ])
 def test_bad_constraints_name_the_problem(text, message):
     with pytest.raises(AccelsimError, match=re.escape(message)):

@@ -176,8 +176,9 @@ class TPU(Machine):
                         TpuOpDetail(counters, mapping), kernel, getattr(op, "layer", ""))
 
     def check_runnable(self, net: Runnable) -> None:
-        """Refuse a network quantized with activation zero points (asymmetric schemes)."""
-        if isinstance(net, QuantizedNetwork) and net.scheme.zero_points:
+        """Refuse a network quantized with activation zero points (asymmetric schemes; a
+        scheme whose tensors are all 16-bit, and so symmetric, runs)."""
+        if isinstance(net, QuantizedNetwork) and net.has_zero_points:
             raise QuantizationError(
                 f"{self.name} cannot run {net.name!r} quantized as {net.scheme.label}: the "
                 "TPU v1 matrix unit has no zero-point support; quantize with "

@@ -46,12 +46,14 @@ def base_machine(preset: str) -> Any:
 
 @cache
 def evaluated_spec(preset: str) -> Any:
-    """The spec a point starts from, as `accelsim.machine(preset)` builds it: for cpu-host
-    this host's calibrated spec (measured once, then read from the cache), not the stand-in.
+    """The spec a point starts from, as `accelsim.machine(preset)` builds it (for cpu-host
+    this host's calibrated spec, measured once, then read from the cache; not the stand-in).
     Unswept axes and the fields constraints read take their values from it."""
-    from accelsim.engine import machine
+    if preset == HOST:
+        from accelsim.measure.calibration import host_spec
 
-    return machine(preset).spec
+        return host_spec()
+    return build(preset).spec
 
 
 def family_of(preset: str) -> str:

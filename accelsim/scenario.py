@@ -13,7 +13,7 @@ the report shows, and published figures to set beside the model's.
                    number formats (`accelsim.scenario_study`); with it, [[machines]] and
                    [run] may both be left out
     [sweep]        machine (one preset), networks (default: run.networks), mode ("grid" or
-                   "points"), constraints (["tpu.array_rows == tpu.array_cols"]);
+                   "points"), constraints (["tpu.array_rows == tpu.array_cols"]; and, or);
                    [sweep.axes] tpu.array_rows = [8, 16, 32] (spec fields as
                    "<family>.<field>", or batch, precision, seq_len; a list or a range
                    { start, stop, num | step, scale = "linear" | "log", integer });

@@ -1,6 +1,8 @@
 """Sweep constraints: a tiny, safe expression language (parsed here, never `eval`'d).
 
-    constraint := sum (op sum)+          op: == != < <= > >=  (chains: 8 <= batch <= 256)
+    constraint := all ("or" all)*
+    all        := comparison ("and" comparison)*
+    comparison := sum (op sum)+          op: == != < <= > >=  (chains: 8 <= batch <= 256)
     sum        := product (("+" | "-") product)*
     product    := unary (("*" | "/") unary)*
     unary      := "-" unary | atom
@@ -11,8 +13,10 @@ A name is an axis ("tpu.array_rows", "batch"), "network", or any other name the 
 Python's (1e9, 34_000_000_000, 0.5). Text compares only with == and != (`precision ==
 "int8"`, `network != "lstm-char"`); numbers compare and compute as Python's floats and ints
 (True and False as 1 and 0). A point is kept when every constraint holds; a division by zero
-makes its constraint false. Mistakes (an unknown name with a did-you-mean, text compared
-with `<`, a stray token) are `AccelsimError`s naming the constraint and the place.
+makes its comparison false. `and` binds tighter than `or` (`network != "tpu-cnn0" or batch
+<= 64` ties a batch limit to one network); several constraints must all hold. Mistakes (an
+unknown name with a did-you-mean, text compared with `<`, a stray token) are
+`AccelsimError`s naming the constraint and the place.
 """
 
 from __future__ import annotations
@@ -65,14 +69,33 @@ class _Parser:
         return token
 
     def constraint(self) -> Expr:
+        expr = self._joined("or", any, self.conjunction)
+        if (token := self.peek()) is not None:
+            raise self.fail(f"unexpected {token[1]!r}")
+        return expr
+
+    def conjunction(self) -> Expr:
+        return self._joined("and", all, self.comparison)
+
+    def _joined(self, word: str, combine: Callable[[Any], bool],
+                part: Callable[[], Expr]) -> Expr:
+        parts = [part()]
+        while self.peek() == ("name", word):
+            self.at += 1
+            parts.append(part())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda env: combine(p(env) for p in parts)
+
+    def comparison(self) -> Expr:
         first = self.sum()
         links: list[tuple[str, tuple[str, Expr]]] = []
         while (token := self.peek()) is not None and token[1] in COMPARE:
             self.at += 1
             links.append((token[1], self.sum()))
-        if token is not None:
-            raise self.fail(f"unexpected {token[1]!r}")
         if not links:
+            if token is not None and token[1] not in ("and", "or"):
+                raise self.fail(f"unexpected {token[1]!r}")
             raise self.fail("it compares nothing (use ==, !=, <, <=, > or >=)")
         return self._chain(first, links)
 

@@ -206,6 +206,11 @@ KINDS = {"a": NUMBER, "b": NUMBER, "tpu.array_rows": NUMBER, "network": TEXT}
     ("1 <= a < b <= 1_000", {"a": 1, "b": 999}, True),
     ('network == "lenet5"', {"network": "lenet5"}, True),
     ("network != 'lenet5'", {"network": "lenet5"}, False),
+    ("network != 'lenet5' or a <= 64", {"network": "lenet5", "a": 65}, False),
+    ("network != 'lenet5' or a <= 64", {"network": "lenet5", "a": 64}, True),
+    ("network != 'lenet5' or a <= 64", {"network": "x", "a": 65}, True),
+    ("a == 1 or a == 2 and b == 3", {"a": 2, "b": 0}, False),  # and binds tighter
+    ("a == 1 or a == 2 and b == 3", {"a": 1, "b": 0}, True),
     ("tpu.array_rows % 2", {}, None),
 ])
 def test_constraints_compute_and_compare_without_eval(text, env, holds):
@@ -228,6 +233,8 @@ def test_constraints_compute_and_compare_without_eval(text, env, holds):
     ("__import__('os') == 1", "'__import__' is not an axis or a name of this sweep"),
     ("", "must be a non-empty string"),
     ("a <= 1_", "it is not a number, a name or a comparison this parser reads"),
+    ("a or b == 1", "it compares nothing"),
+    ("a == 1 and", "it ends too soon"),
     ("a <= " + "9" * 5000, "it is not a number"),  # past int()'s digit limit
     ("(" * 1000 + "a" + ")" * 1000 + " < 3", "brackets nested a few levels"),
     ("-" * 3000 + "1 < a", "it is not a number"),

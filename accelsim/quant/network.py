@@ -18,6 +18,7 @@ from accelsim.errors import AccelsimError
 from accelsim.nn.layers import Layer, Shape
 from accelsim.nn.network import Network, check_labels
 from accelsim.precision import Precision
+from accelsim.quant.calibration import LayerRange
 from accelsim.quant.calibration import calibrate as calibrate_ranges
 from accelsim.quant.fixedpoint import quantize_affine, quantize_tensor
 from accelsim.quant.kernels import IntGemm, QSoftmax, int_matmul
@@ -183,6 +184,14 @@ def quantize(net: Network, calibration: np.ndarray, *, weights: str = "per_tenso
         raise AccelsimError(f"quantize needs a Network, e.g. ax.network('lenet5'), got "
                             f"{type(net).__name__} {net!r:.60}")
     x = net.check_input(calibration)  # shape, finite values, weights loaded
-    ops, inp = build_ops(net, calibrate_ranges(net, x, scheme), scheme)
-    return QuantizedNetwork(net, tuple(ops), inp.scale, len(x), scheme, inp.zero, inp.bits)
+    return quantize_calibrated(net, len(x), scheme, calibrate_ranges(net, x, scheme))
+
+
+def quantize_calibrated(net: Network, samples: int, scheme: Scheme,
+                        ranges: Mapping[str, LayerRange]) -> QuantizedNetwork:
+    """`quantize` from ranges already calibrated (on `samples` inputs) by a scheme with the
+    same calibration (calibrate, percentile, zero points): schemes that differ only in
+    weights, widths or tables share one calibration pass."""
+    ops, inp = build_ops(net, dict(ranges), scheme)
+    return QuantizedNetwork(net, tuple(ops), inp.scale, samples, scheme, inp.zero, inp.bits)
 

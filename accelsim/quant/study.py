@@ -43,8 +43,8 @@ from accelsim.nn.datasets import network_data
 from accelsim.nn.loader import load_network
 from accelsim.nn.network import Network, check_labels
 from accelsim.nn.scoring import score
-from accelsim.quant.calibration import calibrate
-from accelsim.quant.network import quantize
+from accelsim.quant.calibration import LayerRange, calibrate
+from accelsim.quant.network import quantize, quantize_calibrated
 from accelsim.quant.scheme import DEFAULT_SCHEME, Scheme
 from accelsim.quant.sensitivity import (
     MixedPrecision,
@@ -84,17 +84,32 @@ def perplexity(outputs: np.ndarray, labels: np.ndarray,
     return math.exp(loss) if loss < MAX_EXP_ARGUMENT else math.inf
 
 
-def _outputs(net: Network, variant: Variant, calibration: np.ndarray,
+class _Calibrations:
+    """One network's calibration ranges, one pass per distinct calibration (method,
+    percentile, zero points): the variants that differ only in weights, widths, cells or
+    tables share it. The ranges are what `quantize` would compute itself."""
+
+    def __init__(self, net: Network, calibration: np.ndarray) -> None:
+        self.net, self.calibration = net, net.check_input(calibration)
+        self.done: dict[tuple[Any, ...], dict[str, LayerRange]] = {}
+
+    def __call__(self, scheme: Scheme) -> dict[str, LayerRange]:
+        key = (scheme.calibrate, scheme.percentile, scheme.zero_points)
+        if key not in self.done:
+            self.done[key] = calibrate(self.net, self.calibration, scheme)
+        return self.done[key]
+
+
+def _outputs(net: Network, variant: Variant, ranges: _Calibrations,
              x: np.ndarray) -> tuple[np.ndarray, bool]:
     """The variant's outputs on x, and whether they are probabilities (not logits)."""
     if variant.precision in FLOATS:  # fp32 is the reference, computed once
         return net.forward(x, variant.precision, logits=True), False
+    scheme = Scheme.parse(**variant.keywords)
     if variant.simulated:
-        scheme = Scheme.parse(**variant.keywords)
-        ranges = calibrate(net, calibration, scheme)
         bits = dict.fromkeys(quantizable_layers(net), SIMULATED_BITS)
-        return fake_forward(net, ranges, x, bits, scheme), False
-    q = quantize(net, calibration, **variant.keywords)
+        return fake_forward(net, ranges(scheme), x, bits, scheme), False
+    q = quantize_calibrated(net, len(ranges.calibration), scheme, ranges(scheme))
     return q.forward(x), q.output_scale is None
 
 
@@ -330,6 +345,7 @@ def study_on(net: Network, calibration: np.ndarray, x: np.ndarray, y: np.ndarray
     reference = net.forward(x, logits=True)
     fp32_accuracy, fp32_perplexity = score(reference, y), perplexity(reference, y)
     rows, skipped = [], []
+    ranges = _Calibrations(net, calibration)
     for variant in chosen:
         if on_step is not None:
             on_step(f"quantization: {net.name}, {variant.label}")
@@ -338,7 +354,7 @@ def study_on(net: Network, calibration: np.ndarray, x: np.ndarray, y: np.ndarray
             skipped.append(NotApplicable(net.name, variant.label, why))
             continue
         out, probabilities = (reference, False) if variant.precision == "fp32" \
-            else _outputs(net, variant, calibration, x)
+            else _outputs(net, variant, ranges, x)
         rows.append(StudyRow(net.name, variant, score(out, y), fp32_accuracy,
                              perplexity(out, y, probabilities), fp32_perplexity, len(x),
                              len(calibration)))

@@ -10,79 +10,73 @@ The public API (names fixed by DESIGN.md):
     cmp = ax.compare(["lenet5", "lstm-char"], ["tpu-v1", "gpu-h200"], batch=[1, 64])
     ax.plot.throughput(cmp)  # every plot takes ax=None and returns the matplotlib Axes
     res = ax.run_scenario("quickstart"); print(res.table()); res.write("reports/quickstart")
+
+Importing the package loads only this list, the errors and lowering (`lower`, whose module's
+name is its own): every other name is imported on first use (`PUBLIC`), so `import accelsim`
+stays quick and a command loads only the layers it uses.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING
 
-from accelsim import plot
-from accelsim.comparison import Comparison
-from accelsim.engine import compare, machine, run, run_scenario
 from accelsim.errors import AccelsimError, ScenarioError
-from accelsim.ir import Gemm, Pool, Transfer, Vector, Workload
-from accelsim.lower import lower
-from accelsim.machines import Machine, OpResult, Precision, RunResult
-from accelsim.machines.presets import preset_names
-from accelsim.nn import Network, datasets
-from accelsim.nn.loader import available_networks, load_network
-from accelsim.quant import QuantizedNetwork, Scheme, quantize
-from accelsim.scenario import Scenario, load_scenario
-from accelsim.scenario_result import ScenarioResult
-from accelsim.sweep import Sweep, SweepResult, run_sweep
+from accelsim.lower import lower  # eager: the submodule accelsim.lower would shadow a lazy name
+from accelsim.version import VERSION as __version__  # noqa: F401 (accelsim.__version__)
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # what each lazy name is, for type checkers and readers
+    from accelsim import plot
+    from accelsim.api import network, networks, presets, run_scenario, run_sweep
+    from accelsim.build import machine
+    from accelsim.comparison import Comparison
+    from accelsim.engine import compare, run
+    from accelsim.ir import Gemm, Pool, Transfer, Vector, Workload
+    from accelsim.machines import Machine, OpResult, Precision, RunResult
+    from accelsim.nn import Network, datasets
+    from accelsim.quant import QuantizedNetwork, Scheme, quantize
+    from accelsim.scenario import Scenario, load_scenario
+    from accelsim.scenario.result import ScenarioResult
+    from accelsim.scenario.space import Sweep
+    from accelsim.scenario.sweep_result import SweepResult
+
+PUBLIC = {
+    "Comparison": "accelsim.comparison", "Gemm": "accelsim.ir", "Machine": "accelsim.machines",
+    "Network": "accelsim.nn", "OpResult": "accelsim.machines", "Pool": "accelsim.ir",
+    "Precision": "accelsim.machines", "QuantizedNetwork": "accelsim.quant",
+    "RunResult": "accelsim.machines", "Scenario": "accelsim.scenario",
+    "ScenarioResult": "accelsim.scenario.result", "Scheme": "accelsim.quant",
+    "Sweep": "accelsim.scenario.space", "SweepResult": "accelsim.scenario.sweep_result",
+    "Transfer": "accelsim.ir", "Vector": "accelsim.ir", "Workload": "accelsim.ir",
+    "compare": "accelsim.engine", "load_scenario": "accelsim.scenario",
+    "machine": "accelsim.build", "network": "accelsim.api",
+    "networks": "accelsim.api", "presets": "accelsim.api", "quantize": "accelsim.quant",
+    "run": "accelsim.engine", "run_scenario": "accelsim.api", "run_sweep": "accelsim.api",
+}
+"""Each public name and the module it comes from, imported on first use."""
+MODULES = {"datasets": "accelsim.nn.datasets", "plot": "accelsim.plot"}
+"""The public modules (`ax.datasets.load`, `ax.plot.throughput`)."""
+
 __all__ = [
-    "AccelsimError",
-    "Comparison",
-    "Gemm",
-    "Machine",
-    "Network",
-    "OpResult",
-    "Pool",
-    "Precision",
-    "QuantizedNetwork",
-    "RunResult",
-    "Scenario",
-    "ScenarioError",
-    "ScenarioResult",
-    "Scheme",
-    "Sweep",
-    "SweepResult",
-    "Transfer",
-    "Vector",
-    "Workload",
-    "compare",
-    "datasets",
-    "load_scenario",
-    "lower",
-    "machine",
-    "network",
-    "networks",
-    "plot",
-    "presets",
-    "quantize",
-    "run",
-    "run_scenario",
-    "run_sweep",
+    "AccelsimError", "Comparison", "Gemm", "Machine", "Network", "OpResult", "Pool", "Precision",
+    "QuantizedNetwork", "RunResult", "Scenario", "ScenarioError", "ScenarioResult", "Scheme",
+    "Sweep", "SweepResult", "Transfer", "Vector", "Workload", "compare", "datasets",
+    "load_scenario", "lower", "machine", "network", "networks", "plot", "presets", "quantize",
+    "run", "run_scenario", "run_sweep",
 ]
 
 
-def presets() -> list[str]:
-    """Names of the machine presets that can be built."""
-    return preset_names()
+def __getattr__(name: str) -> object:
+    """A public name, imported from its module the first time it is asked for."""
+    if name in MODULES:
+        value: object = importlib.import_module(MODULES[name])
+    elif name in PUBLIC:
+        value = getattr(importlib.import_module(PUBLIC[name]), name)
+    else:
+        raise AttributeError(f"module 'accelsim' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
-def network(name_or_path: str | Path, **options: Any) -> Network:
-    """A bundled network by name or a TOML file by path, with its trained weights.
-
-    Options: weights='trained' | 'init' | path to an npz; seed (for 'init');
-    overrides={'layer.field': value}.
-    """
-    return load_network(name_or_path, **options)
-
-
-def networks() -> list[str]:
-    """Names of the bundled networks."""
-    return available_networks()
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -22,6 +22,7 @@ import numpy as np
 from accelsim.energy import AREA_45NM_UM2, ENERGY_45NM
 from accelsim.machines.cpu.core import book_speedup
 from accelsim.machines.cpu.spec import CPU_SPECS
+from accelsim.machines.gpu.spec import GPU_SPECS
 from accelsim.machines.presets import build
 from accelsim.nn.dense import Linear, relu
 from accelsim.nn.loader import load_network
@@ -149,7 +150,7 @@ def _sgemm_speedup(gpu: str, cpu: str) -> float:
 
 
 def _gpu() -> list[Figure]:
-    gtx, v100 = build("gpu-8800gtx").spec, build("gpu-v100").spec
+    gtx, v100 = GPU_SPECS["gpu-8800gtx"], GPU_SPECS["gpu-v100"]
     range_note = "The book gives a range; book_value is its middle"
     skylake, book_2017 = _peak_fp32("cpu-skylake-8180"), _peak_fp32("cpu-book-2017")
     return [

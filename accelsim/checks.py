@@ -9,7 +9,7 @@ count is asked for are errors of one shape:
     {owner}: {field} = {value!r} must be {rule} ({unit}); {fix}
     gpu-h200: sm_count = 2.5 must be a positive integer (a count of SMs); use 2 or 3
 
-The unit is read from the field's name (units in names: `clock_hz` → Hz). This module sits
+The unit is read from the field's name (`accelsim.units.unit_of`: `clock_hz` → Hz). This module sits
 below lowering and the machines, so both use it (machines/specs.py walks a spec's fields).
 """
 
@@ -21,25 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from accelsim.errors import AccelsimError, SpecError
-
-_UNITS = {"bytes": "bytes", "hz": "Hz", "cycles": "cycles", "cycle": "cycle", "s": "seconds",
-          "ops": "ops", "flops": "FLOPs", "macs": "MACs", "registers": "registers",
-          "lanes": "lanes", "warps": "warps", "ctas": "CTAs", "tiles": "tiles", "rows": "rows",
-          "cols": "columns", "cores": "cores", "pipes": "pipes", "watts": "watts",
-          "nm": "nanometres"}
-_WORDS = {"sm": "SM", "s": "second"}
-
-
-def unit_of(field: str) -> str:
-    """What a field counts, read from the units in its name: 'clock_hz' → 'Hz',
-    'dram_bytes_per_s' → 'bytes per second', 'sm_count' → 'a count of SMs'."""
-    tokens = field.split("_")
-    if len(tokens) > 1 and tokens[-1] == "count":
-        return f"a count of {' '.join(tokens[:-1]).upper()}s"
-    for i, token in enumerate(tokens):
-        if token in _UNITS:
-            return " ".join([_UNITS[token], *(_WORDS.get(t, t) for t in tokens[i + 1:])])
-    return ""
+from accelsim.units import unit_of
 
 
 def _fix(value: object, integer: bool, zero_ok: bool) -> str | None:
@@ -84,7 +66,7 @@ def check_number(value: object, field: str, *, owner: str = "", integer: bool = 
         rule = "a whole number ≥ 0" if zero_ok else "a positive integer"
     else:
         rule = "a finite number ≥ 0" if zero_ok else "a finite positive number"
-    meaning = unit_of(field) if meaning is None else meaning
+    meaning = unit_of(field).words if meaning is None else meaning
     raise error(f"{owner + ': ' if owner else ''}{field} = {value!r} must be {rule}"
                 f"{f' ({meaning})' if meaning else ''}; {fix}")
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from accelsim import __version__
 from accelsim.errors import AccelsimError, UsageError
+from accelsim.version import VERSION
 
 MAX_COUNT = 2**31 - 1  # the largest --batch, --seq-len or --epochs: sizes stay in int64
 MAX_SEED = 2**63 - 1  # numpy seeds are 64-bit
@@ -45,9 +45,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, object]:
+def parse_overrides(pairs: list[str]) -> dict[str, int | float | str]:
     """['array_rows=32', 'numerics=cycle'] → {'array_rows': 32, 'numerics': 'cycle'}."""
-    out: dict[str, object] = {}
+    out: dict[str, int | float | str] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key, text = key.strip(), text.strip()
@@ -69,7 +69,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
 
 
 def _cmd_time(args: argparse.Namespace) -> int:
-    from accelsim.engine import machine as build_machine
+    from accelsim.build import machine as build_machine
     from accelsim.nn.loader import load_network
 
     machine = build_machine(args.machine, calibration=args.calibration,
@@ -89,7 +89,7 @@ def _cmd_time(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from accelsim.measure.validate import validate_machine
+    from accelsim.validation.validate import validate_machine
 
     report = validate_machine(args.machine, networks=args.networks)
     print(report.text())
@@ -108,7 +108,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from accelsim.engine import machine as build_machine
+    from accelsim.build import machine as build_machine
     from accelsim.machines.describe import describe
 
     print(describe(build_machine(args.preset, calibration=args.calibration)))
@@ -181,13 +181,13 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from accelsim.engine import run_scenario
-    from accelsim.report.writers import check_out_dir
+    from accelsim.api import run_scenario
+    from accelsim.report.writers import check_report_dir
     from accelsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    out = check_out_dir(Path.cwd() / "reports" / scenario.name if args.out is None
-                        else args.out)  # before the runs: a bad --out fails at once
+    out = check_report_dir(Path.cwd() / "reports" / scenario.name if args.out is None
+                           else args.out)  # before the runs: a bad --out fails at once
     study = scenario.quantization
     with _progress(scenario.run_count + (study.step_count if study else 0)) as on_run:
         result = run_scenario(scenario, on_run=on_run)
@@ -226,8 +226,8 @@ def _sweep_progress() -> Iterator[Callable[[int, int], None]]:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from accelsim.api import run_sweep
     from accelsim.scenario import load_scenario
-    from accelsim.sweep.runner import run_sweep
     from accelsim.sweep.store import check_sweep_dir
 
     scenario = load_scenario(args.scenario)
@@ -249,10 +249,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from accelsim.demo import demo
-    from accelsim.report.writers import check_out_dir
+    from accelsim.report.writers import check_report_dir
 
     if not args.no_report:
-        check_out_dir(args.out)  # before the demo's runs: a bad --out fails at once
+        check_report_dir(args.out)  # before the demo's runs: a bad --out fails at once
     demo(print, None if args.no_report else Path(args.out))
     return 0
 
@@ -287,7 +287,7 @@ def _seed(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="accelsim", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"accelsim {__version__}")
+    parser.add_argument("--version", action="version", version=f"accelsim {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario file (or a bundled scenario by name: "
                                      "accelsim list scenarios) and write its report")

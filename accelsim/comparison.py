@@ -4,8 +4,9 @@
 A `Comparison` only holds results; it never simulates (`engine.compare` runs them). Records
 carry their unit in every key (`seconds`, `throughput_per_s`, `ops_per_s`); ops are counted in
 the precision's own unit (`ops_unit`: FLOP for fp32/fp16/bf16, OP for int8) and the two are
-never summed. Energy (accelsim/energy.py) is in `joules_per_inference`, `ops_per_joule` and
-`average_watts` (None for a machine whose spec gives no power figures).
+never summed. Which numbers a record holds is the registry of `accelsim.metrics`; energy
+(`joules_per_inference`, `ops_per_joule`, `average_watts`) is None for a machine whose spec
+gives no power figures.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from accelsim.machines.results import Category, RunResult, html_table
+from accelsim.machines.results import RunResult
+from accelsim.metrics import OP_METRICS, RUN_METRICS
 from accelsim.precision import Precision
-
-RECORD_SCHEMA = 1
+from accelsim.tables import Table
 
 
 @dataclass(frozen=True)
@@ -44,45 +45,27 @@ class Skipped:
     reason: str
 
 
-ENERGY_KEYS = ("joules_per_inference", "ops_per_joule", "average_watts")
-
-
-def energy_record(r: RunResult) -> dict[str, float | None]:
-    """The run's energy columns (None where its machine gives no power figures)."""
-    e = r.energy
-    return {key: None if e is None else getattr(e, key) for key in ENERGY_KEYS}
+RUN_LABELS = ("machine", "network", "batch", "seq_len", "precision", "ops_unit")
+OP_LABELS = ("machine", "network", "batch", "precision", "op_index", "op", "layer", "kind",
+             "kernel")
+OP_COLUMNS = (*OP_LABELS, *(m.name for m in OP_METRICS))
+"""results.csv's columns: an op's labels, then `metrics.OP_METRICS`."""
 
 
 def run_record(r: RunResult) -> dict[str, Any]:
-    """One run as plain values, the unit in every key."""
-    record: dict[str, Any] = {
-        "machine": r.machine, "network": r.network, "batch": r.batch, "seq_len": r.seq_len,
-        "precision": r.precision.value, "ops_unit": r.ops_unit,
-        "seconds": r.seconds, "device_seconds": r.device_seconds,
-        "latency_ms": r.seconds * 1e3, "throughput_per_s": r.throughput,
-        "device_throughput_per_s": r.device_throughput, "cycles": r.cycles,
-        "clock_hz": r.clock_hz, "ops": r.ops, "achieved_ops_per_s": r.achieved_ops_per_s,
-        "peak_ops_per_s": r.peak_ops_per_s, "utilization_fraction": r.utilization,
-        "accuracy_fraction": r.accuracy,
-        "dram_bytes": sum(op.dram_bytes for op in r.layers),
-        **energy_record(r),
-    }
-    record.update({f"time_seconds.{c.value}": r.time[c] for c in Category})
-    return record
+    """One run as plain values, the unit in every key: its labels, then `RUN_METRICS`."""
+    labels = (r.machine, r.network, r.batch, r.seq_len, r.precision.value, r.ops_unit)
+    return {**dict(zip(RUN_LABELS, labels, strict=True)),
+            **{m.name: m.read(r) for m in RUN_METRICS}}
 
 
 def op_record(r: RunResult, index: int) -> dict[str, Any]:
-    """One op of a run as plain values (the run's key first)."""
+    """One op of a run as plain values (the run's key first), in `OP_COLUMNS` order."""
     op = r.layers[index]
-    return {
-        "machine": r.machine, "network": r.network, "batch": r.batch,
-        "precision": r.precision.value, "op_index": index, "op": op.name, "layer": op.layer,
-        "kind": op.kind, "kernel": op.kernel, "seconds": op.seconds, "cycles": op.cycles,
-        "ops": op.ops, "ops_unit": r.ops_unit, "achieved_ops_per_s": op.achieved_ops_per_s,
-        "utilization_fraction": op.utilization, "bound": op.bound.value,
-        "dram_bytes": op.dram_bytes, "onchip_bytes": op.onchip_bytes,
-        **{f"time_seconds.{c.value}": op.time[c] for c in Category},
-    }
+    labels = (r.machine, r.network, r.batch, r.precision.value, index, op.name, op.layer,
+              op.kind, op.kernel)
+    return {**dict(zip(OP_LABELS, labels, strict=True)),
+            **{m.name: m.read(op) for m in OP_METRICS}}
 
 
 @dataclass(frozen=True)
@@ -144,26 +127,29 @@ class Comparison:
               "device (µs)", "inferences/s", "achieved", "of peak", "accuracy",
               "µJ/inference", "time goes to")
 
+    def runs_table(self, title: str = "") -> Table:
+        """The runs (`rows`), numbers aligned right."""
+        return Table.of(title, self.HEADER, self.rows(), right=range(4, len(self.HEADER) - 1))
+
+    def skipped_table(self, title: str = "skipped") -> Table | None:
+        """What could not run and why (None when everything ran)."""
+        if not self.skipped:
+            return None
+        return Table.of(title, ("machine", "network", "batch", "precision", "why"),
+                        ((s.machine, s.network, s.batch, s.precision, s.reason)
+                         for s in self.skipped), right={2})
+
     def table(self) -> str:
         """A text table: one line per run, then what was skipped and why."""
-        rows = [self.HEADER, *self.rows()]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(self.HEADER) - 1)]
-        lines = ["  ".join(cell.ljust(w) if i < 4 else cell.rjust(w)
-                           for i, (cell, w) in enumerate(zip(row, widths, strict=False)))
-                 + "  " + row[-1] for row in rows]
+        lines = self.runs_table().lines()
         lines += [f"skipped: {s.network} on {s.machine} ({s.precision}, batch {s.batch}): "
                   f"{s.reason}" for s in self.skipped]
-        return "\n".join(line.rstrip() for line in lines)
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return (f"Comparison({len(self.entries)} runs: {', '.join(self.networks())} on "
                 f"{', '.join(self.machines())})")
 
     def _repr_html_(self) -> str:
-        html = html_table("", self.HEADER, self.rows())
-        if self.skipped:
-            html += html_table("skipped", ("machine", "network", "batch", "precision",
-                                           "why"),
-                               ((s.machine, s.network, s.batch, s.precision, s.reason)
-                                for s in self.skipped))
-        return html
+        skipped = self.skipped_table()
+        return self.runs_table().html() + ("" if skipped is None else skipped.html())

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from accelsim.engine import CALIBRATION_SAMPLES, network_data
-from accelsim.engine import machine as build
+from accelsim.api import run_scenario
+from accelsim.build import machine as build
+from accelsim.engine import CALIBRATION_SAMPLES
 from accelsim.errors import AccelsimError
 from accelsim.lower import lower
 from accelsim.machines.presets import preset_names
+from accelsim.nn.datasets import network_data
 from accelsim.nn.generate import example_for
 from accelsim.nn.loader import load_network
 from accelsim.nn.network import Network
@@ -70,8 +72,6 @@ def run_on_machines(nets: dict[str, tuple[Network, QuantizedNetwork, tuple]],
 def quickstart_report(out_dir: Path, say: Printer) -> None:
     """The quickstart scenario (LeNet-5 and the char LSTM on tpu-v1, gpu-h200 and cpu-host)
     and its report, as `accelsim run quickstart --out OUT_DIR` writes it."""
-    from accelsim.engine import run_scenario
-
     result = run_scenario("quickstart")
     written = result.write(out_dir)
     say(f"Quickstart scenario ({result.scenario.path}): {len(result.comparison.entries)} "

@@ -1,8 +1,9 @@
-"""The run path: lower → time each op with the machine's model → execute the numerics at the
-machine's precision → score accuracy when labelled data is given.
+"""Many runs: networks × machines × batches × precisions (`compare`), and a scenario's runs,
+book figures, references and quantization study (`run_scenario`).
 
-Timing is for one batch of `batch` samples. Numerics run over all of the data given (in chunks
-of the network's forward size), so accuracy is measured on the whole set.
+Each run is `Machine.run` (the one run path, `accelsim.machines.run`): timing is for one
+batch of `batch` samples; numerics run over all of the data given, so accuracy is measured
+on the whole test split, once per network, machine and precision.
 """
 
 from __future__ import annotations
@@ -10,73 +11,63 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from accelsim.book import book_figures
+from accelsim.build import machine
 from accelsim.comparison import Comparison, Entry, Skipped
 from accelsim.errors import AccelsimError, CapacityError, PrecisionError
-from accelsim.machines.presets import HOST, build
+from accelsim.machines.base import Machine
 from accelsim.machines.results import RunResult
-from accelsim.measure.calibration import host_spec
 from accelsim.nn.datasets import network_data
+from accelsim.nn.loader import load_network
+from accelsim.nn.network import Network
 from accelsim.nn.runnable import Runnable
-from accelsim.nn.scoring import score, split_data
+from accelsim.nn.scoring import Data
 from accelsim.precision import Precision
+from accelsim.quant import QuantizedNetwork, quantize
 from accelsim.quant.study import QuantStudy, accuracy_study
 from accelsim.scenario import MACHINE_PRECISION, Scenario, load_scenario
-from accelsim.scenario_result import ReferenceRow, ScenarioResult, model_value
+from accelsim.scenario.result import Figure, ReferenceRow, ScenarioResult, model_value
 
-__all__ = ["compare", "machine", "network_data", "run", "run_scenario", "score", "split_data"]
+__all__ = ["compare", "machine", "run", "run_scenario"]
 CALIBRATION_SAMPLES = 256  # training samples an int8 network's activation scales come from
-
-if TYPE_CHECKING:
-    from accelsim.machines.base import Machine
-
-
-def machine(name: str, /, calibration: str | Path | None = None,
-            **overrides: Any) -> Machine:
-    """A machine preset with spec fields overridden by keyword; `cpu-host` comes from the
-    host's saved calibration (`calibration=PATH`, else the per-user cache, else measured once
-    and saved, with a note on stderr)."""
-    if name == HOST:
-        return build(name, host_spec(None if calibration is None else Path(calibration)),
-                     **overrides)
-    if calibration is not None:
-        raise AccelsimError(f"calibration= applies to cpu-host only, not {name!r}")
-    return build(name, **overrides)
+NetworkSpec = str | Path | Runnable
+MachineSpecifier = str | Machine
+OnRun = Callable[[str], None]
 
 
-def run(machine: Machine, net: Runnable, *, batch: int = 1, precision: Any = None,
-        data: Any = None, seq_len: int | None = None) -> RunResult:
+def run(machine: Machine, net: Runnable, *, batch: int = 1,
+        precision: Precision | str | None = None, data: Data = None,
+        seq_len: int | None = None) -> RunResult:
     """Time one batch of `net` on `machine`; with data, also outputs and accuracy
     (`Machine.run`; `precision=None` means the machine's own)."""
     return machine.run(net, batch=batch, precision=precision, data=data, seq_len=seq_len)
 
 
-def _as_list(value: Any) -> list[Any]:
+def _as_list(value: object) -> list[Any]:
+    """A list of what was given: the items of a list or tuple, else the value alone (a
+    string is one name, not a sequence of letters)."""
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def _network(spec: Any, scored: bool) -> Any:
+def _network(spec: NetworkSpec, scored: bool) -> Runnable:
     """A network by name or path (trained weights when it will be scored, else shapes only),
     or a network object as given."""
-    from accelsim.nn.loader import load_network
-
     if isinstance(spec, str | Path):
         return load_network(spec, weights="trained" if scored else "none")
     return spec
 
 
-def _quantized(net: Any) -> Any:
+def _quantized(net: Runnable) -> Runnable:
     """The int8 network, its scales calibrated on training samples (as `ax.quantize`)."""
-    from accelsim.quant import QuantizedNetwork, quantize
-
-    if isinstance(net, QuantizedNetwork):
+    if isinstance(net, QuantizedNetwork) or not isinstance(net, Network):
         return net
     return quantize(net, network_data(net, "train")[0][:CALIBRATION_SAMPLES])
 
 
-def _batches(m: Machine, net: Any, precision: Precision, batches: Sequence[int], data: Any,
-             seq_len: int | None, on_run: Callable[[str], None] | None,
+def _batches(m: Machine, net: Runnable, precision: Precision, batches: Sequence[int],
+             data: Data, seq_len: int | None, on_run: OnRun | None,
              ) -> tuple[list[Entry], list[Skipped]]:
     """One network on one machine at one precision, at every batch. The numerics do not
     depend on the batch timed: with data, the first run that fits is scored and its accuracy
@@ -99,10 +90,12 @@ def _batches(m: Machine, net: Any, precision: Precision, batches: Sequence[int],
     return entries, skipped
 
 
-def compare(networks: Any, machines: Any, *, batch: int | Sequence[int] = 1,
+def compare(networks: NetworkSpec | Sequence[NetworkSpec],
+            machines: MachineSpecifier | Sequence[MachineSpecifier], *,
+            batch: int | Sequence[int] = 1,
             precision: str | Precision | Sequence[str | Precision | None] | None = None,
             seq_len: int | None = None, accuracy: bool = False,
-            on_run: Callable[[str], None] | None = None) -> Comparison:
+            on_run: OnRun | None = None) -> Comparison:
     """Every network on every machine at every batch and precision (None: each machine's
     own). Networks and machines are names (or paths, or built objects). With `accuracy`, each
     run also scores the network's own test split at that precision (int8 through a network
@@ -112,12 +105,12 @@ def compare(networks: Any, machines: Any, *, batch: int | Sequence[int] = 1,
     nets = [_network(n, scored) for n in _as_list(networks)]
     built = [machine(m) if isinstance(m, str) else m for m in _as_list(machines)]
     batches = [int(b) for b in _as_list(batch)]
-    precisions = [None if p is None else Precision(p) for p in _as_list(precision)]
+    precisions = [None if p is None else Precision.parse(p) for p in _as_list(precision)]
     tests = [network_data(net, "test") if scored else None for net in nets]  # before any run
     entries: list[Entry] = []
     skipped: list[Skipped] = []
     for net, test in zip(nets, tests, strict=True):
-        int8 = None
+        int8: Runnable | None = None
         for m in built:
             for p in precisions:
                 chosen = m.default_precision if p is None else p
@@ -127,16 +120,16 @@ def compare(networks: Any, machines: Any, *, batch: int | Sequence[int] = 1,
                 done, left = _batches(m, model, chosen, batches, test, seq_len, on_run)
                 entries += done
                 skipped += left
-    return Comparison(tuple(entries), tuple(skipped),
-                      tuple((m.name, getattr(m, "spec", None)) for m in built))
+    return Comparison(tuple(entries), tuple(skipped))
 
 
 def _scenario_machines(scenario: Scenario) -> list[Machine]:
-    """Each machine of the scenario, built; an error names the file and the machine's key."""
+    """Each machine of the scenario, as parsed (built here for a scenario made by hand); an
+    error names the file and the machine's key."""
     built = []
     for i, choice in enumerate(scenario.machines):
         try:
-            built.append(machine(choice.preset, **dict(choice.overrides)))
+            built.append(choice.built())
         except AccelsimError as err:
             key = f"machines[{i}].{'overrides' if choice.overrides else 'preset'}"
             raise scenario.error(key, err) from None
@@ -144,29 +137,29 @@ def _scenario_machines(scenario: Scenario) -> list[Machine]:
 
 
 def run_scenario(scenario: Scenario | str | Path,
-                 on_run: Callable[[str], None] | None = None) -> ScenarioResult:
+                 on_run: OnRun | None = None) -> ScenarioResult:
     """Run a scenario (a `Scenario`, a file's path or a bundled scenario's name): every
     network on every machine at every batch and precision (`compare`), the book's figures
     when it asks for them, the model's value beside each published reference, and its
     quantization study (`accelsim.quant.study.accuracy_study`) when it has one; `on_run`
-    hears each run's and each study step's label."""
+    hears each run's and each study step's label. The result's `write` needs a report
+    writer: `accelsim.run_scenario` binds the report layer's."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if not scenario.machines and scenario.quantization is None:
         raise scenario.error("sweep", f"the scenario holds only a design-space sweep; run it "
                              f"with `accelsim sweep {scenario.name}` (or "
-                             "accelsim.sweep.run_sweep(scenario))")
+                             "accelsim.run_sweep(scenario))")
     comparison = Comparison(())
     if scenario.machines:  # a scenario with only a [quantization] study has no runs
+        weights = "trained" if scenario.accuracy else "none"
         comparison = compare(
-            list(scenario.networks), _scenario_machines(scenario),
+            [c.loaded(weights) for c in scenario.networks], _scenario_machines(scenario),
             batch=list(scenario.batches),
             precision=[None if p == MACHINE_PRECISION else p for p in scenario.precisions],
             seq_len=scenario.seq_len, accuracy=scenario.accuracy, on_run=on_run)
-    figures: tuple[Any, ...] = ()
+    figures: tuple[Figure, ...] = ()
     if scenario.book_figures:
-        from accelsim.book import book_figures
-
         figures = tuple(book_figures())
     references = tuple(ReferenceRow(ref, model_value(comparison, ref))
                        for ref in scenario.references)
@@ -174,14 +167,14 @@ def run_scenario(scenario: Scenario | str | Path,
                           _study(scenario, on_run))
 
 
-def _study(scenario: Scenario, on_run: Callable[[str], None] | None) -> QuantStudy | None:
+def _study(scenario: Scenario, on_run: OnRun | None) -> QuantStudy | None:
     """The scenario's quantization study (None when it asks for none); an error names the
     scenario's [quantization] table."""
     plan = scenario.quantization
     if plan is None:
         return None
     try:
-        return accuracy_study(list(plan.networks), plan.variants, plan.sensitivity,
-                              plan.max_drop_points, on_step=on_run)
+        return accuracy_study([c.loaded("trained") for c in plan.networks], plan.variants,
+                              plan.sensitivity, plan.max_drop_points, on_step=on_run)
     except AccelsimError as err:
         raise scenario.error("quantization", err) from None

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from accelsim import __version__
 from accelsim.errors import AccelsimError, OutputError
+from accelsim.files import ensure_folder, write_text_atomically
 from accelsim.nn.cards import card_markdown, read_cards, with_card
-from accelsim.nn.files import ensure_folder, write_text_atomically
 from accelsim.nn.generate import example_for
 from accelsim.nn.loader import load_network, resolve_model_path, write_weights
 from accelsim.nn.train import TrainConfig, TrainResult, train
+from accelsim.version import VERSION
 
 
 def weights_meta(result: TrainResult) -> dict:
@@ -26,7 +26,7 @@ def weights_meta(result: TrainResult) -> dict:
     return {"network": result.network.name, "dataset": config.dataset, "data": config.data,
             "epochs": config.epochs, "seed": config.seed, "optimizer": config.optimizer,
             "learning_rate": config.learning_rate, "batch_size": config.batch_size,
-            "metrics": result.metrics, "accelsim": __version__}
+            "metrics": result.metrics, "accelsim": VERSION}
 
 
 def train_and_save(name_or_path: str, *, seed: int = 0, epochs: int | None = None,

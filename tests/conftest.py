@@ -41,6 +41,9 @@ class FixedRateSpec:
     clock_hz: float = 1e9
     macs_per_cycle: int = 100
     elements_per_cycle: int = 10
+    memory_bytes_per_s: float = 1e10
+    name: str = "test-fixed-rate"
+    source: str = "a test double"
 
 
 class FixedRateMachine(Machine):

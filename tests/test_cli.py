@@ -236,7 +236,7 @@ def test_train_creates_the_out_dir_and_keeps_old_files_on_failure(tmp_path, caps
     def fail(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("accelsim.nn.files.os.replace", fail)
+    monkeypatch.setattr("accelsim.files.os.replace", fail)
     assert main(["train", str(model), "--quiet", "--seed", "5", "--out-dir", str(out)]) == 2
     line = one_error_line(capsys)
     assert "tiny-hello.npz" in line and "No space left on device" in line

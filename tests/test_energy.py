@@ -25,12 +25,8 @@ import pytest
 
 import accelsim as ax
 from accelsim.book import book_figures
-from accelsim.comparison import ENERGY_KEYS, run_record
+from accelsim.comparison import run_record
 from accelsim.energy import (
-    AREA_45NM_UM2,
-    DRAM_PJ_PER_BYTE,
-    ENERGY_45NM,
-    SRAM_PJ_PER_BYTE,
     EnergyPart,
     energy_from_counts,
     energy_of,
@@ -40,6 +36,7 @@ from accelsim.energy import (
 )
 from accelsim.errors import AccelsimError, SpecError
 from accelsim.ir import Pool, Vector
+from accelsim.metrics import ENERGY_METRICS as ENERGY_KEYS
 from accelsim.nn.loader import load_network
 from accelsim.precision import Precision
 
@@ -57,18 +54,6 @@ class HandSpec:
     process_nm: float = 45.0
     idle_watts: float = 10.0
     tdp_watts: float = 50.0
-
-
-def test_the_table_is_horowitz_isscc_2014_at_45nm():
-    assert dict(ENERGY_45NM) == {
-        "int8 add": 0.03, "int32 add": 0.1, "fp16 add": 0.4, "fp32 add": 0.9,
-        "int8 mult": 0.2, "int32 mult": 3.1, "fp16 mult": 1.1, "fp32 mult": 3.7,
-        "sram 8KB": 10.0, "sram 32KB": 20.0, "sram 1MB": 100.0,
-        "dram low": 1300.0, "dram high": 2600.0}
-    # per byte: his per-64-bit-access figures over 8 bytes (SRAM at 1 MB, DRAM's low end)
-    assert SRAM_PJ_PER_BYTE == 100 / 8 == 12.5
-    assert DRAM_PJ_PER_BYTE == 1300 / 8 == 162.5
-    assert AREA_45NM_UM2["int8 mult"] == 282 and AREA_45NM_UM2["fp32 mult"] == 7700
 
 
 def test_a_mac_is_the_multiply_and_the_accumulators_add():

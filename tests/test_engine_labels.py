@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import accelsim as ax
-from accelsim.engine import score, split_data
 from accelsim.errors import AccelsimError, DataError
+from accelsim.nn.scoring import score, split_data
 
 OUTPUTS = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 3]]  # 5 samples, 4 classes
 

@@ -18,6 +18,8 @@ def test_non_editable_install_loads_lenet5_from_any_directory(tmp_path):
         capture_output=True, text=True, check=False, cwd=tmp_path,
     )
     assert build.returncode == 0, build.stderr
+    modules = {p.relative_to(ROOT) for p in (ROOT / "accelsim").rglob("*.py")}
+    assert {p for p in modules if not (target / p).is_file()} == set()  # every package listed
     script = (
         "import accelsim as ax, pathlib, sys\n"
         f"assert pathlib.Path(ax.__file__).is_relative_to({str(target)!r}), ax.__file__\n"

@@ -22,8 +22,8 @@ from accelsim.machines.presets import build
 from accelsim.scenario import (
     FORMATS,
     KEYS,
-    METRICS,
     PLOTS,
+    REFERENCE_METRICS,
     MachineChoice,
     Scenario,
     available_scenarios,
@@ -31,7 +31,13 @@ from accelsim.scenario import (
     parse_scenario,
     scenarios_dir,
 )
-from accelsim.scenario_result import ScenarioResult, model_value
+from accelsim.scenario.result import ScenarioResult, model_value
+
+
+def specs(choices) -> tuple[str, ...]:
+    """The networks as the scenario names them."""
+    return tuple(c.spec for c in choices)
+
 
 BASE = """
 [scenario]
@@ -76,7 +82,7 @@ def test_the_shipped_scenarios_include_quickstart_and_batch_sweep():
     assert {"quickstart", "batch-sweep"} <= set(available_scenarios())
     quick = load_scenario("quickstart")
     assert [m.preset for m in quick.machines] == ["tpu-v1", "gpu-h200", "cpu-host"]
-    assert quick.networks == ("lenet5", "lstm-char") and quick.batches == (1, 16, 64, 256)
+    assert specs(quick.networks) == ("lenet5", "lstm-char") and quick.batches == (1, 16, 64, 256)
     assert quick.accuracy and quick.plots == PLOTS and quick.formats == FORMATS
     sweep = load_scenario("batch-sweep")
     assert sweep.batches == tuple(4**i for i in range(7)) and not sweep.accuracy
@@ -95,7 +101,7 @@ def test_a_bundled_name_resolves_and_a_local_file_wins(scenario_file, monkeypatc
 def test_metrics_are_the_numbers_of_a_run_record():
     record = ax.compare("lenet5", "tpu-v1").to_records()[0]
     labels = {"machine", "network", "batch", "seq_len", "precision", "ops_unit"}
-    assert set(METRICS) == set(record) - labels
+    assert set(REFERENCE_METRICS) == set(record) - labels
 
 
 # ---- errors ----------------------------------------------------------------------------
@@ -252,7 +258,7 @@ def test_networks_given_as_paths_resolve_beside_the_scenario(scenario_file, tmp_
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # not where the scenario is
     s = load_scenario(path)
-    assert s.networks == (str(nets / "small.toml"), "lenet5")
+    assert specs(s.networks) == (str(nets / "small.toml"), "lenet5")
     result = ax.run_scenario(dataclasses.replace(s, batches=(4,)))
     mine = ax.network(nets / "small.toml", weights="none")
     assert [r.network for r in result.comparison.results] == ["small-mlp", "small-mlp",
@@ -296,7 +302,7 @@ FIELDS = {preset: sorted({f.name for f in dataclasses.fields(build(spec).spec)} 
                                ("cpu-host", "cpu-haswell-e5-2699v3"))}  # a relabel is its own test
 NAMES = sorted({k for keys in KEYS.values() for k in keys}
                | {f for fields in FIELDS.values() for f in fields})
-WORDS = [*ax.presets(), *ax.networks(), *PLOTS, *FORMATS, *METRICS, "machine", "fp16",
+WORDS = [*ax.presets(), *ax.networks(), *PLOTS, *FORMATS, *REFERENCE_METRICS, "machine", "fp16",
          "int8", "x.toml", "/", "", " "]
 leaves = (st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12)
           | st.sampled_from(WORDS) | st.datetimes() | st.integers(1, 300))
@@ -523,7 +529,7 @@ def test_a_study_alone_is_a_scenario_with_defaults():
     s = load_scenario("quantization")
     assert (s.machines, s.networks, s.run_count) == ((), (), 0)
     plan = s.quantization
-    assert plan.networks == ("lenet5", "lenet5-classic", "cnn-wide", "lstm-char",
+    assert specs(plan.networks) == ("lenet5", "lenet5-classic", "cnn-wide", "lstm-char",
                              "lstm-recall", "rnn-hello")
     assert plan.variants == DEFAULT_VARIANTS and plan.sensitivity and plan.max_drop_points == 0.5
     assert s.plots == ("quantization", "sensitivity")
@@ -546,7 +552,7 @@ def test_variants_parse_into_what_quantize_takes(scenario_file):
 def test_study_networks_default_to_the_runs_and_plots_follow_what_can_be_drawn():
     doc = tomllib.loads(BASE + "[quantization]\nsensitivity = false\nmax_drop_points = 1\n")
     s = parse_scenario(doc)
-    assert s.quantization.networks == ("lenet5",) and not s.quantization.sensitivity
+    assert specs(s.quantization.networks) == ("lenet5",) and not s.quantization.sensitivity
     assert s.quantization.max_drop_points == 1.0 and s.run_count == 4
     assert s.plots == (*PLOTS, "quantization")
 

@@ -1,67 +1,38 @@
-"""The machine protocol and the results every machine returns.
+"""The machine base class: a frozen spec and a timing model per op kind.
 
-A machine is a frozen spec plus a timing model per op kind. `time_op` times one op as a kernel
-of its own; `time_workload` times a whole lowered network (machines that overlap ops or fuse
-layers, like the TPU's decoupled access/execute, override it) and returns both times
-(DESIGN.md "Two times"); `execute` computes outputs at a precision. `run` is the one
-run path (the CLI and `accelsim.run` call it); it asks `check_runnable` first, so a machine
-refuses a network it cannot run (the TPU v1 a quantization with zero points) before any timing,
-with or without data, and attaches the run's energy (`energy.energy_of`) when the spec gives
-power figures (every preset's does).
+`time_op` times one op as a kernel of its own; `time_workload` times a whole lowered network
+(machines that overlap ops or fuse layers, like the TPU's decoupled access/execute, override
+it) and returns both times (DESIGN.md "Two times"); `execute` computes outputs at a
+precision; `check_runnable` refuses a network the machine cannot run at all (the TPU v1 a
+quantization with zero points). That is all a machine does. `run` hands it to the one run
+path (`accelsim.machines.run.run_network`), which lowers, checks the data, scores accuracy and
+prices the energy around it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from accelsim.checks import check_count
-from accelsim.energy import PoweredSpec, energy_of, vector_ops_of
-from accelsim.errors import AccelsimError, PrecisionError
-from accelsim.ir import Gemm, Op, Transfer, Workload
-from accelsim.lower import lower
-from accelsim.machines.results import Breakdown, MachineProgram, OpResult, RunResult
+from accelsim.errors import PrecisionError
+from accelsim.ir import Gemm, Op, Workload
+from accelsim.machines.results import OpResult, RunResult, WorkloadTiming
+from accelsim.machines.run import run_network
+from accelsim.machines.specs import MachineSpec, RatedSpec
 from accelsim.nn.runnable import Runnable
-from accelsim.nn.scoring import score, split_data
+from accelsim.nn.scoring import Data
 from accelsim.precision import Precision
 
 __all__ = ["Machine", "OpResult", "Precision", "RunResult", "SpecMachine", "WorkloadTiming"]
-
-
-@dataclass(frozen=True)
-class WorkloadTiming:
-    """A timed workload: per-op results, both times, where the time went, and the machine's
-    program (a TPU `Program`) and run-level detail dataclass if it has them."""
-
-    layers: tuple[OpResult, ...]
-    cycles: float
-    seconds: float
-    device_seconds: float
-    time: Breakdown
-    program: MachineProgram | None = None
-    detail: Any = None
-
-    @classmethod
-    def serial(cls, layers: tuple[OpResult, ...], workload: Workload,
-               detail: Any = None) -> WorkloadTiming:
-        """Ops one after another: end to end is every op, device time all but the host
-        transfers."""
-        seconds = sum(r.seconds for r in layers)
-        device = sum(r.seconds for r, op in zip(layers, workload.ops, strict=True)
-                     if not isinstance(op, Transfer))
-        return cls(layers, sum(r.cycles for r in layers), seconds, device,
-                   Breakdown.total_of(r.time for r in layers), None, detail)
 
 
 class Machine(ABC):
     """Base class: subclasses give the spec, precisions, peak rates and per-op timing."""
 
     name: str
-    spec: Any
+    spec: MachineSpec
 
     @property
     @abstractmethod
@@ -120,35 +91,10 @@ class Machine(ABC):
         return net.forward(x, precision)
 
     def run(self, net: Runnable, batch: int = 1, precision: Precision | str | None = None,
-            data: Any = None, seq_len: int | None = None) -> RunResult:
+            data: Data = None, seq_len: int | None = None) -> RunResult:
         """Time one batch of `net` and, given data, compute outputs and accuracy
-        (precision None: the machine's default). The one run path: lower, time, execute,
-        score, price the energy."""
-        p = self.check_precision(self.default_precision if precision is None else precision)
-        self.check_runnable(net)
-        x, y = split_data(data)
-        if x is not None:
-            x = net.check_input(x)
-            if net.sequence and seq_len not in (None, x.shape[1]):
-                raise AccelsimError(f"seq_len = {seq_len} but the data has {x.shape[1]} time "
-                                    "steps; leave seq_len out to time the data's length")
-            if net.sequence:
-                seq_len = x.shape[1]
-        workload = lower(net, batch, seq_len)
-        timing = self.time_workload(workload, p)
-        outputs = self.execute(net, x, p) if x is not None else None
-        accuracy = score(outputs, y) if y is not None and outputs is not None else None
-        result = RunResult(machine=self.name, network=net.name, batch=workload.batch,
-                           precision=p, layers=timing.layers, cycles=timing.cycles,
-                           seconds=timing.seconds, device_seconds=timing.device_seconds,
-                           ops=workload.total_ops, peak_ops_per_s=self.peak_ops_per_s(p),
-                           clock_hz=self.clock_hz, seq_len=workload.seq_len,
-                           accuracy=accuracy, outputs=outputs, program=timing.program,
-                           detail=timing.detail, time=timing.time,
-                           vector_ops=vector_ops_of(workload))
-        if not isinstance(self.spec, PoweredSpec):
-            return result
-        return dataclasses.replace(result, energy=energy_of(result, self))
+        (precision None: the machine's default); see `accelsim.machines.run`."""
+        return run_network(self, net, batch, precision, data, seq_len)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -158,7 +104,9 @@ class SpecMachine(Machine):
     """A machine whose spec gives its clock, precisions and peak rates (CPUs and GPUs), with
     float numerics by emulated rounding and int8 through a quantized network."""
 
-    def __init__(self, spec: Any) -> None:
+    spec: RatedSpec
+
+    def __init__(self, spec: RatedSpec) -> None:
         self.spec = spec
         self.name = spec.name
 
@@ -173,7 +121,7 @@ class SpecMachine(Machine):
     def peak_ops_per_s(self, precision: Precision | str = Precision.FP32) -> float:
         return self.spec.peak_ops_per_s(self.check_precision(precision))
 
-    def execute(self, net: Any, x: np.ndarray, precision: Precision) -> np.ndarray:
+    def execute(self, net: Runnable, x: np.ndarray, precision: Precision) -> np.ndarray:
         if precision is Precision.INT8:
             from accelsim.quant import ensure_quantized
 

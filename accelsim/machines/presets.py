@@ -8,26 +8,26 @@ measured rather than written down: `build` takes that spec as data (`host_spec`)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from difflib import get_close_matches
-from typing import Any
 
 from accelsim.errors import AccelsimError
 from accelsim.machines.base import Machine
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.cpu.spec import CPUSpec
+from accelsim.machines.specs import SpecValue
 
 Factory = Callable[..., Machine]
 
 
-def _tpu_v1(**overrides: Any) -> Machine:
+def _tpu_v1(**overrides: SpecValue) -> Machine:
     from accelsim.machines.tpu.core import tpu_v1
 
     return tpu_v1(**overrides)
 
 
 def _gpu(name: str) -> Factory:
-    def build_gpu(**overrides: Any) -> Machine:
+    def build_gpu(**overrides: SpecValue) -> Machine:
         from accelsim.machines.gpu.core import gpu_preset
 
         return gpu_preset(name, **overrides)
@@ -36,7 +36,7 @@ def _gpu(name: str) -> Factory:
 
 
 def _cpu(name: str) -> Factory:
-    def build_cpu(**overrides: Any) -> Machine:
+    def build_cpu(**overrides: SpecValue) -> Machine:
         from accelsim.machines.cpu.core import cpu_preset
 
         return cpu_preset(name, **overrides)
@@ -58,18 +58,21 @@ def preset_names() -> list[str]:
     return sorted([*PRESETS, HOST])
 
 
-def build(name: str, /, host_spec: CPUSpec | None = None, **overrides: Any) -> Machine:
-    """Build a preset, replacing spec fields by keyword (e.g. array_rows=32); `cpu-host`
-    needs its measured spec (`accelsim.machine("cpu-host")` measures or loads it)."""
+def build(name: str, /, **overrides: SpecValue) -> Machine:
+    """Build a preset, replacing spec fields by keyword (e.g. array_rows=32). `cpu-host`
+    is measured, not written down: `build_host` takes its spec."""
     if name == HOST:
-        if host_spec is None:
-            raise AccelsimError("cpu-host is measured, not written down: build it with "
-                                "accelsim.machine('cpu-host'), which loads the host's saved "
-                                "calibration (or measures it once)")
-        return CPU(host_spec.replace(**overrides))
+        raise AccelsimError("cpu-host is measured, not written down: build it with "
+                            "accelsim.machine('cpu-host'), which loads the host's saved "
+                            "calibration (or measures it once)")
     if name not in PRESETS:
         known = ", ".join(preset_names())
         hint = get_close_matches(str(name), preset_names(), n=1)
         advice = f"did you mean {hint[0]!r}? " if hint else ""
         raise AccelsimError(f"unknown machine {name!r}; {advice}presets: {known}")
     return PRESETS[name](**overrides)
+
+
+def build_host(host_spec: CPUSpec, overrides: Mapping[str, SpecValue]) -> Machine:
+    """`cpu-host` from its measured spec (`accelsim.measure`), with spec fields replaced."""
+    return CPU(host_spec.replace(**overrides))

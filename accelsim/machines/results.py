@@ -24,13 +24,15 @@ import html
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from accelsim.energy import Energy
 from accelsim.errors import AccelsimError
+from accelsim.ir import Transfer, Workload
 from accelsim.precision import Precision
+from accelsim.tables import Table
 
 
 class Category(StrEnum):
@@ -104,14 +106,21 @@ class MachineProgram(Protocol):
     def count(self, kind: type) -> int: ...
 
 
-def detail_dict(detail: Any) -> dict[str, Any]:
+class Detail(Protocol):
+    """A machine's frozen detail dataclass beneath a result (a GPU kernel's waves, the TPU's
+    counters, a CPU GEMM's packing): any dataclass instance, flattened by `detail_dict`."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+
+def detail_dict(detail: Detail | None) -> dict[str, object]:
     """A detail dataclass as plain values (nested ones flattened with dots)."""
     if detail is None:
         return {}
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for f in dataclasses.fields(detail):
         value = getattr(detail, f.name)
-        if dataclasses.is_dataclass(value):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
             out.update({f"{f.name}.{k}": v for k, v in detail_dict(value).items()})
         else:
             out[f.name] = value
@@ -133,7 +142,7 @@ class OpResult:
     utilization: float
     bound: Bound
     time: Breakdown = field(default_factory=Breakdown)
-    detail: Any = None  # the machine's frozen detail dataclass, or None
+    detail: Detail | None = None  # the machine's frozen detail dataclass
     kernel: str = ""  # what ran it: a GPU kernel's name, a TPU instruction, a CPU routine
     layer: str = ""  # the network layer the op belongs to
 
@@ -165,7 +174,7 @@ class OpResult:
                 ("utilization", f"{self.utilization:.1%}"), ("bound", self.bound.value),
                 ("kernel", self.kernel or "—")]
         rows += [(c.value, f"{v:.1%}") for c, v in self.breakdown().items()]
-        return html_table(f"{self.name} ({self.precision.value})", ("", ""), rows)
+        return Table.of(f"{self.name} ({self.precision.value})", ("", ""), rows).html()
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,10 +196,11 @@ class RunResult:
     accuracy: float | None = None
     outputs: np.ndarray | None = None
     program: MachineProgram | None = None  # the TPU's compiled program, or None
-    detail: Any = None  # the machine's frozen run-level detail dataclass, or None
+    detail: Detail | None = None  # the machine's frozen run-level detail dataclass
     time: Breakdown = field(default_factory=Breakdown)
     vector_ops: int = 0  # element-wise and pooling ops (energy.vector_ops_of), apart from `ops`
     energy: Energy | None = None  # None only for a machine whose spec gives no power figures
+    memory_bytes_per_s: float | None = None  # the spec's main memory (the roofline's slope)
 
     @property
     def throughput(self) -> float:
@@ -277,16 +287,18 @@ class RunResult:
                 f"{self.achieved_ops_per_s / 1e12:.3f} T{self.ops_unit}/s of "
                 f"{self.peak_ops_per_s / 1e12:.1f} peak ({self.utilization:.1%}){acc}{energy}")
 
+    def op_table(self) -> Table:
+        """One row per op: cycles, time, work, utilization, what bound it ('—' for ops fused
+        into another and costing no time of their own) and the kernel that ran it."""
+        return Table.of("", ("op", "kind", "cycles", "µs", "ops", "util", "bound", "kernel"),
+                        ((r.name, r.kind, f"{r.cycles:,.0f}", f"{r.seconds * 1e6:.2f}",
+                          f"{r.ops:,}", f"{r.utilization:.1%}",
+                          r.bound.value if r.cycles else "—", r.kernel) for r in self.layers),
+                        right={2, 3, 4, 5})
+
     def table(self) -> str:
-        """One line per op: cycles, time, work, utilization and what bound it ('—' for ops
-        fused into another and costing no time of their own)."""
-        lines = [f"{'op':<16}{'kind':<9}{'cycles':>12}{'µs':>10}{'ops':>14}{'util':>8}  "
-                 "bound     kernel"]
-        for r in self.layers:
-            lines.append(f"{r.name:<16}{r.kind:<9}{r.cycles:>12,.0f}{r.seconds * 1e6:>10.2f}"
-                         f"{r.ops:>14,}{r.utilization:>8.1%}  "
-                         f"{(r.bound.value if r.cycles else '—'):<9} {r.kernel}".rstrip())
-        return "\n".join(lines)
+        """`op_table` as aligned text."""
+        return self.op_table().text()
 
     def __repr__(self) -> str:
         return (f"RunResult({self.network!r} on {self.machine!r}, {self.precision.value}, "
@@ -298,18 +310,30 @@ class RunResult:
         shares = self.breakdown_line()
         if shares:
             head += f"<p>time: {html.escape(shares)}</p>"
-        rows = [(r.name, r.kind, f"{r.seconds * 1e6:,.2f}", f"{r.ops:,}",
-                 f"{r.utilization:.1%}", r.bound.value if r.cycles else "—", r.kernel)
-                for r in self.layers]
-        return head + html_table("", ("op", "kind", "time (µs)", "ops", "utilization",
-                                      "bound", "kernel"), rows)
+        return head + self.op_table().html()
 
 
-def html_table(caption: str, header: tuple[str, ...],
-               rows: Iterable[tuple[Any, ...]]) -> str:
-    """A plain HTML table (escaped cells) for notebooks."""
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return f"<table>{cap}<tr>{head}</tr>{body}</table>"
+@dataclass(frozen=True)
+class WorkloadTiming:
+    """A timed workload (`Machine.time_workload`): per-op results, both times, where the
+    time went, and the machine's program (a TPU `Program`) and run-level detail if it has
+    them."""
+
+    layers: tuple[OpResult, ...]
+    cycles: float
+    seconds: float
+    device_seconds: float
+    time: Breakdown
+    program: MachineProgram | None = None
+    detail: Detail | None = None
+
+    @classmethod
+    def serial(cls, layers: tuple[OpResult, ...], workload: Workload,
+               detail: Detail | None = None) -> WorkloadTiming:
+        """Ops one after another: end to end is every op, device time all but the host
+        transfers."""
+        seconds = sum(r.seconds for r in layers)
+        device = sum(r.seconds for r, op in zip(layers, workload.ops, strict=True)
+                     if not isinstance(op, Transfer))
+        return cls(layers, sum(r.cycles for r in layers), seconds, device,
+                   Breakdown.total_of(r.time for r in layers), None, detail)

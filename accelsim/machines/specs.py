@@ -27,8 +27,10 @@ from typing import Any, ClassVar, Protocol, TypeVar, get_args, get_origin, get_t
 
 import numpy as np
 
-from accelsim.checks import check_number, unit_of
+from accelsim.checks import check_number
 from accelsim.errors import SpecError
+from accelsim.precision import Precision
+from accelsim.units import unit_of
 
 
 class _NamedDataclass(Protocol):
@@ -39,7 +41,38 @@ class _NamedDataclass(Protocol):
     def name(self) -> str: ...
 
 
+class MachineSpec(Protocol):
+    """What every machine spec gives beyond its own fields: a frozen dataclass with a name,
+    where its numbers come from, its clock and its main memory's bandwidth (a GPU's HBM, a
+    CPU's DRAM, the TPU's weight DDR3: the slope of the roofline)."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def clock_hz(self) -> float: ...
+
+    @property
+    def memory_bytes_per_s(self) -> float: ...
+
+
+class RatedSpec(MachineSpec, Protocol):
+    """A spec that states its precisions and peak rates itself (CPUs and GPUs)."""
+
+    @property
+    def precisions(self) -> frozenset[Precision]: ...
+
+    def peak_ops_per_s(self, precision: Precision) -> float: ...
+
+
 Spec = TypeVar("Spec", bound=_NamedDataclass)
+SpecValue = bool | int | float | str | tuple[tuple[str, float], ...] | Mapping[str, float]
+"""What a spec field may be given as (a table of rates as pairs or a mapping)."""
 
 
 def replace_spec(spec: Spec, overrides: dict[str, Any]) -> Spec:
@@ -69,7 +102,7 @@ def _check_rates(value: object, field: str, owner: str) -> tuple[tuple[str, floa
             raise SpecError(f"{owner}: {field} names {name!r}; each name must be a distinct, "
                             "non-empty string")
     return tuple((name, float(check_number(rate, f"{field}[{name!r}]", owner=owner,
-                                           meaning=unit_of(field), error=SpecError)))
+                                           meaning=unit_of(field).words, error=SpecError)))
                  for name, rate in pairs)
 
 

@@ -1,6 +1,6 @@
-"""Recorded CPU hosts, replayed: the CPU model against GEMM timings measured on real hosts,
-each with the spec its calibration produced there (so the check is deterministic and runs
-anywhere, whatever host runs it).
+"""Recorded measurements bundled with the package (`accelsim/measure/data/`): real hosts' and
+GPUs' timings, each CPU host with the spec its calibration produced there, so a replay
+(`accelsim.validation`) is deterministic and runs anywhere, whatever host runs it.
 
 Each file in `accelsim/measure/data/` named `cpu-*.json` that carries a spec is a recorded
 host: `cpu_host_spec_as_detected` (or `spec`) holds `CPUSpec` fields, `gemm.rows` holds
@@ -16,9 +16,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from accelsim.machines.cpu.blis import predict
 from accelsim.machines.cpu.spec import CPUSpec
-from accelsim.measure.cpu_gemms import CpuReport, CpuRow
 
 DATA = "accelsim.measure.data"
 
@@ -47,18 +45,3 @@ def recorded_hosts() -> list[str]:
     """Recorded CPU files that can be replayed (they carry a spec and GEMM rows)."""
     return [name for name in data_files() if name.startswith("cpu-")
             and spec_of(read(name)) is not None and "rows" in read(name).get("gemm", {})]
-
-
-def replay(name: str) -> CpuReport:
-    """The model with the recorded spec against the recorded GEMM timings."""
-    doc = read(name)
-    spec = spec_of(doc)
-    if spec is None:
-        raise ValueError(f"{name} carries no spec to replay")
-    rows = []
-    for row in doc["gemm"]["rows"]:
-        gemm = predict(spec, row["m"], row["k"], row["n"])
-        rows.append(CpuRow(row["m"], row["k"], row["n"], row["measured_us"],
-                           gemm.seconds * 1e6, f"{gemm.kernel} ×{gemm.threads}"))
-    return CpuReport(f"{name.removesuffix('.json')} (recorded, {spec.cores} cores)",
-                     tuple(rows))

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from accelsim.errors import OutputError
-from accelsim.nn.files import write_text_atomically
+from accelsim.files import write_text_atomically
 from accelsim.nn.train import TrainResult
 
 HEADER = """# Model cards

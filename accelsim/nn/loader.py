@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from accelsim.errors import ModelFileError
+from accelsim.files import utf8_text
 from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
-from accelsim.nn.files import utf8_text
 from accelsim.nn.layers import Layer, LayerSpecError, Params, Shape
 from accelsim.nn.network import Network
 from accelsim.nn.recurrent import LSTM, RNN

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from accelsim.errors import AccelsimError, DataError
 from accelsim.nn.network import check_labels
 
+Data = ArrayLike | tuple[ArrayLike, ArrayLike] | list[ArrayLike] | None
+"""What a run is given: nothing, inputs alone, or (inputs, labels)."""
 
-def split_data(data: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+
+def split_data(data: Data) -> tuple[np.ndarray | None, np.ndarray | None]:
     """data may be None, inputs alone, or (inputs, labels) with one label per sample."""
     if data is None:
         return None, None
@@ -27,7 +29,7 @@ def split_data(data: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
     return _as_array(data, "inputs"), None
 
 
-def _as_array(part: Any, name: str) -> np.ndarray | None:
+def _as_array(part: ArrayLike | None, name: str) -> np.ndarray | None:
     if part is None:
         return None
     try:

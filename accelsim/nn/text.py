@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from accelsim.errors import DatasetError
-from accelsim.nn.files import utf8_text
+from accelsim.files import utf8_text
 
 VOCAB = "\n" + "".join(chr(c) for c in range(32, 127))
 VOCAB_SIZE = len(VOCAB)

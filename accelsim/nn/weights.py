@@ -3,7 +3,7 @@
 Reading checks every array's name, shape and dtype from its header before any data is read,
 refuses networks whose weights would exceed the memory limit, and turns every failure of a
 missing, empty, truncated or corrupt file into a `ModelFileError` naming the file. Writing
-is atomic (see `accelsim.nn.files`).
+is atomic (see `accelsim.files`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from accelsim.errors import AccelsimError, MemoryLimitError, ModelFileError
-from accelsim.nn.files import write_atomically
+from accelsim.files import write_atomically
 from accelsim.nn.layers import Params, Shape
 from accelsim.nn.network import Network, check_finite
 

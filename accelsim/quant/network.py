@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, QuantizationError
 from accelsim.nn.layers import Layer, Shape
 from accelsim.nn.network import Network, check_labels
+from accelsim.nn.runnable import Runnable
 from accelsim.precision import Precision
 from accelsim.quant.calibration import LayerRange
 from accelsim.quant.calibration import calibrate as calibrate_ranges
@@ -147,12 +148,14 @@ class QuantizedNetwork:
                 f"{len(self.ops)} ops, calibrated on {self.calibration_size} samples)")
 
 
-def ensure_quantized(net: Network | QuantizedNetwork, x: np.ndarray,
-                     samples: int = 256) -> QuantizedNetwork:
+def ensure_quantized(net: Runnable, x: np.ndarray, samples: int = 256) -> QuantizedNetwork:
     """`net` itself if already quantized, else quantized with its first `samples` inputs as
     calibration (what an int8 machine does when handed a float network)."""
     if isinstance(net, QuantizedNetwork):
         return net
+    if not isinstance(net, Network):
+        raise QuantizationError(f"cannot quantize a {type(net).__name__}: give a Network "
+                                "(accelsim.network) or a QuantizedNetwork (accelsim.quantize)")
     return quantize(net, calibration=x[:samples])
 
 

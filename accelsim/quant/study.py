@@ -29,12 +29,11 @@ quantizable layer's drop alone at 8 bits (simulated) and the greedy set of layer
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -53,9 +52,11 @@ from accelsim.quant.sensitivity import (
     suggest_mixed_precision,
 )
 from accelsim.quant.variants import DEFAULT_VARIANTS, FLOATS, Variant, check_variants
+from accelsim.tables import Table, text_tables
+from accelsim.units import percent
 
 __all__ = ["CALIBRATION_SAMPLES", "DEFAULT_VARIANTS", "NotApplicable", "QuantStudy",
-           "StudyRow", "StudyTable", "Variant", "accuracy_study", "perplexity", "study_on"]
+           "StudyRow", "Variant", "accuracy_study", "perplexity", "study_on"]
 CALIBRATION_SAMPLES = 256  # as engine.CALIBRATION_SAMPLES: the int8 machines' calibration
 SIMULATED_BITS = 16  # the width of every layer in the simulated int16 variant
 MAX_EXP_ARGUMENT = 709.0  # math.exp overflows a float above this
@@ -116,16 +117,6 @@ def _outputs(net: Network, variant: Variant, ranges: _Calibrations,
 # ---- results ----------------------------------------------------------------------------
 
 
-class StudyTable(NamedTuple):
-    """A titled table of text cells (the shape of `scenario_result.Section`); `right`
-    holds the indices of number columns."""
-
-    title: str
-    header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    right: frozenset[int] = frozenset()
-
-
 @dataclass(frozen=True)
 class StudyRow:
     """One network in one variant, on its test split."""
@@ -154,31 +145,8 @@ class NotApplicable:
     reason: str
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.2f}%"
-
-
 def _ppl(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}" if math.isfinite(value) else "inf"
-
-
-def text_table(table: StudyTable) -> str:
-    """A titled text table, columns padded to their widest cell."""
-    rows = [table.header, *table.rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(table.header))]
-    lines = ["  ".join(c.rjust(w) if i in table.right else c.ljust(w)
-                       for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
-             for row in rows]
-    return "\n".join([f"{table.title}:", *(f"  {line}" for line in lines)])
-
-
-def _html(table: StudyTable) -> str:
-    """A plain HTML table (escaped cells) for notebooks."""
-    def row(cells: tuple[str, ...], tag: str) -> str:
-        return "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
-
-    return (f"<table><caption>{html.escape(table.title)}</caption>{row(table.header, 'th')}"
-            + "".join(row(r, "td") for r in table.rows) + "</table>")
 
 
 @dataclass(frozen=True)
@@ -252,56 +220,57 @@ class QuantStudy:
                 "not_applicable": [{"network": n.network, "variant": n.variant,
                                     "reason": n.reason} for n in self.not_applicable]}
 
-    def tables(self) -> list[StudyTable]:
+    def tables(self) -> list[Table]:
         """The accuracy table, then (when measured) sensitivity, the suggestions and the
         variants that did not apply: the cells the text, the report and notebooks show."""
-        found = [StudyTable(
+        found = [Table(
             "quantization accuracy on each test split (drop from fp32)",
             ("network", "variant", "scheme", "accuracy", "drop (points)", "perplexity"),
             tuple((r.network, r.variant.label, r.variant.scheme_label or r.variant.precision,
-                   _pct(r.accuracy), f"{r.drop_points:.2f}", _ppl(r.perplexity))
+                   percent(r.accuracy), f"{r.drop_points:.2f}", _ppl(r.perplexity))
                   for r in self.rows), frozenset({3, 4, 5}))]
         if self.mixed:
             found.append(self._sensitivity_table())
             found.append(self._suggestion_table())
         if self.not_applicable:
-            found.append(StudyTable(
+            found.append(Table(
                 "quantization variants not applicable", ("network", "variant", "why"),
                 tuple((n.network, n.variant, n.reason) for n in self.not_applicable)))
         return found
 
-    def _suggestion_table(self) -> StudyTable:
+    def _suggestion_table(self) -> Table:
         rows = tuple((r["network"], ", ".join(r["sixteen_bit_layers"]) or "none",
-                      _pct(r["accuracy_fraction"]), f"{r['drop_points']:.2f}",
+                      percent(r["accuracy_fraction"]), f"{r['drop_points']:.2f}",
                       "—" if r["integer_accuracy_fraction"] is None
-                      else _pct(r["integer_accuracy_fraction"]),
-                      _pct(r["all_8_bit_accuracy_fraction"]), _pct(r["fp32_accuracy_fraction"]))
+                      else percent(r["integer_accuracy_fraction"]),
+                      percent(r["all_8_bit_accuracy_fraction"]),
+                      percent(r["fp32_accuracy_fraction"]))
                      for r in self.suggestion_records())
-        return StudyTable(f"mixed precision: layers kept at 16 bits for a loss ≤ "
+        return Table(f"mixed precision: layers kept at 16 bits for a loss ≤ "
                           f"{self.max_drop_points:g} points (simulated; then on the integer "
                           "path)", ("network", "16-bit layers", "accuracy", "drop (points)",
                                     "integer path", "all 8-bit", "fp32"), rows,
                           frozenset({2, 3, 4, 5, 6}))
 
-    def _sensitivity_table(self) -> StudyTable:
+    def _sensitivity_table(self) -> Table:
         scheme = self.mixed[0].scheme.label
-        rows = tuple((r["network"], r["layer"], _pct(r["accuracy_fraction"]),
+        rows = tuple((r["network"], r["layer"], percent(r["accuracy_fraction"]),
                       f"{r['drop_points']:.2f}", "16-bit" if r["sixteen_bit"] else "")
                      for r in self.sensitivity_records())
-        return StudyTable(f"per-layer sensitivity: each layer alone at 8 bits, simulated "
+        return Table(f"per-layer sensitivity: each layer alone at 8 bits, simulated "
                           f"({scheme})", ("network", "layer", "accuracy", "drop (points)",
                                           "suggestion"), rows, frozenset({2, 3}))
 
     def table(self) -> str:
         """Every table as text."""
-        return "\n\n".join(text_table(t) for t in self.tables())
+        return text_tables(self.tables())
 
     def __repr__(self) -> str:
         return (f"QuantStudy({len(self.networks())} networks × {len(self.variants())} "
                 f"variants, sensitivity {'on' if self.mixed else 'off'})")
 
     def _repr_html_(self) -> str:
-        return "".join(_html(t) for t in self.tables())
+        return "".join(t.html() for t in self.tables())
 
 
 # ---- the study --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import base64
 import html
 from dataclasses import dataclass
 
-from accelsim.report.tables import Table, to_html, to_markdown
+from accelsim.tables import Table
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto;
@@ -53,7 +53,7 @@ def markdown(page: Page, png_files: bool) -> str:
         parts.append(page.description + "\n")
     parts += [f"- {fact}" for fact in page.facts]
     parts.append("")
-    parts += [to_markdown(t) for t in page.tables]
+    parts += [t.markdown() for t in page.tables]
     if page.plots or page.left_out:
         parts.append("## Plots\n")
     parts += [f"![{p.title}]({p.name}.png)\n" if png_files else f"- {p.name}: {p.title}"
@@ -78,7 +78,7 @@ def html_page(page: Page) -> str:
     if page.facts:
         body.append("<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in page.facts)
                     + "</ul>\n")
-    body += [to_html(t) for t in page.tables]
+    body += [t.html_section() for t in page.tables]
     if page.plots or page.left_out:
         body.append("<h2>Plots</h2>\n")
     body += [_figure(p) for p in page.plots]

@@ -24,14 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from accelsim.machines.results import RunResult
-from accelsim.report.inputs import (
-    NothingToPlot,
-    Result,
-    bandwidths,
-    comparison_of,
-    latency_limit_s,
-    runs_of,
-)
+from accelsim.report.inputs import NothingToPlot, Runs, comparison_of, latency_limit_s, runs_of
 from accelsim.report.rates import draw_accuracy, draw_rates
 from accelsim.report.style import (
     Palette,
@@ -42,9 +35,9 @@ from accelsim.report.style import (
     line_handles,
     new_axes,
     plain_log_axis,
-    si,
 )
 from accelsim.report.time_plots import time, utilization
+from accelsim.units import si
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -63,7 +56,7 @@ def _series(runs: tuple[RunResult, ...]) -> list[tuple[tuple[str, str, str], lis
     return [(k, list(g)) for k, g in groupby(ordered, key=key)]
 
 
-def throughput(result: Result, ax: Axes | None = None) -> Axes:
+def throughput(result: Runs, ax: Axes | None = None) -> Axes:
     """Inferences per second against batch, log–log: end to end solid, device dashed."""
     runs = runs_of(result, "throughput")
     ax = ax or new_axes()
@@ -84,7 +77,7 @@ def throughput(result: Result, ax: Axes | None = None) -> Axes:
                   "batch (samples)", "throughput (inferences/s)")
 
 
-def latency(result: Result, ax: Axes | None = None) -> Axes:
+def latency(result: Runs, ax: Axes | None = None) -> Axes:
     """End-to-end latency of one batch against batch, log–log, with the scenario's latency
     limit as a horizontal line when it has one."""
     runs = runs_of(result, "latency")
@@ -113,9 +106,9 @@ def _op_points(r: RunResult) -> tuple[list[float], list[float]]:
     return [op.ops / op.dram_bytes for op in ops], [op.achieved_ops_per_s for op in ops]
 
 
-def roofline(result: Result, machine: str | None = None, ax: Axes | None = None) -> Axes:
+def roofline(result: Runs, machine: str | None = None, ax: Axes | None = None) -> Axes:
     """Each machine's roofline (or the named machine's) at every precision it ran: the peak
-    rate and the DRAM bandwidth slope (`inputs.dram_bytes_per_s` of its spec), with every
+    rate and the main-memory bandwidth slope (`RunResult.memory_bytes_per_s`), with every
     op's achieved point (ops per DRAM byte against achieved ops/s), log–log. A TPU op can sit
     above its DDR3 slope: the weight FIFO fetches its weights during earlier ops, so their
     DRAM time is counted there."""
@@ -136,7 +129,7 @@ def roofline(result: Result, machine: str | None = None, ax: Axes | None = None)
         ax.scatter(x, y, color=palette.color(r), marker=palette.marker(r), s=28, alpha=0.75,
                    edgecolors="white", linewidths=0.5,
                    gid=gid(r.machine, r.network, r.precision.value, r.batch))
-    handles = _roofs(ax, runs, palette, bandwidths(result), (min(xs) / 4, max(xs) * 4))
+    handles = _roofs(ax, runs, palette, (min(xs) / 4, max(xs) * 4))
     ax.set_xscale("log")
     ax.set_yscale("log")
     legend_outside(ax, [*handles, *palette.handles()[len(palette.colors):]])
@@ -147,19 +140,20 @@ def roofline(result: Result, machine: str | None = None, ax: Axes | None = None)
 
 
 def _roofs(ax: Axes, runs: tuple[RunResult, ...], palette: Palette,
-           bandwidth: dict[str, float | None], span: tuple[float, float]) -> list[object]:
-    """One roof per machine × precision: min(peak, bandwidth × intensity), drawn across the
-    ops' intensities and every ridge point."""
+           span: tuple[float, float]) -> list[object]:
+    """One roof per machine × precision: min(peak, bandwidth × intensity), the bandwidth the
+    run's spec gives (`RunResult.memory_bytes_per_s`), drawn across the ops' intensities and
+    every ridge point."""
     firsts: dict[tuple[str, str], RunResult] = {}
     for r in runs:
         firsts.setdefault((r.machine, r.precision.value), r)
-    ridges = [r.peak_ops_per_s / bw for r in firsts.values()
-              if (bw := bandwidth.get(r.machine))]
+    ridges = [r.peak_ops_per_s / r.memory_bytes_per_s for r in firsts.values()
+              if r.memory_bytes_per_s]
     x = np.logspace(np.log10(min([span[0], *(v / 4 for v in ridges)])),
                     np.log10(max([span[1], *(v * 4 for v in ridges)])), 200)
     handles: list[object] = []
     for (machine, precision), r in firsts.items():
-        peak, bw = r.peak_ops_per_s, bandwidth.get(machine)
+        peak, bw = r.peak_ops_per_s, r.memory_bytes_per_s
         y = np.minimum(peak, bw * x) if bw else np.full_like(x, peak)
         memory = si(bw, "B/s") if bw else "DRAM bandwidth unknown"
         (line,) = ax.plot(x, y, color=palette.color(r), lw=1.5,
@@ -169,7 +163,7 @@ def _roofs(ax: Axes, runs: tuple[RunResult, ...], palette: Palette,
     return handles
 
 
-def ops_vs_flops(result: Result, ax: Axes | None = None) -> Axes:
+def ops_vs_flops(result: Runs, ax: Axes | None = None) -> Axes:
     """Peak and best achieved rate per machine and precision as bars: int8 in TOP/s on the
     left axis, floating point in TFLOP/s on the right one. An int8 op and a float op are not
     the same work, so the two never share an axis or a sum."""
@@ -178,7 +172,7 @@ def ops_vs_flops(result: Result, ax: Axes | None = None) -> Axes:
     return draw_rates(ax or new_axes(max(8.0, 3.0 + 1.3 * groups)), runs)
 
 
-def accuracy(result: Result, ax: Axes | None = None) -> Axes:
+def accuracy(result: Runs, ax: Axes | None = None) -> Axes:
     """Accuracy per network (groups) and precision (bars; with the scheme when runs carry
     one), from the runs scored on their test split."""
     scored = tuple(r for r in comparison_of(result).results if r.accuracy is not None)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from accelsim.errors import AccelsimError
-from accelsim.report.inputs import NothingToPlot, study_of
+from accelsim.quant.study import QuantStudy, StudyRow
+from accelsim.report.inputs import NothingToPlot, Studied, study_of
 from accelsim.report.style import (
     COLORS,
     DPI,
@@ -43,7 +44,7 @@ TITLE = ("Quantization: top-1 accuracy on each test split by number format (dash
          "each axis zoomed to its network's spread; hatched: simulated)")
 
 
-def _study(result: Any, what: str) -> Any:
+def _study(result: Studied, what: str) -> QuantStudy:
     study = study_of(result)
     if study is None or not study.rows:
         raise NothingToPlot(f"no quantization study to plot {what} of: add a [quantization] "
@@ -51,7 +52,7 @@ def _study(result: Any, what: str) -> Any:
     return study
 
 
-def _colors(study: Any) -> dict[str, str]:
+def _colors(study: QuantStudy) -> dict[str, str]:
     return {label: COLORS[i % len(COLORS)] for i, label in enumerate(study.variants())}
 
 
@@ -62,7 +63,7 @@ def _zoom(values: Sequence[float], floor: float) -> tuple[float, float]:
     return low - 0.8 * span, high + 0.8 * span
 
 
-def _bars(ax: Axes, net: str, rows: Sequence[Any], order: list[str], colors: dict[str, str],
+def _bars(ax: Axes, net: str, rows: Sequence[StudyRow], order: list[str], colors: dict[str, str],
           metric: str) -> None:
     """Horizontal bars, one per variant at its place in `order`, with the fp32 line."""
     values = {r.variant.label: (100 * r.accuracy if metric == "accuracy" else r.perplexity)
@@ -98,7 +99,7 @@ def _percent_to_100(ax: Axes) -> None:
         lambda v, _: f"{v:,.10g}%" if v <= 100 + 1e-9 else ""))
 
 
-def _panels(study: Any, network: str | None) -> list[tuple[str, str, list[Any]]]:
+def _panels(study: QuantStudy, network: str | None) -> list[tuple[str, str, list[StudyRow]]]:
     """(network, metric, rows) for every panel: accuracy, and perplexity where measured."""
     nets = study.networks() if network is None else [network]
     if network is not None and network not in study.networks():
@@ -129,7 +130,7 @@ def _grid(count: int, variants: int) -> list[Axes]:
     return axes[:count]
 
 
-def quantization(result: Any, network: str | None = None, ax: Axes | None = None) -> Axes:
+def quantization(result: Studied, network: str | None = None, ax: Axes | None = None) -> Axes:
     """A panel per network (and a perplexity panel per language model) of the study's
     variants, titled on the figure (`TITLE`); returns the first panel. With `ax`, draws one
     network's accuracy on it (name it with `network` when the study holds several)."""
@@ -157,13 +158,13 @@ def quantization(result: Any, network: str | None = None, ax: Axes | None = None
     return targets[0]
 
 
-def _sensitivity_bars(study: Any) -> list[tuple[str, str, float, bool]]:
+def _sensitivity_bars(study: QuantStudy) -> list[tuple[str, str, float, bool]]:
     """(network, layer, drop in points, kept at 16 bits) per bar, 'all layers' last."""
     return [(r["network"], r["layer"], r["drop_points"], r["sixteen_bit"])
             for r in study.sensitivity_records()]
 
 
-def _network_labels(ax: Axes, study: Any, nets: list[str],
+def _network_labels(ax: Axes, study: QuantStudy, nets: list[str],
                     positions: list[tuple[float, str]]) -> None:
     """Each network's name over its group, with the layers its suggestion keeps at 16."""
     from matplotlib.transforms import blended_transform_factory
@@ -176,7 +177,7 @@ def _network_labels(ax: Axes, study: Any, nets: list[str],
                 transform=where, ha="center", va="top", fontsize=7)
 
 
-def sensitivity(result: Any, ax: Axes | None = None) -> Axes:
+def sensitivity(result: Studied, ax: Axes | None = None) -> Axes:
     """Each quantizable layer's accuracy drop alone at 8 bits (simulated), grouped by network,
     then every layer at 8 bits; the suggestion's 16-bit layers hatched, the budget dotted."""
     from matplotlib.patches import Patch

@@ -1,6 +1,6 @@
 """How the report's plots look: one figure size, colours per machine × precision, markers per
 network, colours per time category, legends outside the data, batch axes that show the
-batches run, and numbers with SI prefixes ("92 TOP/s").
+batches run (numbers with SI prefixes come from `accelsim.units`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ CATEGORY_COLORS = {
     Category.COMPUTE: "#2ca02c", Category.MEMORY_STALL: "#d62728",
     Category.LATENCY: "#ff7f0e", Category.ELEMENTWISE: "#9467bd", Category.LAUNCH: "#8c564b",
     Category.HOST_TRANSFER: "#1f77b4", Category.FRAMEWORK: "#7f7f7f"}
-PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
 
 
 def new_axes(width: float = WIDTH_IN, height: float = HEIGHT_IN) -> Axes:
@@ -31,14 +30,6 @@ def new_axes(width: float = WIDTH_IN, height: float = HEIGHT_IN) -> Axes:
 
     _, ax = plt.subplots(figsize=(width, height), dpi=DPI, layout="constrained")
     return ax
-
-
-def si(value: float, unit: str, digits: int = 3) -> str:
-    """92e12, 'OP/s' -> '92 TOP/s'."""
-    for scale, prefix in PREFIXES:
-        if abs(value) >= scale:
-            return f"{value / scale:.{digits}g} {prefix}{unit}"
-    return f"{value:.{digits}g} {unit}"
 
 
 def series_key(r: RunResult) -> tuple[str, str]:

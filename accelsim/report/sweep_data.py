@@ -1,11 +1,10 @@
 """A sweep's result as columns, for its plots and tables (`sweep_plots`, `sweep_tables`).
 
-A sweep result is read by duck typing, through the attributes the sweep contract fixes:
-`axes` (the axis column names, as the scenario spells them) and `rows` (one dict per point
-with the columns `point`, `status` ("ok" | "error"), `error`, `machine`, `network`, `batch`,
-`precision`, one per axis, and the metrics), and optionally `objectives` (metric -> "max" |
-"min"). Each column is converted once into a numpy array (metrics as floats, NaN where
-missing), so that drawing and ranking 100,000 points is vectorized.
+A `SweepResult` gives `axes` (the axis column names, as the scenario spells them), `rows`
+(one dict per point with the columns `point`, `status` ("ok" | "error"), `error`,
+`machine`, `network`, `batch`, `precision`, one per axis, and the metrics) and `objectives`
+(metric -> `Better`). Each column is converted once into a numpy array (metrics as floats,
+NaN where missing), so that drawing and ranking 100,000 points is vectorized.
 
 Panels: one per network; a sweep over several machines (or precisions that are not an axis)
 gets one per machine × network (× precision), since their metrics are not comparable.
@@ -20,42 +19,29 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-THROUGHPUT, LATENCY, ENERGY, OPS_PER_JOULE = (
-    "throughput_per_s", "latency_s", "joules_per_inference", "ops_per_joule")
+from accelsim.metrics import OBJECTIVES, Better
+from accelsim.scenario.sweep_result import SweepResult
+from accelsim.units import si, unit_of
+
+THROUGHPUT, LATENCY, ENERGY, OPS_PER_JOULE = OBJECTIVES
 METRICS = (THROUGHPUT, LATENCY, ENERGY, OPS_PER_JOULE)
-OBJECTIVES: dict[str, str] = {THROUGHPUT: "max", LATENCY: "min", ENERGY: "min",
-                              OPS_PER_JOULE: "max"}  # the sweep contract's defaults
 PANEL_KEYS = ("machine", "network", "precision")
-ENGINEERING = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""),
-               (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"))
-UNIT_SUFFIXES = (("_bytes_per_s", "B/s"), ("_hz", "Hz"), ("_bytes", "B"), ("_watts", "W"),
-                 ("_seconds", "s"), ("_s", "s"))
 
 
-def eng(value: float, unit: str, digits: int = 3) -> str:
-    """An engineering prefix from peta to pico: 2.5e-6, 'J' -> '2.5 µJ'."""
-    if not np.isfinite(value):
-        return "—"
-    for scale, prefix in ENGINEERING:
-        if abs(value) >= scale:
-            return f"{value / scale:.{digits}g} {prefix}{unit}"
-    return f"{value:.{digits}g} {unit}" if value else f"0 {unit}"
+def unit_symbol(name: str) -> str:
+    """The SI unit a column's name carries ('' for none): 'tpu.ddr_bytes_per_s' -> 'B/s'."""
+    return unit_of(name).symbol
 
 
-def unit_of(name: str) -> str | None:
-    """The unit a column's name carries (DESIGN.md: units in names), or None."""
-    return next((unit for suffix, unit in UNIT_SUFFIXES if name.endswith(suffix)), None)
-
-
-def value_text(name: str, value: Any) -> str:
+def value_text(name: str, value: object) -> str:
     """An axis value as read: 'tpu.ddr_bytes_per_s', 3.4e10 -> '34 GB/s'; 256 -> '256'."""
-    if isinstance(value, str) or value is None:
+    if value is None or isinstance(value, str):
         return "—" if value is None else value
-    number = float(value)
+    number = float(value)  # type: ignore[arg-type]  # an axis value: a number or a bool
     if not np.isfinite(number):
         return "—"
-    unit = unit_of(name)
-    return eng(number, unit) if unit else f"{number:,.6g}"
+    unit = unit_symbol(name)
+    return si(number, unit) if unit else f"{number:,.6g}"
 
 
 def short_name(axis: str) -> str:
@@ -98,7 +84,7 @@ class SweepView:
     panel: NDArray[np.intp]  # panel index per ok point
     panels: tuple[str, ...]
     all_panels: NDArray[np.intp]  # panel index per point, failed ones included
-    objectives: dict[str, str]
+    objectives: dict[str, Better]
 
     @property
     def size(self) -> int:
@@ -128,14 +114,14 @@ def _panel_codes(rows: Sequence[Mapping[str, Any]], axes: Sequence[str]
     return rank[codes].astype(np.intp), tuple(str(names[j]) for j in order)
 
 
-def sweep_view(result: Any) -> SweepView:
-    """The columns of `result` (any object with `axes` and `rows`, see the module)."""
+def sweep_view(result: SweepResult) -> SweepView:
+    """The columns of a sweep's result (see the module)."""
     axes = tuple(str(a) for a in result.axes)
     rows = list(result.rows)
     ok = np.array([r.get("status", "ok") == "ok" for r in rows], dtype=bool)
     good = [r for r, keep in zip(rows, ok, strict=True) if keep]
     all_panels, panels = _panel_codes(rows, axes)
-    objectives = dict(getattr(result, "objectives", None) or OBJECTIVES)
+    objectives = {name: Better(way) for name, way in result.objectives.items()}
     return SweepView(
         axes=axes,
         metrics={m: _floats([r.get(m) for r in good]) for m in {*METRICS, *objectives}},

@@ -14,7 +14,7 @@
   decade or more is drawn on a log scale, as is such a metric.
 `sweep_tables(result)` returns the report's tables (`sweep_tables` module).
 
-`result` is read through the sweep contract's attributes only (`sweep_data`). A plot with
+`result` is read as columns (`sweep_data.sweep_view`). A plot with
 nothing to draw (no energy columns, a single point) is left out, not an error. The figures
 are not registered with pyplot: there is nothing to close; save them with `fig.savefig`.
 Drawing is vectorized: one collection per panel for the cloud, whatever its size.
@@ -40,13 +40,14 @@ from accelsim.report.sweep_data import (
     LATENCY,
     THROUGHPUT,
     SweepView,
-    eng,
     short_name,
     sweep_view,
-    unit_of,
+    unit_symbol,
     value_text,
 )
 from accelsim.report.sweep_tables import sweep_tables
+from accelsim.scenario.sweep_result import SweepResult
+from accelsim.units import si
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -100,7 +101,7 @@ def _ticks(ax: Axes, axis: str, log: bool, unit: str) -> None:
     if log:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
         target.set_minor_formatter(NullFormatter())
-    target.set_major_formatter(FuncFormatter(lambda v, _: eng(v, unit).strip()))
+    target.set_major_formatter(FuncFormatter(lambda v, _: si(v, unit)))
 
 
 def _cloud(ax: Axes, x: NDArray[Any], y: NDArray[Any], logs: tuple[bool, bool],
@@ -293,7 +294,7 @@ def _axis_ticks(ax: Axes, axis: str, values: NDArray[Any], numeric: bool) -> Non
                       rotation=30 if values.size > 4 else 0, ha="right" if values.size > 4
                       else "center", rotation_mode="anchor")
     else:
-        _ticks(ax, "x", False, unit_of(axis) or "")
+        _ticks(ax, "x", False, unit_symbol(axis))
 
 
 def _sensitivity_figure(view: SweepView, axis: str) -> Figure | None:
@@ -305,7 +306,7 @@ def _sensitivity_figure(view: SweepView, axis: str) -> Figure | None:
     if not metrics or values.size < 2:
         return None
     fig, axes = _figure(len(metrics), 4.2, 3.6)
-    unit = unit_of(axis)
+    unit = unit_symbol(axis)
     for ax, metric in zip(axes, metrics, strict=True):
         _sensitivity_panel(ax, view, axis, metric, x)
         _axis_ticks(ax, axis, values, view.values[axis].dtype != object)
@@ -329,7 +330,7 @@ def slug(axis: str) -> str:
     return re.sub(r"\W+", "_", axis).strip("_")
 
 
-def sweep_figures(result: Any) -> list[tuple[str, str, Figure]]:
+def sweep_figures(result: SweepResult) -> list[tuple[str, str, Figure]]:
     """(name, title, Figure) of each sweep plot the result can draw (see the module)."""
     view = sweep_view(result)
     if view.size == 0:

@@ -9,10 +9,11 @@ them like every other report table:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import NDArray
 
+from accelsim.metrics import METRICS as REGISTRY
+from accelsim.metrics import Better
 from accelsim.report.sweep_data import (
     ENERGY,
     LATENCY,
@@ -20,11 +21,12 @@ from accelsim.report.sweep_data import (
     OPS_PER_JOULE,
     THROUGHPUT,
     SweepView,
-    eng,
     sweep_view,
     value_text,
 )
-from accelsim.report.tables import Table
+from accelsim.scenario.sweep_result import SweepResult
+from accelsim.tables import Table
+from accelsim.units import si
 
 OBJECTIVE_NAMES = {THROUGHPUT: "throughput", LATENCY: "latency",
                    ENERGY: "energy per inference", OPS_PER_JOULE: "ops per joule"}
@@ -38,11 +40,10 @@ def metric_text(metric: str, value: float) -> str:
         return "—"
     if metric == THROUGHPUT:
         return f"{value:,.0f}" if value >= 100 else f"{value:.4g}"
-    units = {LATENCY: "s", ENERGY: "J", OPS_PER_JOULE: "OP/J"}
-    return eng(value, units.get(metric, ""), digits=4).strip()
+    return si(value, REGISTRY[metric].unit, digits=4)
 
 
-def _range(values: Any, metric: str) -> str:
+def _range(values: NDArray[np.float64], metric: str) -> str:
     finite = values[np.isfinite(values)]
     if not finite.size:
         return "—"
@@ -58,9 +59,9 @@ def points_table(view: SweepView) -> Table:
         rows.append((name, f"{total:,}", f"{ok:,}", f"{total - ok:,}",
                      _range(view.metrics[THROUGHPUT][mine], THROUGHPUT),
                      _range(view.metrics[ENERGY][mine], ENERGY)))
-    return Table("Sweep points", ("network", "points", "ok", "failed",
-                                  "throughput (inferences/s)", "energy per inference"),
-                 tuple(rows))
+    return Table.of("Sweep points", ("network", "points", "ok", "failed",
+                                     "throughput (inferences/s)", "energy per inference"),
+                    rows)
 
 
 def best_index(view: SweepView, p: int, metric: str) -> int | None:
@@ -69,7 +70,7 @@ def best_index(view: SweepView, p: int, metric: str) -> int | None:
     rows = np.flatnonzero((view.panel == p) & np.isfinite(values))
     if not rows.size:
         return None
-    pick = np.argmax if view.objectives[metric] == "max" else np.argmin
+    pick = np.argmax if view.objectives[metric] is Better.MAX else np.argmin
     return int(rows[pick(values[rows])])
 
 
@@ -82,16 +83,16 @@ def best_table(view: SweepView) -> Table:
             i = best_index(view, p, metric)
             if i is None:
                 continue
-            goal = "highest" if view.objectives[metric] == "max" else "lowest"
+            goal = "highest" if view.objectives[metric] is Better.MAX else "lowest"
             rows.append((name, f"{goal} {OBJECTIVE_NAMES.get(metric, metric)}",
                          str(view.points[i]),
                          *(value_text(a, view.values[a][i]) for a in view.axes),
                          *(metric_text(m, view.metrics[m][i]) for m in METRICS)))
-    return Table("Best design points per objective",
-                 ("network", "best for", "point", *view.axes, *METRIC_HEADERS), tuple(rows))
+    return Table.of("Best design points per objective",
+                    ("network", "best for", "point", *view.axes, *METRIC_HEADERS), rows)
 
 
-def sweep_tables(result: Any) -> list[Table]:
+def sweep_tables(result: SweepResult) -> list[Table]:
     """The sweep's tables (see the module); a sweep without a successful point gets the
     points table only. Failed points are the report's own table (`sweep_report`)."""
     view = sweep_view(result)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from accelsim.machines.results import Breakdown, Category, RunResult
-from accelsim.report.inputs import NothingToPlot, Result, runs_of
+from accelsim.report.inputs import NothingToPlot, Runs, runs_of
 from accelsim.report.style import (
     CATEGORY_COLORS,
     Palette,
@@ -26,17 +26,13 @@ from accelsim.report.style import (
     new_axes,
     percent_axis,
 )
+from accelsim.units import duration
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 HOST_SIDE = (Category.HOST_TRANSFER, Category.FRAMEWORK)
 UNCLASSIFIED_COLOR = "#dddddd"
-
-
-def duration(seconds: float) -> str:
-    """6.9e-6 -> '6.9 µs', 2.2e-3 -> '2.2 ms'."""
-    return f"{seconds * 1e3:,.3g} ms" if seconds >= 1e-3 else f"{seconds * 1e6:,.3g} µs"
 
 
 def device_part(time: Breakdown) -> Breakdown:
@@ -56,7 +52,7 @@ def _stack(ax: Axes, y: float, time: Breakdown, scale: float, height: float, hat
     return left
 
 
-def time(result: Result, ax: Axes | None = None) -> Axes:
+def time(result: Runs, ax: Axes | None = None) -> Axes:
     """Where the time goes: per run, end to end beside the device's part, as shares of the
     end-to-end time (a single run: op by op, in µs)."""
     runs = runs_of(result, "where the time goes")
@@ -133,7 +129,7 @@ def largest_batches(runs: Sequence[RunResult]) -> list[RunResult]:
     return list(best.values())
 
 
-def utilization(result: Result, ax: Axes | None = None) -> Axes:
+def utilization(result: Runs, ax: Axes | None = None) -> Axes:
     """Per layer (groups) and machine × precision (bars): achieved over peak, in percent,
     at each run's largest batch."""
     runs = largest_batches(runs_of(result, "utilization"))

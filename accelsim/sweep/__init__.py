@@ -1,6 +1,8 @@
-"""Design-space sweeps: a machine preset's spec fields and run parameters varied over grids or
-explicit points, evaluated on this machine's cores or a Dask cluster, streamed into a folder
-that an interrupted sweep resumes from.
+"""Design-space sweeps, executed: every point of a `Sweep` (declared in `accelsim.scenario`:
+a machine preset's spec fields and run parameters varied over grids or explicit points)
+evaluated on this machine's cores or a Dask cluster, streamed into a folder that an
+interrupted sweep resumes from. The report pages are the report layer's
+(`accelsim.report.write`; `accelsim.run_sweep` writes both).
 
     from accelsim.sweep import Range, Sweep, run_sweep
     sweep = Sweep.of("tpu-v1", ["lenet5", "lstm-char"],
@@ -14,11 +16,11 @@ that an interrupted sweep resumes from.
 (fast_tpu.py); the runner uses them for every tpu-v1 point.
 """
 
-from accelsim.sweep.axes import Range
+from accelsim.scenario.axes import Range
+from accelsim.scenario.space import METRICS, Point, Sweep
+from accelsim.scenario.sweep_result import OBJECTIVES, SweepResult
 from accelsim.sweep.fast_tpu import TpuPoint, tpu_point, tpu_points
-from accelsim.sweep.result import OBJECTIVES, SweepResult
 from accelsim.sweep.runner import run_sweep
-from accelsim.sweep.space import METRICS, Point, Sweep
 
 __all__ = ["METRICS", "OBJECTIVES", "Point", "Range", "Sweep", "SweepResult", "TpuPoint",
            "run_sweep", "tpu_point", "tpu_points"]

@@ -53,7 +53,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from accelsim.engine import machine
+from accelsim.build import machine
 from accelsim.nn.loader import load_network
 
 PAPER = "Jouppi et al., ISCA 2017, section 7"

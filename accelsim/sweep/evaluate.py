@@ -9,7 +9,7 @@ is one tuple a point, `(status, error, *METRICS)`.
   so chunks of neighbouring grid points are cheapest.
 - Every other preset runs `accelsim.machine(preset, **overrides).run(net, batch=...,
   precision=..., seq_len=...)` (timing only: no data) and takes the same columns from its
-  `RunResult` (`dram_bytes` summed over its ops, as `Comparison.to_records` does).
+  `RunResult` (`accelsim.metrics` reads each).
 
 A point whose spec or run raises an `AccelsimError` (a bad override, a batch that does not fit,
 a precision the machine lacks) is recorded as ("error", its message); any other exception as
@@ -21,11 +21,17 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from accelsim.build import machine_with
 from accelsim.errors import AccelsimError
-from accelsim.sweep.space import METRICS
+from accelsim.machines.base import Machine
+from accelsim.machines.results import RunResult
+from accelsim.machines.specs import SpecValue
+from accelsim.metrics import run_values
+from accelsim.nn.loader import load_network
+from accelsim.nn.network import Network
+from accelsim.scenario.space import METRICS
 
 FAST_PRESET = "tpu-v1"
-_FAST_NAMES = {"utilization_fraction": "utilization"}  # fast_tpu's name for it
 Outcome = tuple[Any, ...]  # (status, error, *METRICS)
 
 
@@ -71,7 +77,7 @@ def failed(error: BaseException) -> Outcome:
 
 
 def _fast_outcome(columns: dict[str, float]) -> Outcome:
-    return ("ok", "", *(columns.get(_FAST_NAMES.get(m, m)) for m in METRICS))
+    return ("ok", "", *(columns.get(m) for m in METRICS))
 
 
 def _fast_chunk(chunk: Chunk) -> list[Outcome]:
@@ -96,26 +102,18 @@ def _fast_chunk(chunk: Chunk) -> list[Outcome]:
 
 
 @lru_cache(maxsize=16)
-def _network(spec: str) -> Any:
-    from accelsim.nn.loader import load_network
-
+def _network(spec: str) -> Network:
     return load_network(spec, weights="none")
 
 
 @lru_cache(maxsize=256)
-def _machine(preset: str, overrides: tuple[tuple[str, Any], ...]) -> Any:
-    from accelsim.engine import machine
-
-    return machine(preset, **dict(overrides))
+def _machine(preset: str, overrides: tuple[tuple[str, SpecValue], ...]) -> Machine:
+    return machine_with(preset, dict(overrides))
 
 
-def run_outcome(run: Any) -> Outcome:
-    """The metric columns of a `RunResult`."""
-    energy = run.energy
-    return ("ok", "", run.cycles, run.seconds, run.device_seconds, run.seconds,
-            run.throughput, run.ops, run.utilization, sum(op.dram_bytes for op in run.layers),
-            *((None,) * 3 if energy is None else
-              (energy.joules_per_inference, energy.ops_per_joule, energy.average_watts)))
+def run_outcome(run: RunResult) -> Outcome:
+    """The metric columns of a `RunResult` (`metrics.SWEEP_METRICS`)."""
+    return ("ok", "", *run_values(run, METRICS))
 
 
 def _one(chunk: Chunk, plan: _Plan, network: int, values: tuple[Any, ...]) -> Outcome:

@@ -55,13 +55,14 @@ from accelsim.machines.tpu.compiler import check_capacity, unified_buffer_needs
 from accelsim.machines.tpu.core import TPU
 from accelsim.machines.tpu.fused_timing import LANE, encode_items, program_cycles
 from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
+from accelsim.metrics import ENERGY_METRICS
 from accelsim.nn.loader import load_network
 from accelsim.nn.runnable import Runnable
 from accelsim.precision import Precision
 
 COLUMNS = ("cycles", "seconds", "device_seconds", "throughput_per_s", "latency_s", "ops",
-           "dram_bytes", "sram_bytes", "utilization")
-ENERGY_COLUMNS = ("joules_per_inference", "ops_per_joule", "average_watts")
+           "dram_bytes", "sram_bytes", "utilization_fraction")
+ENERGY_COLUMNS = ENERGY_METRICS
 # Every spec here is a TPUSpec (`TPU_V1.replace`), so one check answers for all of them (a
 # runtime protocol check costs tens of µs per call).
 POWERED = isinstance(TPU_V1, PoweredSpec)
@@ -212,7 +213,7 @@ def _columns(spec: TPUSpec, shape: WorkloadShape, batch: int,
         "cycles": cycles, "seconds": seconds, "device_seconds": device_seconds,
         "throughput_per_s": batch / seconds if seconds > 0 else 0.0, "latency_s": seconds,
         "ops": shape.ops, "dram_bytes": dram_bytes, "sram_bytes": sram_bytes,
-        "utilization": achieved / peak if peak else 0.0}
+        "utilization_fraction": achieved / peak if peak else 0.0}
     if POWERED:
         energy = _energy(spec, shape, batch, dram_bytes, sram_bytes, seconds)
         out.update(joules_per_inference=energy.joules_per_inference,
@@ -255,8 +256,9 @@ def tpu_point(network: str | Path, batch: int, overrides: Mapping[str, Any] | No
     """Timing-only columns of one TPU design point: `COLUMNS` (cycles, seconds and
     device_seconds equal to `accelsim.machine("tpu-v1", **overrides).run(net, batch=batch)`'s;
     throughput_per_s and latency_s from seconds; dram_bytes and sram_bytes the run's ops'
-    summed `dram_bytes` (DDR3 weights and PCIe transfers) and `onchip_bytes`; utilization as
-    `RunResult.utilization`), and `ENERGY_COLUMNS` as the run's energy gives them. Raises
+    summed `dram_bytes` (DDR3 weights and PCIe transfers) and `onchip_bytes`;
+    utilization_fraction as `RunResult.utilization`; names as `accelsim.metrics` spells
+    them), and `ENERGY_COLUMNS` as the run's energy gives them. Raises
     what the reference run raises."""
     result = tpu_points([TpuPoint(network, batch, overrides or {}, seq_len, precision)])[0]
     if isinstance(result, AccelsimError):

@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from accelsim.errors import AccelsimError
+from accelsim.scenario import Scenario, load_scenario
+from accelsim.scenario.space import Point, Sweep
+from accelsim.scenario.sweep_result import SweepResult
 from accelsim.sweep.evaluate import FAST_PRESET, Chunk, Outcome, evaluate_chunk
-from accelsim.sweep.result import SweepResult
-from accelsim.sweep.space import Point, Sweep
 from accelsim.sweep.store import CSV_FILE, SweepStore, write_sweep
 
 FAST_CHUNK = 1000  # tpu-v1 points: ~0.1 s of work each chunk, so a task costs < 1% overhead
@@ -49,24 +50,21 @@ CHUNKS_PER_WORKER = 4
 IN_FLIGHT_PER_WORKER = 3
 INSTALL = "pip install 'accelsim[sweep]'"
 Progress = Callable[[int, int], None]
+DaskTarget = object  # an address, "local", a distributed.Client or a cluster (see dask_client)
 Work = Generator[tuple[list[Point], Chunk], None, None]
 Done = Generator[tuple[list[Point], list[Outcome]], None, None]
 
 
-def _sweep_of(sweep: Any) -> Sweep:
+def sweep_of(sweep: Sweep | Scenario | str | Path) -> Sweep:
     """A `Sweep` from a sweep, a scenario holding one, or a scenario's path or name."""
     if isinstance(sweep, Sweep):
         return sweep
-    if isinstance(sweep, str | Path):
-        from accelsim.scenario import load_scenario
-
-        sweep = load_scenario(sweep)
-    found = getattr(sweep, "sweep", None)
-    if not isinstance(found, Sweep):
-        name = getattr(sweep, "name", sweep)
-        raise AccelsimError(f"scenario {name!r} has no [sweep] table; add one (machine, "
-                            "networks and [sweep.axes]) or run it with `accelsim run`")
-    return found
+    scenario = sweep if isinstance(sweep, Scenario) else load_scenario(sweep)
+    if scenario.sweep is None:
+        raise AccelsimError(f"scenario {scenario.name!r} has no [sweep] table; add one "
+                            "(machine, networks and [sweep.axes]) or run it with "
+                            "`accelsim run`")
+    return scenario.sweep
 
 
 def largest_chunk(machine: str) -> int:
@@ -218,17 +216,19 @@ def _evaluate(sweep: Sweep, done: dict[str, Any], todo: int, *, workers: int | N
     return _pool(work, count)
 
 
-def run_sweep(sweep: Sweep | Any, out: str | os.PathLike[str] | None = None, *,
-              workers: int | None = None, dask: Any = None, progress: Progress | None = None,
-              chunk_size: int | None = None, report: bool = True) -> SweepResult:
+def run_sweep(sweep: Sweep | Scenario | str | Path,
+              out: str | os.PathLike[str] | None = None, *, workers: int | None = None,
+              dask: DaskTarget = None, progress: Progress | None = None,
+              chunk_size: int | None = None) -> SweepResult:
     """Evaluate every point of `sweep` (a `Sweep`, a scenario with a [sweep] table, or its
     path or name) and return the rows in the sweep's order. With `out`, rows stream into
     `out`/sweep.csv as chunks finish, a rerun into the same folder resumes, and the finished
-    folder gets sweep.parquet (with pyarrow), sweep.json and, with `report`, summary.md,
-    index.html and the plots. `workers`: local processes (default: every core; 1 runs
-    here); `dask`: a scheduler address, "local", or a Client or cluster; `progress(done,
-    total)` hears each finished chunk; `chunk_size` overrides the chosen one."""
-    plan = _sweep_of(sweep)
+    folder holds sweep.csv in the sweep's order, sweep.parquet (with pyarrow) and sweep.json
+    (its report pages are the report layer's: `accelsim.run_sweep` adds them). `workers`:
+    local processes (default: every core; 1 runs here); `dask`: a scheduler address,
+    "local", or a Client or cluster; `progress(done, total)` hears each finished chunk;
+    `chunk_size` overrides the chosen one."""
+    plan = sweep_of(sweep)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
         raise AccelsimError(f"workers = {workers!r} must be a positive integer, e.g. 2")
@@ -258,5 +258,5 @@ def run_sweep(sweep: Sweep | Any, out: str | os.PathLike[str] | None = None, *,
                          len(order) - finished, time.perf_counter() - started,
                          None if out is None else Path(out))
     if store is not None:
-        write_sweep(result, store.out, report=report, lines=store.lines)
+        write_sweep(result, store.out, lines=store.lines)
     return result

@@ -9,11 +9,11 @@ kept exactly: every number is written as Python's shortest round-trip text); a l
 short by a kill is dropped. A folder whose sweep.csv has other columns, or was written by
 another accelsim version, is refused, never overwritten: its rows belong to another sweep.
 
-When every point is done, the whole folder is replaced at once (`writers.write_folder`): the
+When every point is done, the whole folder is replaced at once (`files.write_folder`): the
 CSV rewritten in the sweep's order with exactly its points, sweep.parquet (converted at the
-end from the same rows, when pyarrow is importable; pyarrow is optional), sweep.json,
-summary.md, index.html and the plots (`accelsim.report.sweep_report`). If that fails, the
-folder keeps the streamed rows, so a rerun resumes.
+end from the same rows, when pyarrow is importable; pyarrow is optional), sweep.json and, when
+the report layer hands them in (`Pages`), summary.md, index.html and the plots. If that
+fails, the folder keeps the streamed rows, so a rerun resumes.
 """
 
 from __future__ import annotations
@@ -23,14 +23,16 @@ import csv
 import io
 import json
 import os
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, NamedTuple
 
 from accelsim.errors import OutputError
-from accelsim.sweep.axes import value_kind
-from accelsim.sweep.space import LABELS, METRICS, Sweep
+from accelsim.files import check_out_dir, write_folder
+from accelsim.scenario.axes import value_kind
+from accelsim.scenario.space import LABELS, METRICS, Sweep
+from accelsim.scenario.sweep_result import SweepResult
+from accelsim.version import VERSION
 
 CSV_FILE, PARQUET_FILE, MANIFEST_FILE = "sweep.csv", "sweep.parquet", "sweep.json"
 PAGES = ("summary.md", "index.html")
@@ -39,25 +41,13 @@ FIX = "choose another --out folder, or remove it to start over"
 Row = tuple[Any, ...]
 
 
-class Finished(Protocol):
-    """What the store reads of a finished sweep (`SweepResult`, which imports this module)."""
+class Pages(NamedTuple):
+    """A sweep's report pages, rendered by the report layer: summary.md, index.html and each
+    plot's name and PNG bytes."""
 
-    @property
-    def sweep(self) -> Sweep: ...
-
-    @property
-    def values(self) -> tuple[Row, ...]: ...
-
-    @property
-    def columns(self) -> tuple[str, ...]: ...
-
-    def errors(self) -> list[dict[str, Any]]: ...
-
-    def __len__(self) -> int: ...
-
-
-def _version() -> str:
-    return str(getattr(sys.modules.get("accelsim"), "__version__", "unknown"))
+    markdown: str
+    html: str
+    plots: tuple[tuple[str, bytes], ...]
 
 
 def _manifest(out: Path) -> dict[str, Any]:
@@ -73,8 +63,6 @@ def check_sweep_dir(out_dir: str | os.PathLike[str]) -> Path:
     """Where a sweep may write (absolute): a new folder, or one holding only a sweep's files
     (sweep.csv, sweep.parquet, sweep.json, summary.md, index.html and the plots its
     sweep.json lists); anything else is an OutputError before any work."""
-    from accelsim.report.writers import check_out_dir
-
     out = Path(os.path.abspath(out_dir))
     plots = {f"{name}.png" for name in _manifest(out).get("plots", []) if isinstance(name, str)}
     names = {CSV_FILE, PARQUET_FILE, MANIFEST_FILE, *PAGES, *plots}
@@ -181,7 +169,7 @@ def _read_rows(path: Path, sweep: Sweep) -> tuple[dict[str, Row], dict[str, str]
     a last line cut short is dropped from the file. Another sweep's (or version's) CSV is
     refused."""
     folder = path.parent
-    written = _manifest(folder).get("accelsim", _version())
+    written = _manifest(folder).get("accelsim", VERSION)
     try:
         data = path.read_bytes()
         if data and not data.endswith(b"\n"):
@@ -192,9 +180,9 @@ def _read_rows(path: Path, sweep: Sweep) -> tuple[dict[str, Row], dict[str, str]
         lines = list(csv.reader(text))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise OutputError(f"cannot read {path} to resume the sweep: {err}; {FIX}") from None
-    if not lines or tuple(lines[0]) != sweep.columns or written != _version():
-        why = (f"was written by accelsim {written}, this is {_version()}"
-               if written != _version() else "holds another sweep's columns")
+    if not lines or tuple(lines[0]) != sweep.columns or written != VERSION:
+        why = (f"was written by accelsim {written}, this is {VERSION}"
+               if written != VERSION else "holds another sweep's columns")
         raise OutputError(f"{path} {why}, so its rows cannot be resumed; {FIX}")
     if len(lines) != len(text):  # a value held a line break: write each row afresh
         text = ["", *_lines([tuple(line) for line in lines[1:]])]
@@ -213,11 +201,11 @@ def _read_rows(path: Path, sweep: Sweep) -> tuple[dict[str, Row], dict[str, str]
     return done, {line[0]: raw for line, raw in zip(lines[1:], text[1:], strict=True)}
 
 
-def _manifest_text(sweep: Sweep, state: str, result: Finished | None = None,
+def _manifest_text(sweep: Sweep, state: str, result: SweepResult | None = None,
                    plots: Iterable[str] = ()) -> str:
     """sweep.json: the sweep, its columns, the accelsim version, the plots in the folder,
     and when finished the counts."""
-    document: dict[str, Any] = {"schema": SCHEMA, "accelsim": _version(), "state": state,
+    document: dict[str, Any] = {"schema": SCHEMA, "accelsim": VERSION, "state": state,
                                 "sweep": sweep.to_dict(), "columns": list(sweep.columns),
                                 "plots": [str(p) for p in plots]}
     if result is not None:
@@ -229,7 +217,7 @@ def _manifest_text(sweep: Sweep, state: str, result: Finished | None = None,
 # ---- the finished folder ---------------------------------------------------------------
 
 
-def parquet_bytes(result: Finished) -> bytes | None:
+def parquet_bytes(result: SweepResult) -> bytes | None:
     """The rows as a Parquet file (typed columns), or None when pyarrow is not installed."""
     try:
         import pyarrow as pa
@@ -253,36 +241,29 @@ def parquet_bytes(result: Finished) -> bytes | None:
     return bytes(buffer.getvalue().to_pybytes())
 
 
-def write_sweep(result: Finished, out_dir: str | os.PathLike[str], report: bool = True,
-                lines: dict[str, str] | None = None) -> Path:
+def write_sweep(result: SweepResult, out_dir: str | os.PathLike[str],
+                pages: Pages | None = None, lines: dict[str, str] | None = None) -> Path:
     """The finished sweep's folder, replaced whole and at once: sweep.csv (the sweep's order),
-    sweep.parquet (with pyarrow), sweep.json and, with `report`, summary.md, index.html and
-    the plots; `lines` are the rows' CSV lines by point id where a store has them already.
-    Everything is rendered before anything is written."""
-    from accelsim.report.writers import write_folder
-
+    sweep.parquet (with pyarrow), sweep.json and the report `pages` when given; `lines` are
+    the rows' CSV lines by point id where a store has them already. Everything is rendered
+    before anything is written."""
     out = check_sweep_dir(out_dir)
     text = (csv_text(result.values, result.columns) if lines is None else
             csv_text((), result.columns) + "".join(lines[row[0]] for row in result.values))
     parquet = parquet_bytes(result)
-    pages: tuple[str, str, Sequence[Any]] = ("", "", [])
-    if report:
-        from accelsim.report.sweep_report import render
-
-        pages = render(result)
-    markdown, page, plots = pages
-    manifest = _manifest_text(result.sweep, "complete", result, [p.name for p in plots])
+    plots = () if pages is None else pages.plots
+    manifest = _manifest_text(result.sweep, "complete", result, [name for name, _ in plots])
 
     def fill(folder: Path) -> None:
         (folder / CSV_FILE).write_text(text, "utf-8", newline="")
         if parquet is not None:
             (folder / PARQUET_FILE).write_bytes(parquet)
         (folder / MANIFEST_FILE).write_text(manifest, "utf-8")
-        if report:
-            (folder / PAGES[0]).write_text(markdown, "utf-8")
-            (folder / PAGES[1]).write_text(page, "utf-8")
-        for plot in plots:
-            (folder / f"{plot.name}.png").write_bytes(plot.png)
+        if pages is not None:
+            (folder / PAGES[0]).write_text(pages.markdown, "utf-8")
+            (folder / PAGES[1]).write_text(pages.html, "utf-8")
+        for name, png in plots:
+            (folder / f"{name}.png").write_bytes(png)
 
     write_folder(out, fill)
     return Path(out_dir)

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 import accelsim as ax
-from accelsim.checks import check_count, check_number, unit_of
+from accelsim.checks import check_count, check_number
 from accelsim.energy import energy_from_counts, vector_ops_of
 from accelsim.errors import AccelsimError, SpecError
 from accelsim.ir import Workload
 from accelsim.machines.base import Machine
 from accelsim.machines.tpu import SystolicArray
+from accelsim.units import unit_of
 
 PRESETS = [name for name in ax.presets() if name != "cpu-host"]
 # One preset per spec class: the dead-field check perturbs every field of its spec.
@@ -253,7 +254,8 @@ def test_check_number_directly() -> None:
         check_number(-1, "x_s", zero_ok=True)
     with pytest.raises(AccelsimError, match=r"use a finite value$"):
         check_number(10**400, "n")  # an int too large for a float
-    assert unit_of("dram_bytes_per_s") == "bytes per second"
-    assert unit_of("shared_bytes_per_cycle_per_sm") == "bytes per cycle per SM"
-    assert unit_of("max_registers_per_thread") == "registers per thread"
-    assert unit_of("mr") == ""
+    assert unit_of("dram_bytes_per_s") == ("B/s", "bytes per second")
+    assert unit_of("shared_bytes_per_cycle_per_sm").words == "bytes per cycle per SM"
+    assert unit_of("max_registers_per_thread") == ("", "registers per thread")
+    assert unit_of("tpu.clock_hz") == ("Hz", "Hz")
+    assert unit_of("mr") == ("", "")

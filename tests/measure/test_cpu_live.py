@@ -10,8 +10,8 @@ import pytest
 
 import accelsim as ax
 from accelsim.measure import calibration
-from accelsim.measure.cpu_gemms import validate
 from accelsim.measure.host import detect_host
+from accelsim.validation.cpu_gemms import validate
 
 pytestmark = pytest.mark.host
 

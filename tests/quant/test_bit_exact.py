@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import accelsim as ax
-from accelsim.engine import network_data
+from accelsim.nn.datasets import network_data
 from accelsim.precision import Precision
 
 SCHEMES = {

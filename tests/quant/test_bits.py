@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import accelsim as ax
-from accelsim.engine import network_data
 from accelsim.errors import QuantizationError
+from accelsim.nn.datasets import network_data
 from accelsim.nn.dense import Linear, ReLU
 from accelsim.nn.network import Network
 from accelsim.nn.train import softmax_cross_entropy

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 import accelsim.plot
-from accelsim.comparison import Comparison
-from accelsim.engine import compare, machine
+from accelsim.build import machine
+from accelsim.comparison import Comparison, Entry
+from accelsim.engine import compare
 from accelsim.machines.results import Category
 from accelsim.report import plots
-from accelsim.report.inputs import NothingToPlot, bandwidths, dram_bytes_per_s
+from accelsim.report.inputs import NothingToPlot
 from accelsim.report.time_plots import device_part
 
 UNIT = re.compile(r"\((?:[^()]*/s|ms|µs|%[^()]*|samples|ops per DRAM byte|[^()]*OP/s[^()]*)\)")
@@ -110,7 +111,9 @@ def test_roofline_points_are_each_ops_intensity_and_achieved_rate(comparison):
                                              ("cpu-haswell-e5-2699v3", "dram_bytes_per_s")])
 def test_roofs_are_the_specs_peak_and_dram_bandwidth(comparison, name, field):
     spec = machine(name).spec
-    assert dram_bytes_per_s(spec) == getattr(spec, field)
+    assert spec.memory_bytes_per_s == getattr(spec, field)
+    assert {r.memory_bytes_per_s for r in comparison.select(machine=name)} == {
+        getattr(spec, field)}
     ax = plots.roofline(comparison, machine=name)
     r = comparison.select(machine=name)[0]
     roof = lines(ax)[f"{name}|{r.precision.value}|roof"]
@@ -128,35 +131,25 @@ def test_roofline_of_a_machine_not_run_is_nothing_to_plot(comparison):
 def test_bandwidth_is_the_spec_each_machine_ran_with():
     slow = machine("gpu-h200", dram_bytes_per_s=1e12)  # not relabelled: the preset's name
     cmp = compare(["lenet5"], [slow], batch=1)
-    assert bandwidths(cmp) == {"gpu-h200": 1e12}
     r = cmp.results[0]
+    assert r.memory_bytes_per_s == 1e12
     roof = lines(plots.roofline(cmp))["gpu-h200|fp32|roof"]
     x, y = np.asarray(roof.get_xdata()), np.asarray(roof.get_ydata())
     assert y[0] / x[0] == pytest.approx(1e12) and y.max() == pytest.approx(r.peak_ops_per_s)
 
 
-def test_bandwidth_follows_a_scenarios_overrides_and_relabelling():
+def test_bandwidth_follows_overrides_and_relabelling():
     slow = machine("tpu-v1", name="tpu-slow", ddr_bytes_per_s=17e9)
-    cmp = Comparison(compare(["lenet5"], [slow], batch=1).entries)  # no specs held
-
-    @dataclasses.dataclass(frozen=True)
-    class Choice:
-        preset: str
-        overrides: tuple = ()
-
-    @dataclasses.dataclass(frozen=True)
-    class Result:
-        scenario: object
-        comparison: Comparison
-        figures: tuple = ()
-        references: tuple = ()
-
-    scenario = type("S", (), {"machines": (Choice("tpu-v1", (("name", "tpu-slow"),
-                                                             ("ddr_bytes_per_s", 17e9))),),
-                              "latency_limit_s": None})()
-    assert bandwidths(Result(scenario, cmp)) == {"tpu-slow": 17e9}
-    assert bandwidths(cmp) == {"tpu-slow": None}  # not a preset: the slope is left out
+    cmp = compare(["lenet5"], [slow], batch=1)
     roof = lines(plots.roofline(cmp))["tpu-slow|int8|roof"]
+    x, y = np.asarray(roof.get_xdata()), np.asarray(roof.get_ydata())
+    assert y[0] / x[0] == pytest.approx(17e9)
+
+
+def test_a_run_without_a_bandwidth_draws_a_flat_roof():
+    r = compare(["lenet5"], ["tpu-v1"], batch=1).results[0]
+    cmp = Comparison((Entry(dataclasses.replace(r, memory_bytes_per_s=None)),))
+    roof = lines(plots.roofline(cmp))["tpu-v1|int8|roof"]
     assert np.ptp(roof.get_ydata()) == 0 and "unknown" in roof.get_label()
 
 

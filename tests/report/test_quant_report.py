@@ -20,9 +20,9 @@ from accelsim.nn.dense import Linear
 from accelsim.nn.network import Network
 from accelsim.quant.study import Variant, study_on
 from accelsim.report import write
+from accelsim.report.documents import STUDY_COLUMNS
 from accelsim.report.inputs import NothingToPlot
 from accelsim.report.quant_plots import TITLE, quantization, sensitivity
-from accelsim.report.writers import STUDY_COLUMNS
 
 STUDY = """
 [scenario]

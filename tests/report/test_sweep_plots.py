@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from accelsim.report.pareto import pareto_front
 from accelsim.report.style import HEIGHT_IN, WIDTH_IN
-from accelsim.report.sweep_data import eng, sweep_view, value_text
+from accelsim.report.sweep_data import sweep_view, value_text
 from accelsim.report.sweep_plots import (
     CLOUD_SCATTER_MAX,
     group_quantiles,
@@ -26,7 +26,7 @@ from accelsim.report.sweep_plots import (
     sweep_figures,
     sweep_tables,
 )
-from accelsim.report.tables import to_markdown
+from accelsim.units import si
 
 AXES = ("tpu.array_rows", "tpu.ddr_bytes_per_s", "batch")
 SIZES = (64, 128, 256)
@@ -141,7 +141,7 @@ def test_helpers_read_units_from_names():
     assert value_text("tpu.clock_hz", 7e8) == "700 MHz"
     assert value_text("tpu.array_rows", 256) == "256"
     assert value_text("precision", "int8") == "int8"
-    assert eng(2.5e-6, "J") == "2.5 µJ"
+    assert si(2.5e-6, "J") == "2.5 µJ"
     assert slug("tpu.array_rows") == "tpu_array_rows"
     assert spread(10, 4) == [0, 3, 6, 9]
     assert spread(2, 4) == [0, 1]
@@ -244,7 +244,7 @@ def test_an_empty_or_failed_sweep_draws_nothing():
     assert sweep_figures(StandInSweep(AXES, [])) == []
     failed = sweep(fail_every=1)
     assert sweep_figures(failed) == []
-    assert [t.caption for t in sweep_tables(failed)] == ["Sweep points"]
+    assert [t.title for t in sweep_tables(failed)] == ["Sweep points"]
 
 
 def test_a_hundred_thousand_points_are_drawn_as_a_hexbin():
@@ -276,7 +276,7 @@ def test_a_hundred_thousand_points_are_drawn_as_a_hexbin():
 
 def test_best_points_per_objective():
     result = sweep(fail_every=7)
-    best, = [t for t in sweep_tables(result) if t.caption == "Best design points per objective"]
+    best, = [t for t in sweep_tables(result) if t.title == "Best design points per objective"]
     ok = [r for r in result.rows if r["status"] == "ok"]
     for row in best.rows:
         net, goal = row[0], row[1]
@@ -291,7 +291,7 @@ def test_best_points_per_objective():
                             value_text("tpu.ddr_bytes_per_s", expected["tpu.ddr_bytes_per_s"]),
                             str(expected["batch"]))
     assert len(best.rows) == 2 * 4
-    assert "| lenet5 | highest throughput |" in to_markdown(best)
+    assert "| lenet5 | highest throughput |" in best.markdown()
 
 
 def test_points_table_counts_each_networks_points_and_failures():

@@ -13,10 +13,10 @@ import sys
 import pytest
 
 from accelsim.errors import AccelsimError
+from accelsim.scenario.axes import axis_choices, axis_value, check_axis
+from accelsim.scenario.constraints import NUMBER, TEXT, compile_constraint
+from accelsim.scenario.space import LABELS, MAX_POINTS, METRICS, point_id
 from accelsim.sweep import Range, Sweep
-from accelsim.sweep.axes import axis_choices, axis_value, check_axis
-from accelsim.sweep.constraints import NUMBER, TEXT, compile_constraint
-from accelsim.sweep.space import LABELS, MAX_POINTS, METRICS, point_id
 
 SIZES = [8, 16, 32, 64, 128, 256, 512]
 
@@ -174,7 +174,7 @@ def test_repeated_points_are_refused_and_points_that_fill_in_alike_run_once():
 
 
 def test_cpu_host_points_start_from_the_hosts_own_spec():
-    from accelsim.engine import machine
+    from accelsim.build import machine
 
     host = machine("cpu-host").spec  # the recorded host the tests run with (16 cores)
     s = Sweep.of("cpu-host", "lenet5", {}, points=[{"cpu.cores": 1}, {"batch": 2}])

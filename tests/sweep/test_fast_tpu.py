@@ -37,7 +37,8 @@ def reference(point: TpuPoint) -> dict[str, float]:
             "throughput_per_s": run.throughput, "latency_s": run.seconds, "ops": run.ops,
             "dram_bytes": sum(r.dram_bytes for r in run.layers),
             "sram_bytes": sum(r.onchip_bytes for r in run.layers),
-            "utilization": run.utilization, "joules_per_inference": run.joules_per_inference,
+            "utilization_fraction": run.utilization,
+            "joules_per_inference": run.joules_per_inference,
             "ops_per_joule": run.ops_per_joule, "average_watts": run.average_watts}
 
 

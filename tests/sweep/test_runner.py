@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import accelsim as ax
+from accelsim.api import run_sweep
 from accelsim.errors import AccelsimError, OutputError
-from accelsim.sweep import METRICS, Range, Sweep, SweepResult, run_sweep
+from accelsim.sweep import METRICS, Range, Sweep, SweepResult
 from accelsim.sweep import runner as runner_module
 from accelsim.sweep.evaluate import evaluate_chunk, run_outcome
 from accelsim.sweep.store import write_sweep
@@ -253,7 +254,7 @@ def test_without_pyarrow_the_sweep_writes_csv_only(tmp_path, monkeypatch):
 
 
 def test_a_result_in_memory_writes_the_same_table(tmp_path, local):
-    write_sweep(local, tmp_path / "a", report=False)  # local.write(folder), without the plots
+    write_sweep(local, tmp_path / "a")  # the rows alone, without the report pages
     run_sweep(tpu_sweep(), tmp_path / "b", workers=1, report=False)
     for name in ("sweep.csv", "sweep.parquet"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -31,6 +31,7 @@ from accelsim.machines.cpu.blis import FLOAT, Blocking, bandwidth_for, predict
 from accelsim.machines.cpu.framework import time_layer
 from accelsim.machines.cpu.spec import CPU_SPECS, CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
+from accelsim.machines.specs import SpecValue
 from accelsim.precision import Precision
 
 VECTOR_OPS = {"relu": 1.0, "add": 1.0, "mul": 1.0}
@@ -133,7 +134,7 @@ class CPU(SpecMachine):
         return f"CPU({self.spec.name!r}, {self.spec.cores} cores × {self.spec.simd_lanes} lanes)"
 
 
-def cpu_preset(name: str, /, **overrides: object) -> CPU:
+def cpu_preset(name: str, /, **overrides: SpecValue) -> CPU:
     """A CPU preset (the measured `cpu-host` is built by `accelsim.measure`)."""
     return CPU(CPU_SPECS[name].replace(**overrides))
 

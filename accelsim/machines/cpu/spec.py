@@ -27,10 +27,10 @@ current 7 nm-class server core: an AMD EPYC 7763's 280 W over its 64 cores.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from accelsim.errors import SpecError
-from accelsim.machines.specs import check_spec, replace_spec
+from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 from accelsim.precision import Precision
 
 
@@ -108,6 +108,11 @@ class CPUSpec:
         return self.cores * self.tdp_watts_per_core
 
     @property
+    def memory_bytes_per_s(self) -> float:
+        """Main memory's bandwidth (`dram_bytes_per_s`): the roofline's slope."""
+        return self.dram_bytes_per_s
+
+    @property
     def flops_per_cycle_per_core(self) -> float:
         return 2.0 * self.simd_lanes * self.fma_pipes
 
@@ -124,7 +129,7 @@ class CPUSpec:
             return 4 * self.fp32_peak_flops  # vpdpbusd: 4 int8 MACs per 32-bit lane
         return self.fp32_peak_flops
 
-    def replace(self, **overrides: Any) -> CPUSpec:
+    def replace(self, **overrides: SpecValue) -> CPUSpec:
         return replace_spec(self, overrides)
 
 

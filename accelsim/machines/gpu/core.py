@@ -46,6 +46,7 @@ from accelsim.machines.gpu.launches import Kernel, eager_seconds
 from accelsim.machines.gpu.pytorch import OpCalls, framework_calls
 from accelsim.machines.gpu.spec import GPU_SPECS, GPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
+from accelsim.machines.specs import SpecValue
 from accelsim.precision import Precision
 
 
@@ -226,5 +227,5 @@ def kernel_label(op: Op, kernels: list[Kernel]) -> str:
         f"{label} ({len(kernels)} launches)"
 
 
-def gpu_preset(name: str, /, **overrides: object) -> GPU:
+def gpu_preset(name: str, /, **overrides: SpecValue) -> GPU:
     return GPU(GPU_SPECS[name].replace(**overrides))

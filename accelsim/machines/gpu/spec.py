@@ -25,11 +25,11 @@ K80 die's idle share of its TDP (25 / 150) times their TDP — an assumption, no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from accelsim.checks import check_choice
 from accelsim.errors import AccelsimError, SpecError
-from accelsim.machines.specs import check_spec, replace_spec
+from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 from accelsim.precision import Precision
 
 
@@ -164,6 +164,11 @@ class GPUSpec:
         return self.cold_start_cycles / self.clock_hz
 
     @property
+    def memory_bytes_per_s(self) -> float:
+        """Main memory's bandwidth (`dram_bytes_per_s`): the roofline's slope."""
+        return self.dram_bytes_per_s
+
+    @property
     def fp32_peak_flops(self) -> float:
         return self.sm_count * self.fp32_lanes_per_sm * self.flops_per_lane_per_cycle * \
             self.clock_hz
@@ -186,7 +191,7 @@ class GPUSpec:
         return frozenset({Precision.FP32} | {Precision(p) for p, _ in
                                               self.tensor_ops_per_cycle_per_sm})
 
-    def replace(self, **overrides: Any) -> GPUSpec:
+    def replace(self, **overrides: SpecValue) -> GPUSpec:
         return replace_spec(self, overrides)
 
 

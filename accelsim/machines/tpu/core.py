@@ -35,6 +35,7 @@ from accelsim.errors import AccelsimError, QuantizationError
 from accelsim.ir import Direction, Gemm, Op, Transfer, Workload
 from accelsim.machines.base import Machine, WorkloadTiming
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
+from accelsim.machines.specs import SpecValue
 from accelsim.machines.tpu.compiler import compile_workload
 from accelsim.machines.tpu.executor import CATEGORIES, Execution, execute
 from accelsim.machines.tpu.isa import Program
@@ -98,6 +99,8 @@ class TpuRunDetail:
 class TPU(Machine):
     """A TPU v1-like accelerator built from a `TPUSpec`."""
 
+    spec: TPUSpec
+
     def __init__(self, spec: TPUSpec = TPU_V1) -> None:
         self.spec = spec
         self.name = spec.name
@@ -150,12 +153,14 @@ class TPU(Machine):
                    Transfer("output", Direction.TO_HOST, op.m * op.n * op.count)]
         timing = self.time_workload(Workload.of_ops(op.name, 1, tuple(ops)), precision)
         main = timing.layers[ops.index(op)]
-        counters = timing.detail.counters
+        run, op_detail = timing.detail, main.detail
+        assert isinstance(run, TpuRunDetail) and isinstance(op_detail, TpuOpDetail)  # ours
+        counters = run.counters
         return OpResult(op.name, main.kind, timing.cycles, timing.seconds, main.ops,
                         precision, sum(r.dram_bytes for r in timing.layers),
                         sum(r.onchip_bytes for r in timing.layers),
                         self._utilization(main.ops, timing.cycles), counters.bound(),
-                        timing.time, TpuOpDetail(counters, main.detail.mapping_efficiency),
+                        timing.time, TpuOpDetail(counters, op_detail.mapping_efficiency),
                         main.kernel, main.layer)
 
     def _utilization(self, ops: int, cycles: float) -> float:
@@ -184,7 +189,7 @@ class TPU(Machine):
                 "TPU v1 matrix unit has no zero-point support; quantize with "
                 "activations='symmetric', or run it on a CPU or GPU with int8")
 
-    def execute(self, net, x: np.ndarray, precision: Precision) -> np.ndarray:
+    def execute(self, net: Runnable, x: np.ndarray, precision: Precision) -> np.ndarray:
         """int8 outputs (dequantized) through the integer kernels or the cycle-level engine."""
         self.check_precision(precision)
         qnet = ensure_quantized(net, x, CALIBRATION_SAMPLES)
@@ -201,7 +206,7 @@ class TPU(Machine):
         return f"TPU({self.spec.name!r}, {self.spec.array_rows}×{self.spec.array_cols})"
 
 
-def tpu_v1(**overrides: object) -> TPU:
+def tpu_v1(**overrides: SpecValue) -> TPU:
     """The paper's TPU; keyword overrides replace spec fields (e.g. array_rows=32)."""
     return TPU(TPU_V1.replace(**overrides))
 

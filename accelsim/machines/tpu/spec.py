@@ -4,11 +4,11 @@ Processing Unit", ISCA 2017), as data. Units are in the field names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from accelsim.checks import check_choice
 from accelsim.errors import SpecError
-from accelsim.machines.specs import check_spec, replace_spec
+from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 
 NUMERICS = ("fast", "cycle")
 
@@ -56,6 +56,11 @@ class TPUSpec:
         check_choice(self.numerics, "numerics", NUMERICS, owner=self.name)
 
     @property
+    def memory_bytes_per_s(self) -> float:
+        """Main memory's bandwidth (`ddr_bytes_per_s`): the roofline's slope."""
+        return self.ddr_bytes_per_s
+
+    @property
     def macs_per_cycle(self) -> int:
         return self.array_rows * self.array_cols
 
@@ -86,7 +91,7 @@ class TPUSpec:
         """Roofline knee: peak MAC/s over weight bandwidth (~1350 for TPU v1)."""
         return self.macs_per_cycle * self.clock_hz / self.ddr_bytes_per_s
 
-    def replace(self, **overrides: Any) -> TPUSpec:
+    def replace(self, **overrides: SpecValue) -> TPUSpec:
         return replace_spec(self, overrides)
 
 

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import accelsim as ax
-from accelsim.engine import network_data
 from accelsim.errors import AccelsimError, PrecisionError, QuantizationError
 from accelsim.ir import Gemm, Workload
 from accelsim.machines.results import Bound, Category
 from accelsim.machines.tpu import SystolicArray
 from accelsim.machines.tpu.core import ops_per_weight_byte, two_pass_gemm
 from accelsim.machines.tpu.executor import CATEGORIES
+from accelsim.nn.datasets import network_data
 from accelsim.quant.kernels import int_matmul
 
 MLP = """

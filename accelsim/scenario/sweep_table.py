@@ -4,7 +4,7 @@ run by `accelsim sweep SCENARIO` (or `accelsim.sweep.run_sweep(scenario)`).
     [sweep]          machine (required: one preset), networks (default: run.networks),
                      mode ("grid", the default: every combination of the axes; "points":
                      the [[sweep.points]], each crossed with the grid of any axes),
-                     constraints (comparisons a point must meet, `accelsim.sweep.constraints`:
+                     constraints (comparisons a point must meet, `accelsim.scenario.constraints`:
                      ["tpu.array_rows == tpu.array_cols", "batch <= 256"])
     [sweep.axes]     one key per axis: a spec field of the machine as "<family>.<field>"
                      (tpu.array_rows, tpu.ddr_bytes_per_s, gpu.sm_count, cpu.cores; a dotted
@@ -27,29 +27,29 @@ too large for the Unified Buffer of a small array) are the sweep's to record, po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from accelsim.errors import AccelsimError
 from accelsim.machines.presets import preset_names
 from accelsim.machines.specs import replace_spec
-from accelsim.nn.network import Network
-from accelsim.scenario_checks import Doc
-from accelsim.sweep.axes import (
+from accelsim.scenario.axes import (
     Range,
     axis_value,
     base_machine,
     check_axis,
     value_kind,
 )
-from accelsim.sweep.constraints import compile_constraint
-from accelsim.sweep.space import Sweep, constraint_names
+from accelsim.scenario.checks import Doc
+from accelsim.scenario.choices import NetworkChoice
+from accelsim.scenario.constraints import compile_constraint
+from accelsim.scenario.space import Sweep, constraint_names
+from accelsim.scenario.study import NetworkReader
 
 SWEEP_KEYS = ("machine", "networks", "mode", "axes", "points", "constraints")
 RANGE_KEYS = ("start", "stop", "num", "step", "scale", "integer")
 MODES = ("grid", "points")
 FAMILIES = ("tpu", "gpu", "cpu")
-NetworkReader = Callable[[object, str, Doc], tuple[str, Network]]
 
 
 def _flat(table: Mapping[str, Any], key: str) -> list[tuple[str, str, Any]]:
@@ -182,26 +182,27 @@ def _constraints(table: Mapping[str, Any], machine: str, parameters: Sequence[st
     return tuple(chosen)
 
 
-def _networks(table: Mapping[str, Any], d: Doc, run: Sequence[tuple[str, str]],
+def _networks(table: Mapping[str, Any], d: Doc, run: Sequence[NetworkChoice],
               read: NetworkReader) -> tuple[str, ...]:
     if "networks" not in table:
         if not run:
             raise d.missing("sweep.networks", 'add networks = ["lenet5"] (or a [run] table, '
                             "whose networks it defaults to)")
-        return tuple(spec for spec, _ in run)
-    found: list[tuple[str, Network]] = []
+        return tuple(c.spec for c in run)
+    found: list[NetworkChoice] = []
     for key, item in d.items(table["networks"], "sweep.networks", 'networks = ["lenet5"]'):
-        spec, net = read(item, key, d)
-        if net.name in [n.name for _, n in found]:
-            raise d.bad(key, item, f"repeats the network {net.name!r}", "remove the repeat")
-        found.append((spec, net))
-    return tuple(spec for spec, _ in found)
+        choice = read(item, key, "none")
+        if choice.loaded().name in [c.loaded().name for c in found]:
+            raise d.bad(key, item, f"repeats the network {choice.loaded().name!r}",
+                        "remove the repeat")
+        found.append(choice)
+    return tuple(c.spec for c in found)
 
 
-def parse_sweep(doc: Mapping[str, Any], d: Doc, run: Sequence[tuple[str, str]],
+def parse_sweep(doc: Mapping[str, Any], d: Doc, run: Sequence[NetworkChoice],
                 read: NetworkReader, name: str, description: str) -> Sweep | None:
     """The [sweep] table of a scenario document (None without one); `run` holds
-    run.networks as (spec, name), `read` turns a network entry into (spec, Network)."""
+    run.networks, `read` turns a network entry into a loaded `NetworkChoice`."""
     if "sweep" not in doc:
         return None
     table = d.table(doc, "sweep")

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from accelsim.engine import machine
+from accelsim.build import machine
 from accelsim.errors import AccelsimError
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.gpu.core import GPU
-from accelsim.measure import cpu_gemms, cpu_networks, gpu_recorded, recorded
+from accelsim.measure import recorded
+from accelsim.validation import cpu_gemms, cpu_networks, gpu_recorded
 
 LIVE: dict[str, tuple[type, Callable[[Any], Any]]] = {
     **{gpu: (GPU, gpu_recorded.validate) for gpu in gpu_recorded.recorded_gpus()},
@@ -33,7 +34,7 @@ def validate_machine(name: str, networks: bool = False) -> Any:
     if f"{name}.json" in recorded.recorded_hosts():
         if networks:
             return cpu_networks.recorded_report(f"{name}.json")
-        return recorded.replay(f"{name}.json")
+        return cpu_gemms.replay(f"{name}.json")
     if name not in LIVE:
         raise AccelsimError(f"no reference measurements for {name!r}; validate one of "
                             f"{', '.join(names())}")

@@ -10,7 +10,7 @@ the report shows, and published figures to set beside the model's.
     [report]       plots, formats (default: all of PLOTS, FORMATS; plots = [] for none)
     [book]         figures (default false): the book's figures beside the model's
     [quantization] networks, variants, sensitivity, max_drop_points: an accuracy study of
-                   number formats (`accelsim.scenario_study`); with it, [[machines]] and
+                   number formats (`accelsim.scenario.study`); with it, [[machines]] and
                    [run] may both be left out
     [sweep]        machine (one preset), networks (default: run.networks), mode ("grid" or
                    "points"), constraints (["tpu.array_rows == tpu.array_cols"]; and, or);
@@ -18,16 +18,17 @@ the report shows, and published figures to set beside the model's.
                    "<family>.<field>", or batch, precision, seq_len; a list or a range
                    { start, stop, num | step, scale = "linear" | "log", integer });
                    [[sweep.points]] explicit points: a design-space sweep, run by
-                   `accelsim sweep` (`accelsim.scenario_sweep`); with it too, [[machines]]
+                   `accelsim sweep` (`accelsim.scenario.sweep_table`); with it too, [[machines]]
                    and [run] may both be left out
-    [[reference]]  network, machine, batch, metric (a key of Comparison.to_records()), value,
+    [[reference]]  network, machine, batch, metric (a run metric of `accelsim.metrics`), value,
                    source: a published figure beside the model's value
 
 Strings become values once, here. Every mistake is a `ScenarioError` naming the file, the key
-path (`run.batch[1]`) and the fix (`accelsim.scenario_checks`); unknown keys and names get a
+path (`run.batch[1]`) and the fix (`accelsim.scenario.checks`); unknown keys and names get a
 did-you-mean; asking for accuracy of a network without a data set is refused. Machines are built
-while parsing (cpu-host against a stand-in CPU spec, so its fields are checked without measuring
-the host), so a bad override fails before anything runs, in the spec's own words.
+and networks loaded while parsing (cpu-host from the host's saved calibration; networks with
+their trained weights where the scenario scores them), so a bad override or network file fails
+before anything runs, in its own words, and nothing downstream builds them again.
 
 Bundled scenarios live in the top-level `scenarios/` folder, which installs as the package
 `accelsim.scenarios` (as `models/` installs as `accelsim.models`): `accelsim run quickstart`
@@ -36,47 +37,42 @@ finds `scenarios/quickstart.toml` from any directory, editable install or not.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.resources
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from accelsim.build import machine_with
 from accelsim.checks import check_number
-from accelsim.comparison import ENERGY_KEYS
 from accelsim.errors import AccelsimError, ScenarioError
-from accelsim.machines.cpu.spec import HASWELL
-from accelsim.machines.presets import HOST, build, preset_names
-from accelsim.machines.results import Category
-from accelsim.machines.specs import replace_spec
-from accelsim.nn.files import utf8_text
+from accelsim.files import utf8_text
+from accelsim.machines.presets import preset_names
+from accelsim.metrics import RUN_METRICS
 from accelsim.nn.loader import available_networks, load_network
 from accelsim.nn.network import Network
 from accelsim.precision import Precision
-from accelsim.scenario_checks import Doc, show, where
-from accelsim.scenario_study import (
+from accelsim.scenario.checks import Doc, show
+from accelsim.scenario.scenario import (
+    FORMATS,
+    MACHINE_PRECISION,
+    PLOTS,
+    MachineChoice,
+    NetworkChoice,
+    Reference,
+    Scenario,
+)
+from accelsim.scenario.study import (
     QUANTIZATION_KEYS,
     VARIANT_KEYS,
-    QuantizationPlan,
     choose_plots,
     parse_quantization,
 )
-from accelsim.scenario_sweep import RANGE_KEYS, SWEEP_KEYS, parse_sweep
-from accelsim.sweep.space import Sweep
+from accelsim.scenario.sweep_table import RANGE_KEYS, SWEEP_KEYS, parse_sweep
 
-PLOTS = ("throughput", "latency", "roofline", "ops_vs_flops", "accuracy", "time", "utilization")
-FORMATS = ("json", "csv", "md", "html", "png")
-MACHINE_PRECISION = "machine"  # each machine's own precision (engine.compare's None)
-METRICS = ("seconds", "device_seconds", "latency_ms", "throughput_per_s",
-           "device_throughput_per_s", "cycles", "clock_hz", "ops", "achieved_ops_per_s",
-           "peak_ops_per_s", "utilization_fraction", "accuracy_fraction", "dram_bytes",
-           *ENERGY_KEYS,
-           *(f"time_seconds.{c.value}" for c in Category))  # numbers of comparison.run_record
 KEYS: dict[str, tuple[str, ...]] = {
     "": ("scenario", "machines", "run", "report", "book", "reference", "quantization",
          "sweep"),
@@ -91,65 +87,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "sweep": SWEEP_KEYS,
     "sweep.range": RANGE_KEYS,
 }
-_HOST_STAND_IN = dataclasses.replace(HASWELL, name=HOST)  # cpu-host's fields, not measured
+REFERENCE_METRICS = tuple(m.name for m in RUN_METRICS)  # what [[reference]] metric may name
 _NAME = re.compile(r"\w[\w .+-]{0,99}")  # the scenario's name is its report folder's name
-
-
-@dataclass(frozen=True)
-class MachineChoice:
-    """A preset and the spec fields it overrides (`name` relabels it)."""
-
-    preset: str
-    overrides: tuple[tuple[str, Any], ...] = ()
-
-    @property
-    def name(self) -> str:
-        """The machine's name in results: the `name` override, else the preset."""
-        return str(dict(self.overrides).get("name", self.preset))
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A published figure: `metric` of `network` on `machine` at `batch` is `value`."""
-
-    network: str
-    machine: str
-    batch: int
-    metric: str
-    value: float
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A parsed, checked scenario file (`load_scenario`, `parse_scenario`)."""
-
-    name: str
-    description: str
-    path: Path | None
-    machines: tuple[MachineChoice, ...]
-    networks: tuple[str, ...]  # bundled names as given; files as absolute paths
-    batches: tuple[int, ...]
-    precisions: tuple[str, ...]  # "machine" or a Precision value
-    seq_len: int | None = None
-    accuracy: bool = False
-    latency_limit_s: float | None = None
-    plots: tuple[str, ...] = PLOTS
-    formats: tuple[str, ...] = FORMATS
-    book_figures: bool = False
-    references: tuple[Reference, ...] = ()
-    quantization: QuantizationPlan | None = None
-    sweep: Sweep | None = None
-
-    @property
-    def run_count(self) -> int:
-        """How many runs the scenario asks for (some may be skipped)."""
-        return (len(self.networks) * len(self.machines) * len(self.batches)
-                * len(self.precisions))
-
-    def error(self, key: str, err: AccelsimError | str) -> ScenarioError:
-        """An error about `key` of this scenario, naming its file."""
-        return ScenarioError(f"{where(self.path)}: {key}: {err}")
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -226,17 +165,9 @@ def _machine_items(doc: Mapping[str, Any], d: Doc) -> list[tuple[str, Any]]:
     return d.items(value, "machines", 'machines = ["tpu-v1"]')
 
 
-def _check_machine(preset: str, overrides: dict[str, Any], key: str, d: Doc) -> None:
-    """Build the machine, so that its spec checks the overrides in its own words (unknown
-    fields with a did-you-mean); cpu-host's fields are checked on a stand-in CPU spec."""
-    try:
-        replace_spec(build(preset, host_spec=_HOST_STAND_IN).spec, overrides)
-        build(preset, host_spec=_HOST_STAND_IN, **overrides)
-    except AccelsimError as err:
-        raise d.wrap(f"{key}.overrides", err) from None
-
-
 def _machine(item: object, key: str, d: Doc) -> MachineChoice:
+    """A [[machines]] entry, its machine built (so the spec checks the overrides in its own
+    words: unknown fields with a did-you-mean)."""
     if isinstance(item, str):
         item = {"preset": item}
     if not isinstance(item, dict):
@@ -253,8 +184,11 @@ def _machine(item: object, key: str, d: Doc) -> MachineChoice:
     if not isinstance(overrides, dict):
         raise d.bad(f"{key}.overrides", overrides, "must be a table of spec fields",
                     "e.g. overrides = { array_rows = 32 }")
-    _check_machine(preset, overrides, key, d)
-    return MachineChoice(preset, tuple(overrides.items()))
+    try:
+        built = machine_with(preset, overrides)
+    except AccelsimError as err:
+        raise d.wrap(f"{key}.overrides", err) from None
+    return MachineChoice(preset, tuple(overrides.items()), built)
 
 
 def _machines(doc: Mapping[str, Any], d: Doc) -> tuple[MachineChoice, ...]:
@@ -269,23 +203,35 @@ def _machines(doc: Mapping[str, Any], d: Doc) -> tuple[MachineChoice, ...]:
     return tuple(chosen)
 
 
-def _network(item: object, key: str, d: Doc) -> tuple[str, Network]:
-    """(the network as the engine takes it: bundled name or absolute path, its shapes)."""
-    bundled = available_networks()
-    text = d.text(item, key, '"lenet5" or "models/mine.toml"')
-    if text in bundled:
-        spec = text
-    elif text.endswith(".toml") or "/" in text or "\\" in text:
-        path = Path(text).expanduser()
-        base = Path.cwd() if d.path is None else d.path.parent
-        spec = os.path.normpath(path if path.is_absolute() else base / path)
-    else:
-        raise d.unknown(key, text, bundled, "bundled network",
-                        also=", or give the path of a .toml file")
-    try:
-        return spec, load_network(spec, weights="none")
-    except AccelsimError as err:
-        raise d.wrap(key, err) from None
+class NetworkReader:
+    """Reads a network entry of the document ('lenet5', or a TOML path relative to the
+    scenario file) into a `NetworkChoice`, loading each network once per kind of weights."""
+
+    def __init__(self, d: Doc) -> None:
+        self.d = d
+        self.loaded: dict[tuple[str, str], Network] = {}
+
+    def spec(self, item: object, key: str) -> str:
+        """The network as the engine takes it: a bundled name, or an absolute path."""
+        bundled = available_networks()
+        text = self.d.text(item, key, '"lenet5" or "models/mine.toml"')
+        if text in bundled:
+            return text
+        if text.endswith(".toml") or "/" in text or "\\" in text:
+            path = Path(text).expanduser()
+            base = Path.cwd() if self.d.path is None else self.d.path.parent
+            return os.path.normpath(path if path.is_absolute() else base / path)
+        raise self.d.unknown(key, text, bundled, "bundled network",
+                             also=", or give the path of a .toml file")
+
+    def __call__(self, item: object, key: str, weights: str = "none") -> NetworkChoice:
+        spec = self.spec(item, key)
+        if (spec, weights) not in self.loaded:
+            try:
+                self.loaded[spec, weights] = load_network(spec, weights=weights)
+            except AccelsimError as err:
+                raise self.d.wrap(key, err) from None
+        return NetworkChoice(spec, self.loaded[spec, weights])
 
 
 def _precision(item: object, key: str, d: Doc) -> str:
@@ -300,26 +246,33 @@ def _precision(item: object, key: str, d: Doc) -> str:
 
 
 class _Run(NamedTuple):
-    networks: tuple[tuple[str, str], ...]  # (as the engine takes it, the network's name)
+    networks: tuple[NetworkChoice, ...]
     batches: tuple[int, ...]
     precisions: tuple[str, ...]
     seq_len: int | None
     accuracy: bool
 
+    def names(self) -> list[str]:
+        """The networks' own names, in order."""
+        return [c.loaded().name for c in self.networks]
 
-def _run(doc: Mapping[str, Any], d: Doc) -> _Run:
+
+def _run(doc: Mapping[str, Any], d: Doc, read: NetworkReader) -> _Run:
     run = d.table(doc, "run", required=True)
     if "networks" not in run:
         raise d.missing("run.networks", f"add networks = [\"lenet5\"] (bundled: "
                         f"{', '.join(available_networks())})")
-    networks: list[tuple[str, str]] = []
-    unscored: list[str] = []  # networks that name no data set to score accuracy on
+    accuracy = d.flag(run.get("accuracy", False), "run.accuracy")
+    networks: list[NetworkChoice] = []
     for key, item in d.items(run["networks"], "run.networks", 'networks = ["lenet5"]'):
-        spec, net = _network(item, key, d)
-        if net.name in [n for _, n in networks]:
-            raise d.bad(key, item, f"repeats the network {net.name!r}", "remove the repeat")
-        networks.append((spec, net.name))
-        unscored += [] if "dataset" in net.training else [net.name]
+        shapes = read(item, key).loaded()
+        if shapes.name in [c.loaded().name for c in networks]:
+            raise d.bad(key, item, f"repeats the network {shapes.name!r}", "remove the repeat")
+        if accuracy and "dataset" not in shapes.training:
+            raise d.bad("run.accuracy", accuracy, f"needs a test set, but {shapes.name} names "
+                        "no data set ([training] dataset)", "set accuracy = false, or leave "
+                        "that network out")
+        networks.append(read(item, key, "trained" if accuracy else "none"))
     batches: list[int] = []
     for key, item in d.items(run.get("batch", 1), "run.batch", "batch = [1, 64]"):
         batches.append(d.unique(d.count(item, key), batches, key))
@@ -328,11 +281,6 @@ def _run(doc: Mapping[str, Any], d: Doc) -> _Run:
                              'precision = ["machine"]'):
         precisions.append(d.unique(_precision(item, key, d), precisions, key))
     seq_len = None if "seq_len" not in run else d.count(run["seq_len"], "run.seq_len")
-    accuracy = d.flag(run.get("accuracy", False), "run.accuracy")
-    if accuracy and unscored:
-        raise d.bad("run.accuracy", accuracy, f"needs a test set, but {unscored[0]} names no "
-                    "data set ([training] dataset)", "set accuracy = false, or leave that "
-                    "network out")
     return _Run(tuple(networks), tuple(batches), tuple(precisions), seq_len, accuracy)
 
 
@@ -366,7 +314,7 @@ def _reference(item: object, key: str, d: Doc, run: _Run,
             raise d.missing(f"{key}.{field}", "a reference needs network, machine, batch, "
                             "metric and value (and a source)")
     network = d.text(item["network"], f"{key}.network", '"lenet5"')
-    names = [n for _, n in run.networks]
+    names = run.names()
     if network not in names:
         raise d.unknown(f"{key}.network", network, names, "network of run.networks")
     machine = d.text(item["machine"], f"{key}.machine", '"tpu-v1"')
@@ -378,8 +326,8 @@ def _reference(item: object, key: str, d: Doc, run: _Run,
         raise d.bad(f"{key}.batch", batch, "is not one of run.batch",
                     f"add {batch} to run.batch, or use one of {list(run.batches)}")
     metric = d.text(item["metric"], f"{key}.metric", '"throughput_per_s"')
-    if metric not in METRICS:
-        raise d.unknown(f"{key}.metric", metric, METRICS, "metric")
+    if metric not in REFERENCE_METRICS:
+        raise d.unknown(f"{key}.metric", metric, REFERENCE_METRICS, "metric")
     value = check_number(item["value"], f"{key}.value", owner=d.where, meaning="",
                          error=ScenarioError)
     source = item.get("source", "")
@@ -412,10 +360,11 @@ def parse_scenario(doc: Mapping[str, Any], path: str | Path | None = None) -> Sc
     name, description, limit = _header(doc, d)
     no_runs = ("quantization" in doc or "sweep" in doc) and "machines" not in doc \
         and "run" not in doc  # a study or a sweep needs no runs
+    read = NetworkReader(d)
     machines = () if no_runs else _machines(doc, d)
-    run = _Run((), (), (), None, False) if no_runs else _run(doc, d)
-    study = parse_quantization(doc, d, run.networks, _network)
-    sweep = parse_sweep(doc, d, run.networks, _network, name, description)
+    run = _Run((), (), (), None, False) if no_runs else _run(doc, d, read)
+    study = parse_quantization(doc, d, run.networks, read)
+    sweep = parse_sweep(doc, d, run.networks, read, name, description)
     report = d.table(doc, "report")
     plots = choose_plots(report, d, PLOTS, not no_runs, study)
     formats = (FORMATS if "formats" not in report
@@ -423,9 +372,7 @@ def parse_scenario(doc: Mapping[str, Any], path: str | Path | None = None) -> Sc
     book = d.table(doc, "book")
     return Scenario(
         name=name, description=description, path=d.path, machines=machines,
-        networks=tuple(spec for spec, _ in run.networks), batches=run.batches,
-        precisions=run.precisions, seq_len=run.seq_len, accuracy=run.accuracy,
-        latency_limit_s=limit, plots=plots,
+        networks=run.networks, batches=run.batches, precisions=run.precisions,
+        seq_len=run.seq_len, accuracy=run.accuracy, latency_limit_s=limit, plots=plots,
         formats=formats, book_figures=d.flag(book.get("figures", False), "book.figures"),
         references=_references(doc, d, run, machines), quantization=study, sweep=sweep)
-

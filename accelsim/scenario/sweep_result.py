@@ -14,19 +14,19 @@ from __future__ import annotations
 import html
 import os
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
-from accelsim.sweep.space import METRICS, Sweep
+from accelsim.errors import AccelsimError
+from accelsim.metrics import OBJECTIVES, Better
+from accelsim.scenario.space import METRICS, Sweep
+from accelsim.tables import Table
 
-OBJECTIVES: Mapping[str, str] = MappingProxyType({
-    "throughput_per_s": "max", "latency_s": "min", "joules_per_inference": "min",
-    "ops_per_joule": "max"})
-"""Each objective metric and its better direction."""
+Writer = Callable[["SweepResult", Path], Path]
+
 
 
 def _shown(value: Any) -> str:
@@ -47,7 +47,8 @@ class SweepResult:
     resumed: int = 0
     seconds: float = 0.0
     out: Path | None = None
-    objectives: ClassVar[Mapping[str, str]] = OBJECTIVES
+    objectives: ClassVar[Mapping[str, Better]] = OBJECTIVES
+    writer: Writer | None = field(default=None, compare=False, repr=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -96,22 +97,22 @@ class SweepResult:
     def best(self, metric: str, network: str | None = None) -> dict[str, Any] | None:
         """The ok row best at `metric` (its direction from `objectives`, else higher is
         better), among `network`'s rows when given; None when no row has a value."""
-        sign = -1.0 if self.objectives.get(metric, "max") == "min" else 1.0
+        sign = -1.0 if self.objectives.get(metric, Better.MAX) is Better.MIN else 1.0
         rows = [r for r in self.ok() if r[metric] is not None
                 and (network is None or r["network"] == network)]
         return max(rows, key=lambda r: sign * r[metric], default=None)
 
-    def best_table(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-        """(header, rows): for each network and objective, the best point's value and axes."""
-        header = ("network", "objective", "best", "value", *self.axes, "point")
+    def best_table(self) -> Table:
+        """For each network and objective, the best point's value and axes."""
         rows = []
         for network in self.sweep.network_names:
             for metric, direction in self.objectives.items():
                 row = self.best(metric, network)
                 if row is not None:
-                    rows.append((network, metric, direction, _shown(row[metric]),
+                    rows.append((network, metric, direction.value, _shown(row[metric]),
                                  *(_shown(row[a]) for a in self.axes), row["point"]))
-        return header, rows
+        return Table.of("Best points per objective",
+                        ("network", "objective", "best", "value", *self.axes, "point"), rows)
 
     def error_counts(self) -> list[tuple[str, int]]:
         """Each distinct error message and how many points raised it, most common first."""
@@ -127,26 +128,20 @@ class SweepResult:
 
     def table(self) -> str:
         """The best points per objective as aligned text."""
-        header, rows = self.best_table()
-        widths = [max(len(str(c)) for c in column) for column in zip(header, *rows,
-                                                                       strict=True)]
-        return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True))
-                         .rstrip() for line in (header, *rows))
+        return "\n".join(self.best_table().lines())
 
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """The sweep's report folder (`accelsim.sweep.store.write_sweep`): sweep.csv, Parquet
-        when pyarrow is present, sweep.json, summary.md, index.html and the plots."""
-        from accelsim.sweep.store import write_sweep
-
-        return write_sweep(self, out)
+        """The sweep's report folder: sweep.csv, Parquet when pyarrow is present, sweep.json,
+        summary.md, index.html and the plots. The report layer (`accelsim.report.write`)
+        does the writing: `accelsim.run_sweep` binds it as `writer`."""
+        if self.writer is None:
+            raise AccelsimError("this result has no report writer bound; write it with "
+                                "accelsim.report.write(result, out), or run the sweep with "
+                                "accelsim.run_sweep")
+        return self.writer(self, Path(out))
 
     def __repr__(self) -> str:
         return f"SweepResult({self.summary()})"
 
     def _repr_html_(self) -> str:
-        header, rows = self.best_table()
-        cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row)
-                        + "</tr>" for row in rows)
-        heads = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        return (f"<p>{html.escape(self.summary())}</p><table><tr>{heads}</tr>{cells}"
-                "</table>")
+        return f"<p>{html.escape(self.summary())}</p>{self.best_table().html(caption=False)}"

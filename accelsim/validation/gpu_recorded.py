@@ -16,25 +16,23 @@ is validated the same way, with no code change: `accelsim validate gpu-h100 --ne
 
 from __future__ import annotations
 
-import importlib.resources
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 
 from accelsim.errors import AccelsimError
 from accelsim.machines.gpu.core import GPU
 from accelsim.machines.gpu.spec import GPU_SPECS
-from accelsim.measure.comparison import (
+from accelsim.measure.recorded import data_files, read
+from accelsim.nn.loader import load_network
+from accelsim.precision import Precision
+from accelsim.validation.comparison import (
     Compared,
     NetworkReport,
     NetworkRow,
     fraction_over_2x,
     median_ape,
 )
-from accelsim.nn.loader import load_network
-from accelsim.precision import Precision
 
-DATA = "accelsim.measure.data"
 NETWORK_TAG = "-network-"
 DTYPES = {"float32": Precision.FP32, "float16": Precision.FP16}
 NETWORKS = {"lenet5": "lenet5", "lstm": "lstm-char", "rnn_hello": "rnn-hello"}
@@ -77,17 +75,10 @@ class Report:
         return "\n".join(lines)
 
 
-def _read(name: str) -> dict:
-    text = importlib.resources.files(DATA).joinpath(name).read_text("utf-8")
-    data: dict = json.loads(text)
-    return data
-
-
 def recorded_files(preset: str) -> tuple[str | None, str | None]:
     """(kernel file, network file) recorded for a GPU preset: the newest of each, by name
     (`<preset>-<date>.json`, `<preset>-network-<date>.json`); None where there is none."""
-    names = sorted(p.name for p in importlib.resources.files(DATA).iterdir()
-                   if p.name.startswith(f"{preset}-") and p.name.endswith(".json"))
+    names = [n for n in data_files() if n.startswith(f"{preset}-")]
     networks = [n for n in names if n.startswith(f"{preset}{NETWORK_TAG}")]
     kernels = [n for n in names if n not in networks and n[len(preset) + 1:][:1].isdigit()]
     return (kernels[-1] if kernels else None), (networks[-1] if networks else None)
@@ -111,13 +102,13 @@ def _file(preset: str, networks: bool) -> str:
 @lru_cache(maxsize=8)
 def measurements(preset: str = "gpu-h200") -> dict:
     """The recorded kernel (GEMM) measurements of a GPU preset."""
-    return _read(_file(preset, networks=False))
+    return read(_file(preset, networks=False))
 
 
 @lru_cache(maxsize=8)
 def network_measurements(preset: str = "gpu-h200") -> dict:
     """The recorded whole-network measurements of a GPU preset."""
-    return _read(_file(preset, networks=True))
+    return read(_file(preset, networks=True))
 
 
 def gemm_rows(gpu: GPU, data: dict) -> list[Row]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from accelsim.measure.cpu_gemms import SHAPES
-from accelsim.measure.recorded import read, recorded_hosts, replay, spec_of
+from accelsim.measure.gemm_timing import SHAPES
+from accelsim.measure.recorded import read, recorded_hosts, spec_of
+from accelsim.validation.cpu_gemms import replay
 
 SIXTEEN = "cpu-intel-16core-2026-11-27.json"
 

@@ -16,9 +16,10 @@ import re
 import pytest
 
 from accelsim.errors import AccelsimError
-from accelsim.measure import cpu_networks, host, torch_networks
-from accelsim.measure.comparison import median_ape
+from accelsim.measure import host, torch_networks
 from accelsim.measure.recorded import read, recorded_hosts
+from accelsim.validation import cpu_networks
+from accelsim.validation.comparison import median_ape
 
 HOSTS = [n for n in recorded_hosts() if "rows" in read(n).get("networks", {})]
 SIXTEEN = "cpu-intel-16core-2026-11-27.json"

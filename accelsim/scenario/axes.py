@@ -25,35 +25,23 @@ from typing import Any, get_type_hints
 
 import numpy as np
 
+from accelsim.build import machine as build_machine
 from accelsim.errors import AccelsimError
-from accelsim.machines.cpu.spec import HASWELL
-from accelsim.machines.presets import HOST, build
+from accelsim.machines.base import Machine
 from accelsim.precision import Precision
 
 RUN_PARAMETERS = ("batch", "precision", "seq_len")
 UNSWEPT = ("name", "source")  # labels, not model inputs
 SCALES = ("linear", "log")
 MAX_RANGE = 10**6  # values one range may give
-_HOST_STAND_IN = dataclasses.replace(HASWELL, name=HOST)  # cpu-host's fields, not measured
 
 
 @cache
-def base_machine(preset: str) -> Any:
-    """The preset as built with no overrides (cpu-host on a stand-in CPU spec, so that its
-    fields are known without measuring the host): its spec and precisions."""
-    return build(preset, host_spec=_HOST_STAND_IN)
-
-
-@cache
-def evaluated_spec(preset: str) -> Any:
-    """The spec a point starts from, as `accelsim.machine(preset)` builds it (for cpu-host
-    this host's calibrated spec, measured once, then read from the cache; not the stand-in).
-    Unswept axes and the fields constraints read take their values from it."""
-    if preset == HOST:
-        from accelsim.measure.calibration import host_spec
-
-        return host_spec()
-    return build(preset).spec
+def base_machine(preset: str) -> Machine:
+    """The preset as `accelsim.machine(preset)` builds it, with no overrides (cpu-host from
+    this host's saved calibration): the spec every point starts from, its fields' values
+    (which unswept axes and constraints read) and precisions."""
+    return build_machine(preset)
 
 
 def family_of(preset: str) -> str:

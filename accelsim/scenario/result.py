@@ -3,26 +3,30 @@ figures beside the model's, published references beside the model's values, the 
 throughput within the scenario's latency limit and its quantization study (a `QuantStudy`,
 when it asked for one); as text, HTML for notebooks and plain records.
 
-`ScenarioResult.sections()` gives every table after the runs as (title, header, rows) of text,
-so the text table, the HTML and the report's markdown show the same cells. `write` hands the
-result to the report layer (`accelsim.report.write`), which sits above this module.
+`ScenarioResult.tables()` gives every table (`accelsim.tables.Table`), so the text table, the
+HTML and the report's Markdown show the same cells. Writing the report is the report layer's
+(`accelsim.report.write`), which sits above this module: `accelsim.run_scenario` binds it to
+the result as `writer`, so `result.write(folder)` works as DESIGN.md promises.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Protocol
 
-from accelsim.comparison import Comparison, run_record
-from accelsim.machines.results import RunResult, html_table
+from accelsim.comparison import Comparison
+from accelsim.errors import AccelsimError
+from accelsim.machines.results import RunResult
+from accelsim.metrics import METRICS
 from accelsim.quant.study import QuantStudy
-from accelsim.scenario import Reference, Scenario
+from accelsim.scenario.scenario import Reference, Scenario
+from accelsim.tables import Table
+from accelsim.units import number, quantity, ratio
 
-_SCALES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+Writer = Callable[["ScenarioResult", Path], Path]
 
 
 class Figure(Protocol):
@@ -58,52 +62,12 @@ class ReferenceRow:
             return None
         return self.model_value / self.reference.value
 
-
-class Section(NamedTuple):
-    """One table: a title, its header and rows of text; `right` columns are numbers."""
-
-    title: str
-    header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    right: frozenset[int] = frozenset()
-
-
-def quantity(value: float, unit: str) -> str:
-    """92e12, 'OP/s' → '92.0 TOP/s'; 4.5e-5, 's' → '45.0 µs'; other units as given."""
-    if unit == "s" and 0 < abs(value) < 1:
-        scale, prefix = (1e-3, "m") if abs(value) >= 1e-3 else (1e-6, "µ")
-        return f"{value / scale:,.1f} {prefix}s"
-    if unit[:1].isupper():  # an SI unit: B, OP, FLOP, Hz, W, MAC
-        for scale, prefix in _SCALES:
-            if abs(value) >= scale:
-                return f"{value / scale:,.1f} {prefix}{unit}"
-    return f"{value:,.4g} {unit}".rstrip()
-
-
-def number(value: float | None) -> str:
-    """A published or model value for a table: '—' for none, 3.500e+12, 13,194, 0.5."""
-    if value is None:
-        return "—"
-    if abs(value) >= 1e9:
-        return f"{value:.3e}"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
-def ratio_text(ratio: float | None) -> str:
-    """A model / published ratio: '—' for none, 1.34, 4.2e+03."""
-    if ratio is None:
-        return "—"
-    return f"{ratio:.2f}" if 0.01 <= abs(ratio) < 100 else f"{ratio:.3g}"
-
-
-def text_table(section: Section) -> str:
-    """A titled text table, columns padded to their widest cell."""
-    rows = [section.header, *section.rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(section.header))]
-    lines = ["  ".join(cell.rjust(w) if i in section.right else cell.ljust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
-             for row in rows]
-    return "\n".join([f"{section.title}:", *(f"  {line}" for line in lines)])
+    def record(self) -> dict[str, object]:
+        """As plain values: the published figure, the model's, their ratio."""
+        ref = self.reference
+        return {"network": ref.network, "machine": ref.machine, "batch": ref.batch,
+                "metric": ref.metric, "published_value": ref.value,
+                "model_value": self.model_value, "ratio": self.ratio, "source": ref.source}
 
 
 def _best_within(runs: Sequence[RunResult], limit_s: float) -> tuple[str, ...]:
@@ -132,62 +96,64 @@ class ScenarioResult:
     figures: tuple[Figure, ...] = ()
     references: tuple[ReferenceRow, ...] = ()
     study: QuantStudy | None = None
+    writer: Writer | None = field(default=None, compare=False, repr=False)
 
     @property
     def has_runs(self) -> bool:
         """False for a scenario that asked only for a quantization study."""
         return bool(self.scenario.machines) or self.study is None
 
-    def _within_limit(self) -> Section | None:
+    def _within_limit(self) -> Table | None:
         limit = self.scenario.latency_limit_s
         if limit is None or not self.comparison.entries:
             return None
         groups: dict[tuple[str, str, str], list[RunResult]] = {}
         for r in self.comparison.results:
             groups.setdefault((r.machine, r.network, r.precision.value), []).append(r)
-        return Section(f"best throughput within the {limit * 1e3:g} ms latency limit "
+        return Table(f"best throughput within the {limit * 1e3:g} ms latency limit "
                        "(end to end)",
                        ("machine", "network", "precision", "batch", "end to end (ms)",
                         "inferences/s"),
                        tuple(_best_within(runs, limit) for runs in groups.values()),
                        frozenset({3, 4, 5}))
 
-    def sections(self) -> list[Section]:
+    def sections(self) -> list[Table]:
         """The tables after the runs: the latency limit, the book's figures, the references,
         what was skipped and the quantization study's tables (each only when there is
         something to show)."""
         found = [self._within_limit()]
         if self.figures:
-            found.append(Section(
+            found.append(Table(
                 "the book's figures beside the model's",
                 ("figure", "the book", "the model", "model / book", "note"),
-                tuple((f.name, f.book, quantity(f.model_value, f.unit), ratio_text(f.ratio),
+                tuple((f.name, f.book, quantity(f.model_value, f.unit), ratio(f.ratio),
                        f.note) for f in self.figures), frozenset({2, 3})))
         if self.references:
-            found.append(Section(
+            found.append(Table(
                 "published figures beside the model's",
                 ("network", "machine", "batch", "metric", "published", "the model",
                  "model / published", "source"),
                 tuple((r.reference.network, r.reference.machine, str(r.reference.batch),
                        r.reference.metric, number(r.reference.value), number(r.model_value),
-                       ratio_text(r.ratio), r.reference.source) for r in self.references),
+                       ratio(r.ratio), r.reference.source) for r in self.references),
                 frozenset({2, 4, 5, 6})))
-        if self.comparison.skipped:
-            found.append(Section(
-                "skipped", ("machine", "network", "batch", "precision", "why"),
-                tuple((s.machine, s.network, str(s.batch), s.precision, s.reason)
-                      for s in self.comparison.skipped), frozenset({2})))
+        found.append(self.comparison.skipped_table())
         if self.study is not None:
-            found += [Section(*t) for t in self.study.tables()]
+            found += self.study.tables()
         return [s for s in found if s is not None]
+
+    def tables(self) -> list[Table]:
+        """Every table: the runs (none for a scenario that asked only for a quantization
+        study), then `sections()`."""
+        runs = [self.comparison.runs_table("runs")] if self.has_runs else []
+        return [*runs, *self.sections()]
 
     def table(self) -> str:
         """The runs, then each of `sections()`, as text."""
-        runs = [dataclasses.replace(self.comparison, skipped=()).table()] if self.has_runs \
-            else []
-        return "\n\n".join([*runs, *(text_table(s) for s in self.sections())])
+        runs = [self.comparison.runs_table().text()] if self.has_runs else []
+        return "\n\n".join([*runs, *(t.text() for t in self.sections())])
 
-    def to_records(self) -> list[dict[str, Any]]:
+    def to_records(self) -> list[dict[str, object]]:
         """One plain record per run (`Comparison.to_records`)."""
         return self.comparison.to_records()
 
@@ -201,17 +167,17 @@ class ScenarioResult:
         head = f"<h3>{html.escape(s.name)}</h3>"
         if s.description:
             head += f"<p>{html.escape(s.description)}</p>"
-        runs = html_table("runs", Comparison.HEADER, self.comparison.rows()) \
-            if self.has_runs else ""
-        return head + runs + "".join(html_table(x.title, x.header, x.rows)
-                                     for x in self.sections())
+        return head + "".join(t.html() for t in self.tables())
 
     def write(self, out_dir: str | Path) -> Path:
         """Write the report (`scenario.formats`: json, csv, md, html, png) into `out_dir`;
-        returns the folder (`accelsim.report.write`)."""
-        from accelsim.report import write  # the report reads results by duck typing
-
-        return Path(write(self, out_dir))
+        returns the folder. The report layer (`accelsim.report.write`) does the writing:
+        `accelsim.run_scenario` binds it as `writer`."""
+        if self.writer is None:
+            raise AccelsimError("this result has no report writer bound; write it with "
+                                "accelsim.report.write(result, out_dir), or run the "
+                                "scenario with accelsim.run_scenario")
+        return self.writer(self, Path(out_dir))
 
 
 def model_value(comparison: Comparison, reference: Reference) -> float | None:
@@ -221,5 +187,5 @@ def model_value(comparison: Comparison, reference: Reference) -> float | None:
                              batch=reference.batch)
     if not runs:
         return None
-    value = run_record(runs[0])[reference.metric]
+    value = METRICS[reference.metric].read(runs[0])
     return None if value is None else float(value)

@@ -17,8 +17,8 @@ from accelsim.errors import AccelsimError
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.measure import recorded, torch_networks
-from accelsim.measure.comparison import NetworkReport, NetworkRow
 from accelsim.nn.loader import load_network
+from accelsim.validation.comparison import NetworkReport, NetworkRow
 
 BATCHES = torch_networks.BATCHES
 THREADS_KEY = re.compile(r"torch_us_t(\d+)")

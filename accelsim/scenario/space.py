@@ -1,11 +1,11 @@
-"""A sweep's design space: one machine preset, networks, axes (`accelsim.sweep.axes`),
+"""A sweep's design space: one machine preset, networks, axes (`accelsim.scenario.axes`),
 explicit points and constraints; its points enumerated lazily, in a fixed order, each with a
 stable id.
 
 Points are the grid (every combination of the axes' values, the last axis varying fastest),
 or explicit points (each a mapping of axes to values; the preset's value stands in for an axis
 a point leaves out) crossed with the grid of any axes given as well; networks outermost.
-Constraints (`accelsim.sweep.constraints`) drop points. A sweep without a batch axis runs
+Constraints (`accelsim.scenario.constraints`) drop points. A sweep without a batch axis runs
 batch 1; without a precision axis, the machine's own precision.
 
 A point's id is the first 16 hex digits of the BLAKE2b hash of its parameters (machine,
@@ -25,7 +25,8 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from accelsim.errors import AccelsimError
-from accelsim.sweep.axes import (
+from accelsim.metrics import SWEEP_METRICS
+from accelsim.scenario.axes import (
     RUN_PARAMETERS,
     AxisValues,
     axis_choices,
@@ -33,15 +34,12 @@ from accelsim.sweep.axes import (
     axis_values,
     base_machine,
     check_axis,
-    evaluated_spec,
     value_kind,
 )
-from accelsim.sweep.constraints import NUMBER, TEXT, compile_constraint
+from accelsim.scenario.constraints import NUMBER, TEXT, compile_constraint
 
 LABELS = ("point", "status", "error", "machine", "network", "batch", "precision")
-METRICS = ("cycles", "seconds", "device_seconds", "latency_s", "throughput_per_s", "ops",
-           "utilization_fraction", "dram_bytes", "joules_per_inference", "ops_per_joule",
-           "average_watts")
+METRICS = SWEEP_METRICS  # each row's metric columns (`accelsim.metrics`)
 MAX_POINTS = 10**7  # every row stays in memory (~1 KB each with its CSV line): narrow the axes
 ID_DIGITS = 16
 
@@ -189,7 +187,7 @@ class Sweep:
         1, the machine's precision, the network's own sequence length (None)."""
         if axis in RUN_PARAMETERS:
             return {"batch": 1, "precision": self.default_precision, "seq_len": None}[axis]
-        return getattr(evaluated_spec(self.machine), axis.partition(".")[2])
+        return getattr(base_machine(self.machine).spec, axis.partition(".")[2])
 
     @cached_property
     def columns(self) -> tuple[str, ...]:

@@ -1,11 +1,13 @@
-"""`accelsim validate cpu-host`: the CPU model against live numpy/BLAS timings on this host.
+"""Live GEMM timings on this host: numpy's `a @ b` on float32 arrays (the output allocated per
+call, as numpy does), in rounds of enough calls to last a few milliseconds, after a warm-up;
+the median of five rounds is the measurement (the host is shared and noisy). Rounds
+interleave all shapes with the host's calibration measurements (clock, sustained FMA rate,
+the BLAS's cost per worker thread), so a slow spell of the shared host affects calibration
+and measurement alike.
 
 Shapes span 1.6 kFLOP to 8.6 GFLOP: LeNet-5's and the LSTMs' GEMMs at several batches and
-square and rectangular GEMMs. Each is timed as numpy's `a @ b` on float32 arrays (the output
-allocated per call, as numpy does), in rounds of enough calls to last a few milliseconds,
-after a warm-up; the median of five rounds is the measurement (the host is shared and noisy).
-Rounds interleave all shapes with the host's calibration measurements (clock, sustained FMA
-rate, the BLAS's cost per worker thread), and the model runs with the medians of those.
+square and rectangular GEMMs. `record` writes this host in the layout of the recorded files
+(`accelsim/measure/data/`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.machines.cpu.blis import predict
-from accelsim.machines.cpu.core import CPU
-from accelsim.measure.comparison import Compared, fraction_over_2x, median_ape
 from accelsim.measure.host import (
     CALIBRATION_GEMM,
     blas_cores,
@@ -41,43 +39,9 @@ SHAPES = (
     (64, 224, 512), (512, 512, 512), (200704, 25, 6), (4096, 400, 120), (256, 1024, 2048),
     (1024, 1024, 1024), (4096, 256, 512), (1024, 2048, 2048),
 )
+Shape = tuple[int, int, int]
 ROUND_SECONDS = 3e-3
 ROUNDS = 5
-
-
-@dataclass(frozen=True)
-class CpuRow(Compared):
-    m: int
-    k: int
-    n: int
-    measured_us: float
-    predicted_us: float
-    kernel: str
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.m * self.k * self.n
-
-
-@dataclass(frozen=True)
-class CpuReport:
-    machine: str
-    rows: tuple[CpuRow, ...]
-
-    def median_ape(self) -> float:
-        return median_ape(self.rows)
-
-    def fraction_over_2x(self) -> float:
-        return fraction_over_2x(self.rows)
-
-    def text(self) -> str:
-        lines = [f"{self.machine}: numpy/BLAS fp32 GEMMs, predicted vs measured (µs)"]
-        lines += [f"  {r.m:>7}×{r.k:<5}×{r.n:<5}{r.flops:>14,} flop{r.measured_us:>11.2f}"
-                  f"{r.predicted_us:>11.2f}{r.error:>+9.1%}{' >2x' if r.off_by_2x else ''}"
-                  f"  {r.kernel}" for r in self.rows]
-        lines.append(f"median absolute error {self.median_ape():.1%}, "
-                     f"{self.fraction_over_2x():.0%} of shapes off by more than 2x")
-        return "\n".join(lines)
 
 
 def _calls_per_round(a: np.ndarray, b: np.ndarray) -> int:
@@ -95,7 +59,7 @@ def _timed(a: np.ndarray, b: np.ndarray, calls: int) -> float:
     return (time.perf_counter() - started) / calls
 
 
-def measure_all(shapes: tuple[tuple[int, int, int], ...],
+def measure_all(shapes: tuple[Shape, ...],
                 cores: int) -> tuple[list[float], list[float]]:
     """Median seconds per shape, and the medians of the host's calibration measurements
     (clock, calibration GEMM on one and on all threads, call overhead, the GEMM that times
@@ -119,22 +83,9 @@ def measure_all(shapes: tuple[tuple[int, int, int], ...],
     return [float(np.median(t)) for t in times], [float(np.median(c)) for c in calibration]
 
 
-def validate(cpu: CPU, shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> CpuReport:
-    """Measure every shape on this host and set the model's prediction beside it."""
-    spec = cpu.spec
-    measured, (clock, one, everyone, call, threaded) = measure_all(shapes, spec.cores)
-    if spec.name == "cpu-host":
-        spec = calibrate_blas(spec.replace(clock_hz=clock, call_overhead_s=call), one,
-                              everyone, threaded)
-    rows = []
-    for (m, k, n), seconds in zip(shapes, measured, strict=True):
-        gemm = predict(spec, m, k, n)
-        rows.append(CpuRow(m, k, n, seconds * 1e6, gemm.seconds * 1e6,
-                           f"{gemm.kernel} ×{gemm.threads}"))
-    return CpuReport(cpu.name, tuple(rows))
 
 
-def record(shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> dict:
+def record(shapes: tuple[Shape, ...] = SHAPES) -> dict:
     """This host measured now, in the layout of the recorded files (`recorded.py`): its
     calibrated spec and the GEMM timings, both taken in the same interleaved rounds."""
     measured, (clock, one, everyone, call, threaded) = measure_all(shapes, blas_cores())
@@ -146,7 +97,7 @@ def record(shapes: tuple[tuple[int, int, int], ...] = SHAPES) -> dict:
         "host": fingerprint(),
         "cpu_host_spec_as_detected": dataclasses.asdict(spec),
         "gemm": {"how": "numpy float32 A[m,k] @ B[k,n], interleaved rounds with the "
-                        "calibration, medians of 5 (accelsim.measure.cpu_gemms.record)",
+                        "calibration, medians of 5 (accelsim.validation.cpu_gemms.record)",
                  "rows": [{"m": m, "k": k, "n": n, "measured_us": round(s * 1e6, 3)}
                           for (m, k, n), s in zip(shapes, measured, strict=True)]},
     }

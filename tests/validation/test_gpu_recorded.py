@@ -6,8 +6,8 @@ import pytest
 
 import accelsim as ax
 from accelsim.ir import Transfer
-from accelsim.measure.comparison import median_ape
-from accelsim.measure.gpu_recorded import network_measurements, network_report, validate
+from accelsim.validation.comparison import median_ape
+from accelsim.validation.gpu_recorded import network_measurements, network_report, validate
 
 LIBRARY_MISFIRES = {"lenet5.conv3 16x400x120", "lenet5.fc6 16x120x80"}
 
@@ -101,7 +101,7 @@ def test_kernel_times_follow_the_lists(h200, key, network, batch, tolerance):
 
 
 def test_recorded_gpu_files_are_found_by_preset_name():
-    from accelsim.measure import gpu_recorded
+    from accelsim.validation import gpu_recorded
 
     assert gpu_recorded.recorded_files("gpu-h200") == (
         "gpu-h200-2026-11.json", "gpu-h200-network-2026-11-27.json")
@@ -113,7 +113,7 @@ def test_a_gpu_without_recorded_measurements_is_a_clear_error():
     import pytest
 
     from accelsim.errors import AccelsimError
-    from accelsim.measure.validate import validate_machine
+    from accelsim.validation.validate import validate_machine
 
     with pytest.raises(AccelsimError, match=r"no reference measurements for 'gpu-h100'.*gpu-h200"):
         validate_machine("gpu-h100", networks=True)

@@ -16,7 +16,7 @@ an activation_bits table that a studied network does not have, a network without
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,19 +35,20 @@ from accelsim.quant.variants import (
     precision_problem,
     unknown_keyword,
 )
-from accelsim.scenario_checks import Doc
+from accelsim.scenario.checks import Doc
+from accelsim.scenario.choices import NetworkChoice
 
 QUANTIZATION_KEYS = ("networks", "variants", "sensitivity", "max_drop_points")
 VARIANT_KEYS = ("label", "precision", *KEYWORDS)
 STUDY_PLOTS = ("quantization", "sensitivity")
-NetworkReader = Callable[[object, str, Doc], tuple[str, Network]]
+NetworkReader = Callable[[object, str, str], NetworkChoice]  # (entry, key, weights)
 
 
 @dataclass(frozen=True)
 class QuantizationPlan:
     """The study a scenario asks for (`accelsim.quant.accuracy_study`'s arguments)."""
 
-    networks: tuple[str, ...]  # bundled names as given; files as absolute paths
+    networks: tuple[NetworkChoice, ...]  # loaded with their trained weights
     variants: tuple[Variant, ...] = DEFAULT_VARIANTS
     sensitivity: bool = True
     max_drop_points: float = 0.5
@@ -121,50 +122,50 @@ def _variants(value: object, d: Doc, nets: list[Network]) -> tuple[Variant, ...]
     return tuple(chosen)
 
 
-def _networks(table: Mapping[str, Any], d: Doc, run: tuple[tuple[str, str], ...],
-              read: NetworkReader) -> list[tuple[str, Network]]:
-    """(as the engine takes it, its shapes) for each studied network, with a data set."""
+def _networks(table: Mapping[str, Any], d: Doc, run: Sequence[NetworkChoice],
+              read: NetworkReader) -> list[NetworkChoice]:
+    """Each studied network, loaded with its trained weights; each must name a data set."""
     if "networks" not in table:
         if not run:
             raise d.missing("quantization.networks", 'add networks = ["lenet5"] (or a [run] '
                             "table, whose networks it defaults to)")
-        found = [read(spec, "run.networks", d) for spec, _ in run]
-        for _, net in found:
-            if "dataset" not in net.training:
+        for choice in run:
+            if "dataset" not in choice.loaded().training:
                 raise d.missing("quantization.networks", f"it defaults to run.networks, but "
-                                f"{net.name} names no data set ([training] dataset) to score "
-                                'on; list the networks to study, e.g. networks = ["lenet5"]')
-        return found
-    found = []
+                                f"{choice.loaded().name} names no data set ([training] "
+                                'dataset) to score on; list the networks to study, e.g. '
+                                'networks = ["lenet5"]')
+        return [read(c.spec, "run.networks", "trained") for c in run]
+    found: list[NetworkChoice] = []
     for key, item in d.items(table["networks"], "quantization.networks",
                              'networks = ["lenet5"]'):
-        spec, net = read(item, key, d)
-        if net.name in [n.name for _, n in found]:
-            raise d.bad(key, item, f"repeats the network {net.name!r}", "remove the repeat")
-        if "dataset" not in net.training:
-            raise d.bad(key, item, f"names {net.name}, which names no data set ([training] "
+        shapes = read(item, key, "none").loaded()
+        if shapes.name in [c.loaded().name for c in found]:
+            raise d.bad(key, item, f"repeats the network {shapes.name!r}", "remove the repeat")
+        if "dataset" not in shapes.training:
+            raise d.bad(key, item, f"names {shapes.name}, which names no data set ([training] "
                         "dataset)", "a study scores each network on its test split; leave "
                         "it out")
-        found.append((spec, net))
+        found.append(read(item, key, "trained"))
     return found
 
 
-def parse_quantization(doc: Mapping[str, Any], d: Doc, run: tuple[tuple[str, str], ...],
+def parse_quantization(doc: Mapping[str, Any], d: Doc, run: Sequence[NetworkChoice],
                        read: NetworkReader) -> QuantizationPlan | None:
     """The [quantization] table of a scenario document (None without one); `run` holds
-    run.networks as (spec, name), `read` turns a network entry into (spec, Network)."""
+    run.networks, `read` turns a network entry into a loaded `NetworkChoice`."""
     if "quantization" not in doc:
         return None
     table = d.table(doc, "quantization")
     found = _networks(table, d, run, read)
-    nets = [net for _, net in found]
+    nets = [c.loaded() for c in found]
     variants = DEFAULT_VARIANTS if "variants" not in table \
         else _variants(table["variants"], d, nets)
     sensitivity = d.flag(table.get("sensitivity", True), "quantization.sensitivity")
     budget = float(check_number(table.get("max_drop_points", 0.5),
                                 "quantization.max_drop_points", owner=d.where, zero_ok=True,
                                 meaning="accuracy points", error=ScenarioError))
-    return QuantizationPlan(tuple(spec for spec, _ in found), variants, sensitivity, budget)
+    return QuantizationPlan(tuple(found), variants, sensitivity, budget)
 
 
 def choose_plots(report: Mapping[str, Any], d: Doc, run_plots: tuple[str, ...], runs: bool,

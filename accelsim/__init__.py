@@ -1,6 +1,6 @@
 """accelsim: how fast does this network run on a CPU, a GPU or a systolic TPU, and why?
 
-The public API (names fixed by DESIGN.md):
+The public API (the names ARCHITECTURE.md fixes):
 
     import accelsim as ax
     net = ax.network("lenet5")

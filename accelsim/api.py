@@ -1,5 +1,5 @@
 """The entry points that join the layers: what `import accelsim as ax` offers beside the
-types (DESIGN.md's public API). The CLI and notebooks both call these.
+types (the public API of ARCHITECTURE.md). The CLI and notebooks both call these.
 
 `run_scenario` and `run_sweep` run in the layers below (`engine`, `sweep`) and bind the
 report layer's writer to their results, so `result.write(folder)` writes the report; this

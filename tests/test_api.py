@@ -1,4 +1,4 @@
-"""The public names DESIGN.md fixes exist and behave as documented."""
+"""The public names ARCHITECTURE.md fixes exist and behave as documented."""
 
 import accelsim as ax
 from accelsim.machines.base import Machine, OpResult, Precision, RunResult

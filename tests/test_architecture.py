@@ -1,16 +1,26 @@
-"""The layering DESIGN.md fixes: no import cycles (imports inside functions and under
-TYPE_CHECKING included), and pure machine models (no file system, clock or /proc)."""
+"""The layering ARCHITECTURE.md fixes: packages import only downward (imports inside
+functions and under TYPE_CHECKING included), no module cycles, pure machine models (no file
+system, clock or /proc), and reports that never build a machine or read the host."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 import accelsim
 
 PACKAGE = Path(accelsim.__file__).parent
-OUTER = ("accelsim.measure", "accelsim.report", "accelsim.scenario", "accelsim.cli",
-         "accelsim.engine", "accelsim.demo", "accelsim.training")
+LAYERS = (  # bottom to top: a unit may import only the units below it
+    "accelsim.errors", "accelsim.version", "accelsim.units", "accelsim.tables",
+    "accelsim.precision", "accelsim.checks", "accelsim.files", "accelsim.ir", "accelsim.nn",
+    "accelsim.lower", "accelsim.quant", "accelsim.energy", "accelsim.machines",
+    "accelsim.metrics", "accelsim.comparison", "accelsim.measure", "accelsim.build",
+    "accelsim.book", "accelsim.scenario", "accelsim.engine", "accelsim.sweep",
+    "accelsim.validation", "accelsim.report", "accelsim.plot", "accelsim.api",
+    "accelsim.training", "accelsim.demo", "accelsim.cli", "accelsim",
+)
 FORBIDDEN_IN_MACHINES = {"os", "time", "pathlib", "json", "importlib", "platform", "shutil",
                          "tempfile", "io", "glob", "subprocess", "threadpoolctl"}
 
@@ -52,6 +62,19 @@ def graph() -> dict[str, set[str]]:
             for m in MODULES}
 
 
+def unit(module: str) -> str:
+    """The layer a module belongs to: its top-level package or module."""
+    return ".".join(module.split(".")[:2])
+
+
+def arrows_up(edges: dict[str, set[str]], layers: tuple[str, ...]) -> list[str]:
+    """Every import from a unit to a unit at its own rank or above (another unit), as
+    'importer -> imported'."""
+    rank = {u: i for i, u in enumerate(layers)}
+    return sorted(f"{m} -> {d}" for m, deps in edges.items() for d in deps
+                  if unit(d) != unit(m) and rank[unit(d)] >= rank[unit(m)])
+
+
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -88,15 +111,31 @@ def test_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def test_the_layer_check_finds_an_arrow_running_back_up():
+    edges = {"accelsim.sweep.store": {"accelsim.report.writers"}, "accelsim.report.writers":
+             {"accelsim.sweep.store", "accelsim.files"}, "accelsim.files": set()}
+    layers = ("accelsim.files", "accelsim.sweep", "accelsim.report")
+    assert arrows_up(edges, layers) == ["accelsim.sweep.store -> accelsim.report.writers"]
+
+
+def test_every_unit_has_a_layer():
+    assert {unit(m) for m in MODULES} <= set(LAYERS)
+
+
+def test_packages_import_only_downward():
+    assert arrows_up(graph(), LAYERS) == []
+
+
 def test_no_import_cycles():
     assert cycles(graph()) == []
 
 
-def test_machines_import_nothing_from_the_outer_layers():
+@pytest.mark.parametrize("outer", ["accelsim.machines.presets", "accelsim.build",
+                                   "accelsim.measure", "accelsim.engine"])
+def test_reports_build_no_machine_and_read_no_host(outer):
     for module, deps in graph().items():
-        if module.startswith("accelsim.machines"):
-            bad = {d for d in deps if d.startswith(OUTER)}
-            assert not bad, f"{module} imports {bad}"
+        if unit(module) == "accelsim.report":
+            assert not {d for d in deps if d.startswith(outer)}, module
 
 
 def test_machines_touch_no_files_clocks_or_proc():
@@ -109,7 +148,8 @@ def test_machines_touch_no_files_clocks_or_proc():
                 assert needle not in text, (module, needle)
 
 
-def test_lowering_and_networks_never_import_machines():
-    for module, deps in graph().items():
-        if module in ("accelsim.lower", "accelsim.ir") or module.startswith("accelsim.nn"):
-            assert not {d for d in deps if d.startswith("accelsim.machines")}, module
+def test_code_cites_only_files_inside_the_repository():
+    for module, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        for needle in ("../shared", "shared/validation", "DESIGN.md convention"):
+            assert needle not in text, (module, needle)

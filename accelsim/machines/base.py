@@ -2,7 +2,7 @@
 
 `time_op` times one op as a kernel of its own; `time_workload` times a whole lowered network
 (machines that overlap ops or fuse layers, like the TPU's decoupled access/execute, override
-it) and returns both times (DESIGN.md "Two times"); `execute` computes outputs at a
+it) and returns both times (ARCHITECTURE.md, "Two times"); `execute` computes outputs at a
 precision; `check_runnable` refuses a network the machine cannot run at all (the TPU v1 a
 quantization with zero points). That is all a machine does. `run` hands it to the one run
 path (`accelsim.machines.run.run_network`), which lowers, checks the data, scores accuracy and

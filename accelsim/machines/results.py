@@ -8,7 +8,7 @@ notebooks (`_repr_html_`, no pandas) and convert to plain dictionaries (`to_dict
 and CSV writers. Ops are counted 2 per multiply-accumulate, in the precision's own unit: FLOP
 for fp32/fp16/bf16, OP for int8; the two are never added.
 
-Two times (DESIGN.md): `device_seconds` is the machine busy on one batch with inputs already
+Two times (ARCHITECTURE.md): `device_seconds` is the machine busy on one batch with inputs already
 in its memory; `seconds` is end to end as a framework's user sees it (host transfers and the
 runtime included).
 

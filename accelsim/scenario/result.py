@@ -6,7 +6,8 @@ when it asked for one); as text, HTML for notebooks and plain records.
 `ScenarioResult.tables()` gives every table (`accelsim.tables.Table`), so the text table, the
 HTML and the report's Markdown show the same cells. Writing the report is the report layer's
 (`accelsim.report.write`), which sits above this module: `accelsim.run_scenario` binds it to
-the result as `writer`, so `result.write(folder)` works as DESIGN.md promises.
+the result as `writer`, so `result.write(folder)` works as the public API promises
+(ARCHITECTURE.md).
 """
 
 from __future__ import annotations

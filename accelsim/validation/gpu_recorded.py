@@ -5,8 +5,8 @@ the same layout measured on another GPU and named after its preset (`gpu-h100-ne
 is validated the same way, with no code change: `accelsim validate gpu-h100 --networks`.
 
 - Kernels (`validate`): fp32 and fp16 GEMM times replayed in a CUDA graph
-  (../shared/validation/gpu-h200-2026-11.json, copied as accelsim/measure/data/
-  gpu-h200-2026-11.json), each against the kernel the model picks for it (`GPU.kernel_for`).
+  (accelsim/measure/data/gpu-h200-2026-11.json), each against the kernel the model picks for
+  it (`GPU.kernel_for`).
 - Whole networks (`network_report`): LeNet-5 and the char LSTM (cuDNN nn.LSTM, and as a
   Python loop of nn.LSTMCell), and the book's tiny RNN, measured 2026-11-27
   (gpu-h200-network-2026-11-27.json): device time (the forward replayed in a CUDA graph)

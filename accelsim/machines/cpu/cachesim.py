@@ -5,8 +5,8 @@ The trace follows blis.py's loops with its blocking: packing B and A (reads of t
 writes of the packed buffer), then every micro-kernel call (its A and B micro-panels, one
 vector of each per k, and its C tile read and written back). Each level counts the cache
 lines it had to fetch from the level below. The twin of the numba simulation, written
-separately with an OrderedDict per set, is `cachesim_reference.simulate_hierarchy_reference`;
-the tests assert the two agree.
+separately with an OrderedDict per set, is `simulate_hierarchy_reference` in
+tests/machines/cpu/test_cachesim_reference.py; the tests assert the two agree.
 """
 
 from __future__ import annotations

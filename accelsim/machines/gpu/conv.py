@@ -89,7 +89,7 @@ class ConvRule:
 
 
 # Registers a thread: the Nsight records' for the sm80_xmma_gemm kernels of the same tile
-# (80 for 32x32, 118 for 128x32; ../shared/validation/gpu-h200-2026-11.json); 232 for
+# (80 for 32x32, 118 for 128x32; accelsim/measure/data/gpu-h200-2026-11.json); 232 for
 # 256x64 and 80 for the legacy kernel are assumed (no record), as are the tensor-core
 # tiles', taken from gemm's TENSOR_MENU.
 def _fprop(bm: int, bn: int, warps_m: int, warps_n: int, registers: int) -> TileConfig:

@@ -5,7 +5,7 @@ launch, `kernel_launch_s`, plus its body). A `FrameworkCall` is one call the fra
 on the host (torch.relu, an nn.Conv2d, `.to(cuda)`): the host time to dispatch it, the
 kernels it queues, host work that follows it (a CPU conversion) and a synchronous copy.
 
-Two times (DESIGN.md):
+Two times (ARCHITECTURE.md):
 - device time: the kernels back to back (`device_seconds`): what a CUDA-graph replay measures;
 - end to end (`eager_seconds`): the host dispatches one call after another and launches its
   kernels, each queued once launched; a kernel starts when it is queued and the device is

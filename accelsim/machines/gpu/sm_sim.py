@@ -1,6 +1,7 @@
 """One SM: resident warps issuing a GEMM kernel's instruction mix through the warp schedulers
 (numba). Its twin, written separately as one Python generator per warp on a heap of events,
-is `sm_sim_reference.simulate_sm_reference`; the tests assert the two agree.
+is `simulate_sm_reference` in tests/machines/gpu/test_sm_sim_reference.py; the tests assert
+the two agree.
 
 Each warp runs: `setup` dependent integer ops; the prologue's global→shared copies of the
 first stages−1 K slices; then per K slice i: a wait for slice i's data, a CTA barrier,

@@ -6,7 +6,7 @@ whitepaper 2022; H200 product brief 2024) and the CUDA occupancy limits per comp
 capability. Latencies are typical microbenchmark figures for each generation (Jia et al.,
 "Dissecting the NVIDIA Volta GPU Architecture via Microbenchmarking", 2018, and the Hopper
 follow-up by Luo et al., 2024); `kernel_launch_s` for the H200 is the measured device time of
-a trivial kernel replayed in a CUDA graph (../shared/validation/gpu-h200-2026-11.json).
+a trivial kernel replayed in a CUDA graph (accelsim/measure/data/gpu-h200-2026-11.json).
 
 The `host_*` fields describe the host and the eager framework (PyTorch 2.11, CUDA 13) around
 the GPU, which the end-to-end time (`RunResult.seconds`) includes; `grid_sync_cycles` and

@@ -10,7 +10,7 @@ is the TPU machine's own, not an approximation: the same rules with the same flo
 operations in the same order, so every total equals, bit for bit, what
 `execute(compile_workload(workload, spec), spec)` gives (tests/machines/tpu/
 test_fused_timing.py checks it on random workloads and specs: that pair is this kernel's
-independent twin, DESIGN.md rule 11).
+independent twin, ARCHITECTURE.md, "A slow twin beside every fast path").
 
 Lanes: the emitted program depends only on the workload and the array's shape (array_rows,
 array_cols, accumulator_rows); the DDR3 and PCIe bytes per cycle, the weight FIFO's depth and

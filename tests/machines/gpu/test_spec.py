@@ -18,7 +18,8 @@ def test_peak_rates_from_the_specs():
 
 
 def test_measured_peaks_are_below_the_spec():
-    # ../shared/validation: 50.9 TFLOPS fp32 SIMT and 742 TFLOPS fp16 measured on the H200.
+    # accelsim/measure/data/gpu-h200-2026-11.json: 50.9 TFLOPS fp32 SIMT and 742 TFLOPS fp16
+    # measured on the H200.
     assert H200.fp32_peak_flops > 50.87e12
     assert H200.peak_ops_per_s(ax.Precision.FP16) > 742e12
 

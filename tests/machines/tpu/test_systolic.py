@@ -16,7 +16,7 @@ from accelsim.machines.tpu import SystolicArray
 
 REFERENCE = Path(__file__).parent / "data" / "scalesim_3.0.0_cycles.csv"
 
-# ../shared/validation/README.md: LeNet-5 as GEMMs on 256×256, SCALE-Sim 3.0.0 Total Cycles.
+# LeNet-5 as GEMMs on 256×256: SCALE-Sim 3.0.0's Total Cycles (make bench-scalesim reruns it).
 LENET_TABLE = [
     ("ws", 784, 25, 6, 1549), ("ws", 100, 150, 16, 865), ("ws", 1, 400, 120, 1533),
     ("ws", 1, 120, 80, 766), ("ws", 1, 80, 10, 766),

@@ -1,4 +1,8 @@
-"""The GPU model against the recorded H200 measurements (deterministic: bundled files)."""
+"""In-sample: the GPU model against the recorded H200 measurements (deterministic: bundled
+files). The GPU model's fitted constants (the host path's costs, the persistent LSTM's
+barrier and CTA width, the implicit-GEMM issue slots, cuDNN's tile rules) were fitted on these
+rows, so these checks catch regressions, not the model's error on what it never saw: that is
+`test_gpu_v100_out_of_sample.py`."""
 
 from __future__ import annotations
 

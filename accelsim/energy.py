@@ -289,7 +289,7 @@ class CountedRun(Protocol):
 
 class HasSpec(Protocol):
     @property
-    def spec(self) -> Any: ...
+    def spec(self) -> object: ...
 
 
 def energy_of(result: CountedRun, machine: HasSpec) -> Energy:

@@ -122,7 +122,7 @@ def _field_kinds(cls: type) -> tuple[tuple[str, str], ...]:
     return tuple(kinds)
 
 
-def _check_field(spec: Any, name: str, kind: str, owner: str) -> object:
+def _check_field(spec: object, name: str, kind: str, owner: str) -> object:
     value = getattr(spec, name)
     if kind in ("int", "float"):
         zero_ok = name in getattr(type(spec), "may_be_zero", ())

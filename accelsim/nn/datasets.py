@@ -17,8 +17,9 @@ import gzip
 import importlib.util
 import math
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
@@ -278,11 +279,23 @@ def names() -> list[str]:
     return ["digits", "mnist", "zen", "stdlib-docs", "recall", "hello"]
 
 
-def network_data(net: Any, split: str) -> tuple[np.ndarray, np.ndarray]:
+class Trained(Protocol):
+    """What `network_data` reads of a network: its name and its [training] table."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def training(self) -> Mapping[str, object]: ...
+
+
+def network_data(net: Trained, split: str) -> tuple[np.ndarray, np.ndarray]:
     """The split ('train' or 'test') of the data set a network was trained on (its
     [training] dataset and data options)."""
-    config = dict(getattr(net, "training", {}) or {})
+    config = dict(net.training or {})
     if "dataset" not in config:
         raise DatasetError(f"{net.name} names no data set ([training] dataset) to score "
                            "accuracy on; compare it without accuracy")
-    return load(config["dataset"], split=split, **config.get("data", {}))
+    options = config.get("data", {})
+    return load(str(config["dataset"]), split=split,
+                **(options if isinstance(options, dict) else {}))

@@ -25,12 +25,16 @@ class LayerSpecError(Exception):
     """Raised by layers on a bad field or shape; the loader adds the file and layer."""
 
 
+FieldValue = int | float | bool | str | tuple[int, int]
+"""A layer field's value, checked (`parse_field`)."""
+
+
 def field_spec(kind: str, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
     """A dataclass field with a parse kind: pos_int, nonneg_int, pair, float, bool, str."""
     return dataclasses.field(default=default, metadata={"kind": kind, "doc": doc})
 
 
-def _parse_int(key: str, value: Any, minimum: int) -> int:
+def _parse_int(key: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise LayerSpecError(f"{key} = {value!r} must be an integer")
     if value < minimum:
@@ -39,7 +43,7 @@ def _parse_int(key: str, value: Any, minimum: int) -> int:
     return value
 
 
-def _parse_pair(key: str, value: Any) -> tuple[int, int]:
+def _parse_pair(key: str, value: object) -> tuple[int, int]:
     if isinstance(value, list | tuple):
         if len(value) != 2:
             raise LayerSpecError(f"{key} = {value!r} must be an integer or a pair [h, w]")
@@ -48,7 +52,7 @@ def _parse_pair(key: str, value: Any) -> tuple[int, int]:
     return (size, size)
 
 
-def parse_field(kind: str, key: str, value: Any) -> Any:
+def parse_field(kind: str, key: str, value: object) -> FieldValue:
     """Validate one TOML value for a field of the given kind."""
     if kind == "pos_int":
         return _parse_int(key, value, 1)

@@ -140,7 +140,7 @@ def load_network(name_or_path: str | Path, *, weights: WeightsChoice = "trained"
                            trained=True)
 
 
-def check_seed(seed: Any) -> int:
+def check_seed(seed: object) -> int:
     """A seed for numpy's generators: an integer 0 ≤ seed < 2^63."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
             0 <= seed <= MAX_SEED):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from accelsim.errors import AccelsimError, DataError, ShapeError
 from accelsim.nn.dense import Softmax
@@ -226,7 +227,7 @@ def check_finite(x: np.ndarray, what: str,
                     f"index {where}; {fix}")
 
 
-def check_labels(labels: Any, output_shape: Shape) -> np.ndarray:
+def check_labels(labels: ArrayLike, output_shape: Shape) -> np.ndarray:
     """Class-index labels for outputs of shape (N, ..., classes), as int64.
 
     One label per output position (N, or N × time steps): integers (or integral floats) in

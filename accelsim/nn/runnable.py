@@ -7,12 +7,13 @@ protocol explicitly (no attribute forwarding).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from accelsim.nn.layers import Layer, Shape
+from accelsim.precision import Precision
 
 
 @runtime_checkable
@@ -30,6 +31,9 @@ class Runnable(Protocol):
     def sequence(self) -> bool: ...
 
     @property
+    def training(self) -> Mapping[str, Any]: ...
+
+    @property
     def seq_len(self) -> int | None: ...
 
     def sample_shape(self, seq_len: int | None = None) -> Shape: ...
@@ -39,6 +43,6 @@ class Runnable(Protocol):
 
     def check_input(self, x: np.ndarray) -> np.ndarray: ...
 
-    def forward(self, x: np.ndarray, precision: Any = None) -> np.ndarray: ...
+    def forward(self, x: np.ndarray, precision: Precision | str | None = None) -> np.ndarray: ...
 
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float: ...

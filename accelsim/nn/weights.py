@@ -80,7 +80,7 @@ def _reason(err: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _npz(path: Path) -> Iterator[Any]:
+def _npz(path: Path) -> Iterator[np.lib.npyio.NpzFile]:
     """An open npz archive; any failure to open or read it names the file."""
     try:
         archive = np.load(path, allow_pickle=False)
@@ -96,13 +96,16 @@ def _npz(path: Path) -> Iterator[Any]:
                              "retrain the network or give the right file") from None
 
 
-def _headers(archive: Any) -> dict[str, tuple[Shape, np.dtype]]:
+def _headers(archive: np.lib.npyio.NpzFile) -> dict[str, tuple[Shape, np.dtype]]:
     """Shape and dtype of every array, read from the .npy headers (no data is read)."""
-    names = set(archive.zip.namelist())
+    zipped = archive.zip
+    if zipped is None:  # np.load of an .npz always opens its zip
+        raise ModelFileError(f"{archive.fid}: not a readable .npz archive")
+    names = set(zipped.namelist())
     out = {}
     for key in archive.files:
         member = f"{key}.npy" if f"{key}.npy" in names else key
-        with archive.zip.open(member) as handle:
+        with zipped.open(member) as handle:
             version = np.lib.format.read_magic(handle)
             read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                     else np.lib.format.read_array_header_2_0)

@@ -123,7 +123,8 @@ class QuantizedNetwork:
             xq = op.run(xq, gemm)
         return xq
 
-    def forward(self, x: np.ndarray, precision: Any = None, gemm: IntGemm = int_matmul,
+    def forward(self, x: np.ndarray, precision: Precision | str | None = None,
+                gemm: IntGemm = int_matmul,
                 chunk: int = FORWARD_CHUNK) -> np.ndarray:
         """Dequantized outputs of integer inference on float inputs."""
         if precision is not None and Precision.parse(precision) is not Precision.INT8:

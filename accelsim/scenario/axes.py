@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
 from functools import cache
-from typing import Any, get_type_hints
+from typing import get_type_hints
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from accelsim.errors import AccelsimError
 from accelsim.machines.base import Machine
 from accelsim.precision import Precision
 
+AxisValue = bool | int | float | str
+"""One value of an axis: a spec field's number, flag or text, a batch, a precision's name."""
 RUN_PARAMETERS = ("batch", "precision", "seq_len")
 UNSWEPT = ("name", "source")  # labels, not model inputs
 SCALES = ("linear", "log")
@@ -95,7 +97,7 @@ def value_kind(preset: str, axis: str) -> str:
     return field_kinds(preset)[axis.partition(".")[2]]
 
 
-def axis_value(preset: str, axis: str, value: object) -> Any:
+def axis_value(preset: str, axis: str, value: object) -> AxisValue:
     """`value` as the axis holds it (a whole number for an integer field, a float for a rate,
     a precision's name), or an error saying what it must be."""
     kind = value_kind(preset, axis)
@@ -129,6 +131,12 @@ class Range:
     step: float | None = None
     scale: str = "linear"
     integer: bool = False
+
+    @classmethod
+    def of(cls, table: Mapping[str, object]) -> Range:
+        """A range from its keywords as a scenario's table gives them; each value is checked
+        by the range itself (`values`), whatever its type."""
+        return cls(**table)  # type: ignore[arg-type]  # checked in _check and _count
 
     def _check(self) -> None:
         for name in ("start", "stop"):
@@ -180,17 +188,17 @@ class Range:
         return tuple(float(v) for v in out)
 
 
-AxisValues = Sequence[Any] | Range | Mapping[str, Any]
+AxisValues = Sequence[object] | Range | Mapping[str, object]
 
 
-def axis_values(preset: str, axis: str, given: AxisValues) -> tuple[Any, ...]:
+def axis_values(preset: str, axis: str, given: AxisValues) -> tuple[AxisValue, ...]:
     """An axis's values, checked: a list or a Range (or a Range's keywords as a mapping)."""
     if isinstance(given, Mapping):
         unknown = set(given) - {f.name for f in dataclasses.fields(Range)}
         if unknown:
             raise AccelsimError(f"{axis}: a range takes start, stop, num or step, scale and "
                                 f"integer, not {', '.join(sorted(map(str, unknown)))}")
-        given = Range(**given)
+        given = Range.of(given)
     if isinstance(given, Range):
         integer = value_kind(preset, axis) == "int"
         given = dataclasses.replace(given, integer=given.integer or integer).values()
@@ -198,7 +206,7 @@ def axis_values(preset: str, axis: str, given: AxisValues) -> tuple[Any, ...]:
         raise AccelsimError(f"{axis}: give a non-empty list of values or a range, e.g. "
                             "[8, 16, 32] or { start = 8, stop = 512, num = 7, scale = 'log' }")
     values = tuple(axis_value(preset, axis, v) for v in given)
-    seen: set[Any] = set()
+    seen: set[AxisValue] = set()
     for value in values:
         if value in seen:
             raise AccelsimError(f"{axis}: {value!r} is listed twice; remove the repeat")

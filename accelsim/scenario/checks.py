@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from accelsim.checks import check_count
 from accelsim.errors import AccelsimError, ScenarioError
 
 MAX_COUNT = 2**31 - 1  # batch and seq_len, as on the command line
+T = TypeVar("T")
 
 
 def where(path: Path | None) -> str:
@@ -104,7 +105,7 @@ class Doc:
             raise self.bad(key, value, "is too large", f"use at most {MAX_COUNT:,}")
         return number
 
-    def items(self, value: object, key: str, example: str) -> list[tuple[str, Any]]:
+    def items(self, value: object, key: str, example: str) -> list[tuple[str, object]]:
         """A value or a list of values, as (key path, value) pairs; never empty."""
         if not isinstance(value, list):
             return [(key, value)]
@@ -123,7 +124,7 @@ class Doc:
             chosen.append(self.unique(name, chosen, where_))
         return tuple(chosen)
 
-    def unique(self, value: Any, earlier: list[Any], key: str) -> Any:
+    def unique(self, value: T, earlier: list[T], key: str) -> T:
         """`value`, unless it is already in `earlier`."""
         if value in earlier:
             raise self.bad(key, value, "is listed twice", "remove the repeat")

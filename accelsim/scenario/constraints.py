@@ -181,7 +181,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def compile_constraint(text: str, kinds: Mapping[str, str]) -> Callable[[Env], bool]:
+def compile_constraint(text: object, kinds: Mapping[str, str]) -> Callable[[Env], bool]:
     """A checked constraint as a function of a point's values ({name: value}); `kinds` maps
     each name it may use to "number" or "text"."""
     if not isinstance(text, str) or not text.strip():

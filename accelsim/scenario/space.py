@@ -22,12 +22,12 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from accelsim.errors import AccelsimError
 from accelsim.metrics import SWEEP_METRICS
 from accelsim.scenario.axes import (
-    RUN_PARAMETERS,
+    AxisValue,
     AxisValues,
     axis_choices,
     axis_value,
@@ -40,6 +40,7 @@ from accelsim.scenario.constraints import NUMBER, TEXT, compile_constraint
 
 LABELS = ("point", "status", "error", "machine", "network", "batch", "precision")
 METRICS = SWEEP_METRICS  # each row's metric columns (`accelsim.metrics`)
+Setting = AxisValue | None  # a parameter's value where a point does not set it (seq_len: None)
 MAX_POINTS = 10**7  # every row stays in memory (~1 KB each with its CSV line): narrow the axes
 ID_DIGITS = 16
 
@@ -50,10 +51,10 @@ class Point(NamedTuple):
 
     id: str
     network: int
-    values: tuple[Any, ...]
+    values: tuple[Setting, ...]
 
 
-def point_id(machine: str, network: str, items: Sequence[tuple[str, Any]]) -> str:
+def point_id(machine: str, network: str, items: Sequence[tuple[str, Setting]]) -> str:
     """The stable id of a point with these (name, value) parameters (see the module doc)."""
     key = repr((machine, network, tuple(sorted(items))))
     return hashlib.blake2b(key.encode("utf-8"), digest_size=ID_DIGITS // 2).hexdigest()
@@ -65,19 +66,19 @@ class _IdMaker:
     strings and hashes them (tests check it equals `point_id`)."""
 
     def __init__(self, machine: str, names: Sequence[str],
-                 fixed: Sequence[tuple[str, Any]]) -> None:
+                 fixed: Sequence[tuple[str, Setting]]) -> None:
         self.machine, self.names = machine, tuple(names)
         every = [*names, *(name for name, _ in fixed)]
         self.order = sorted(range(len(every)), key=every.__getitem__)
         self.fixed = {len(names) + i: repr(pair) for i, pair in enumerate(fixed)}
-        self.memo: list[dict[Any, str]] = [{} for _ in names]
+        self.memo: list[dict[Setting, str]] = [{} for _ in names]
 
-    def _pair(self, i: int, value: Any) -> str:
+    def _pair(self, i: int, value: Setting) -> str:
         """repr((name, value)), made once per value (an axis's values share one type)."""
         text = self.memo[i][value] = repr((self.names[i], value))
         return text
 
-    def __call__(self, network: str, values: tuple[Any, ...]) -> str:
+    def __call__(self, network: str, values: tuple[Setting, ...]) -> str:
         memo, fixed = self.memo, self.fixed
         parts = [fixed[i] if i in fixed else memo[i].get(values[i]) or self._pair(i, values[i])
                  for i in self.order]
@@ -105,8 +106,8 @@ class Sweep:
 
     machine: str
     networks: tuple[str, ...]  # bundled names, or TOML paths as `load_network` takes them
-    axes: tuple[tuple[str, tuple[Any, ...]], ...] = ()
-    points: tuple[tuple[tuple[str, Any], ...], ...] = ()  # explicit points; () for the grid
+    axes: tuple[tuple[str, tuple[AxisValue, ...]], ...] = ()
+    points: tuple[tuple[tuple[str, AxisValue], ...], ...] = ()  # explicit; () for the grid
     constraints: tuple[str, ...] = ()
     name: str = "sweep"
     description: str = ""
@@ -114,7 +115,7 @@ class Sweep:
     @classmethod
     def of(cls, machine: str, networks: str | Sequence[str],
            axes: Mapping[str, AxisValues] | None = None,
-           points: Sequence[Mapping[str, Any]] = (), constraints: str | Sequence[str] = (),
+           points: Sequence[Mapping[str, object]] = (), constraints: str | Sequence[str] = (),
            name: str = "sweep", description: str = "") -> Sweep:
         """A checked sweep: `axes` maps each axis to a list or a `Range` (or its keywords),
         `points` are explicit points (mappings of axes to values), `constraints` keep the
@@ -182,12 +183,15 @@ class Sweep:
     def default_precision(self) -> str:
         return str(base_machine(self.machine).default_precision.value)
 
-    def default(self, axis: str) -> Any:
+    def default(self, axis: str) -> Setting:
         """An axis's value where the sweep does not vary it: the preset's spec value, batch
         1, the machine's precision, the network's own sequence length (None)."""
-        if axis in RUN_PARAMETERS:
-            return {"batch": 1, "precision": self.default_precision, "seq_len": None}[axis]
-        return getattr(base_machine(self.machine).spec, axis.partition(".")[2])
+        run: dict[str, Setting] = {"batch": 1, "precision": self.default_precision,
+                                   "seq_len": None}
+        if axis in run:
+            return run[axis]
+        value: Setting = getattr(base_machine(self.machine).spec, axis.partition(".")[2])
+        return value
 
     @cached_property
     def columns(self) -> tuple[str, ...]:
@@ -201,12 +205,12 @@ class Sweep:
                 * math.prod(len(v) for _, v in self.axes))
 
     @cached_property
-    def _checks(self) -> tuple[Callable[[Mapping[str, Any]], bool], ...]:
+    def _checks(self) -> tuple[Callable[[Mapping[str, object]], bool], ...]:
         kinds = constraint_names(self.machine, self.parameters)
         return tuple(compile_constraint(c, kinds) for c in self.constraints)
 
     @cached_property
-    def _constants(self) -> dict[str, Any]:
+    def _constants(self) -> dict[str, Setting]:
         """What constraints read of a point beyond its parameters: the preset's values."""
         return {a: self.default(a) for a in axis_choices(self.machine)
                 if a != "seq_len" and a not in self.parameters}
@@ -242,7 +246,7 @@ class Sweep:
         extra = tuple(i for i, p in enumerate(self.parameters) if p not in LABELS)
         return where.get("batch"), where.get("precision"), extra
 
-    def labels(self, point: Point) -> tuple[Any, ...]:
+    def labels(self, point: Point) -> tuple[Setting, ...]:
         """A point's columns after status and error: machine, network, batch, precision, then
         the other parameters (as `columns` orders them)."""
         batch, precision, extra = self._label_plan
@@ -252,7 +256,7 @@ class Sweep:
                 self.default_precision if precision is None else v[precision],
                 *(v[i] for i in extra))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The definition as plain values (a report's sweep.json)."""
         return {"name": self.name, "description": self.description, "machine": self.machine,
                 "networks": list(self.networks), "axes": {a: list(v) for a, v in self.axes},

@@ -18,18 +18,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from accelsim.errors import AccelsimError
 from accelsim.metrics import OBJECTIVES, Better
-from accelsim.scenario.space import METRICS, Sweep
+from accelsim.scenario.space import METRICS, Setting, Sweep
 from accelsim.tables import Table
 
 Writer = Callable[["SweepResult", Path], Path]
+Cell = Setting | float
+"""One cell of a row: a label, an axis value, a metric (None where the point has none)."""
+Row = dict[str, Cell]
 
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Cell) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "—" if value is None else str(value)
@@ -42,7 +45,7 @@ class SweepResult:
     same folder, wall seconds, and the folder written (None for a sweep kept in memory)."""
 
     sweep: Sweep
-    values: tuple[tuple[Any, ...], ...]
+    values: tuple[tuple[Cell, ...], ...]
     evaluated: int = 0
     resumed: int = 0
     seconds: float = 0.0
@@ -67,24 +70,24 @@ class SweepResult:
         return len(self.values)
 
     @cached_property
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[Row]:
         """Every row as {column: value}."""
         columns = self.columns
         return [dict(zip(columns, row, strict=True)) for row in self.values]
 
-    def to_records(self) -> list[dict[str, Any]]:
+    def to_records(self) -> list[Row]:
         """Every row as a new dict (yours to change)."""
         return [dict(r) for r in self.rows]
 
-    def ok(self) -> list[dict[str, Any]]:
+    def ok(self) -> list[Row]:
         """The rows whose point ran."""
         return [r for r in self.rows if r["status"] == "ok"]
 
-    def errors(self) -> list[dict[str, Any]]:
+    def errors(self) -> list[Row]:
         """The rows whose point raised, with its message in "error"."""
         return [r for r in self.rows if r["status"] != "ok"]
 
-    def column(self, name: str) -> list[Any]:
+    def column(self, name: str) -> list[Cell]:
         """One column's values, in row order."""
         index = self.columns.index(name)
         return [row[index] for row in self.values]
@@ -94,13 +97,13 @@ class SweepResult:
         """Points evaluated per wall second in this run."""
         return self.evaluated / self.seconds if self.seconds > 0 else 0.0
 
-    def best(self, metric: str, network: str | None = None) -> dict[str, Any] | None:
+    def best(self, metric: str, network: str | None = None) -> Row | None:
         """The ok row best at `metric` (its direction from `objectives`, else higher is
         better), among `network`'s rows when given; None when no row has a value."""
         sign = -1.0 if self.objectives.get(metric, Better.MAX) is Better.MIN else 1.0
-        rows = [r for r in self.ok() if r[metric] is not None
+        rows = [r for r in self.ok() if isinstance(r[metric], int | float)
                 and (network is None or r["network"] == network)]
-        return max(rows, key=lambda r: sign * r[metric], default=None)
+        return max(rows, key=lambda r: sign * float(r[metric]), default=None)  # type: ignore[arg-type]
 
     def best_table(self) -> Table:
         """For each network and objective, the best point's value and axes."""
@@ -116,7 +119,7 @@ class SweepResult:
 
     def error_counts(self) -> list[tuple[str, int]]:
         """Each distinct error message and how many points raised it, most common first."""
-        return Counter(r["error"] for r in self.errors()).most_common()
+        return Counter(str(r["error"]) for r in self.errors()).most_common()
 
     def summary(self) -> str:
         """One line: points, failures and speed."""

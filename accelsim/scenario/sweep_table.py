@@ -28,12 +28,12 @@ too large for the Unified Buffer of a small array) are the sweep's to record, po
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from accelsim.errors import AccelsimError
 from accelsim.machines.presets import preset_names
 from accelsim.machines.specs import replace_spec
 from accelsim.scenario.axes import (
+    AxisValue,
     Range,
     axis_value,
     base_machine,
@@ -52,7 +52,7 @@ MODES = ("grid", "points")
 FAMILIES = ("tpu", "gpu", "cpu")
 
 
-def _flat(table: Mapping[str, Any], key: str) -> list[tuple[str, str, Any]]:
+def _flat(table: Mapping[str, object], key: str) -> list[tuple[str, str, object]]:
     """(axis, key path, value) for each entry; a dotted TOML key (tpu.array_rows = [...])
     arrives as a family table, which is opened here."""
     out = []
@@ -71,7 +71,7 @@ def _axis(machine: str, name: str, key: str, d: Doc) -> str:
         raise d.wrap(key, err) from None
 
 
-def _value(machine: str, axis: str, value: object, key: str, d: Doc) -> Any:
+def _value(machine: str, axis: str, value: object, key: str, d: Doc) -> AxisValue:
     """One value, as the axis holds it, checked alone: by the spec for a spec field, as a
     count for batch and seq_len, against the machine's precisions."""
     if axis in ("batch", "seq_len"):
@@ -94,7 +94,8 @@ def _value(machine: str, axis: str, value: object, key: str, d: Doc) -> Any:
     return checked
 
 
-def _range(machine: str, axis: str, table: dict[str, Any], key: str, d: Doc) -> list[Any]:
+def _range(machine: str, axis: str, table: dict[str, object], key: str,
+           d: Doc) -> list[float | int]:
     d.keys(table, "sweep.range", f"{key}.")
     for field in ("start", "stop"):
         if field not in table:
@@ -102,13 +103,15 @@ def _range(machine: str, axis: str, table: dict[str, Any], key: str, d: Doc) -> 
                             "e.g. { start = 8, stop = 512, num = 7, scale = \"log\" }")
     integer = d.flag(table.get("integer", False), f"{key}.integer")
     try:
-        values = Range(**{**table, "integer": integer or value_kind(machine, axis) == "int"})
+        values = Range.of({**table, "integer": integer or value_kind(machine, axis) == "int"})
         return list(values.values())
     except AccelsimError as err:
         raise d.wrap(key, err) from None
 
 
-def _values(machine: str, axis: str, value: object, key: str, d: Doc) -> tuple[Any, ...]:
+def _values(machine: str, axis: str, value: object, key: str,
+            d: Doc) -> tuple[AxisValue, ...]:
+    items: list[tuple[str, object]]
     if isinstance(value, dict):
         items = [(key, v) for v in _range(machine, axis, value, key, d)]
     elif isinstance(value, list):
@@ -116,13 +119,14 @@ def _values(machine: str, axis: str, value: object, key: str, d: Doc) -> tuple[A
     else:
         raise d.bad(key, value, "must be a list of values or a range table",
                     'e.g. [8, 16, 32] or { start = 8, stop = 512, num = 7, scale = "log" }')
-    chosen: list[Any] = []
+    chosen: list[AxisValue] = []
     for where, item in items:
         chosen.append(d.unique(_value(machine, axis, item, where, d), chosen, where))
     return tuple(chosen)
 
 
-def _axes(table: Mapping[str, Any], machine: str, d: Doc) -> tuple[tuple[str, Any], ...]:
+def _axes(table: Mapping[str, object], machine: str,
+          d: Doc) -> tuple[tuple[str, tuple[AxisValue, ...]], ...]:
     value = table.get("axes", {})
     if not isinstance(value, dict):
         raise d.bad("sweep.axes", value, "must be a table", "write a [sweep.axes] section "
@@ -132,7 +136,7 @@ def _axes(table: Mapping[str, Any], machine: str, d: Doc) -> tuple[tuple[str, An
                                         for n, k, v in _flat(value, "sweep.axes")))
 
 
-def _point(item: object, key: str, machine: str, d: Doc) -> tuple[tuple[str, Any], ...]:
+def _point(item: object, key: str, machine: str, d: Doc) -> tuple[tuple[str, AxisValue], ...]:
     if not isinstance(item, dict) or not item:
         raise d.bad(key, item, "must be a table of axis = value",
                     "e.g. [[sweep.points]] tpu.array_rows = 512")
@@ -141,7 +145,8 @@ def _point(item: object, key: str, machine: str, d: Doc) -> tuple[tuple[str, Any
                                     for n, k, v in _flat(item, key)))
 
 
-def _points(table: Mapping[str, Any], machine: str, d: Doc) -> tuple[Any, ...]:
+def _points(table: Mapping[str, object], machine: str,
+            d: Doc) -> tuple[tuple[tuple[str, AxisValue], ...], ...]:
     value = table.get("points", [])
     if not isinstance(value, list):
         raise d.bad("sweep.points", value, "must be a list of tables",
@@ -150,7 +155,7 @@ def _points(table: Mapping[str, Any], machine: str, d: Doc) -> tuple[Any, ...]:
                  for i, item in enumerate(value))
 
 
-def _mode(table: Mapping[str, Any], axes: Sequence[Any], points: Sequence[Any],
+def _mode(table: Mapping[str, object], axes: Sequence[object], points: Sequence[object],
           d: Doc) -> None:
     mode = d.text(table.get("mode", "points" if points else "grid"), "sweep.mode", '"grid"')
     if mode not in MODES:
@@ -166,7 +171,7 @@ def _mode(table: Mapping[str, Any], axes: Sequence[Any], points: Sequence[Any],
                         "[8, 16, 32]")
 
 
-def _constraints(table: Mapping[str, Any], machine: str, parameters: Sequence[str],
+def _constraints(table: Mapping[str, object], machine: str, parameters: Sequence[str],
                  d: Doc) -> tuple[str, ...]:
     value = table.get("constraints", [])
     if value == []:
@@ -178,11 +183,11 @@ def _constraints(table: Mapping[str, Any], machine: str, parameters: Sequence[st
             compile_constraint(item, kinds)
         except AccelsimError as err:
             raise d.wrap(key, err) from None
-        chosen.append(item)
+        chosen.append(str(item))  # compiled: a string
     return tuple(chosen)
 
 
-def _networks(table: Mapping[str, Any], d: Doc, run: Sequence[NetworkChoice],
+def _networks(table: Mapping[str, object], d: Doc, run: Sequence[NetworkChoice],
               read: NetworkReader) -> tuple[str, ...]:
     if "networks" not in table:
         if not run:
@@ -199,7 +204,7 @@ def _networks(table: Mapping[str, Any], d: Doc, run: Sequence[NetworkChoice],
     return tuple(c.spec for c in found)
 
 
-def parse_sweep(doc: Mapping[str, Any], d: Doc, run: Sequence[NetworkChoice],
+def parse_sweep(doc: Mapping[str, object], d: Doc, run: Sequence[NetworkChoice],
                 read: NetworkReader, name: str, description: str) -> Sweep | None:
     """The [sweep] table of a scenario document (None without one); `run` holds
     run.networks, `read` turns a network entry into a loaded `NetworkChoice`."""

@@ -32,10 +32,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from accelsim.errors import AccelsimError
 from accelsim.scenario import Scenario, load_scenario
@@ -51,6 +52,24 @@ IN_FLIGHT_PER_WORKER = 3
 INSTALL = "pip install 'accelsim[sweep]'"
 Progress = Callable[[int, int], None]
 DaskTarget = object  # an address, "local", a distributed.Client or a cluster (see dask_client)
+
+
+class DaskFuture(Protocol):
+    """The part of a `distributed.Future` the runner uses."""
+
+    def result(self) -> list[Outcome]: ...
+
+
+class DaskClient(Protocol):
+    """The part of a `distributed.Client` the runner uses (Dask is an optional extra)."""
+
+    def submit(self, func: Callable[[Chunk], list[Outcome]], chunk: Chunk, /, *,
+               pure: bool) -> DaskFuture: ...
+
+    def nthreads(self) -> dict[str, int]: ...
+
+    def cancel(self, futures: list[DaskFuture]) -> None: ...
+
 Work = Generator[tuple[list[Point], Chunk], None, None]
 Done = Generator[tuple[list[Point], list[Outcome]], None, None]
 
@@ -78,7 +97,7 @@ def choose_chunk_size(machine: str, todo: int, workers: int) -> int:
     return max(1, min(largest_chunk(machine), math.ceil(todo / (workers * CHUNKS_PER_WORKER))))
 
 
-def _chunks(sweep: Sweep, done: dict[str, Any], size: int, order: list[str]) -> Work:
+def _chunks(sweep: Sweep, done: Mapping[str, object], size: int, order: list[str]) -> Work:
     """Chunks of the points not yet done; every point's id goes into `order`."""
     chunk: list[Point] = []
     for point in sweep.iter_points():
@@ -108,7 +127,7 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _pool_context() -> Any:
+def _pool_context() -> BaseContext | None:
     """How workers start: by fork where this process runs no other thread (quick, nothing
     imported again), else through a fork server that has imported the evaluator (fork is
     unsafe beside threads; a script must then guard its top level with `if __name__ ==
@@ -156,7 +175,7 @@ def _collect(pending: dict[Future[list[Outcome]], list[Point]], when: str) -> Do
 
 
 @contextlib.contextmanager
-def dask_client(dask: Any, workers: int | None) -> Iterator[Any]:
+def dask_client(dask: DaskTarget, workers: int | None) -> Iterator[DaskClient]:
     """A `distributed.Client` for `dask` (an address, "local", a Client or a cluster); the
     client and any cluster made here are closed on the way out."""
     try:
@@ -180,11 +199,11 @@ def dask_client(dask: Any, workers: int | None) -> Iterator[Any]:
         yield client
 
 
-def _on_dask(work: Work, client: Any) -> Done:
+def _on_dask(work: Work, client: DaskClient) -> Done:
     from distributed import as_completed
 
     most = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
-    pending: dict[Any, list[Point]] = {}
+    pending: dict[DaskFuture, list[Point]] = {}
     finished = as_completed()
     try:
         for points, chunk in work:
@@ -204,8 +223,8 @@ def _on_dask(work: Work, client: Any) -> Done:
         client.cancel(list(pending))
 
 
-def _evaluate(sweep: Sweep, done: dict[str, Any], todo: int, *, workers: int | None,
-              chunk: int | None, client: Any, order: list[str]) -> Done:
+def _evaluate(sweep: Sweep, done: Mapping[str, object], todo: int, *, workers: int | None,
+              chunk: int | None, client: DaskClient | None, order: list[str]) -> Done:
     """Outcomes chunk by chunk, from the chosen executor."""
     count = max(1, workers or os.cpu_count() or 1)
     work = _chunks(sweep, done, chunk or choose_chunk_size(sweep.machine, todo, count), order)

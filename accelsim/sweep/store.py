@@ -249,7 +249,7 @@ def write_sweep(result: SweepResult, out_dir: str | os.PathLike[str],
     before anything is written."""
     out = check_sweep_dir(out_dir)
     text = (csv_text(result.values, result.columns) if lines is None else
-            csv_text((), result.columns) + "".join(lines[row[0]] for row in result.values))
+            csv_text((), result.columns) + "".join(lines[str(row[0])] for row in result.values))
     parquet = parquet_bytes(result)
     plots = () if pages is None else pages.plots
     manifest = _manifest_text(result.sweep, "complete", result, [name for name, _ in plots])

@@ -5,21 +5,49 @@ spec): kernels (GEMMs) by default, whole networks with `networks=True`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from accelsim.build import machine
 from accelsim.errors import AccelsimError
+from accelsim.machines.base import Machine
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.gpu.core import GPU
 from accelsim.measure import recorded
 from accelsim.validation import cpu_gemms, cpu_networks, gpu_recorded
 
-LIVE: dict[str, tuple[type, Callable[[Any], Any]]] = {
-    **{gpu: (GPU, gpu_recorded.validate) for gpu in gpu_recorded.recorded_gpus()},
-    "cpu-host": (CPU, cpu_gemms.validate)}
-NETWORKS: dict[str, Callable[[Any], Any]] = {
-    **{gpu: gpu_recorded.network_report for gpu in gpu_recorded.recorded_gpus()},
-    "cpu-host": cpu_networks.live_report}
+
+class Report(Protocol):
+    """What every validation report gives: its comparison as text."""
+
+    def text(self) -> str: ...
+
+
+def _gpu(check: Callable[[GPU], Report]) -> Callable[[Machine], Report]:
+    def run(built: Machine) -> Report:
+        if not isinstance(built, GPU):
+            raise AccelsimError(f"{built.name!r} builds a {type(built).__name__}, not the GPU "
+                                "model its measurements are for")
+        return check(built)
+
+    return run
+
+
+def _cpu(check: Callable[[CPU], Report]) -> Callable[[Machine], Report]:
+    def run(built: Machine) -> Report:
+        if not isinstance(built, CPU):
+            raise AccelsimError(f"{built.name!r} builds a {type(built).__name__}, not the CPU "
+                                "model its measurements are for")
+        return check(built)
+
+    return run
+
+
+LIVE: dict[str, Callable[[Machine], Report]] = {
+    **{gpu: _gpu(gpu_recorded.validate) for gpu in gpu_recorded.recorded_gpus()},
+    "cpu-host": _cpu(cpu_gemms.validate)}
+NETWORKS: dict[str, Callable[[Machine], Report]] = {
+    **{gpu: _gpu(gpu_recorded.network_report) for gpu in gpu_recorded.recorded_gpus()},
+    "cpu-host": _cpu(cpu_networks.live_report)}
 
 
 def names() -> list[str]:
@@ -27,7 +55,7 @@ def names() -> list[str]:
     return [*LIVE, *(n.removesuffix(".json") for n in recorded.recorded_hosts())]
 
 
-def validate_machine(name: str, networks: bool = False) -> Any:
+def validate_machine(name: str, networks: bool = False) -> Report:
     """The validation report of a machine that has reference measurements: its kernels, or
     with `networks` its whole networks (device and end-to-end times where measured). For
     `cpu-host` the networks are timed live through PyTorch, which must be installed."""
@@ -38,11 +66,4 @@ def validate_machine(name: str, networks: bool = False) -> Any:
     if name not in LIVE:
         raise AccelsimError(f"no reference measurements for {name!r}; validate one of "
                             f"{', '.join(names())}")
-    model, validate = LIVE[name]
-    built = machine(name)
-    if not isinstance(built, model):
-        raise AccelsimError(f"{name!r} builds a {type(built).__name__}, not the "
-                            f"{model.__name__} model its measurements are for")
-    if networks:
-        return NETWORKS[name](built)
-    return validate(built)
+    return (NETWORKS if networks else LIVE)[name](machine(name))

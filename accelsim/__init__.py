@@ -27,13 +27,17 @@ from accelsim.version import VERSION as __version__  # noqa: F401 (accelsim.__ve
 
 if TYPE_CHECKING:  # what each lazy name is, for type checkers and readers
     from accelsim import plot
-    from accelsim.api import network, networks, presets, run_scenario, run_sweep
+    from accelsim.api import run_scenario, run_sweep
     from accelsim.build import machine
     from accelsim.comparison import Comparison
     from accelsim.engine import compare, run
     from accelsim.ir import Gemm, Pool, Transfer, Vector, Workload
     from accelsim.machines import Machine, OpResult, Precision, RunResult
-    from accelsim.nn import Network, datasets
+    from accelsim.machines.presets import preset_names as presets
+    from accelsim.nn import Network
+    from accelsim.nn.loader import available_networks as networks
+    from accelsim.nn.loader import datasets
+    from accelsim.nn.loader import load_network as network
     from accelsim.quant import QuantizedNetwork, Scheme, quantize
     from accelsim.scenario import Scenario, load_scenario
     from accelsim.scenario.result import ScenarioResult
@@ -49,11 +53,13 @@ PUBLIC = {
     "Sweep": "accelsim.scenario.space", "SweepResult": "accelsim.scenario.sweep_result",
     "Transfer": "accelsim.ir", "Vector": "accelsim.ir", "Workload": "accelsim.ir",
     "compare": "accelsim.engine", "load_scenario": "accelsim.scenario",
-    "machine": "accelsim.build", "network": "accelsim.api",
-    "networks": "accelsim.api", "presets": "accelsim.api", "quantize": "accelsim.quant",
+    "machine": "accelsim.build", "network": "accelsim.nn.loader:load_network",
+    "networks": "accelsim.nn.loader:available_networks",
+    "presets": "accelsim.machines.presets:preset_names", "quantize": "accelsim.quant",
     "run": "accelsim.engine", "run_scenario": "accelsim.api", "run_sweep": "accelsim.api",
 }
-"""Each public name and the module it comes from, imported on first use."""
+"""Each public name and the module it comes from ("module:name" where it has another name
+there), imported on first use."""
 MODULES = {"datasets": "accelsim.nn.datasets", "plot": "accelsim.plot"}
 """The public modules (`ax.datasets.load`, `ax.plot.throughput`)."""
 
@@ -71,7 +77,8 @@ def __getattr__(name: str) -> object:
     if name in MODULES:
         value: object = importlib.import_module(MODULES[name])
     elif name in PUBLIC:
-        value = getattr(importlib.import_module(PUBLIC[name]), name)
+        module, _, attribute = PUBLIC[name].partition(":")
+        value = getattr(importlib.import_module(module), attribute or name)
     else:
         raise AttributeError(f"module 'accelsim' has no attribute {name!r}")
     globals()[name] = value

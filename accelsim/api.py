@@ -1,5 +1,5 @@
-"""The entry points that join the layers: what `import accelsim as ax` offers beside the
-types (the public API of ARCHITECTURE.md). The CLI and notebooks both call these.
+"""The entry points that join the layers: `accelsim.run_scenario` and `accelsim.run_sweep`
+(the public API of ARCHITECTURE.md). The CLI and notebooks both call these.
 
 `run_scenario` and `run_sweep` run in the layers below (`engine`, `sweep`) and bind the
 report layer's writer to their results, so `result.write(folder)` writes the report; this
@@ -14,9 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from accelsim import engine
-from accelsim.machines.presets import preset_names
-from accelsim.nn.loader import WeightsChoice, available_networks, load_network
-from accelsim.nn.network import Network
 from accelsim.report import write as write_report
 from accelsim.scenario import Scenario
 from accelsim.scenario.result import ScenarioResult
@@ -24,27 +21,7 @@ from accelsim.scenario.space import Sweep
 from accelsim.scenario.sweep_result import SweepResult
 from accelsim.sweep import runner
 
-__all__ = ["network", "networks", "presets", "run_scenario", "run_sweep"]
-
-
-def presets() -> list[str]:
-    """Names of the machine presets that can be built."""
-    return preset_names()
-
-
-def network(name_or_path: str | Path, *, weights: WeightsChoice = "trained", seed: int = 0,
-            overrides: dict[str, object] | None = None) -> Network:
-    """A bundled network by name or a TOML file by path, with its trained weights.
-
-    weights='trained' | 'init' | 'none' | path to an npz; seed (for 'init');
-    overrides={'layer.field': value}.
-    """
-    return load_network(name_or_path, weights=weights, seed=seed, overrides=overrides)
-
-
-def networks() -> list[str]:
-    """Names of the bundled networks."""
-    return available_networks()
+__all__ = ["run_scenario", "run_sweep"]
 
 
 def run_scenario(scenario: Scenario | str | Path,

@@ -34,9 +34,8 @@ if TYPE_CHECKING:  # what each lazy name is, for type checkers and readers
     from accelsim.ir import Gemm, Pool, Transfer, Vector, Workload
     from accelsim.machines import Machine, OpResult, Precision, RunResult
     from accelsim.machines.presets import preset_names as presets
-    from accelsim.nn import Network
+    from accelsim.nn import Network, datasets
     from accelsim.nn.loader import available_networks as networks
-    from accelsim.nn.loader import datasets
     from accelsim.nn.loader import load_network as network
     from accelsim.quant import QuantizedNetwork, Scheme, quantize
     from accelsim.scenario import Scenario, load_scenario

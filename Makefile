@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow --ignore=tests/benchmarks
 
 # Live checks: time this host (numpy/BLAS against the CPU model) and print every comparison.
 # They depend on the host's speed and load, so `make test` never runs them.

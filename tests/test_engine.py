@@ -101,6 +101,7 @@ def test_placeholder_machine_is_not_offered_to_users():
         ax.machine("test-fixed-rate")
 
 
+@pytest.mark.slow  # CI runs it (.ci/run: make test-slow)
 def test_compare_scores_each_precision_on_the_test_split_int8_through_quantization():
     # The char LSTM's accuracy differs in every format, so a score given to the wrong
     # precision (or int8 scored without quantizing) shows.

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # CI runs it (.ci/run: make test-slow)
 def test_non_editable_install_loads_lenet5_from_any_directory(tmp_path):
     target = tmp_path / "site"
     build = subprocess.run(

@@ -20,6 +20,7 @@ def _text(cell) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow  # CI runs it (.ci/run: make test-slow)
 def test_the_quickstart_notebook_runs_and_shows_results():
     nb = nbformat.read(EXAMPLES / "quickstart.ipynb", as_version=4)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",

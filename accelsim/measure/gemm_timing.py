@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from accelsim.measure.clock import measure_clock_hz
 from accelsim.measure.host import (
     CALIBRATION_GEMM,
     blas_cores,
@@ -27,7 +28,6 @@ from accelsim.measure.host import (
     fingerprint,
     gemm_seconds,
     measure_call_overhead,
-    measure_clock_hz,
     thread_sync_shape,
 )
 

@@ -4,8 +4,7 @@ this module reads /proc and sysfs and times the host; the CPU model itself stays
 Detected: cores available to this process, vector extensions (/proc/cpuinfo flags), cache
 sizes (/sys/devices/system/cpu/cpu0/cache), the BLAS library's kernel family and thread count
 (threadpoolctl). Calibrated with short measurements (about a second, once per process): the
-core clock from a chain of dependent shift/xor steps (2 cycles each: the two shifts run in
-parallel, the xor waits for both; one cycle per integer op on every x86 core), memory
+core clock (`clock.measure_clock_hz`), memory
 bandwidth from a dot product over a 128 MiB array, the cost of one small BLAS call from
 Python, the cost of first-touching fresh pages, the micro-kernel's sustained FMA rate
 from one in-cache 384³ GEMM on one and on all threads (the host's measured peak, like the
@@ -20,48 +19,17 @@ import platform
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from accelsim.machines.cpu.blis import predict
 from accelsim.machines.cpu.spec import CPUSpec
 
-CHAIN_CYCLES = 2  # per step of the shift/xor chain
 CACHE_DIR = Path("/sys/devices/system/cpu/cpu0/cache")
 # BLAS kernel families → (fp32 lanes the kernels use, mr, nr)
 KERNELS = {"haswell": (8, 16, 4), "zen": (8, 16, 4), "skylakex": (16, 16, 4),
            "cooperlake": (16, 16, 4), "sapphirerapids": (16, 16, 4),
            "sandybridge": (8, 16, 4), "nehalem": (4, 8, 4), "core2": (4, 8, 4)}
-
-
-@numba.njit(cache=True)
-def shift_xor_chain(n: int, x: np.uint64) -> np.uint64:
-    """n dependent steps x ← (x << 1) ^ (x >> 3); `shift_xor_reference` is its twin."""
-    one, three = np.uint64(1), np.uint64(3)
-    for _ in range(n):
-        x = (x << one) ^ (x >> three)
-    return x
-
-
-def shift_xor_reference(n: int, x: int) -> int:
-    """The chain in Python integers, masked to 64 bits (the numba kernel's independent twin)."""
-    mask = (1 << 64) - 1
-    for _ in range(n):
-        x = ((x << 1) & mask) ^ (x >> 3)
-    return x
-
-
-def measure_clock_hz(n: int = 10_000_000, repeats: int = 5) -> float:
-    """Cycles per second from the dependent shift/xor chain (2 cycles per step), median of
-    `repeats` runs."""
-    shift_xor_chain(1000, np.uint64(12345))
-    runs = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        shift_xor_chain(n, np.uint64(12345))
-        runs.append(time.perf_counter() - started)
-    return CHAIN_CYCLES * n / float(np.median(runs))
 
 
 def measure_bandwidth(size_bytes: int = 128 * 2**20) -> float:
@@ -239,13 +207,15 @@ def fingerprint() -> dict[str, object]:
 
 def detect_host() -> CPUSpec:
     """The running machine as a CPUSpec, measured now (about a second)."""
+    from accelsim.measure import clock  # numba, loaded only to measure the host
+
     flags = cpu_flags()
     caches = cache_sizes()
     family, threads = blas_library()
     lanes, mr, nr = KERNELS.get(family, (16 if "avx512f" in flags else 8, 16, 4))
     cores = blas_cores()
     spec = CPUSpec(
-        name="cpu-host", cores=cores, clock_hz=measure_clock_hz(), simd_lanes=lanes,
+        name="cpu-host", cores=cores, clock_hz=clock.measure_clock_hz(), simd_lanes=lanes,
         fma_pipes=2 if "fma" in flags else 1, l1_bytes=caches.get(1, 32 * 1024),
         l2_bytes=caches.get(2, 512 * 1024), l3_bytes=caches.get(3, 8 * 2**20),
         dram_bytes_per_s=measure_bandwidth(), mr=mr, nr=nr,

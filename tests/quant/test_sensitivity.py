@@ -89,6 +89,7 @@ def test_lenet5_reports_every_layer_and_all_8_bit_matches_the_integer_path(digit
     assert len(records) == 9 and records[-1]["accuracy"] == result.all_layers_accuracy
 
 
+@pytest.mark.slow  # CI runs it (.ci/run: make test-slow)
 def test_lstm_char_all_8_bit_is_within_half_a_point_of_the_integer_path():
     net = ax.network("lstm-char")
     config = dict(net.training)

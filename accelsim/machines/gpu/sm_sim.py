@@ -40,9 +40,9 @@ by at most `queue_cycles` (the MIO/LSU queues), of its copies at the L2 port by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 SETUP, PROLOGUE, LOAD, WAIT, STAGE, BARRIER, SHARED, MATH, LOOP, EPILOGUE, STORE, DONE = \
@@ -84,20 +84,10 @@ class SmTiming(NamedTuple):
     math_issue_gap_cycles: float  # a lone warp issues math at most this often
 
 
-@numba.njit(cache=True)
-def _issue(issue_free: np.ndarray, s: int, t: float, count: int) -> tuple[float, float]:
-    """Start time on scheduler s's issue port for `count` instructions ready at t; the
-    port is then busy until the returned end."""
-    start = max(t, issue_free[s])
-    issue_free[s] = start + count
-    return start, start + count
-
-
-@numba.njit(cache=True)
-def simulate_sm(n_ctas: int, warps_per_cta: int, schedulers: int, program: SmProgram,
-                timing: SmTiming) -> tuple[float, float]:
+def sm_kernel(n_ctas: int, warps_per_cta: int, schedulers: int, program: SmProgram,
+              timing: SmTiming) -> tuple[float, float]:
     """Cycles until every warp of `n_ctas` resident CTAs has issued its last store, and the
-    cycle the last store completes."""
+    cycle the last store completes. Plain Python that numba also compiles (`simulate_sm`)."""
     k_iters, stages, steps = program.k_iters, program.stages, program.inner_steps
     nw = n_ctas * warps_per_cta
     phase = np.zeros(nw, np.int64)
@@ -111,6 +101,14 @@ def simulate_sm(n_ctas: int, warps_per_cta: int, schedulers: int, program: SmPro
     bar_count = np.zeros(n_ctas, np.int64)
     bar_time = np.zeros(n_ctas)
     issue_free = np.zeros(schedulers)
+
+    def _issue(issue_free: np.ndarray, s: int, t: float, count: int) -> tuple[float, float]:
+        """Start time on scheduler s's issue port for `count` instructions ready at t; the
+        port is then busy until the returned end."""
+        start = max(t, issue_free[s])
+        issue_free[s] = start + count
+        return start, start + count
+
     math_free = np.zeros(schedulers)
     shared_free = 0.0
     lsu_free = 0.0
@@ -205,3 +203,41 @@ def simulate_sm(n_ctas: int, warps_per_cta: int, schedulers: int, program: SmPro
             phase[w] = DONE
             done += 1
     return max(finish, lsu_free), last_store
+
+
+COMPILE_AFTER_CALLS = 64
+"""Kernel calls a process makes interpreted before it compiles the kernel with numba.
+
+numba's start in a process (importing it, then loading the first cached kernel) costs ~0.7 s
+on a 2-core host, while one interpreted call costs ~3 ms and a compiled one ~0.03 ms: a
+single network's timing (LeNet-5 makes 9 distinct calls) is quicker interpreted, a sweep or a
+scenario of many runs compiled. Both tiers run `sm_kernel`'s code on IEEE doubles and give the
+same floats (tests/machines/gpu/test_sm_sim.py checks it)."""
+
+
+class TieredKernel:
+    """`sm_kernel`, interpreted for the first `COMPILE_AFTER_CALLS` calls, then compiled by
+    numba (`cache=True`: compiled once per installation, loaded from disk after)."""
+
+    def __init__(self, kernel: Callable[..., tuple[float, float]], after: int) -> None:
+        self.kernel, self.after, self.calls = kernel, after, 0
+        self.compiled: Callable[..., tuple[float, float]] | None = None
+
+    def __call__(self, n_ctas: int, warps_per_cta: int, schedulers: int, program: SmProgram,
+                 timing: SmTiming) -> tuple[float, float]:
+        self.calls += 1
+        if self.compiled is None and self.calls <= self.after:
+            return self.kernel(n_ctas, warps_per_cta, schedulers, program, timing)
+        return self.compile()(n_ctas, warps_per_cta, schedulers, program, timing)
+
+    def compile(self) -> Callable[..., tuple[float, float]]:
+        """The numba-compiled kernel (compiled, or loaded from numba's cache, on first use)."""
+        if self.compiled is None:
+            import numba
+
+            self.compiled = numba.njit(cache=True)(self.kernel)
+        return self.compiled
+
+
+simulate_sm = TieredKernel(sm_kernel, COMPILE_AFTER_CALLS)
+"""The SM simulation: `sm_kernel`, tiered (see `COMPILE_AFTER_CALLS`)."""

@@ -3,7 +3,7 @@ the separately written twin is in test_sm_sim_reference.py.)"""
 
 from __future__ import annotations
 
-from accelsim.machines.gpu.sm_sim import SmProgram, SmTiming, simulate_sm
+from accelsim.machines.gpu.sm_sim import SmProgram, SmTiming, TieredKernel, simulate_sm, sm_kernel
 
 # 256x128 CTA, 8 warps, 16x8 outputs per thread; 64x32 CTA, 2 warps.
 BIG_TILE = SmProgram(setup=120, global_loads=3, shared_stores=0, shared_loads=6, math=128,
@@ -71,3 +71,24 @@ def test_more_iterations_and_slower_memory_cost_more():
     assert run(1, 2, SMALL_TILE, 1, slow)[0] > run(1, 2, SMALL_TILE, 1)[0] + 1000
     finish, last_store = run(1, 2, SMALL_TILE, 2)
     assert last_store >= finish + 820 - 64
+
+
+def test_the_interpreted_and_compiled_tiers_give_the_same_floats():
+    """`simulate_sm` runs `sm_kernel` interpreted first, then compiled by numba: the same
+    code on the same doubles, every program of the hand-worked and tiled cases alike."""
+    cases = [(1, 1, 1, TINY, TINY_TIMING), (1, 1, 1, TINY._replace(async_copy=False),
+                                             TINY_TIMING)]
+    cases += [(ctas, warps, 4, program._replace(k_iters=k), TIMING)
+              for ctas, warps, program in ((1, 8, BIG_TILE), (4, 2, SMALL_TILE))
+              for k in (1, 2, 7)]
+    compiled = simulate_sm.compile()
+    for case in cases:
+        assert sm_kernel(*case) == compiled(*case), case
+
+
+def test_the_kernel_compiles_only_after_many_calls():
+    tiered = TieredKernel(sm_kernel, after=2)
+    for _ in range(2):
+        tiered(1, 1, 1, TINY, TINY_TIMING)
+    assert tiered.compiled is None
+    assert tiered(1, 1, 1, TINY, TINY_TIMING) == (129.0, 229.0) and tiered.compiled is not None

@@ -204,7 +204,7 @@ def simulate_sm_reference(n_ctas: int, warps_per_cta: int, schedulers: int,
 
 def assert_agree(ctas: int, warps: int, schedulers: int, program: SmProgram,
                  timing: SmTiming) -> None:
-    fast = simulate_sm(ctas, warps, schedulers, program, timing)
+    fast = simulate_sm.compile()(ctas, warps, schedulers, program, timing)  # the numba tier
     slow = simulate_sm_reference(ctas, warps, schedulers, program, timing)
     for a, b in zip(fast, slow, strict=True):
         assert math.isclose(a, b, rel_tol=1e-9), (fast, slow, program, timing)

@@ -20,7 +20,7 @@ import re
 import pytest
 
 from accelsim.errors import AccelsimError
-from accelsim.measure import host, torch_networks
+from accelsim.measure import clock, host, torch_networks
 from accelsim.measure.recorded import read, recorded_hosts
 from accelsim.validation import cpu_networks
 from accelsim.validation.comparison import median_ape
@@ -68,7 +68,7 @@ def test_replays_time_nothing_here_and_cover_every_recorded_timing(monkeypatch):
         raise AssertionError("a recorded replay measured the host running it")
 
     for module, name in ((host, "detect_host"), (host, "gemm_seconds"),
-                         (host, "measure_clock_hz"), (torch_networks, "measure"),
+                         (clock, "measure_clock_hz"), (torch_networks, "measure"),
                          (torch_networks, "measure_rounds")):
         monkeypatch.setattr(module, name, refuse)
     for name in HOSTS:

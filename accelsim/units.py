@@ -63,6 +63,12 @@ def ratio(value: float | None) -> str:
     return f"{value:.2f}" if 0.01 <= abs(value) < 100 else f"{value:.3g}"
 
 
+def short(value: float) -> str:
+    """Three significant digits without an exponent (a plot's bar label, milliseconds in a
+    table): 1,070, 91.8, 0.531."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def percent(fraction: float, decimals: int = 2) -> str:
     """0.5479 → '54.79%'."""
     return f"{100 * fraction:.{decimals}f}%"

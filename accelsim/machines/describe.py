@@ -10,6 +10,8 @@ from accelsim.precision import Precision
 
 
 def _value(value: object) -> str:
+    if isinstance(value, tuple):  # a table of rates: name rate, name rate
+        return ", ".join(f"{name} {_value(rate)}" for name, rate in value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if isinstance(value, int):

@@ -9,6 +9,9 @@ Every spec's `__post_init__` calls `check_spec`, which reads each field's type a
   meaningful what-if, such as `kernel_launch_s`) may also be 0.
 - `bool` must be True or False; `str` must be a string (`name` a non-empty one).
 - `tuple[tuple[str, float], ...]`: a table of named rates (a dict is accepted); names unique,
+  each rate a finite positive number; stored as a tuple of pairs. A
+  `tuple[tuple[Precision, float], ...]` is the same with precisions for names ('fp16' or
+  Precision.FP16, stored as the enum),
   each rate a finite positive number; stored as a tuple of pairs.
 
 Numbers are checked by `accelsim.checks`, which also checks arguments outside specs (batch,
@@ -28,7 +31,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, get_args, get_origin, get_t
 import numpy as np
 
 from accelsim.checks import check_number
-from accelsim.errors import SpecError
+from accelsim.errors import PrecisionError, SpecError
 from accelsim.precision import Precision
 from accelsim.units import unit_of
 
@@ -87,7 +90,18 @@ def replace_spec(spec: Spec, overrides: dict[str, Any]) -> Spec:
     return dataclasses.replace(spec, **overrides)
 
 
-def _check_rates(value: object, field: str, owner: str) -> tuple[tuple[str, float], ...]:
+def _rate_name(name: object, keys: str, field: str, owner: str) -> str:
+    """A rates table's name: any distinct string, or a `Precision` for a precision table."""
+    if keys != "precision":
+        return name if isinstance(name, str) else ""
+    try:
+        return Precision.parse(name) if isinstance(name, str) else ""
+    except PrecisionError as err:
+        raise SpecError(f"{owner}: {field}: {err}") from None
+
+
+def _check_rates(value: object, field: str, owner: str,
+                 keys: str = "name") -> tuple[tuple[str, float], ...]:
     items = list(value.items()) if isinstance(value, Mapping) else value
     try:
         if not isinstance(items, Iterable):
@@ -96,12 +110,13 @@ def _check_rates(value: object, field: str, owner: str) -> tuple[tuple[str, floa
     except (TypeError, ValueError):
         raise SpecError(f"{owner}: {field} = {value!r} must be (name, rate) pairs or a dict "
                         "of rates, e.g. {'fp16': 4096}") from None
+    pairs = [(_rate_name(name, keys, field, owner) or name, rate) for name, rate in pairs]
     names = [name for name, _ in pairs]
     for name in names:
         if not isinstance(name, str) or not name or names.count(name) > 1:
             raise SpecError(f"{owner}: {field} names {name!r}; each name must be a distinct, "
                             "non-empty string")
-    return tuple((name, float(check_number(rate, f"{field}[{name!r}]", owner=owner,
+    return tuple((name, float(check_number(rate, f"{field}[{str(name)!r}]", owner=owner,
                                            meaning=unit_of(field).words, error=SpecError)))
                  for name, rate in pairs)
 
@@ -117,6 +132,8 @@ def _field_kinds(cls: type) -> tuple[tuple[str, str], ...]:
             kinds.append((f.name, hint.__name__))
         elif get_origin(hint) is tuple and get_args(hint)[:1] == (tuple[str, float],):
             kinds.append((f.name, "rates"))
+        elif get_origin(hint) is tuple and get_args(hint)[:1] == (tuple[Precision, float],):
+            kinds.append((f.name, "precision rates"))
         else:
             raise TypeError(f"{cls.__name__}.{f.name}: check_spec cannot check {hint!r}")
     return tuple(kinds)
@@ -137,7 +154,7 @@ def _check_field(spec: object, name: str, kind: str, owner: str) -> object:
             return value
         raise SpecError(f"{owner}: {name} = {value!r} must be a{' non-empty' * (name == 'name')}"
                         " string")
-    return _check_rates(value, name, owner)
+    return _check_rates(value, name, owner, "precision" if kind == "precision rates" else "name")
 
 
 def check_spec(spec: object) -> None:

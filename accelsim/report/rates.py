@@ -14,17 +14,13 @@ import numpy as np
 
 from accelsim.machines.results import RunResult
 from accelsim.report.style import COLORS, finish, gid, legend_outside, percent_axis
+from accelsim.units import short
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 PEAK_COLOR = "0.8"
 TERA = 1e12
-
-
-def short(value: float) -> str:
-    """Three significant digits without an exponent: 1070, 91.8, 0.531."""
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 @dataclass(frozen=True)

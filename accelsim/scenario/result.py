@@ -25,7 +25,7 @@ from accelsim.metrics import METRICS
 from accelsim.quant.study import QuantStudy
 from accelsim.scenario.scenario import Reference, Scenario
 from accelsim.tables import Table
-from accelsim.units import number, quantity, ratio
+from accelsim.units import number, quantity, ratio, short
 
 Writer = Callable[["ScenarioResult", Path], Path]
 
@@ -78,14 +78,9 @@ def _best_within(runs: Sequence[RunResult], limit_s: float) -> tuple[str, ...]:
     fitting = [r for r in runs if r.seconds <= limit_s]
     if not fitting:
         fastest = min(runs, key=lambda r: r.seconds)
-        return (*key, "none", f"{_ms(fastest.seconds)} at batch {fastest.batch}", "—")
+        return (*key, "none", f"{short(fastest.seconds * 1e3)} at batch {fastest.batch}", "—")
     best = max(fitting, key=lambda r: r.throughput)
-    return (*key, str(best.batch), _ms(best.seconds), f"{best.throughput:,.0f}")
-
-
-def _ms(seconds: float) -> str:
-    ms = seconds * 1e3
-    return f"{ms:,.2f}" if ms >= 1 else f"{ms:.3g}"
+    return (*key, str(best.batch), short(best.seconds * 1e3), f"{best.throughput:,.0f}")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ spec): kernels (GEMMs) by default, whole networks with `networks=True`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from accelsim.build import machine
 from accelsim.errors import AccelsimError
@@ -15,6 +15,8 @@ from accelsim.machines.gpu.core import GPU
 from accelsim.measure import recorded
 from accelsim.validation import cpu_gemms, cpu_networks, gpu_recorded
 
+M = TypeVar("M", bound=Machine)
+
 
 class Report(Protocol):
     """What every validation report gives: its comparison as text."""
@@ -22,32 +24,23 @@ class Report(Protocol):
     def text(self) -> str: ...
 
 
-def _gpu(check: Callable[[GPU], Report]) -> Callable[[Machine], Report]:
+def _checked(model: type[M], check: Callable[[M], Report]) -> Callable[[Machine], Report]:
+    """`check` of a machine that must be of the `model` its measurements are for."""
     def run(built: Machine) -> Report:
-        if not isinstance(built, GPU):
-            raise AccelsimError(f"{built.name!r} builds a {type(built).__name__}, not the GPU "
-                                "model its measurements are for")
-        return check(built)
-
-    return run
-
-
-def _cpu(check: Callable[[CPU], Report]) -> Callable[[Machine], Report]:
-    def run(built: Machine) -> Report:
-        if not isinstance(built, CPU):
-            raise AccelsimError(f"{built.name!r} builds a {type(built).__name__}, not the CPU "
-                                "model its measurements are for")
+        if not isinstance(built, model):
+            raise AccelsimError(f"{built.name!r} builds a {type(built).__name__}, not the "
+                                f"{model.__name__} model its measurements are for")
         return check(built)
 
     return run
 
 
 LIVE: dict[str, Callable[[Machine], Report]] = {
-    **{gpu: _gpu(gpu_recorded.validate) for gpu in gpu_recorded.recorded_gpus()},
-    "cpu-host": _cpu(cpu_gemms.validate)}
+    **{gpu: _checked(GPU, gpu_recorded.validate) for gpu in gpu_recorded.recorded_gpus()},
+    "cpu-host": _checked(CPU, cpu_gemms.validate)}
 NETWORKS: dict[str, Callable[[Machine], Report]] = {
-    **{gpu: _gpu(gpu_recorded.network_report) for gpu in gpu_recorded.recorded_gpus()},
-    "cpu-host": _cpu(cpu_networks.live_report)}
+    **{gpu: _checked(GPU, gpu_recorded.network_report) for gpu in gpu_recorded.recorded_gpus()},
+    "cpu-host": _checked(CPU, cpu_networks.live_report)}
 
 
 def names() -> list[str]:

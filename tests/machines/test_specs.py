@@ -204,9 +204,12 @@ def test_bools_strings_and_rate_tables() -> None:
     with pytest.raises(SpecError, match=r"tensor_ops_per_cycle_per_sm\['fp16'\] = -1 must be "
                                         r"a finite positive number \(ops per cycle per SM\)"):
         ax.machine("gpu-h200", tensor_ops_per_cycle_per_sm={"fp16": -1})
-    with pytest.raises(SpecError, match="tensor_ops_per_cycle_per_sm name = 'fp8' must be one "
-                                        "of 'fp16', 'bf16', 'int8'"):
+    with pytest.raises(SpecError, match="tensor_ops_per_cycle_per_sm: unknown precision 'fp8'; "
+                                        "choose one of fp32, fp16, bf16, int8"):
         ax.machine("gpu-h200", tensor_ops_per_cycle_per_sm={"fp8": 4096.0})
+    with pytest.raises(SpecError, match="tensor_ops_per_cycle_per_sm names fp32, which tensor "
+                                        "cores do not run; name fp16, bf16, int8"):
+        ax.machine("gpu-h200", tensor_ops_per_cycle_per_sm={"fp32": 4096.0})
     with pytest.raises(SpecError, match=r"tensor_ops_per_cycle_per_sm\['int8'\] = nan"):
         ax.machine("gpu-h200", tensor_ops_per_cycle_per_sm=(("int8", math.nan),))
     halved = ax.machine("gpu-h200", tensor_ops_per_cycle_per_sm={"fp16": 2048})

@@ -34,7 +34,6 @@ from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.machines.specs import SpecValue
 from accelsim.precision import Precision
 
-VECTOR_OPS = {"relu": 1.0, "add": 1.0, "mul": 1.0}
 IM2COL_CYCLES_PER_VECTOR = 1.0
 
 
@@ -110,9 +109,7 @@ class CPU(SpecMachine):
         else:
             moved = op.input_bytes(precision) + op.output_bytes(precision)
             vectors = op.total_elements / spec.simd_lanes
-            per_vector = spec.transcendental_cycles if op.kind.transcendental else \
-                VECTOR_OPS[op.kind.value]
-            work = vectors * per_vector
+            work = vectors * spec.vector_cycles(op.kind)
         memory = moved / bandwidth_for(spec, moved)
         threads = spec.cores if moved > spec.l2_bytes else 1
         return max(work, memory) / threads + spec.l2_latency_cycles, moved

@@ -87,7 +87,6 @@ REORDER_CYCLES_PER_ELEMENT = 1.2  # a blocked-layout permutation (fit: ONEDNN_VE
 POOL_CYCLES_PER_WINDOW_ELEMENT = 18.0  # cpu_max_pool's scalar loop, branch mispredictions
 #                                        on ReLU'd data included (fit: 5.5-6.5 ns/element)
 ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
-VECTOR_CYCLES = {"relu": 1.0, "add": 1.0, "mul": 1.0}  # per vector, besides exp-based kinds
 PAGE_BYTES = 4096
 INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
 
@@ -357,7 +356,7 @@ def pool(spec: CPUSpec, op: Pool, precision: Precision) -> OpResult:
 
 def vector_cycles(spec: CPUSpec, op: Vector) -> float:
     """Cycles per vector of one element-wise kind."""
-    return spec.transcendental_cycles if op.kind.transcendental else VECTOR_CYCLES[op.kind.value]
+    return spec.vector_cycles(op.kind)
 
 
 def elementwise(spec: CPUSpec, op: Vector, precision: Precision) -> OpResult:

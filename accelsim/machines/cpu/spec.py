@@ -30,8 +30,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from accelsim.errors import SpecError
+from accelsim.ir import VectorKind
 from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 from accelsim.precision import Precision
+
+ALU_CYCLES_PER_VECTOR = 1.0  # relu, add, mul: one vector ALU op (its latency hidden by the loop)
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,11 @@ class CPUSpec:
         if precision is Precision.INT8:
             return 4 * self.fp32_peak_flops  # vpdpbusd: 4 int8 MACs per 32-bit lane
         return self.fp32_peak_flops
+
+    def vector_cycles(self, kind: VectorKind) -> float:
+        """Cycles per SIMD vector of one element-wise kind: `transcendental_cycles` for the
+        exp-based kinds (sigmoid, tanh, softmax), one ALU op for the others (relu, add, mul)."""
+        return self.transcendental_cycles if kind.transcendental else ALU_CYCLES_PER_VECTOR
 
     def replace(self, **overrides: SpecValue) -> CPUSpec:
         return replace_spec(self, overrides)

@@ -113,7 +113,7 @@ class GPUSpec:
     recurrent_step_loop: bool = False
     warp_size: int = 32  # threads per warp: lanes, registers per warp, GEMV lanes
     register_alloc_unit: int = 256
-    tensor_ops_per_cycle_per_sm: tuple[tuple[str, float], ...] = ()
+    tensor_ops_per_cycle_per_sm: tuple[tuple[Precision, float], ...] = ()
     has_async_copy: bool = True  # LDGSTS (sm80+); else LDG + STS via registers
     # Cooperative grid-wide synchronization (compute capability 6.0 and later: Pascal on),
     # which cuDNN's persistent RNN kernels need: the cuDNN API reference says of
@@ -140,9 +140,11 @@ class GPUSpec:
         if missing:
             raise SpecError(f"{self.name}: host_dispatch_s has no {', '.join(missing)}; give "
                             f"a host time for every kind of call: {', '.join(HOST_CALLS)}")
-        for name, _ in self.tensor_ops_per_cycle_per_sm:
-            check_choice(name, "tensor_ops_per_cycle_per_sm name", TENSOR_PRECISIONS,
-                         owner=self.name)
+        for precision, _ in self.tensor_ops_per_cycle_per_sm:
+            if precision not in TENSOR_PRECISIONS:
+                raise SpecError(f"{self.name}: tensor_ops_per_cycle_per_sm names "
+                                f"{precision.value}, which tensor cores do not run; name "
+                                f"{', '.join(p.value for p in TENSOR_PRECISIONS)}")
         if self.dram_achievable_fraction > 1:
             raise SpecError(
                 f"{self.name}: dram_achievable_fraction = {self.dram_achievable_fraction} "
@@ -181,21 +183,20 @@ class GPUSpec:
     def tensor_rate(self, precision: Precision) -> float:
         """Tensor-core ops per cycle per SM at a precision."""
         rates = dict(self.tensor_ops_per_cycle_per_sm)
-        if precision.value not in rates:
+        if precision not in rates:
             raise AccelsimError(f"{self.name} has no {precision.value} tensor cores; it runs "
                                 f"{', '.join(sorted(p.value for p in self.precisions))}")
-        return rates[precision.value]
+        return rates[precision]
 
     @property
     def precisions(self) -> frozenset[Precision]:
-        return frozenset({Precision.FP32} | {Precision(p) for p, _ in
-                                              self.tensor_ops_per_cycle_per_sm})
+        return frozenset({Precision.FP32} | {p for p, _ in self.tensor_ops_per_cycle_per_sm})
 
     def replace(self, **overrides: SpecValue) -> GPUSpec:
         return replace_spec(self, overrides)
 
 
-TENSOR_PRECISIONS = ("fp16", "bf16", "int8")
+TENSOR_PRECISIONS = (Precision.FP16, Precision.BF16, Precision.INT8)
 HOST_CALLS = ("op", "conv", "linear", "rnn", "cell", "copy")
 
 
@@ -203,9 +204,9 @@ K80_IDLE_SHARE = 25 / 150  # a K80 die's measured idle over its TDP (Jouppi et a
 
 
 def _tensor(fp16: float, bf16: float | None = None,
-            int8: float | None = None) -> tuple[tuple[str, float], ...]:
-    rates = [("fp16", fp16), ("bf16", bf16), ("int8", int8)]
-    return tuple((name, rate) for name, rate in rates if rate)
+            int8: float | None = None) -> tuple[tuple[Precision, float], ...]:
+    rates = zip(TENSOR_PRECISIONS, (fp16, bf16, int8), strict=True)
+    return tuple((precision, rate) for precision, rate in rates if rate)
 
 
 # Hopper (H200 and H100 SXM): 132 SMs, 4 sub-partitions of 32 FP32 lanes; dense tensor-core

@@ -173,8 +173,8 @@ def ops_vs_flops(result: Runs, ax: Axes | None = None) -> Axes:
 
 
 def accuracy(result: Runs, ax: Axes | None = None) -> Axes:
-    """Accuracy per network (groups) and precision (bars; with the scheme when runs carry
-    one), from the runs scored on their test split."""
+    """Accuracy per network (groups) and precision (bars), from the runs scored on their
+    test split."""
     scored = tuple(r for r in comparison_of(result).results if r.accuracy is not None)
     if not scored:
         raise NothingToPlot("no run carries an accuracy: compare with accuracy=True (a "

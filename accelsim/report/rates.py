@@ -115,13 +115,10 @@ def draw_rates(ax: Axes, runs: Sequence[RunResult]) -> Axes:
 
 
 def _accuracy_series(runs: Sequence[RunResult]) -> dict[tuple[str, str], float]:
-    """(network, series) -> accuracy; a series is the precision (and scheme), split by
-    machine only where machines at one precision disagree."""
-    def label(r: RunResult) -> str:
-        scheme = getattr(r, "scheme", None)
-        return r.precision.value + (f" {scheme}" if scheme else "")
-
-    per_machine = {(r.network, label(r), r.machine): float(r.accuracy or 0.0) for r in runs}
+    """(network, series) -> accuracy; a series is the precision, split by machine only where
+    machines at one precision disagree."""
+    per_machine = {(r.network, r.precision.value, r.machine): float(r.accuracy or 0.0)
+                   for r in runs}
     seen: dict[tuple[str, str], set[float]] = {}
     for (net, lab, _), acc in per_machine.items():
         seen.setdefault((net, lab), set()).add(acc)

@@ -36,11 +36,14 @@ ACTIVATION_BITS = (8, 16)
 
 class VectorKind(StrEnum):
     RELU = "relu"
+    CLIP = "clip"  # relu6 and clip: min and max
     SIGMOID = "sigmoid"
     TANH = "tanh"
     SOFTMAX = "softmax"
     ADD = "add"
     MUL = "mul"
+    SCALE = "scale"  # x · scale[c] + shift[c]: a batch norm not folded into a convolution
+    COPY = "copy"  # a tensor copied into place: a concat's inputs into its output
 
     @property
     def transcendental(self) -> bool:
@@ -60,19 +63,34 @@ class PoolKind(StrEnum):
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """The convolution behind an im2col GEMM, per image."""
+    """The convolution behind an im2col GEMM, per image: zero `padding` on each side (top,
+    left, bottom, right), `dilation` between taps, `groups` of channels (depthwise: groups =
+    in_channels)."""
 
     in_channels: int
     in_hw: tuple[int, int]
     kernel: tuple[int, int]
     stride: tuple[int, int]
-    padding: int
+    padding: tuple[int, int, int, int]
     out_hw: tuple[int, int]
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    @property
+    def in_channels_per_group(self) -> int:
+        return self.in_channels // self.groups
+
+    @property
+    def depthwise(self) -> bool:
+        """One input channel per group (MobileNet's 3×3 layers)."""
+        return self.groups > 1 and self.groups == self.in_channels
 
 
 @dataclass(frozen=True)
 class Gemm:
-    """C[m, n] = A[m, k] @ B[k, n] (+ bias), executed `count` times with the same B.
+    """C[m, n] = A[m, k] @ B[k, n] (+ bias), executed `count` times with the same B; with
+    `groups` > 1 (a grouped convolution) `groups` such GEMMs side by side, each with its own
+    A columns and B (k and n are per group).
 
     `activation_bits` is the width of the A operand (the activations) on integer machines:
     8, or 16 for a layer quantized with 16-bit activations and 8-bit weights (TFLite's 16×8
@@ -90,6 +108,7 @@ class Gemm:
     bias: bool = True
     conv: ConvGeometry | None = None
     activation_bits: int = 8
+    groups: int = 1
 
     def __post_init__(self) -> None:
         bits = self.activation_bits
@@ -107,7 +126,7 @@ class Gemm:
 
     @property
     def macs(self) -> int:
-        return self.m * self.k * self.n * self.count
+        return self.m * self.k * self.n * self.count * self.groups
 
     @property
     def ops(self) -> int:
@@ -115,14 +134,16 @@ class Gemm:
 
     def input_bytes(self, precision: Precision) -> int:
         """A operands over all repetitions (2 bytes per element for 16-bit int activations)."""
-        return self.m * self.k * self.count * self.activation_element_bytes(precision)
+        return (self.m * self.k * self.count * self.groups
+                * self.activation_element_bytes(precision))
 
     def weight_bytes(self, precision: Precision) -> int:
         """B once (it is reused across repetitions) plus 32-bit biases."""
-        return self.k * self.n * precision.bytes + (self.n * 4 if self.bias else 0)
+        return self.groups * (self.k * self.n * precision.bytes + (self.n * 4 if self.bias
+                                                                   else 0))
 
     def output_bytes(self, precision: Precision) -> int:
-        return self.m * self.n * self.count * precision.bytes
+        return self.m * self.n * self.count * self.groups * precision.bytes
 
 
 @dataclass(frozen=True)
@@ -206,6 +227,7 @@ Op = Gemm | Vector | Pool | Transfer
 class CellKind(StrEnum):
     RNN = "rnn"
     LSTM = "lstm"
+    GRU = "gru"
 
 
 @dataclass(frozen=True)
@@ -228,12 +250,15 @@ class Recurrence:
 @dataclass(frozen=True)
 class LayerOps:
     """The ops of one network layer (`kind` is the layer's type, 'input'/'output' for the
-    host transfers), with its recurrence when it is an RNN or LSTM."""
+    host transfers), with its recurrence when it is recurrent (a bidirectional layer lowers
+    to two, the second named `<layer>.reverse`). `inputs` names the layers whose outputs it
+    reads ('input': the input transfer); empty for the input transfer itself."""
 
     name: str
     kind: str
     ops: tuple[Op, ...]
     recurrence: Recurrence | None = None
+    inputs: tuple[str, ...] = ()
 
     @property
     def gemm(self) -> Gemm | None:

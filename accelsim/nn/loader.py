@@ -16,6 +16,7 @@ import importlib.resources
 import math
 import os
 import tomllib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ from accelsim.errors import ModelFileError
 from accelsim.files import utf8_text
 from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
-from accelsim.nn.layers import Layer, LayerSpecError, Params, Shape
+from accelsim.nn.layers import INPUT, Layer, LayerSpecError, Params, Shape
+from accelsim.nn.merge import Add, Concat
 from accelsim.nn.network import Network
-from accelsim.nn.recurrent import LSTM, RNN
+from accelsim.nn.norm import BatchNorm2d, Clip, GlobalAvgPool2d, ReLU6
+from accelsim.nn.recurrent import GRU, LSTM, RNN
 from accelsim.nn.weights import check_weight_memory, read_weights
 from accelsim.nn.weights import expected_shapes as expected_shapes
 from accelsim.nn.weights import read_weights_meta as read_weights_meta
@@ -35,8 +38,8 @@ from accelsim.nn.weights import write_weights as write_weights
 
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.type_name: cls
-    for cls in (Conv2d, MaxPool2d, AvgPool2d, ReLU, Sigmoid, Tanh, Linear, Flatten, RNN, LSTM,
-                Softmax)
+    for cls in (Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, BatchNorm2d, ReLU, ReLU6, Clip,
+                Sigmoid, Tanh, Linear, Flatten, Add, Concat, RNN, LSTM, GRU, Softmax)
 }
 TOP_LEVEL_KEYS = {"name", "description", "input_shape", "sequence", "seq_len", "weights",
                   "layers", "training"}
@@ -235,15 +238,17 @@ def _layer_from_table(table: dict[str, Any], index: int, path: Path) -> list[Lay
         raise ModelFileError(f"{where}: unknown layer type {kind!r}; known types: "
                              f"{', '.join(sorted(LAYER_TYPES))}")
     cls = LAYER_TYPES[kind]
-    stack = fields.pop("num_layers", 1) if kind in ("rnn", "lstm") else 1
+    stack = fields.pop("num_layers", 1) if kind in ("rnn", "lstm", "gru") else 1
     if isinstance(stack, bool) or not isinstance(stack, int) or stack < 1:
         raise ModelFileError(f"{where}: num_layers = {stack!r} must be a positive integer")
     try:
         if stack == 1:
             return [cls.from_fields(name, fields)]
-        inner = {**fields, "return_sequences": True}
-        return [cls.from_fields(f"{name}_{i}", fields if i == stack - 1 else inner)
-                for i in range(stack)]
+        first, later = dict(fields), {k: v for k, v in fields.items() if k != "inputs"}
+        layer_fields = [first if i == 0 else later for i in range(stack)]
+        return [cls.from_fields(f"{name}_{i}", {**table_fields, "return_sequences": True}
+                                if i < stack - 1 else table_fields)
+                for i, table_fields in enumerate(layer_fields)]
     except LayerSpecError as err:
         raise ModelFileError(f"{where}: {err}") from None
 
@@ -260,10 +265,13 @@ def build_network(doc: dict[str, Any], path: Path) -> Network:
     layers: list[Layer] = []
     for index, table in enumerate(doc["layers"]):
         layers.extend(_layer_from_table(table, index, path))
-    names = [layer.name for layer in layers]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    counts = Counter(layer.name for layer in layers)
+    duplicates = sorted(name for name, count in counts.items() if count > 1)
     if duplicates:
-        raise ModelFileError(f"{path}: duplicate layer name(s) {', '.join(duplicates)}")
+        raise ModelFileError(f"{path}: duplicate layer name(s) {', '.join(duplicates[:5])}")
+    if INPUT in counts:
+        raise ModelFileError(f"{path}: a layer is named {INPUT!r}, the name inputs give the "
+                             "network's input; rename it")
     sequence = doc.get("sequence", False)
     net = Network(name=str(doc["name"]), layers=tuple(layers),
                   input_shape=tuple(doc["input_shape"]), params={}, sequence=sequence,
@@ -278,18 +286,45 @@ def _where(path: Path, index: int, layer: Layer) -> str:
     return f"{path}: layer {index} ({layer.name!r}, type {layer.type_name!r})"
 
 
+def check_graph(net: Network, path: Path) -> None:
+    """Every layer reads layers above it (or the input), as many as it takes: the file's
+    order is an order the graph runs in, so it has no cycle."""
+    seen = {INPUT}
+    for index, (layer, sources) in enumerate(zip(net.layers, net.sources, strict=True)):
+        unknown = [name for name in sources if name not in seen]
+        if unknown:
+            hint = " (itself)" if unknown[0] == layer.name else \
+                " (a layer below it: a layer reads only layers above it)" \
+                if unknown[0] in {other.name for other in net.layers} else ""
+            raise ModelFileError(f"{_where(path, index, layer)}: inputs names {unknown[0]!r}"
+                                 f"{hint}, which is not the input or a layer above it; "
+                                 f"choose from {', '.join(sorted(seen))}")
+        if layer.arity is None and len(sources) < 2:
+            raise ModelFileError(f"{_where(path, index, layer)}: reads {len(sources)} "
+                                 "tensor(s); it merges two or more: name them, e.g. inputs "
+                                 '= ["branch", "shortcut"]')
+        if layer.arity is not None and len(sources) != layer.arity:
+            raise ModelFileError(f"{_where(path, index, layer)}: reads {len(sources)} tensors "
+                                 f"({', '.join(sources)}); a {layer.type_name} layer reads "
+                                 f"{layer.arity}")
+        seen.add(layer.name)
+
+
 def check_shapes(net: Network, path: Path) -> None:
     """Every layer accepts its input shape, and every count (values per sample, parameters
     per layer) fits MAX_ELEMENTS; the error names the file and the layer."""
-    shape: Shape = net.sample_shape()
-    if math.prod(shape) > MAX_ELEMENTS:
-        raise ModelFileError(f"{path}: an input sample of shape {shape} holds "
-                             f"{math.prod(shape):,} values, over the limit of "
+    sample: Shape = net.sample_shape()
+    if math.prod(sample) > MAX_ELEMENTS:
+        raise ModelFileError(f"{path}: an input sample of shape {sample} holds "
+                             f"{math.prod(sample):,} values, over the limit of "
                              f"{MAX_ELEMENTS:,} (2^48); use a smaller input_shape or seq_len")
-    for index, layer in enumerate(net.layers):
+    check_graph(net, path)
+    shapes = {INPUT: sample}
+    for index, (layer, sources) in enumerate(zip(net.layers, net.sources, strict=True)):
+        ins = tuple(shapes[name] for name in sources)
         try:
-            params = sum(math.prod(s) for s in layer.param_shapes(shape).values())
-            shape = layer.output_shape(shape)
+            params = sum(math.prod(s) for s in layer.param_shapes_of(ins).values())
+            shape = shapes[layer.name] = layer.output_shape_of(ins)
         except LayerSpecError as err:
             raise ModelFileError(f"{_where(path, index, layer)}: {err}") from None
         for what, count in (("parameters", params), ("output values per sample",
@@ -306,8 +341,8 @@ def init_params(net: Network, path: Path, seed: int) -> dict[str, Params]:
     check_weight_memory(net, str(path))
     rng = np.random.default_rng(seed)
     params: dict[str, Params] = {}
-    for layer, shape, _ in net.layer_shapes():
-        layer_params = layer.init_params(shape, rng)
+    for layer, ins, _ in net.layer_io():
+        layer_params = layer.init_params_of(ins, rng)
         if layer_params:
             params[layer.name] = layer_params
     return params

@@ -1,5 +1,8 @@
-"""Network: an immutable layer list, its parameters, and the fp32 reference numerics.
+"""Network: an immutable graph of layers, its parameters, and the fp32 reference numerics.
 
+The layers are listed in an order they can run in: each reads the layer before it, or the
+earlier layers its `inputs` name ("input" is the network's input), so a residual block's add
+reads both its branch and the block's input. The last layer's output is the network's.
 Parameters live beside the layers ({layer name: {param name: array}}) so training, precision
 emulation and quantization all reuse the same layer code. Sequence networks take
 (N, T, features) and report per-sample shapes as (T, ...).
@@ -12,6 +15,7 @@ import html
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +24,8 @@ from numpy.typing import ArrayLike
 
 from accelsim.errors import AccelsimError, DataError, ShapeError
 from accelsim.nn.dense import Softmax
-from accelsim.nn.layers import Layer, Params, Shape
-from accelsim.nn.numerics import EXACT, numerics_for
+from accelsim.nn.layers import INPUT, Layer, Params, Shape
+from accelsim.nn.numerics import EXACT, Numerics, numerics_for
 from accelsim.precision import Precision
 
 FORWARD_CHUNK = 512
@@ -50,13 +54,29 @@ class Network:
         steps = seq_len or self.seq_len or 1
         return (steps, *self.input_shape)
 
-    def layer_shapes(self, seq_len: int | None = None) -> Iterator[tuple[Layer, Shape, Shape]]:
-        """(layer, input shape, output shape) per layer, per sample."""
-        shape = self.sample_shape(seq_len)
+    @cached_property
+    def sources(self) -> tuple[tuple[str, ...], ...]:
+        """The names each layer reads, in layer order ("input": the network's input)."""
+        out, previous = [], INPUT
         for layer in self.layers:
-            out = layer.output_shape(shape)
-            yield layer, shape, out
-            shape = out
+            out.append(layer.inputs or (previous,))
+            previous = layer.name
+        return tuple(out)
+
+    def layer_io(self, seq_len: int | None = None
+                 ) -> Iterator[tuple[Layer, tuple[Shape, ...], Shape]]:
+        """(layer, its input shapes, its output shape) per layer, per sample."""
+        shapes = {INPUT: self.sample_shape(seq_len)}
+        for layer, sources in zip(self.layers, self.sources, strict=True):
+            ins = tuple(shapes[s] for s in sources)
+            shapes[layer.name] = layer.output_shape_of(ins)
+            yield layer, ins, shapes[layer.name]
+
+    def layer_shapes(self, seq_len: int | None = None) -> Iterator[tuple[Layer, Shape, Shape]]:
+        """(layer, input shape, output shape) per layer, per sample (a merging layer's
+        first input)."""
+        for layer, ins, out in self.layer_io(seq_len):
+            yield layer, ins[0], out
 
     @property
     def output_shape(self) -> Shape:
@@ -65,7 +85,7 @@ class Network:
     @property
     def num_params(self) -> int:
         """Parameter count from the layer shapes (right even when no weights are loaded)."""
-        return sum(_layer_param_count(layer, shape) for layer, shape, _ in self.layer_shapes())
+        return sum(_layer_param_count(layer, ins) for layer, ins, _ in self.layer_io())
 
     def with_params(self, params: Mapping[str, Params], **changes: Any) -> Network:
         """A copy with new parameters (and any other field changed)."""
@@ -105,17 +125,40 @@ class Network:
         `logits=True` stops before a trailing softmax layer.
         """
         x = self.check_input(x)
-        layers = self.logit_layers() if logits else self.layers
         num = numerics_for(precision) if precision is not None else EXACT
         if num is EXACT:
             x = x.astype(np.float32, copy=False)
-        parts = []
-        for start in range(0, max(len(x), 1), chunk):
-            y = x[start : start + chunk]
-            for layer in layers:
-                y, _ = layer.forward(self.params.get(layer.name, {}), y, num)
-            parts.append(y)
+        count = len(self.logit_layers()) if logits else len(self.layers)
+        parts = [self._run(x[start : start + chunk], num, count)[0]
+                 for start in range(0, max(len(x), 1), chunk)]
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def _run(self, x: np.ndarray, num: Numerics, count: int, train: bool = False,
+             caches: list[Any] | None = None) -> tuple[np.ndarray, list[Any]]:
+        """The first `count` layers over `x` in graph order, each tensor freed after its last
+        reader; returns the output of the last of them (or, ending before a trailing
+        softmax, what it reads) and, with `caches`, every layer's cache."""
+        last_use = {name: i for i, names in enumerate(self.sources[:count]) for name in names}
+        output = self.output_name(count)
+        values = {INPUT: x}
+        for i, (layer, names) in enumerate(zip(self.layers[:count], self.sources, strict=False)):
+            y, cache = layer.forward_of(self.params.get(layer.name, {}),
+                                        tuple(values[n] for n in names), num, train)
+            if caches is not None:
+                caches.append(cache)
+            for name in names:
+                if last_use[name] == i and name != output:
+                    values.pop(name, None)
+            values[layer.name] = y
+        return values[output], caches or []
+
+    def output_name(self, count: int | None = None) -> str:
+        """The tensor the first `count` layers produce as the network's output: the last
+        layer's, or, when they end just before a trailing softmax, the softmax's input."""
+        count = len(self.layers) if count is None else count
+        if count == len(self.layers) - 1 and isinstance(self.layers[-1], Softmax):
+            return self.sources[-1][0]
+        return self.layers[count - 1].name if count else INPUT
 
     def predict(self, x: np.ndarray, precision: Precision | str | None = None) -> np.ndarray:
         """Class indices (argmax over the last axis)."""
@@ -136,30 +179,42 @@ class Network:
         return self.layers
 
     def forward_train(self, x: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-        """Exact forward to the logits, keeping every layer's cache for backward."""
-        caches = []
-        for layer in self.logit_layers():
-            x, cache = layer.forward(self.params.get(layer.name, {}), x, EXACT)
-            caches.append(cache)
-        return x, caches
+        """Exact forward to the logits as in training (batch statistics), keeping every
+        layer's cache for backward."""
+        return self._run(x, EXACT, len(self.logit_layers()), train=True, caches=[])
 
     def backward(self, caches: list[Any], dlogits: np.ndarray) -> dict[str, Params]:
-        """Parameter gradients from the gradient of the loss with respect to the logits."""
+        """Parameter gradients from the gradient of the loss with respect to the logits;
+        a tensor read by several layers sums their gradients."""
+        count = len(caches)
         grads: dict[str, Params] = {}
-        dy = dlogits
-        for layer, cache in zip(reversed(self.logit_layers()), reversed(caches), strict=True):
-            dy, layer_grads = layer.backward(self.params.get(layer.name, {}), cache, dy)
+        upstream = {self.output_name(count): dlogits}
+        for i in reversed(range(count)):
+            layer, names = self.layers[i], self.sources[i]
+            dy = upstream.pop(layer.name, None)
+            if dy is None:  # nothing downstream reads it
+                continue
+            dxs, layer_grads = layer.backward_of(self.params.get(layer.name, {}), caches[i], dy)
+            for name, dx in zip(names, dxs, strict=True):
+                upstream[name] = upstream[name] + dx if name in upstream else dx
             if layer_grads:
                 grads[layer.name] = layer_grads
         return grads
+
+    def buffer_updates(self, caches: list[Any]) -> dict[str, Params]:
+        """The state a training step updates besides the gradients (running statistics),
+        per layer, from the caches of `forward_train`."""
+        updates = {layer.name: layer.buffers_after(self.params.get(layer.name, {}), cache)
+                   for layer, cache in zip(self.layers, caches, strict=False)}
+        return {name: update for name, update in updates.items() if update}
 
     def summary(self, seq_len: int | None = None) -> str:
         """A text table of layers, output shapes and parameter counts."""
         rows = [f"{self.name}: input {self.sample_shape(seq_len)}"
                 f"{' (time, features)' if self.sequence else ''}"]
         rows.append(f"  {'layer':<12}{'type':<11}{'output':<18}{'params':>9}")
-        for layer, in_shape, out in self.layer_shapes(seq_len):
-            count = _layer_param_count(layer, in_shape)
+        for layer, ins, out in self.layer_io(seq_len):
+            count = _layer_param_count(layer, ins)
             rows.append(f"  {layer.name:<12}{layer.type_name:<11}{out!s:<18}{count:>9,}")
         state = "" if self.trained else " (untrained)"
         if _layer_without_params(self) is not None:
@@ -185,14 +240,14 @@ class Network:
         return sum(int(a.size) for a in self.params.get(layer.name, {}).values())
 
 
-def _layer_param_count(layer: Layer, in_shape: Shape) -> int:
-    return sum(math.prod(shape) for shape in layer.param_shapes(in_shape).values())
+def _layer_param_count(layer: Layer, ins: tuple[Shape, ...]) -> int:
+    return sum(math.prod(shape) for shape in layer.param_shapes_of(ins).values())
 
 
 def _layer_without_params(net: Network) -> str | None:
     """The first layer that has parameters by its shape but none loaded, if any."""
-    for layer, in_shape, _ in net.layer_shapes():
-        if layer.name not in net.params and layer.param_shapes(in_shape):
+    for layer, ins, _ in net.layer_io():
+        if layer.name not in net.params and layer.param_shapes_of(ins):
             return layer.name
     return None
 

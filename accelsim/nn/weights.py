@@ -51,8 +51,8 @@ def bytes_text(count: int) -> str:
 def check_weight_memory(net: Network, where: str, limit_bytes: int | None = None) -> None:
     """Refuse to allocate float32 weights over the limit, naming the largest layer."""
     limit = init_limit_bytes() if limit_bytes is None else limit_bytes
-    counts = [(sum(math.prod(p) for p in layer.param_shapes(shape).values()), index, layer)
-              for index, (layer, shape, _) in enumerate(net.layer_shapes())]
+    counts = [(sum(math.prod(p) for p in layer.param_shapes_of(ins).values()), index, layer)
+              for index, (layer, ins, _) in enumerate(net.layer_io())]
     total = 4 * sum(count for count, _, _ in counts)
     if total <= limit:
         return
@@ -68,8 +68,8 @@ def check_weight_memory(net: Network, where: str, limit_bytes: int | None = None
 def expected_shapes(net: Network) -> dict[str, Shape]:
     """'layer.param' → shape for every parameter the network needs."""
     out = {}
-    for layer, in_shape, _ in net.layer_shapes():
-        for pname, pshape in layer.param_shapes(in_shape).items():
+    for layer, ins, _ in net.layer_io():
+        for pname, pshape in layer.param_shapes_of(ins).items():
             out[f"{layer.name}.{pname}"] = pshape
     return out
 

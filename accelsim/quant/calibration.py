@@ -25,7 +25,7 @@ from accelsim.errors import QuantizationError
 from accelsim.nn.layers import Layer
 from accelsim.nn.network import Network
 from accelsim.nn.numerics import EXACT
-from accelsim.nn.recurrent import LSTM, Recurrent
+from accelsim.nn.recurrent import LSTM, CellRecurrent
 from accelsim.quant.fixedpoint import INT8_MAX, INT8_MIN, affine_params
 from accelsim.quant.scheme import DEFAULT_SCHEME, Calibration, Scheme
 
@@ -122,7 +122,8 @@ def calibrate(net: Network, x: np.ndarray,
     keep = scheme.calibrate is not Calibration.MAX
     first = _Observer(keep)
     outputs = {layer.name: _Observer(keep) for layer in net.layers}
-    gates = {layer.name: _Observer(keep) for layer in net.layers if isinstance(layer, Recurrent)}
+    gates = {layer.name: _Observer(keep) for layer in net.layers
+             if isinstance(layer, CellRecurrent)}
     cells = {layer.name: _Observer(False) for layer in net.layers if isinstance(layer, LSTM)}
     for start in range(0, len(x), CALIBRATION_CHUNK):
         y = np.asarray(x[start : start + CALIBRATION_CHUNK], np.float32)
@@ -133,8 +134,8 @@ def calibrate(net: Network, x: np.ndarray,
                 out, cache = layer.forward(params, y, EXACT)
             _check_calibrated(layer, out, x)
             outputs[layer.name].see(out)
-            if isinstance(layer, Recurrent):
-                gates[layer.name].see(_gate_values(params, cache))
+            if isinstance(layer, CellRecurrent):
+                gates[layer.name].see(_gate_values(layer, params, cache))
             if isinstance(layer, LSTM):
                 cells[layer.name].see(_cell_values(cache))
             y = out
@@ -165,16 +166,18 @@ def _check_calibrated(layer: Layer, out: np.ndarray, x: np.ndarray) -> None:
             f"{float(np.abs(x).max()):.3g}: scale them to the range the network was trained on")
 
 
-def _gate_values(params: dict, cache: tuple) -> np.ndarray:
-    _, steps = cache
-    xh = np.concatenate([xh for xh, _ in steps])
-    return xh @ params["weight"] + params["bias"]
+def _gate_values(layer: CellRecurrent, params: dict, cache: tuple) -> np.ndarray:
+    """Every step's gate pre-activations, of each direction."""
+    _, directions = cache
+    return np.concatenate([np.concatenate([xh for xh, _ in steps]) @ params[f"weight{d}"]
+                           + params[f"bias{d}"]
+                           for d, steps in zip(layer.directions, directions, strict=True)])
 
 
 
 def _cell_values(cache: tuple) -> np.ndarray:
     """Every step's new cell state c_t = f ⊙ c_(t−1) + i ⊙ g, from the LSTM's step caches."""
-    _, steps = cache
-    return np.concatenate([(f * c_prev + i * g).ravel()
-                           for _, (i, f, _o, g, c_prev, _t) in steps]) if steps \
-        else np.zeros(0, np.float32)
+    _, directions = cache
+    values = [(f * c_prev + i * g).ravel() for steps in directions
+              for _, (i, f, _o, g, c_prev, _t) in steps]
+    return np.concatenate(values) if values else np.zeros(0, np.float32)

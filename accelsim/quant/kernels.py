@@ -170,11 +170,13 @@ class QGemm:
     def _conv(self, layer: Conv2d, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
         n = x.shape[0]
         _, oh, ow = layer.output_shape(x.shape[1:])
-        pad = layer.padding
-        if pad and self.in_zero:  # padding holds real 0, the zero point's code
-            x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=self.in_zero)
-            pad = 0
-        cols = im2col(x, layer.kernel_size, layer.stride, pad)
+        pads = layer.padding
+        if any(pads) and self.in_zero:  # padding holds real 0, the zero point's code
+            top, left, bottom, right = pads
+            x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)),
+                       constant_values=self.in_zero)
+            pads = (0, 0, 0, 0)
+        cols = im2col(x, layer.kernel_size, layer.stride, pads, layer.dilation)
         out = self._requant(gemm(cols, self.weight) + self.bias)
         return np.ascontiguousarray(out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
 

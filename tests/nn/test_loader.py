@@ -102,7 +102,7 @@ def test_weights_round_trip(tmp_path, write_model):
 @pytest.mark.parametrize("body,match", [
     (MLP.replace('type = "sigmoid"', 'type = "sigmoidal"'),
      r"net\.toml: layer 2 \('sigmoidal2', type 'sigmoidal'\): unknown layer type "
-     r"'sigmoidal'; known types: avgpool2d, conv2d"),
+     r"'sigmoidal'; known types: add, avgpool2d, batchnorm2d"),
     (MLP.replace("out_features = 8", "out_features = -8"),
      r"layer 1 \('fc1', type 'linear'\): out_features = -8 must be positive"),
     (MLP.replace("out_features = 8", "out_features = 8\nin_features = 120"),

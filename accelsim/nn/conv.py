@@ -175,38 +175,57 @@ class Conv2d(Layer):
 
 @dataclass(frozen=True)
 class Pool2d(Layer):
-    """Shared geometry of max and average pooling; stride defaults to the window."""
+    """Shared geometry of max and average pooling; stride defaults to the window. `padding`
+    (top, left, bottom, right) pads max pooling with −∞ and average pooling with zeros, which
+    count towards the mean unless `count_include_pad` is false (PyTorch counts them; ONNX's
+    default does not)."""
 
     kernel_size: tuple[int, int] = field_spec("pair")
     stride: tuple[int, int] | None = field_spec("pair", None)
+    padding: tuple[int, int, int, int] = field_spec("pads", (0, 0, 0, 0))
+    pad_value: ClassVar[float] = 0.0
 
     @property
     def step(self) -> tuple[int, int]:
         return self.stride if self.stride is not None else self.kernel_size
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        _check_spatial(in_shape, self.kernel_size, (0, 0, 0, 0), "pooling window")
-        oh = conv_output_size(in_shape[1], self.kernel_size[0], self.step[0], 0)
-        ow = conv_output_size(in_shape[2], self.kernel_size[1], self.step[1], 0)
+        _check_spatial(in_shape, self.kernel_size, self.padding, "pooling window")
+        (top, left, bottom, right), (kh, kw) = self.padding, self.kernel_size
+        if max(top, bottom) >= kh or max(left, right) >= kw:
+            raise LayerSpecError(f"padding = {list(self.padding)} must be smaller than the "
+                                 f"{kh}x{kw} window on each side")
+        oh = conv_output_size(in_shape[1], kh, self.step[0], top, 1, bottom)
+        ow = conv_output_size(in_shape[2], kw, self.step[1], left, 1, right)
         return (in_shape[0], oh, ow)
+
+    def padded(self, x: np.ndarray) -> np.ndarray:
+        top, left, bottom, right = self.padding
+        if not (top or left or bottom or right):
+            return x
+        return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)),
+                      constant_values=self.pad_value)
 
     def _scatter(self, x_shape: Shape, parts: np.ndarray) -> np.ndarray:
         """Add parts (N, C, oh, ow, kh, kw) back onto an input-shaped array."""
-        dx = np.zeros(x_shape, dtype=parts.dtype)
+        top, left, bottom, right = self.padding
+        n, c, h, w = x_shape
+        dx = np.zeros((n, c, h + top + bottom, w + left + right), dtype=parts.dtype)
         (kh, kw), (sh, sw) = self.kernel_size, self.step
         oh, ow = parts.shape[2:4]
         for i in range(kh):
             for j in range(kw):
                 dx[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += parts[..., i, j]
-        return dx
+        return dx[:, :, top : top + h, left : left + w]
 
 
 @dataclass(frozen=True)
 class MaxPool2d(Pool2d):
     type_name: ClassVar[str] = "maxpool2d"
+    pad_value: ClassVar[float] = -np.inf
 
     def forward(self, params: Params, x: np.ndarray, num: Numerics) -> tuple[np.ndarray, Any]:
-        win = windows(x, self.kernel_size, self.step)
+        win = windows(self.padded(x), self.kernel_size, self.step)
         flat = win.reshape(*win.shape[:4], -1)
         arg = flat.argmax(axis=-1)
         y = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
@@ -222,13 +241,25 @@ class MaxPool2d(Pool2d):
 
 @dataclass(frozen=True)
 class AvgPool2d(Pool2d):
+    count_include_pad: bool = field_spec("bool", True)
     type_name: ClassVar[str] = "avgpool2d"
 
+    def divisors(self, in_hw: tuple[int, int]) -> np.ndarray | float:
+        """What each output's sum is divided by: the window size, or with padding left out
+        the real inputs it covers (out_h, out_w)."""
+        kh, kw = self.kernel_size
+        if self.count_include_pad or not any(self.padding):
+            return float(kh * kw)
+        ones = self.padded(np.ones((1, 1, *in_hw), np.float64))
+        return windows(ones, self.kernel_size, self.step).sum(axis=(-2, -1))[0, 0]
+
     def forward(self, params: Params, x: np.ndarray, num: Numerics) -> tuple[np.ndarray, Any]:
-        y = windows(num.store(x), self.kernel_size, self.step).mean(axis=(-2, -1))
+        sums = windows(self.padded(num.store(x)), self.kernel_size, self.step).sum(axis=(-2, -1))
+        y = sums / self.divisors(x.shape[2:])
         return num.store(y.astype(x.dtype, copy=False)), x.shape
 
     def backward(self, params: Params, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, Params]:
         kh, kw = self.kernel_size
-        parts = np.broadcast_to((dy / (kh * kw))[..., None, None], (*dy.shape, kh, kw))
+        share = (dy / self.divisors(cache[2:])).astype(dy.dtype, copy=False)
+        parts = np.broadcast_to(share[..., None, None], (*dy.shape, kh, kw))
         return self._scatter(cache, parts), {}

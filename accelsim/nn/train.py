@@ -17,6 +17,7 @@ import numpy as np
 
 from accelsim.errors import AccelsimError
 from accelsim.nn import datasets
+from accelsim.nn.layers import Params
 from accelsim.nn.network import Network, check_labels, require_params
 from accelsim.nn.optim import clip_by_norm, make_optimizer
 
@@ -150,6 +151,14 @@ def _train_data(config: TrainConfig, epoch: int) -> tuple[np.ndarray, np.ndarray
     return datasets.load(config.dataset, split="train", **options)
 
 
+def _update_buffers(net: Network, updates: dict[str, Params]) -> None:
+    """Write running statistics into the parameter arrays in place (the optimizer holds
+    the same arrays)."""
+    for layer, values in updates.items():
+        for key, value in values.items():
+            net.params[layer][key][...] = value
+
+
 def _run_epoch(net: Network, optimizer: Any, config: TrainConfig, data: tuple, step: int,
                total: int, rng: np.random.Generator) -> tuple[float, int]:
     x, y = data
@@ -162,6 +171,7 @@ def _run_epoch(net: Network, optimizer: Any, config: TrainConfig, data: tuple, s
         loss, dlogits = softmax_cross_entropy(logits, y[idx])
         grads = clip_by_norm(net.backward(caches, dlogits), config.clip_norm)
         optimizer.step(grads, learning_rate(config, step, total))
+        _update_buffers(net, net.buffer_updates(caches))
         losses.append(loss)
         step += 1
     return float(np.mean(losses)), step

@@ -45,6 +45,19 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from accelsim.nn.onnx_import import import_onnx
+    from accelsim.nn.save import check_out_folder, save_network
+
+    out = check_out_folder(Path(args.out))  # before the import: a bad --out fails at once
+    net = import_onnx(args.model, seq_len=args.seq_len)
+    toml_path, npz_path = save_network(net, out)
+    print(net.summary())
+    print()
+    print(f"wrote {toml_path} and {npz_path}")
+    return 0
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, int | float | str]:
     """['array_rows=32', 'numerics=cycle'] → {'array_rows': 32, 'numerics': 'cycle'}."""
     out: dict[str, int | float | str] = {}
@@ -338,6 +351,16 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--untrained", action="store_true",
                       help="do not load weights (shapes only, any size)")
     info.set_defaults(func=_cmd_info)
+    onnx = sub.add_parser("import", help="convert an ONNX model into a network file and its "
+                                         "weights, DIR/NAME.toml and DIR/NAME.npz (pip "
+                                         "install 'accelsim[onnx]')")
+    onnx.add_argument("model", help="path to an .onnx file")
+    onnx.add_argument("--out", default=".", metavar="DIR",
+                      help="where the two files go (default: the current directory)")
+    onnx.add_argument("--seq-len", type=_count, default=None,
+                      help="sequence models: the default sequence length (default: the "
+                           "file's, or 1 when the file leaves it open)")
+    onnx.set_defaults(func=_cmd_import)
     timing = sub.add_parser("time", help="time one batch of a network on a machine")
     timing.add_argument("network", help="bundled network name or path to a .toml file")
     timing.add_argument("--machine", required=True, help="machine preset (accelsim presets)")

@@ -8,6 +8,9 @@ TOML), a `[[layers]]` array (each with `type`, optional `name` and its fields) a
 Weights come trained (the npz the TOML names), freshly drawn ('init'), or not at all
 ('none': layers and shapes only, for lowering and timing networks of any size). Allocating
 weights past `accelsim.nn.weights.init_limit_bytes()` is refused with the largest layer named.
+
+A path ending in `.onnx` is imported (`accelsim.nn.onnx_import`, the optional extra [onnx]):
+'trained' is the file's own weights.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from accelsim.nn.layers import INPUT, Layer, LayerSpecError, Params, Shape
 from accelsim.nn.merge import Add, Concat
 from accelsim.nn.network import Network
 from accelsim.nn.norm import BatchNorm2d, Clip, GlobalAvgPool2d, ReLU6
+from accelsim.nn.onnx_import import import_onnx
 from accelsim.nn.recurrent import GRU, LSTM, RNN
 from accelsim.nn.weights import check_weight_memory, read_weights
 from accelsim.nn.weights import expected_shapes as expected_shapes
@@ -75,14 +79,15 @@ def _is_dir(path: Path) -> bool:
 
 
 def resolve_model_path(name_or_path: str | Path) -> Path:
-    """A bundled network name ('lenet5') or a path to a TOML file."""
+    """A bundled network name ('lenet5') or a path to a TOML (or ONNX) file."""
     if not isinstance(name_or_path, str | Path) or not str(name_or_path).strip():
         raise ModelFileError(f"network = {name_or_path!r}; give a bundled network name "
                              f"({', '.join(available_networks())}) or a path to a .toml file")
     text = str(name_or_path)
     shown = text if len(text) <= 120 else f"{text[:117]}..."
     candidate = Path(text).expanduser()
-    if text.endswith(".toml") or candidate.parent != Path(".") or _is_file(candidate):
+    named_file = text.lower().endswith((".toml", ".onnx"))
+    if named_file or candidate.parent != Path(".") or _is_file(candidate):
         if _is_dir(candidate):
             raise ModelFileError(f"network file {shown!r} is a directory; give the path of a "
                                  ".toml file inside it")
@@ -130,6 +135,8 @@ def load_network(name_or_path: str | Path, *, weights: WeightsChoice = "trained"
                              " or a path to an .npz file")
     check_seed(seed)
     path = resolve_model_path(name_or_path)
+    if path.suffix.lower() == ".onnx":
+        return _load_onnx(path, weights, seed, overrides)
     doc = read_toml(path)
     _check_tables(doc, path)
     doc = apply_overrides(doc, overrides or {}, path)
@@ -141,6 +148,24 @@ def load_network(name_or_path: str | Path, *, weights: WeightsChoice = "trained"
     weights_path = _weights_path(weights, doc, path)
     return net.with_params(read_weights(weights_path, net), weights_path=weights_path,
                            trained=True)
+
+
+def _load_onnx(path: Path, weights: WeightsChoice, seed: int,
+               overrides: dict[str, Any] | None) -> Network:
+    """An ONNX model (the optional extra [onnx]): its own weights ('trained'), fresh ones
+    ('init'), none, or an npz written by `accelsim import`."""
+    if overrides:
+        raise ModelFileError(f"{path}: overrides apply to TOML network files; import the "
+                             "model with `accelsim import` and edit the TOML it writes")
+    net = import_onnx(path)
+    if weights == "trained":
+        return net
+    if weights == "none":
+        return net.with_params({}, trained=False)
+    if weights == "init":
+        return net.with_params(init_params(net, path, seed), trained=False)
+    weights_path = _weights_path(weights, {}, path)
+    return net.with_params(read_weights(weights_path, net), weights_path=weights_path)
 
 
 def check_seed(seed: object) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from accelsim.errors import MemoryLimitError, ModelFileError
+from accelsim.errors import AccelsimError, MemoryLimitError, ModelFileError
 from accelsim.nn.layers import INPUT
 from accelsim.nn.network import Network
 from accelsim.nn.onnx_builder import MAX_CONST_ELEMENTS, MAX_ELEMENTS, Builder, Node, sanitize
@@ -40,6 +40,7 @@ from accelsim.nn.weights import bytes_text, check_weight_memory, init_limit_byte
 OPSETS = range(13, 22)
 DOMAINS = ("", "ai.onnx")
 SUPPORTED = sorted({*CONVERTERS, *GATES, "Constant"})
+"""Operators imported on tensors; FOLDABLE ones besides are evaluated on constants."""
 FLOAT_INPUTS = {1, 10, 11, 16}  # float, float16, double, bfloat16
 INSTALL = "pip install 'accelsim[onnx]'"
 
@@ -60,6 +61,18 @@ def import_onnx(path: str | Path, *, seq_len: int | None = None) -> Network:
     onnx = onnx_module()
     path = Path(path).expanduser()
     model = read_model(onnx, path)
+    try:
+        return _import(onnx, model, path, seq_len)
+    except AccelsimError:
+        raise
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as err:
+        # fields of a corrupt file that protobuf accepted (bytes for names, odd types)
+        raise ModelFileError(f"{path}: malformed ONNX model ({type(err).__name__}: "
+                             f"{str(err)[:200]}); export the model again") from None
+
+
+def _import(onnx: ModuleType, model: Any, path: Path, seq_len: int | None) -> Network:
+    """import_onnx on a parsed model."""
     opset = _check_opset(model, path)
     graph = model.graph
     inits = _initializers(onnx, graph, path)
@@ -74,6 +87,9 @@ def import_onnx(path: str | Path, *, seq_len: int | None = None) -> Network:
     b.tensors[INPUT] = b.input_tensor(dims, sequence)
     fixed = [int(d or 1) for d in dims]
     b.shapes[INPUT] = (steps, *fixed[2:]) if sequence else tuple(fixed[1:])
+    if math.prod(b.shapes[INPUT]) > MAX_ELEMENTS:
+        raise ModelFileError(f"{path}: an input sample of shape {b.shapes[INPUT]} holds "
+                             f"over {MAX_ELEMENTS:,} (2^48) values")
     b.values[input_name] = b.canonical(INPUT)
     for node in nodes:
         _convert(onnx, b, node)
@@ -192,10 +208,11 @@ def _nodes(onnx: ModuleType, graph: Any, path: Path, inits: dict[str, np.ndarray
             kept.append(node)
             needed.update(name for name in node.input if name)
     kept.reverse()
-    unsupported = [n for n in kept if n.op_type not in SUPPORTED or n.domain not in DOMAINS]
+    known = {*SUPPORTED, *FOLDABLE}
+    unsupported = [n for n in kept if n.op_type not in known or n.domain not in DOMAINS]
     if unsupported:
         first = unsupported[0]
-        others = sorted({n.op_type for n in unsupported[1:]} - {first.op_type})
+        others = sorted({str(n.op_type) for n in unsupported[1:]} - {str(first.op_type)})
         more = f" (also unsupported here: {', '.join(others)})" if others else ""
         domain = f" of domain {first.domain!r}" if first.domain not in DOMAINS else ""
         raise ModelFileError(f"{path}: node {first.name!r} has op type {first.op_type!r}"
@@ -305,6 +322,10 @@ def _convert(onnx: ModuleType, b: Builder, node: Node) -> None:
             return _fold(onnx, b, node)
         if node.op in GATES:
             return convert_recurrent(b, node)
+        if node.op not in CONVERTERS:
+            raise b.fail(f"op type {node.op!r} on a tensor computed from the input; accelsim "
+                         f"evaluates it only on constants. Supported on tensors: "
+                         f"{', '.join(SUPPORTED)}")
         return CONVERTERS[node.op](b, node)
     except ModelFileError:
         raise

@@ -5,7 +5,7 @@ GlobalAveragePool, Add, Concat, Gemm, MatMul (+ Add of a constant: the linear la
 and the recurrent RNN, LSTM and GRU (`onnx_recurrent`). Rearrangements without a layer:
 Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Identity, Dropout, Cast (views, see
 `onnx_values`). Shape glue on constants and on the batch size (Constant, Shape, Gather,
-Slice, Concat, ConstantOfShape, Unsqueeze, Squeeze, Cast) is evaluated while importing.
+Slice, Concat, ConstantOfShape, Expand, Unsqueeze, Squeeze, Cast) is evaluated while importing.
 """
 
 from __future__ import annotations
@@ -554,18 +554,35 @@ def _constant_of_shape(b: Builder, node: Node) -> None:
     b.set(node.outputs[0], Fill(number, tuple(Size(int(s)) for s in shape)))
 
 
-def _constant(b: Builder, node: Node, to_array: Callable) -> None:
-    attrs = node.attrs
-    if "value" in attrs:
-        array = to_array(attrs["value"])
-    elif "value_float" in attrs or "value_int" in attrs:
-        array = np.array(attrs.get("value_float", attrs.get("value_int")))
-    elif "value_floats" in attrs or "value_ints" in attrs:
-        array = np.array(attrs.get("value_floats", attrs.get("value_ints")))
+def _expand(b: Builder, node: Node) -> None:
+    """Expand of a constant of one value (zeros for initial states) → a fill."""
+    value = b.value(node.input(0))
+    if isinstance(value, View):
+        raise b.fail("broadcasts a tensor computed from the input; accelsim has no layer "
+                     "for it")
+    source: tuple[Size, ...]
+    if isinstance(value, Const):
+        flat = value.array.reshape(-1)
+        if flat.size == 0 or value.array.dtype.kind not in "fiub" or (flat != flat[0]).any():
+            raise b.fail("expands a constant holding several values; accelsim follows "
+                         "Expand only of one value (a fill)")
+        number, source = float(flat[0]), tuple(Size(int(d)) for d in value.array.shape)
+    elif isinstance(value, Fill):
+        number, source = value.value, value.dims
     else:
-        raise b.fail(f"holds {sorted(attrs)}; accelsim reads Constant's value, value_float(s) "
-                     "and value_int(s) (no sparse or string constants)")
-    b.set(node.outputs[0], Const(array))
+        raise b.fail("expands a shape computation accelsim does not follow")
+    target = _reshape_target(b, node.input(1))
+    dims = [t if isinstance(t, Size) else Size(t) for t in target]
+    width = max(len(dims), len(source))
+    dims = [ONE] * (width - len(dims)) + dims
+    padded = [ONE] * (width - len(source)) + list(source)
+    out = []
+    for have, want in zip(padded, dims, strict=True):
+        if want.static < 0 or (have != ONE and want != ONE and have != want):
+            raise b.fail(f"cannot broadcast {[str(d) for d in source]} to "
+                         f"{[str(d) for d in dims]}")
+        out.append(want if have == ONE else have)
+    b.set(node.outputs[0], Fill(number, tuple(out)))
 
 
 CONVERTERS: dict[str, Converter] = {
@@ -575,7 +592,7 @@ CONVERTERS: dict[str, Converter] = {
     "Gemm": _gemm, "MatMul": _matmul, "Flatten": _flatten, "Reshape": _reshape,
     "Identity": _alias, "Dropout": _alias, "Transpose": _transpose, "Squeeze": _squeeze,
     "Unsqueeze": _unsqueeze, "Cast": _cast, "Shape": _shape, "Gather": _gather,
-    "Slice": _slice, "ConstantOfShape": _constant_of_shape,
+    "Slice": _slice, "ConstantOfShape": _constant_of_shape, "Expand": _expand,
 }
 """Converters by op type (Constant and the recurrent operators are added by the importer)."""
 FOLDABLE = {"Add", "Sub", "Mul", "Div", "Neg", "Sqrt", "Reciprocal", "Transpose", "Reshape",

@@ -17,6 +17,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx.reference import ReferenceEvaluator  # noqa: E402
 
 import accelsim as ax  # noqa: E402
 from accelsim.errors import ModelFileError  # noqa: E402
@@ -140,16 +141,45 @@ def test_missing_onnx_says_how_to_install(monkeypatch):
 @pytest.mark.filterwarnings("ignore")  # the exporter's deprecation and tracer warnings
 def test_regenerated_fixtures_match_torch(tmp_path):
     pytest.importorskip("torch")
-    spec = importlib.util.spec_from_file_location("make_fixtures",
-                                                  FIXTURES / "make_fixtures.py")
-    assert spec is not None and spec.loader is not None
-    maker = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(maker)
+    maker = _fixture_maker()
     for name in ("resnet_small", "gru2"):
         onnx_path, npz_path = maker.export(name, tmp_path)
         stored = np.load(npz_path)
         got = import_onnx(onnx_path).forward(stored["x"])
         assert relative_error(got, stored["y"]) < RTOL
+
+
+@pytest.mark.filterwarnings("ignore")  # the exporter's deprecation and tracer warnings
+@pytest.mark.parametrize(("name", "axes", "steps"), [
+    ("gru2", {"x": {0: "batch", 1: "time"}, "y": {0: "batch", 1: "time"}}, 11),
+    ("lstm_bi", None, 8),  # a fixed batch of 1: initial states by Expand
+    ("resnet_small", None, None),
+])
+def test_open_time_and_fixed_batch_exports(tmp_path, name, axes, steps):
+    torch = pytest.importorskip("torch")
+    maker = _fixture_maker()
+    build, sample = maker.MODELS[name]
+    torch.manual_seed(0)
+    module = build().eval()
+    x = torch.randn(1, *sample)
+    path = tmp_path / f"{name}.onnx"
+    torch.onnx.export(module, (x,), str(path), opset_version=17, dynamo=False,
+                      input_names=["x"], output_names=["y"], dynamic_axes=axes)
+    net = import_onnx(path)
+    shape = (1, steps, *sample[1:]) if steps else (1, *sample)
+    data = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    assert relative_error(net.forward(data), run_ort(path, data)) < RTOL
+    if steps:
+        assert net.seq_len == (1 if axes else steps)
+
+
+def _fixture_maker() -> object:
+    spec = importlib.util.spec_from_file_location("make_fixtures",
+                                                  FIXTURES / "make_fixtures.py")
+    assert spec is not None and spec.loader is not None
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    return maker
 
 
 # ---- hand-built graphs: operators and attributes the fixtures do not use -------------------
@@ -205,6 +235,14 @@ def _recurrent_model(op: str, hidden: int, features: int, direction: str,
              const("B", weights(dirs, 2 * gates * hidden)),
              const("shape", np.array([0, -1], np.int64))]
     outputs = ["", "yh"] if final_only else ["y4"]
+    if attrs.get("layout") == 1:  # batch first in and out: (N, T, dirs, H), (N, dirs, H)
+        inits.append(const("shape3", np.array([0, 0, -1], np.int64)))
+        nodes = [helper.make_node(op, ["x", "W", "R", "B"], outputs, name="cell",
+                                  hidden_size=hidden, direction=direction, **attrs),
+                 helper.make_node("Reshape", [outputs[-1], "shape" if final_only else "shape3"],
+                                  ["y"], name="r")]
+        out = tensor("y", ["N", dirs * hidden] if final_only else ["N", 5, dirs * hidden])
+        return model(nodes, [tensor("x", ["N", 5, features])], [out], tuple(inits))
     nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2], name="tm"),
              helper.make_node(op, ["xt", "W", "R", "B"], outputs, name="cell",
                               hidden_size=hidden, direction=direction, **attrs)]
@@ -226,12 +264,20 @@ def _recurrent_model(op: str, hidden: int, features: int, direction: str,
     ("LSTM", "forward", False, {}),
     ("GRU", "bidirectional", False, {"linear_before_reset": 0}),
     ("GRU", "forward", True, {"linear_before_reset": 1}),
+    ("LSTM", "bidirectional", False, {"layout": 1}),
+    ("GRU", "bidirectional", True, {"layout": 1, "linear_before_reset": 1}),
+    ("RNN", "forward", False, {"activations": ["Tanh"]}),
 ])
 def test_recurrent_operators_match_onnxruntime(tmp_path, op, direction, final_only, attrs):
-    path = save(_recurrent_model(op, 6, 4, direction, final_only, **attrs), tmp_path)
+    made = _recurrent_model(op, 6, 4, direction, final_only, **attrs)
+    path = save(made, tmp_path)
     net = import_onnx(path)
     x = RNG.standard_normal((3, 5, 4)).astype(np.float32)
-    assert relative_error(net.forward(x), run_ort(path, x)) < RTOL
+    if attrs.get("layout") == 1:  # onnxruntime has no batch-first kernels: onnx's reference
+        want = ReferenceEvaluator(made).run(None, {"x": x})[0]
+    else:
+        want = run_ort(path, x)
+    assert relative_error(net.forward(x), want) < RTOL
     assert net.layers[0].return_sequences is not final_only
 
 
@@ -342,6 +388,23 @@ def test_unrepresentable_nodes_are_refused(tmp_path, node, match):
     made = model([node], [tensor("x", ["N", 4])], out, inits)
     with pytest.raises(ModelFileError, match=f"'{node.name}'.*{match}"):
         import_onnx(save(made, tmp_path))
+
+
+def test_arithmetic_on_tensors_is_refused_naming_the_node(tmp_path):
+    inits = (const("two", np.array(2.0, np.float32)), const("w", weights(4, 3)))
+    nodes = [helper.make_node("Mul", ["x", "two"], ["m"], name="scale"),
+             helper.make_node("Gemm", ["m", "w"], ["y"], name="fc")]
+    with pytest.raises(ModelFileError, match=r"'scale' \(Mul\).*only on constants"):
+        import_onnx(save(_dense(nodes, inits), tmp_path))
+
+
+def test_arithmetic_on_constants_is_folded(tmp_path):
+    inits = (const("two", np.array(2.0, np.float32)), const("w", weights(3, 4)))
+    nodes = [helper.make_node("Mul", ["w", "two"], ["w2"], name="scale"),
+             helper.make_node("Gemm", ["x", "w2"], ["y"], name="fc", transB=1)]
+    path = save(_dense(nodes, inits), tmp_path)
+    x = RNG.standard_normal((2, 4)).astype(np.float32)
+    assert relative_error(import_onnx(path).forward(x), run_ort(path, x)) < RTOL
 
 
 def test_max_pool_padding_is_refused(tmp_path):

@@ -22,16 +22,19 @@ quantized network's `gemm_input_bits`): int8 byte counts then take 2 bytes per A
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from numbers import Integral
+from typing import TypeVar
 
 from accelsim.errors import AccelsimError
 from accelsim.precision import Precision
 
 ACTIVATION_BITS = (8, 16)
+REVERSE_SUFFIX = ".reverse"  # the name of a bidirectional layer's second recurrence
 
 
 class VectorKind(StrEnum):
@@ -222,6 +225,7 @@ class Transfer:
 
 
 Op = Gemm | Vector | Pool | Transfer
+OpT = TypeVar("OpT", Gemm, Vector, Pool, Transfer)
 
 
 class CellKind(StrEnum):
@@ -337,6 +341,18 @@ class Workload:
         return sum(op.bytes(p) for op in self.ops
                    if isinstance(op, Transfer) and op.direction is direction)
 
+    def with_batch(self, batch: int) -> Workload:
+        """The same network at another batch: every op's size is linear in the batch (GEMM
+        rows, element counts, pooled images, transfers), so each scales by batch / self.batch."""
+        layers = tuple(dataclasses.replace(
+            layer, ops=tuple(_op_with_batch(op, self.batch, batch) for op in layer.ops),
+            recurrence=None if layer.recurrence is None else dataclasses.replace(
+                layer.recurrence, gates=_op_with_batch(layer.recurrence.gates, self.batch, batch),
+                cell=tuple(_op_with_batch(op, self.batch, batch)
+                           for op in layer.recurrence.cell)))
+            for layer in self.layers)
+        return Workload(self.network, batch, layers, self.seq_len)
+
     def without_transfers(self) -> Workload:
         """The device's part: the same layers without the host copies."""
         layers = tuple(layer for layer in self.layers if not layer.transfer)
@@ -364,6 +380,15 @@ class Workload:
                 f"{rows}</table>")
 
 
+def _op_with_batch(op: OpT, old: int, new: int) -> OpT:
+    """`op` for `new` samples instead of `old` (its sizes are multiples of `old`)."""
+    if isinstance(op, Gemm):
+        return dataclasses.replace(op, m=op.m // old * new)
+    if isinstance(op, Pool):
+        return dataclasses.replace(op, batch=new)
+    return dataclasses.replace(op, elements=op.elements // old * new)
+
+
 def _op_kind(op: Op) -> str:
     if isinstance(op, Transfer):
         return "input" if op.direction is Direction.TO_DEVICE else "output"
@@ -375,7 +400,8 @@ def describe(op: Op) -> str:
     if isinstance(op, Gemm):
         times = f" ×{op.count}" if op.count > 1 else ""
         wide = f" a{op.activation_bits}" if op.activation_bits != 8 else ""
-        return (f"{op.name:<14} gemm   m={op.m} k={op.k} n={op.n}{times}{wide}  "
+        groups = f" groups={op.groups}" if op.groups > 1 else ""
+        return (f"{op.name:<14} gemm   m={op.m} k={op.k} n={op.n}{groups}{times}{wide}  "
                 f"{op.macs:,} MACs")
     if isinstance(op, Vector):
         times = f" ×{op.count}" if op.count > 1 else ""

@@ -130,7 +130,7 @@ def one_error_line(capsys) -> str:
     (["train", "rnn-hello", "--seed", "abc"], "argument --seed: 'abc' must be an integer"),
     (["train", "rnn-hello", "--seed", str(2**64)], "of at most 9,223,372,036,854,775,807"),
     (["train", "rnn-hello", "--epochs", "0"], "argument --epochs: '0' must be a positive"),
-    (["info", "lenet6"], "unknown network 'lenet6'; bundled networks: cnn-wide, lenet5"),
+    (["info", "lenet6"], "unknown network 'lenet6'; bundled networks: cnn-wide, gru-char, lenet5"),
     (["time", "lenet5", "--machine", "tpu-v9"], "tpu-v9"),
     (["time", "lenet5", "--machine", "tpu-v1", "--set", "array_rows=abc"], "'abc'"),
     (["time", "lenet5", "--machine", "tpu-v1", "--set", "clock_hz=nan"],
@@ -463,6 +463,7 @@ constraints = ["tpu.array_rows == tpu.array_cols"]
 [sweep.axes]
 tpu.array_rows = [16, 64, 256]
 tpu.array_cols = [16, 64, 256]
+tpu.unified_buffer_bytes = [2048, 8192]
 batch = [1, 100000]
 """
 
@@ -476,20 +477,22 @@ def test_sweep_writes_its_folder_prints_the_best_points_and_resumes(tmp_path, ca
     assert main(["sweep", "s.toml", "--workers", "1"]) == 0
     captured = capsys.readouterr()
     out = tmp_path / "reports" / "cli-sweep"  # the default: reports/NAME here
-    assert captured.out.startswith("cli-sweep: 6 points of tpu-v1 (3 ok, 3 errors); "
-                                   "6 evaluated in ")
+    assert captured.out.startswith("cli-sweep: 12 points of tpu-v1 (6 ok, 6 errors); "
+                                   "12 evaluated in ")
     assert f"wrote sweep.csv and the report to {out}" in captured.out
     assert captured.err == ""  # no progress bar when stderr is not a terminal
     assert {"sweep.csv", "sweep.json", "summary.md", "index.html"} <= {
         p.name for p in out.iterdir()}
     net = accelsim.network("lenet5", weights="none")
-    runs = {n: accelsim.machine("tpu-v1", array_rows=n, array_cols=n).run(net, batch=1)
-            for n in (16, 64, 256)}  # batch 100,000 overflows the Unified Buffer
+    # 2 KiB holds no LeNet-5 image; 8 KiB three, so 100,000 run in passes of 3
+    runs = {n: accelsim.machine("tpu-v1", array_rows=n, array_cols=n,
+                                unified_buffer_bytes=8192).run(net, batch=100_000)
+            for n in (16, 64, 256)}
     size, best = max(runs.items(), key=lambda item: item[1].throughput)
     row = next(line for line in captured.out.splitlines() if "throughput_per_s" in line)
     assert row.split()[3:6] == [f"{best.throughput:.4g}", str(size), str(size)]
     assert main(["sweep", "s.toml", "--workers", "1"]) == 0  # nothing left to evaluate
-    assert "6 points of tpu-v1 (3 ok, 3 errors); 0 evaluated in" in capsys.readouterr().out
+    assert "12 points of tpu-v1 (6 ok, 6 errors); 0 evaluated in" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("body", "argv", "message"), [

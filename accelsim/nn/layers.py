@@ -198,6 +198,16 @@ class Layer(ABC):
         return True
 
 
+def layer_sources(layers: tuple[Layer, ...]) -> tuple[tuple[str, ...], ...]:
+    """The names each layer reads, in layer order: its `inputs`, else the layer before it
+    ("input": the network's input)."""
+    out, previous = [], INPUT
+    for layer in layers:
+        out.append(layer.inputs or (previous,))
+        previous = layer.name
+    return tuple(out)
+
+
 def he_normal(rng: np.random.Generator, shape: Shape, fan_in: int) -> np.ndarray:
     """He initialisation for ReLU networks: N(0, 2/fan_in)."""
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)

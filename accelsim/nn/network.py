@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 
 from accelsim.errors import AccelsimError, DataError, ShapeError
 from accelsim.nn.dense import Softmax
-from accelsim.nn.layers import INPUT, Layer, Params, Shape
+from accelsim.nn.layers import INPUT, Layer, Params, Shape, layer_sources
 from accelsim.nn.numerics import EXACT, Numerics, numerics_for
 from accelsim.precision import Precision
 
@@ -57,11 +57,7 @@ class Network:
     @cached_property
     def sources(self) -> tuple[tuple[str, ...], ...]:
         """The names each layer reads, in layer order ("input": the network's input)."""
-        out, previous = [], INPUT
-        for layer in self.layers:
-            out.append(layer.inputs or (previous,))
-            previous = layer.name
-        return tuple(out)
+        return layer_sources(self.layers)
 
     def layer_io(self, seq_len: int | None = None
                  ) -> Iterator[tuple[Layer, tuple[Shape, ...], Shape]]:

@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from accelsim.nn.layers import Layer, LayerSpecError, Params, Shape, field_spec
+from accelsim.nn.conv import Conv2d
+from accelsim.nn.layers import Layer, LayerSpecError, Params, Shape, field_spec, layer_sources
 from accelsim.nn.numerics import Numerics
 
 BUFFERS = ("running_mean", "running_var")
@@ -158,3 +159,23 @@ class GlobalAvgPool2d(Layer):
     def backward(self, params: Params, cache: Any, dy: np.ndarray) -> tuple[np.ndarray, Params]:
         _, _, h, w = cache
         return np.broadcast_to(dy / (h * w), cache).astype(dy.dtype), {}
+
+
+def batchnorm_folds(layers: tuple[Layer, ...]) -> dict[str, str]:
+    """{batch norm: the convolution it folds into}: a batchnorm2d whose only input is a
+    conv2d read by nothing else (not the network's output either). Inference then scales the
+    convolution's filters and adds the shift to its bias, so the batch norm costs nothing; any
+    other batch norm runs as its own per-channel scale and shift."""
+    sources = layer_sources(layers)
+    readers: dict[str, int] = {}
+    for names in sources:
+        for name in names:
+            readers[name] = readers.get(name, 0) + 1
+    by_name = {layer.name: layer for layer in layers}
+    folds = {}
+    for layer, names in zip(layers[:-1], sources, strict=False):
+        conv = by_name.get(names[0])
+        if isinstance(layer, BatchNorm2d) and isinstance(conv, Conv2d) \
+                and readers[conv.name] == 1:
+            folds[layer.name] = conv.name
+    return folds

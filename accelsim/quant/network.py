@@ -74,8 +74,16 @@ class QuantizedNetwork:
     def sample_shape(self, seq_len: int | None = None) -> Shape:
         return self.network.sample_shape(seq_len)
 
+    @property
+    def sources(self) -> tuple[tuple[str, ...], ...]:
+        return self.network.sources
+
     def layer_shapes(self, seq_len: int | None = None) -> Iterator[tuple[Layer, Shape, Shape]]:
         return self.network.layer_shapes(seq_len)
+
+    def layer_io(self, seq_len: int | None = None
+                 ) -> Iterator[tuple[Layer, tuple[Shape, ...], Shape]]:
+        return self.network.layer_io(seq_len)
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
         return self.network.check_input(x)

@@ -26,8 +26,10 @@ seconds divide its own cycles by its own clock.
 
 Errors are the reference's, in its order: a bad override (`SpecError`, building the spec),
 an unknown network, a precision the TPU lacks, a bad batch or seq_len (`lower`), then weights
-or activations that do not fit (`CapacityError`, raised by the compiler's own
-`check_capacity` when the cached needs say it will fail).
+or a single sample's activations that do not fit (`CapacityError`, raised by the compiler's
+own `check_capacity` when the cached needs say it may fail). A batch whose activations
+overflow the Unified Buffer runs in passes (`TPU.passes`): such points are timed by the TPU
+machine itself, not the fused kernel.
 """
 
 from __future__ import annotations
@@ -51,7 +53,12 @@ from accelsim.energy import (
 from accelsim.errors import AccelsimError
 from accelsim.ir import Workload
 from accelsim.lower import lower
-from accelsim.machines.tpu.compiler import check_capacity, unified_buffer_needs
+from accelsim.machines.tpu.compiler import (
+    check_capacity,
+    fitting_batch,
+    spill_bytes,
+    unified_buffer_needs,
+)
 from accelsim.machines.tpu.core import TPU
 from accelsim.machines.tpu.fused_timing import LANE, encode_items, program_cycles
 from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
@@ -99,7 +106,7 @@ def _network(name: str | Path) -> Runnable:
 def _shape_of(workload: Workload) -> WorkloadShape:
     needs = [need for _, need in unified_buffer_needs(workload)]
     return WorkloadShape(workload, encode_items(workload), workload.total_ops,
-                         vector_ops_of(workload), sum(g.k * g.n for g in workload.gemms),
+                         vector_ops_of(workload), sum(g.k * g.n * g.groups for g in workload.gemms),
                          max(needs, default=0))
 
 
@@ -168,6 +175,28 @@ def _time_group(shape: WorkloadShape, specs: list[TPUSpec]
                                              np.array(list(lanes), LANE))
     return [(float(cycles[e2e]), float(cycles[device]), offchip, onchip)
             for e2e, device in wanted]
+
+
+def _time_passes(shape: WorkloadShape, spec: TPUSpec) -> tuple[float, float, int, int]:
+    """A batch that overflows the Unified Buffer, as `TPU.passes` runs it: sub-batches of
+    the largest batch that fits (the sub-batch's program `full` times, then the rest's), or
+    the whole batch with its overflow spilled over PCIe, whichever is faster — the same
+    choice from the same totals, summed in the same order as `Passes.combined`."""
+    workload = shape.workload
+    sub = fitting_batch(workload, spec)
+    full, rest = divmod(workload.batch, sub)
+    runs = [(*_time_group(_shape_of(workload.with_batch(sub)), [spec])[0], full)]
+    if rest:
+        runs.append((*_time_group(_shape_of(workload.with_batch(rest)), [spec])[0], 1))
+    split = (sum(cycles * count for cycles, _, _, _, count in runs),
+             sum(device * count for _, device, _, _, count in runs),
+             sum(off * count for _, _, off, _, count in runs),
+             sum(on * count for _, _, _, on, count in runs))
+    spill_cycles = spill_bytes(workload, spec) / spec.pcie_bytes_per_cycle
+    whole = _time_group(shape, [spec])[0]
+    if whole[0] + spill_cycles >= split[0]:
+        return split
+    return (whole[0] + spill_cycles, whole[1] + spill_cycles, whole[2], whole[3])
 
 
 class PowerFigures(NamedTuple):
@@ -241,7 +270,9 @@ def tpu_points(points: Iterable[TpuPoint | tuple[Any, ...]]
         groups.setdefault(key, []).append((index, spec))
     for key, members in groups.items():
         shape = shapes[key[0]]
-        timed = _time_group(shape, [spec for _, spec in members])
+        timed = [_time_passes(shape, spec) for _, spec in members] \
+            if shape.unified_buffer_bytes > min(spec.unified_buffer_bytes for _, spec in members) \
+            else _time_group(shape, [spec for _, spec in members])
         for (index, spec), totals in zip(members, timed, strict=True):
             try:
                 out[index] = _columns(spec, shape, shape.workload.batch, totals)

@@ -122,8 +122,7 @@ def test_cached_workloads_take_each_points_own_clock_and_bandwidths():
     TpuPoint("lenet5", 64, {"array_rows": True}),  # after a cached array_rows=1
     TpuPoint("lenet5", 64, {"clock_hz": -1.0}),
     TpuPoint("lenet5", 64, {"accumulator_rows": 1}),
-    TpuPoint("lenet5", 100_000),  # the Unified Buffer
-    TpuPoint("lenet5", 64, {"unified_buffer_bytes": 2**16}),
+    TpuPoint("lenet5", 64, {"unified_buffer_bytes": 2**11}),  # not one sample fits
     TpuPoint("lenet5", 64, {"weight_memory_bytes": 1000}),
     TpuPoint("lenet5", 0),
     TpuPoint("lenet5", 2.5),
@@ -144,10 +143,21 @@ def test_errors_equal_the_reference_errors(point):
 
 def test_a_failing_point_is_returned_in_place():
     points = [TpuPoint("lenet5", 64), TpuPoint("lenet5", 64, {"array_rows": 0}),
-              TpuPoint("lenet5", 100_000), TpuPoint("lstm-char", 4, {}, 3)]
+              TpuPoint("lenet5", 1, {"unified_buffer_bytes": 2**11}),
+              TpuPoint("lstm-char", 4, {}, 3)]
     results = tpu_points(points)
     assert isinstance(results[1], SpecError) and isinstance(results[2], CapacityError)
     assert [results[0], results[3]] == [reference(points[0]), reference(points[3])]
+
+
+@pytest.mark.parametrize("point", [
+    TpuPoint("lenet5", 20_000),  # sub-batches of 11,439 and 8,561
+    TpuPoint("lenet5", 3000, {"unified_buffer_bytes": 2**20, "array_rows": 64}),
+    TpuPoint("resnet18", 64),
+    TpuPoint("resnet18", 8, {"unified_buffer_bytes": 2**21, "pcie_bytes_per_s": 1e12}),  # spill
+], ids=label)
+def test_batches_beyond_the_unified_buffer_equal_the_reference(point):
+    assert tpu_point(point.network, point.batch, point.overrides) == reference(point)
 
 
 def test_byte_counts_survive_every_batch_of_lanes():

@@ -89,6 +89,9 @@ POOL_CYCLES_PER_WINDOW_ELEMENT = 18.0  # cpu_max_pool's scalar loop, branch misp
 ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
 PAGE_BYTES = 4096
 INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
+DW_UR_W = 4  # oneDNN's depthwise kernel (jit_uni_dw_conv): output pixels in registers per
+#              channel vector, its taps' FMAs one chain each (assumed from the kernel's
+#              blocking; no depthwise layer was measured)
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ def time_layer(spec: CPUSpec, layer: LayerOps, precision: Precision) -> tuple[Op
     rec = layer.recurrence
     if rec is not None:
         return lstm(spec, rec, precision) if rec.kind is CellKind.LSTM else \
-            rnn(spec, rec, precision)
+            step_loop(spec, rec, precision)
     return tuple(time_op(spec, op, precision) for op in layer.ops)
 
 
@@ -272,27 +275,39 @@ def reorder_s(spec: CPUSpec, elements: int, size_bytes: int, threads: int) -> fl
 
 
 def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) -> OpResult:
-    """mkldnn_convolution of `op` (geometry `g`): setup, reorders, oneDNN's direct kernel."""
+    """mkldnn_convolution of `op` (geometry `g`): setup, reorders, oneDNN's direct kernel
+    (per group for a grouped convolution; oneDNN's depthwise kernel for a depthwise one)."""
     lanes, team = spec.simd_lanes, spec.cores
     kern = conv_kernel(spec)
-    oc_vectors = math.ceil(op.n / lanes)
-    blocks = kern.blocks(oc_vectors)
-    batch = op.m // (g.out_hw[0] * g.out_hw[1])
-    units = batch * g.out_hw[0] * math.ceil(oc_vectors / math.ceil(blocks))
+    out_c = op.n * op.groups
+    out_pixels = g.out_hw[0] * g.out_hw[1]
+    batch = op.m // out_pixels
+    if g.depthwise:
+        oc_vectors = math.ceil(out_c / lanes)
+        units = batch * g.out_hw[0] * oc_vectors
+        accumulators = min(g.out_hw[1], DW_UR_W)
+        fmas = op.m * g.kernel[0] * g.kernel[1] * oc_vectors
+    else:
+        group_vectors = math.ceil(op.n / lanes)
+        blocks = kern.blocks(group_vectors)
+        oc_vectors = group_vectors * op.groups
+        units = batch * g.out_hw[0] * math.ceil(oc_vectors / math.ceil(blocks))
+        accumulators = kern.pixels(g.out_hw[1], blocks) * blocks
+        fmas = op.m * op.k * oc_vectors
     threads = min(team, units)
-    accumulators = kern.pixels(g.out_hw[1], blocks) * blocks
     rate = min(spec.fma_pipes, accumulators / spec.fma_latency_cycles) * spec.fma_efficiency
-    fmas = op.m * op.k * oc_vectors / int8_scale(precision)
-    compute = seconds(spec, fmas / rate) * share(units, threads) * derate(spec, team)
+    compute = seconds(spec, fmas / int8_scale(precision) / rate) * share(units, threads) \
+        * derate(spec, team)
     flat = g.in_channels < lanes  # the first convolution reads NCHW directly
     in_c = g.in_channels if flat else math.ceil(g.in_channels / lanes) * lanes
     src = batch * in_c * g.in_hw[0] * g.in_hw[1]
     blocked = op.m * oc_vectors * lanes
+    dense = op.m * out_c
     kernel_s = max(compute, stream_s(spec, (src + blocked) * FLOAT, threads))
-    weights = oc_vectors * lanes * in_c * g.kernel[0] * g.kernel[1]
+    weights = oc_vectors * lanes * g.in_channels_per_group * g.kernel[0] * g.kernel[1]
     moves = [reorder_s(spec, weights, 2 * weights * FLOAT, team),
-             reorder_s(spec, blocked, (blocked + op.m * op.n) * FLOAT, team),
-             fault_s(spec, blocked * FLOAT, threads), fault_s(spec, op.m * op.n * FLOAT, team)]
+             reorder_s(spec, blocked, (blocked + dense) * FLOAT, team),
+             fault_s(spec, blocked * FLOAT, threads), fault_s(spec, dense * FLOAT, team)]
     if not flat:
         moves.append(reorder_s(spec, src, 2 * src * FLOAT, team))
     regions = (3 if flat else 4) if team > 1 else 0
@@ -301,8 +316,9 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
                  Category.LATENCY: regions * region_s(spec, team) * op.count,
                  Category.FRAMEWORK: dispatch_s(spec, CONV_SETUP_CYCLES) * op.count},
                 threads, regions * op.count, op.count)
-    moved = (src + blocked + op.m * op.n + weights) * FLOAT * op.count
-    return cost.result(spec, op, precision, f"{kern.name} direct ×{threads} threads", moved)
+    moved = (src + blocked + dense + weights) * FLOAT * op.count
+    name = "jit_uni_dw" if g.depthwise else kern.name
+    return cost.result(spec, op, precision, f"{name} direct ×{threads} threads", moved)
 
 
 def gemm_s(spec: CPUSpec, m: int, k: int, n: int, precision: Precision,
@@ -337,12 +353,17 @@ def linear(spec: CPUSpec, op: Gemm, precision: Precision) -> OpResult:
 
 
 def pool(spec: CPUSpec, op: Pool, precision: Precision) -> OpResult:
-    """ATen's NCHW pooling loop over the N·C planes."""
+    """ATen's NCHW pooling loop over the N·C planes; a global average (one window over the
+    whole map) is adaptive_avg_pool2d's vectorized sum of each plane instead."""
     planes = op.batch * op.channels
     team = spec.cores if planes > 1 else 1
     threads = min(team, planes)
     per_plane = op.out_hw[0] * op.out_hw[1] * op.window[0] * op.window[1]
-    cycles = math.ceil(planes / threads) * per_plane * POOL_CYCLES_PER_WINDOW_ELEMENT
+    if op.out_hw == (1, 1) and op.window == op.in_hw:
+        vectors = math.ceil(per_plane / spec.simd_lanes) + 1  # the sum, then its lanes
+        cycles = math.ceil(planes / threads) * vectors * spec.vector_cycles(VectorKind.ADD)
+    else:
+        cycles = math.ceil(planes / threads) * per_plane * POOL_CYCLES_PER_WINDOW_ELEMENT
     loop = seconds(spec, cycles)
     indices = op.elements * 8 if op.kind is PoolKind.MAX else 0  # int64 argmax indices
     moved = op.input_bytes(precision) + op.output_bytes(precision) + indices
@@ -403,28 +424,44 @@ def lstm(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult
     return tuple(results)
 
 
-def rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
-    """nn.RNN through PyTorch's generic loop: the input projection for every step in one
-    GEMM, then per step addmm, add and tanh, each an ATen op dispatched from C++."""
+# ATen ops each step of PyTorch's generic CPU loop dispatches (aten/src/ATen/native/RNN.cpp),
+# its hidden projection's addmm included: RNN: addmm, add, tanh; GRU (no fused cell on the
+# CPU): addmm, the chunks of both projections (2), r and z (an add and a sigmoid each), r·h_n,
+# add, tanh, then h' = n + z·(h − n): sub, mul, add — 12.
+STEP_LOOP_OPS = {CellKind.RNN: 3, CellKind.GRU: 12}
+
+
+def step_loop(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
+    """nn.RNN / nn.GRU through PyTorch's generic loop: the input projection for every step in
+    one GEMM, then per step the hidden projection's addmm and the cell's ATen ops, each
+    dispatched from C++ (STEP_LOOP_OPS); the cell's element-wise work is the layer's cell
+    ops."""
     gates, steps, hidden = rec.gates, rec.steps, rec.hidden
     batch, features = gates.m, gates.k - hidden
-    proj_kernel, proj_other, proj_threads = gemm_s(spec, steps * batch, features, hidden,
+    proj_kernel, proj_other, proj_threads = gemm_s(spec, steps * batch, features, gates.n,
                                                    precision)
-    kernel, other, threads = gemm_s(spec, batch, hidden, hidden, precision)
-    adds = elementwise(spec, Vector("add", VectorKind.ADD, batch * hidden, steps), precision)
-    per_step = 3 * ATEN_OP_CYCLES + LINEAR_EXTRA_CYCLES
-    regions = int(proj_threads > 1) + steps * int(threads > 1)
-    device = adds.time.seconds - adds.time[Category.FRAMEWORK]
+    kernel, other, threads = gemm_s(spec, batch, hidden, gates.n, precision)
+    cell = [elementwise(spec, op, precision) for op in rec.cell]
+    if rec.kind is CellKind.RNN:  # the two projections' sum, inside the lowered tanh's GEMM
+        cell.append(elementwise(spec, Vector("add", VectorKind.ADD, batch * hidden, steps),
+                                precision))
+    per_step = STEP_LOOP_OPS[rec.kind] * ATEN_OP_CYCLES + LINEAR_EXTRA_CYCLES
+    cell_regions = sum(result.detail.parallel_regions for result in cell
+                       if isinstance(result.detail, TorchOpDetail))
+    regions = int(proj_threads > 1) + steps * int(threads > 1) + cell_regions
+    extra = sum(r.time.seconds - r.time[Category.FRAMEWORK] - r.time[Category.LATENCY]
+                for r in cell[len(rec.cell):])
     cost = Cost({Category.COMPUTE: proj_kernel + kernel * steps,
                  Category.MEMORY_STALL: proj_other + other * steps,
-                 Category.ELEMENTWISE: device,
+                 Category.ELEMENTWISE: extra,
                  Category.LATENCY: regions * region_s(spec, spec.cores),
                  Category.FRAMEWORK: dispatch_s(spec, RNN_SETUP_CYCLES + LINEAR_EXTRA_CYCLES)
                  + seconds(spec, per_step * steps)},
-                max(threads, proj_threads), regions, 2 + 4 * steps)
-    results = [cost.result(spec, gates, precision, f"aten rnn loop ×{threads} threads")]
-    for op in rec.cell:
-        tanh = elementwise(spec, op, precision)
-        cell = Cost({c: s for c, s in tanh.time.parts if c is not Category.FRAMEWORK}, 1, 0, 0)
-        results.append(cell.result(spec, op, precision, "aten tanh"))
+                max(threads, proj_threads), regions, 2 + (STEP_LOOP_OPS[rec.kind] + 1) * steps)
+    results = [cost.result(spec, gates, precision, f"aten {rec.kind.value} loop ×{threads} "
+                           "threads")]
+    for op, result in zip(rec.cell, cell, strict=False):
+        device = {c: s for c, s in result.time.parts
+                  if c not in (Category.FRAMEWORK, Category.LATENCY)}
+        results.append(Cost(device, 1, 0, 0).result(spec, op, precision, f"aten {op.kind.value}"))
     return tuple(results)

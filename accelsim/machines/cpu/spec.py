@@ -35,6 +35,8 @@ from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 from accelsim.precision import Precision
 
 ALU_CYCLES_PER_VECTOR = 1.0  # relu, add, mul: one vector ALU op (its latency hidden by the loop)
+ALU_OPS_PER_VECTOR = {VectorKind.CLIP: 2.0, VectorKind.SCALE: 1.0}  # clip: max then min;
+#                     batch norm's scale and shift: one FMA
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,11 @@ class CPUSpec:
 
     def vector_cycles(self, kind: VectorKind) -> float:
         """Cycles per SIMD vector of one element-wise kind: `transcendental_cycles` for the
-        exp-based kinds (sigmoid, tanh, softmax), one ALU op for the others (relu, add, mul)."""
-        return self.transcendental_cycles if kind.transcendental else ALU_CYCLES_PER_VECTOR
+        exp-based kinds (sigmoid, tanh, softmax), one ALU op for the others (relu, add, mul,
+        copy, a batch norm's FMA), two for clip (max, then min)."""
+        if kind.transcendental:
+            return self.transcendental_cycles
+        return ALU_OPS_PER_VECTOR.get(kind, 1.0) * ALU_CYCLES_PER_VECTOR
 
     def replace(self, **overrides: SpecValue) -> CPUSpec:
         return replace_spec(self, overrides)

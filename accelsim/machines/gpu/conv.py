@@ -39,6 +39,13 @@ tiles with its own main loop, gemm.py); one whose SMs cannot hold the rule's til
 fastest menu kernel that fits.
 PyTorch adds the bias in a separate broadcast kernel (`at::native::elementwise_kernel` with
 `CUDAFunctor_add`, elementwise.py `BROADCAST`).
+
+A grouped convolution runs the rule's kernel over every group's rows at once (cuDNN's
+grouped implicit GEMM: the groups' tiles side by side in one grid); a depthwise one
+(groups = input channels) is not a GEMM at all: PyTorch runs its own direct kernel, one
+thread per output looping over the filter taps (elementwise.py `DEPTHWISE`), bound by memory
+or by its integer work, never by FMAs — with K = 9 a tensor-core GEMM would leave its MMAs
+almost empty.
 """
 
 from __future__ import annotations
@@ -48,7 +55,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from accelsim.ir import Gemm
-from accelsim.machines.gpu.elementwise import TRANSPOSE, bias_add, stream_launch
+from accelsim.machines.gpu.elementwise import (
+    DEPTHWISE,
+    DEPTHWISE_TAP_INSTRUCTIONS,
+    TRANSPOSE,
+    bias_add,
+    stream_launch,
+)
 from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel, tiled_kernel
 from accelsim.machines.gpu.kernels import TileConfig
 from accelsim.machines.gpu.launches import Kernel
@@ -141,10 +154,11 @@ def staged_spec(spec: GPUSpec) -> GPUSpec:
 def conv_choice(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> KernelChoice:
     """The convolution kernel cuDNN runs, timed on the SM model."""
     rule = conv_rule(op, batch, precision)
-    choice = tiled_kernel(rule.tile, 1, op.m, op.k, op.n,
+    rows = op.m * op.groups  # the groups' GEMMs side by side in one grid
+    choice = tiled_kernel(rule.tile, 1, rows, op.k, op.n,
                           staged_spec(spec) if rule.legacy else spec, precision, gathered=True)
     if choice is None:
-        return choose_kernel(op.m, op.k, op.n, spec, precision)
+        return choose_kernel(rows, op.k, op.n, spec, precision)
     return dataclasses.replace(choice, name=rule.kernel)
 
 
@@ -153,22 +167,40 @@ def conv_kernels(op: Gemm, batch: int, precision: Precision, spec: GPUSpec
     """Every kernel one nn.Conv2d call launches: layout transforms (tensor cores), the
     convolution, the bias add."""
     assert op.conv is not None, "conv_kernels needs a convolution's GEMM"
+    if op.conv.depthwise:
+        return depthwise_kernels(op, batch, precision, spec)
     rule = conv_rule(op, batch, precision)
     choice = conv_choice(op, batch, precision, spec)
     main = Kernel(choice.name, choice.seconds, Category.COMPUTE, choice.dram_bytes,
                   choice.bound, choice)
     b = precision.bytes
     in_elements = batch * op.conv.in_channels * op.conv.in_hw[0] * op.conv.in_hw[1]
-    out_elements = op.m * op.n
+    out_elements = op.m * op.n * op.groups
     before: list[Kernel] = []
     after: list[Kernel] = []
     if rule.nhwc:
         before = [_transform("nchwToNhwc input", in_elements, b, spec),
-                  _transform("nchwToNhwc filter", op.k * op.n, b, spec)]
+                  _transform("nchwToNhwc filter", op.k * op.n * op.groups, b, spec)]
         after = [_transform("nhwcToNchw output", out_elements, b, spec)]
     if op.bias:
-        after.append(bias_add(out_elements, op.n, precision, spec))
+        after.append(bias_add(out_elements, op.n * op.groups, precision, spec))
     return (*before, main, *after)
+
+
+def depthwise_kernels(op: Gemm, batch: int, precision: Precision, spec: GPUSpec
+                      ) -> tuple[Kernel, ...]:
+    """PyTorch's depthwise kernel (bias added inside it): reads the input and the filters
+    once, writes the outputs; per output its index arithmetic and per tap a load pair and
+    an FMA."""
+    assert op.conv is not None, "depthwise_kernels needs a convolution's GEMM"
+    g = op.conv
+    outputs = op.m * op.n * op.groups
+    taps = g.kernel[0] * g.kernel[1]
+    inputs = batch * g.in_channels * g.in_hw[0] * g.in_hw[1]
+    moved = (inputs + outputs + op.n * op.groups * (taps + int(op.bias))) * precision.bytes
+    cost_kernel = stream_launch(DEPTHWISE.name, DEPTHWISE, outputs, moved, spec,
+                                extra_alu_ops=outputs * taps * DEPTHWISE_TAP_INSTRUCTIONS)
+    return (dataclasses.replace(cost_kernel, category=Category.COMPUTE),)
 
 
 def _transform(name: str, elements: int, element_bytes: int, spec: GPUSpec) -> Kernel:

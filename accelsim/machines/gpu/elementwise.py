@@ -38,7 +38,8 @@ from accelsim.precision import Precision
 SFU_PER_SM_PER_CYCLE = 16
 SFU_OPS = {VectorKind.SIGMOID: 2, VectorKind.TANH: 2, VectorKind.SOFTMAX: 2}
 ALU_OPS = {VectorKind.RELU: 1, VectorKind.ADD: 1, VectorKind.MUL: 1, VectorKind.SIGMOID: 3,
-           VectorKind.TANH: 4, VectorKind.SOFTMAX: 4}
+           VectorKind.TANH: 4, VectorKind.SOFTMAX: 4, VectorKind.CLIP: 2, VectorKind.SCALE: 1,
+           VectorKind.COPY: 0}  # clip: max and min; a batch norm's scale: one FMA
 INDEX_BYTES = 8  # max_pool2d also writes each window's argmax as an int64 index
 FLOAT_BYTES = 4  # the host's arrays are float32
 
@@ -85,6 +86,17 @@ FILL = StreamKernel("fill", 0.0, 1, 2.0)
 # 0.99-1.31 µs).
 EPILOGUE = StreamKernel("cublasLt::epilogue", 260.0, 2, 4.0)
 TRANSPOSE = StreamKernel("nchwToNhwcKernel", 260.0, 2, 4.0)
+
+
+# PyTorch's depthwise convolution (aten/src/ATen/native/cuda/DepthwiseConv2d.cu,
+# conv_depthwise2d_forward_kernel: cuDNN is not called for groups = channels in NCHW): one
+# thread per output, its (n, c, h, w) recovered by integer divisions, then per filter tap a
+# bounds test, two loads (input through the read-only cache, the tap's weight) and an FMA
+# (DEPTHWISE_TAP_INSTRUCTIONS). Counted from the kernel's source, not fitted: no depthwise
+# layer was measured. Neighbouring threads share their windows' inputs, so each input comes
+# from DRAM or L2 about once.
+DEPTHWISE = StreamKernel("conv_depthwise2d_forward_kernel", 1100.0, 2, 40.0)
+DEPTHWISE_TAP_INSTRUCTIONS = 5
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ Per workload op, its calls:
   batch-first cuDNN RNN's output, a non-contiguous view beyond batch 1;
 - element-wise and pooling ops: "op", one kernel each (elementwise.py);
 - a recurrent layer (its Recurrence): "rnn", the cuDNN call's kernels on the layer's gate op,
-  the cell's ops fused into them; or, as a step loop, one "cell" call per step (recurrent.py);
+  the cell's ops fused into them (a bidirectional layer's reverse recurrence joins the same
+  call; each layer of a stack is its own call, where nn.GRU(num_layers=2) would make one);
+  or, as a step loop, one "cell" call per step (recurrent.py);
+- a residual add, a concat (torch.cat), a clip (ReLU6) and a batch norm left unfolded: "op",
+  one element-wise kernel each — eager PyTorch fuses none of them into the convolution; a
+  batch norm that follows a convolution is folded into it by the lowering (as torch.fx's
+  fuser, TensorRT and every inference compiler do), so it launches nothing;
+- global average pooling: "op", the pooling kernel over one whole-map window;
 - the input and output transfers: "copy" calls with the CPU conversion and the copy, and
   for a narrow dtype an "op" call before the output's copy (`.float()` on the device).
 A flatten is a view and is left out (it launches nothing; its dispatch is small).
@@ -21,9 +28,20 @@ A flatten is a view and is left out (it launches nothing; its dispatch is small)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from accelsim.ir import Direction, Gemm, LayerOps, Op, Pool, Transfer, Vector, Workload
+from accelsim.ir import (
+    REVERSE_SUFFIX,
+    Direction,
+    Gemm,
+    LayerOps,
+    Op,
+    Pool,
+    Transfer,
+    Vector,
+    Workload,
+)
 from accelsim.machines.gpu.blas import addmm_kernels, matmul_add_kernels
 from accelsim.machines.gpu.conv import conv_kernels
 from accelsim.machines.gpu.elementwise import (
@@ -58,9 +76,25 @@ def framework_calls(workload: Workload, precision: Precision, spec: GPUSpec
     out: list[OpCalls] = []
     previous: LayerOps | None = None
     for layer in workload.layers:
-        out.extend(_layer_calls(layer, previous, workload.batch, precision, spec))
+        calls = _layer_calls(layer, previous, workload.batch, precision, spec)
+        if previous is not None and layer.name == previous.name + REVERSE_SUFFIX:
+            calls = _joined_to_forward(out, len(previous.ops), calls)
+        out.extend(calls)
         previous = layer
     return tuple(out)
+
+
+def _joined_to_forward(out: list[OpCalls], forward_ops: int,
+                       reverse: list[OpCalls]) -> list[OpCalls]:
+    """A bidirectional layer is one nn.GRU / nn.LSTM call: the reverse direction's kernels
+    join the forward direction's call (one dispatch), its ops fused into that call's op."""
+    first = out[-forward_ops]
+    joined = tuple(dataclasses.replace(call, kernels=call.kernels + extra.kernels)
+                   for call, extra in zip(first.calls, reverse[0].calls, strict=False))
+    if len(first.calls) != 1 or len(reverse[0].calls) != 1:  # a step loop: calls apart
+        return reverse
+    out[-forward_ops] = dataclasses.replace(first, calls=joined)
+    return [OpCalls(item.op, (), first.op.name) for item in reverse]
 
 
 def _layer_calls(layer: LayerOps, previous: LayerOps | None, batch: int,

@@ -9,7 +9,11 @@ al., ISCA 2017, for the machine; SCALE-Sim's fold model (`SystolicArray`) for th
 fill and drain. Assumptions: layers run one after another (a Sync between them); a layer's
 weights are read from DDR3 once per row chunk unless a single tile serves all chunks; the
 weights of an RNN/LSTM step are read again every time step unless they are one tile (the
-array holds one tile and its shadow); instruction issue is overlapped (no CPI cost); pooling
+array holds one tile and its shadow); a grouped or depthwise convolution packs its groups
+block-diagonally into tiles (compiler `packing`: a depthwise 3×3 fills 28 columns and 252 rows
+of each tile, 0.38% of the array's MACs useful); a batch whose live activations overflow the
+Unified Buffer runs in sub-batches or spills to host memory, whichever is faster (`passes`);
+instruction issue is overlapped (no CPI cost); pooling
 is free inside Activate; a final softmax runs on the host (not timed); a GEMM with 16-bit
 activations (`Gemm.activation_bits`) runs at half speed, each MatrixMultiply streaming its rows
 twice (the paper's "half-speed for 8-bit × 16-bit", section 2), with its weight reads unchanged
@@ -36,7 +40,13 @@ from accelsim.ir import Direction, Gemm, Op, Transfer, Workload
 from accelsim.machines.base import Machine, WorkloadTiming
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.machines.specs import SpecValue
-from accelsim.machines.tpu.compiler import compile_workload
+from accelsim.machines.tpu.compiler import (
+    check_weights,
+    compile_workload,
+    fitting_batch,
+    packing,
+    spill_bytes,
+)
 from accelsim.machines.tpu.executor import CATEGORIES, Execution, execute
 from accelsim.machines.tpu.isa import Program
 from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
@@ -91,9 +101,53 @@ class TpuOpDetail:
 
 @dataclass(frozen=True)
 class TpuRunDetail:
+    """The run's counters and program size; `sub_batch` the batch each program pass runs
+    (the whole batch when its activations fit the Unified Buffer), `spilled_bytes` the PCIe
+    bytes of activations spilled instead, `device_cycles` the time without host transfers."""
+
     counters: TpuCounters
     instructions: int
     weight_tiles: int
+    sub_batch: int = 0
+    spilled_bytes: int = 0
+    device_cycles: float = 0.0
+
+    @property
+    def strategy(self) -> str:
+        """How the batch met the Unified Buffer, in words."""
+        if self.spilled_bytes:
+            return f"activations spilled over PCIe ({self.spilled_bytes / 2**20:.1f} MiB)"
+        return f"sub-batches of {self.sub_batch}" if self.sub_batch else "whole batch"
+
+
+@dataclass(frozen=True)
+class Passes:
+    """A batch's timing as program passes: each (execution, device-only cycles, count)."""
+
+    runs: tuple[tuple[Execution, float, int], ...]
+    program: Program
+    sub_batch: int = 0
+    spilled_bytes: int = 0
+
+    def combined(self) -> Execution:
+        """The passes one after another: cycles, breakdowns and traffic summed."""
+        cycles = sum(run.cycles * count for run, _, count in self.runs)
+        ops = len(self.runs[0][0].op_cycles)
+        op_cycles = tuple(sum(run.op_cycles[i] * count for run, _, count in self.runs)
+                          for i in range(ops))
+        breakdown = tuple({name: sum(run.op_breakdown[i][name] * count
+                                     for run, _, count in self.runs) for name in CATEGORIES}
+                          for i in range(ops))
+        traffic = tuple((sum(run.op_traffic[i][0] * count for run, _, count in self.runs),
+                         sum(run.op_traffic[i][1] * count for run, _, count in self.runs))
+                        for i in range(ops))
+        totals = {name: sum(run.totals[name] * count for run, _, count in self.runs)
+                  for name in CATEGORIES}
+        return Execution(cycles, op_cycles, breakdown, traffic, totals)
+
+    @property
+    def device_cycles(self) -> float:
+        return sum(device * count for _, device, count in self.runs)
 
 
 class TPU(Machine):
@@ -132,16 +186,49 @@ class TPU(Machine):
 
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
         """The whole program end to end; device time is the program without the PCIe
-        transfers (inputs already in the Unified Buffer, outputs left there)."""
-        program = self.compile(workload)
-        run = execute(program, self.spec)
+        transfers (inputs already in the Unified Buffer, outputs left there). A batch whose
+        activations overflow the Unified Buffer runs as `passes` says."""
+        passes = self.passes(workload)
+        run = passes.combined()
         layers = tuple(self._op_result(op, index, run) for index, op in enumerate(workload.ops))
-        device = execute(program, self.spec, host_io=False).cycles
+        device = passes.device_cycles
         counters = TpuCounters.of(run.totals)
-        detail = TpuRunDetail(counters, len(program), program.tiles)
+        detail = TpuRunDetail(counters, len(passes.program), passes.program.tiles,
+                              passes.sub_batch, passes.spilled_bytes, device)
         return WorkloadTiming(layers, run.cycles, run.cycles / self.clock_hz,
-                              device / self.clock_hz, counters.time(self.clock_hz), program,
-                              detail)
+                              device / self.clock_hz, counters.time(self.clock_hz),
+                              passes.program, detail)
+
+    def _pass(self, workload: Workload, check: bool = True) -> tuple[Program, Execution, float]:
+        program = compile_workload(workload, self.spec, check)
+        return (program, execute(program, self.spec),
+                execute(program, self.spec, host_io=False).cycles)
+
+    def passes(self, workload: Workload) -> Passes:
+        """The program passes that run the batch: one when its live activations fit the
+        Unified Buffer; otherwise the faster of (a) sub-batches of the largest batch that fits
+        (`fitting_batch`), each pass reading the weights again, and (b) the whole batch at
+        once, every group's overflow written to host memory and read back over PCIe
+        (`spill_bytes`, at the PCIe rate, not overlapped with the array)."""
+        check_weights(workload, self.spec)
+        sub = fitting_batch(workload, self.spec)
+        if sub == workload.batch:
+            program, run, device = self._pass(workload)
+            return Passes(((run, device, 1),), program)
+        full, rest = divmod(workload.batch, sub)
+        program, run, device = self._pass(workload.with_batch(sub))
+        runs = [(run, device, full)]
+        if rest:
+            _, rest_run, rest_device = self._pass(workload.with_batch(rest))
+            runs.append((rest_run, rest_device, 1))
+        split = Passes(tuple(runs), program, sub_batch=sub)
+        spilled = spill_bytes(workload, self.spec)
+        whole_program, whole, whole_device = self._pass(workload, check=False)
+        spill_cycles = spilled / self.spec.pcie_bytes_per_cycle
+        if whole.cycles + spill_cycles >= split.combined().cycles:
+            return split
+        return Passes(((_with_spill(whole, spill_cycles), whole_device + spill_cycles, 1),),
+                      whole_program, spilled_bytes=spilled)
 
     def time_op(self, op: Op, precision: Precision) -> OpResult:
         """One op as a kernel of its own: inputs from the host, weights from DDR3, results
@@ -163,6 +250,17 @@ class TPU(Machine):
                         timing.time, TpuOpDetail(counters, op_detail.mapping_efficiency),
                         main.kernel, main.layer)
 
+    def _mapping(self, gemm: Gemm) -> float:
+        """Share of the PEs holding a weight: a grouped GEMM's packed tiles hold its groups'
+        blocks on the diagonal (`packing`), the zeros around them count as empty."""
+        if gemm.groups == 1:
+            return self.array.mapping_efficiency(gemm.m, gemm.k, gemm.n)
+        spec = self.spec
+        per_tile, packs = packing(gemm.groups, gemm.k, gemm.n, spec.array_rows, spec.array_cols)
+        tiles = packs * math.ceil(per_tile * gemm.k / spec.array_rows) * \
+            math.ceil(per_tile * gemm.n / spec.array_cols)
+        return gemm.groups * gemm.k * gemm.n / (tiles * spec.array_rows * spec.array_cols)
+
     def _utilization(self, ops: int, cycles: float) -> float:
         return ops / (2.0 * self.spec.macs_per_cycle * cycles) if cycles > 0 else 0.0
 
@@ -171,8 +269,7 @@ class TPU(Machine):
         ops = op.ops if isinstance(op, Gemm) else 0
         offchip, onchip = run.op_traffic[index]
         counters = TpuCounters.of(run.op_breakdown[index])
-        mapping = self.array.mapping_efficiency(op.m, op.k, op.n) if isinstance(op, Gemm) \
-            else None
+        mapping = self._mapping(op) if isinstance(op, Gemm) else None
         kernel = "MatrixMultiply" if isinstance(op, Gemm) else \
             "Read/Write_Host_Memory" if isinstance(op, Transfer) else "Activate"
         return OpResult(op.name, type(op).__name__.lower(), cycles, cycles / self.clock_hz, ops,
@@ -204,6 +301,18 @@ class TPU(Machine):
 
     def __repr__(self) -> str:
         return f"TPU({self.spec.name!r}, {self.spec.array_rows}×{self.spec.array_cols})"
+
+
+def _with_spill(run: Execution, cycles: float) -> Execution:
+    """A run with `cycles` of spill traffic over PCIe added at its end (host I/O)."""
+    breakdown = list(run.op_breakdown)
+    last = dict(breakdown[-1])
+    last["host_io_stall"] += cycles
+    breakdown[-1] = last
+    totals = dict(run.totals)
+    totals["host_io_stall"] += cycles
+    op_cycles = (*run.op_cycles[:-1], run.op_cycles[-1] + cycles)
+    return Execution(run.cycles + cycles, op_cycles, tuple(breakdown), run.op_traffic, totals)
 
 
 def tpu_v1(**overrides: SpecValue) -> TPU:
@@ -239,5 +348,5 @@ def two_pass_gemm(gemm8: IntGemm, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def ops_per_weight_byte(workload: Workload) -> float:
     """MACs per byte of int8 weights: the roofline x-axis of the paper (= batch for MLPs)."""
-    weights = sum(g.k * g.n for g in workload.gemms)
+    weights = sum(g.k * g.n * g.groups for g in workload.gemms)
     return workload.macs / weights if weights else math.inf

@@ -47,7 +47,7 @@ import numba
 import numpy as np
 
 from accelsim.ir import Direction, Pool, Vector, Workload
-from accelsim.machines.tpu.compiler import Group, group_ops, input_widths
+from accelsim.machines.tpu.compiler import Group, group_ops, input_widths, packing
 
 READ_HOST, WRITE_HOST, GEMM_GROUP, ELEMENTWISE_GROUP = range(4)
 
@@ -59,6 +59,7 @@ ITEM = np.dtype([
     ("steps", np.int64),  # time steps of a recurrent group
     ("vector_elements", np.int64),  # a GEMM group's fused element-wise results
     ("elements", np.int64),  # an element-wise group's results
+    ("groups", np.int64),  # a grouped GEMM's groups (k and n per group)
 ])
 
 # The emitter's and the executor's lane-independent state: the array's shape, tiles read,
@@ -118,7 +119,7 @@ def encode_items(workload: Workload) -> np.ndarray:
         else:
             gemm = item.gemm
             row["kind"] = GEMM_GROUP
-            row["m"], row["k"], row["n"] = gemm.m, gemm.k, gemm.n
+            row["m"], row["k"], row["n"], row["groups"] = gemm.m, gemm.k, gemm.n, gemm.groups
             row["passes"], row["steps"] = gemm.activation_bits // 8, item.steps
             row["vector_elements"] = sum(op.elements for _, op in item.fused
                                          if isinstance(op, Vector))
@@ -196,11 +197,11 @@ def _sync(lanes):
 
 
 @numba.njit(cache=True, inline="always")
-def _chunk(lanes, control, item, rows, buffer, width, resident, k_blocks):
+def _chunk(lanes, control, item, k, rows, buffer, width, resident, k_blocks):
     """The K blocks of one row chunk (compiler `_Emitter.chunk`); returns the tile left in
     the array."""
     for kb in range(k_blocks):
-        depth = min(control.array_rows, item.k - kb * control.array_rows)
+        depth = min(control.array_rows, k - kb * control.array_rows)
         if k_blocks > 1 or resident < 0:
             resident = control.tiles
             control.tiles += 1
@@ -215,28 +216,32 @@ def _chunk(lanes, control, item, rows, buffer, width, resident, k_blocks):
 
 
 @numba.njit(cache=True, inline="always")
-def _gemm_step(lanes, control, item, index):
-    """One repetition of a group's GEMM (compiler `_Emitter.gemm_step`): N block → row chunk
-    → K block, an Activate per chunk; a lone tile stays in the array across steps."""
+def _gemm_step(lanes, control, item, index, k, n, last_pack, single):
+    """One repetition of a group's GEMM, or of one pack of its groups (compiler
+    `_Emitter.gemm_step`): N block → row chunk → K block, an Activate per chunk; a lone tile
+    stays in the array across steps."""
     cols, chunk_rows = control.array_cols, control.buffer_rows
-    k_blocks = math.ceil(item.k / control.array_rows)
-    n_blocks = math.ceil(item.n / cols)
-    lone = k_blocks == 1 and n_blocks == 1
-    extra = math.ceil(max(item.vector_elements - item.m * item.n, 0) / cols)
+    k_blocks = math.ceil(k / control.array_rows)
+    n_blocks = math.ceil(n / cols)
+    lone = single and k_blocks == 1 and n_blocks == 1
+    extra = math.ceil(max(item.vector_elements - item.m * item.n * item.groups, 0) / cols)
     resident = -1
     for nb in range(n_blocks):
-        width = min(cols, item.n - nb * cols)
+        width = min(cols, n - nb * cols)
         resident = control.lone_tile if lone and control.lone_item == index else -1
         for start in range(0, item.m, chunk_rows):
             rows = min(chunk_rows, item.m - start)
             buffer = control.chunks % 2
             control.chunks += 1
-            resident = _chunk(lanes, control, item, rows, buffer, width, resident, k_blocks)
-            last = nb == n_blocks - 1 and start + rows >= item.m
+            resident = _chunk(lanes, control, item, k, rows, buffer, width, resident, k_blocks)
+            last = last_pack and nb == n_blocks - 1 and start + rows >= item.m
             _activate(lanes, buffer, rows + (extra if last else 0))
             control.onchip_bytes += rows * cols
     control.lone_item = index if lone else -1
     control.lone_tile = resident if lone else -1
+
+
+_packing = numba.njit(cache=True)(packing)
 
 
 @numba.njit(cache=True)
@@ -254,10 +259,15 @@ def _walk(items, lanes, control):
             _activate(lanes, -1, rows)
             control.onchip_bytes += rows * control.array_cols
             continue
+        per_tile, packs = _packing(item.groups, item.k, item.n, control.array_rows,
+                                   control.array_cols)
         for step in range(item.steps):
             if step:
                 _sync(lanes)
-            _gemm_step(lanes, control, item, index)
+            for pack in range(packs):
+                groups = min(per_tile, item.groups - pack * per_tile)
+                _gemm_step(lanes, control, item, index, groups * item.k, groups * item.n,
+                           pack == packs - 1, packs == 1)
 
 
 @numba.njit(cache=True)
@@ -267,7 +277,9 @@ def _most_tiles(items, array_rows, array_cols, buffer_rows):
     tiles = 0
     for item in items:
         if item.kind == GEMM_GROUP:
-            tiles += (item.steps * math.ceil(item.k / array_rows) * math.ceil(item.n / array_cols)
+            per_tile, packs = _packing(item.groups, item.k, item.n, array_rows, array_cols)
+            tiles += (item.steps * packs * math.ceil(per_tile * item.k / array_rows)
+                      * math.ceil(per_tile * item.n / array_cols)
                       * math.ceil(item.m / buffer_rows))
     return tiles
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from numbers import Integral
-from typing import TypeVar
 
 from accelsim.errors import AccelsimError
 from accelsim.precision import Precision
@@ -225,7 +224,6 @@ class Transfer:
 
 
 Op = Gemm | Vector | Pool | Transfer
-OpT = TypeVar("OpT", Gemm, Vector, Pool, Transfer)
 
 
 class CellKind(StrEnum):
@@ -347,8 +345,9 @@ class Workload:
         layers = tuple(dataclasses.replace(
             layer, ops=tuple(_op_with_batch(op, self.batch, batch) for op in layer.ops),
             recurrence=None if layer.recurrence is None else dataclasses.replace(
-                layer.recurrence, gates=_op_with_batch(layer.recurrence.gates, self.batch, batch),
-                cell=tuple(_op_with_batch(op, self.batch, batch)
+                layer.recurrence,
+                gates=_gemm_with_batch(layer.recurrence.gates, self.batch, batch),
+                cell=tuple(_vector_with_batch(op, self.batch, batch)
                            for op in layer.recurrence.cell)))
             for layer in self.layers)
         return Workload(self.network, batch, layers, self.seq_len)
@@ -380,12 +379,20 @@ class Workload:
                 f"{rows}</table>")
 
 
-def _op_with_batch(op: OpT, old: int, new: int) -> OpT:
+def _op_with_batch(op: Op, old: int, new: int) -> Op:
     """`op` for `new` samples instead of `old` (its sizes are multiples of `old`)."""
     if isinstance(op, Gemm):
         return dataclasses.replace(op, m=op.m // old * new)
     if isinstance(op, Pool):
         return dataclasses.replace(op, batch=new)
+    return dataclasses.replace(op, elements=op.elements // old * new)
+
+
+def _gemm_with_batch(op: Gemm, old: int, new: int) -> Gemm:
+    return dataclasses.replace(op, m=op.m // old * new)
+
+
+def _vector_with_batch(op: Vector, old: int, new: int) -> Vector:
     return dataclasses.replace(op, elements=op.elements // old * new)
 
 

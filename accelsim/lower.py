@@ -153,6 +153,7 @@ def _recurrent(layer: Recurrent, ins: tuple[Shape, ...], batch: int
     for direction in layer.directions:
         name = layer.name + (REVERSE_SUFFIX if direction else "")
         gates, *cell = rule(layer, features, steps, batch, name)
+        assert isinstance(gates, Gemm), "a recurrent rule starts with its gate GEMM"
         out.append((name, [gates, *cell],
                     Recurrence(kind, steps, layer.hidden_size, gates,
                                tuple(op for op in cell if isinstance(op, Vector)))))

@@ -164,3 +164,139 @@ def test_recurrent_gate_gemms_take_the_layers_activation_width(wide_inputs):
     assert lstm.gemm.activation_bits == lstm.recurrence.gates.activation_bits == 16
     assert lstm.recurrence.gates is lstm.gemm
     assert [g.activation_bits for g in wl.gemms] == [16, 8]
+
+
+# ---- graphs: named inputs, folded batch norm, merges, grouped convolutions, GRU -----------
+
+BLOCK = """
+name = "block"
+input_shape = [8, 12, 12]
+[[layers]]
+name = "conv"
+type = "conv2d"
+out_channels = 8
+kernel_size = 3
+padding = 1
+bias = false
+[[layers]]
+name = "bn"
+type = "batchnorm2d"
+[[layers]]
+name = "dw"
+type = "conv2d"
+out_channels = 16
+kernel_size = 3
+padding = [0, 0, 1, 1]
+dilation = 2
+groups = 8
+[[layers]]
+name = "clip"
+type = "relu6"
+[[layers]]
+name = "squeeze"
+type = "conv2d"
+out_channels = 8
+kernel_size = 1
+inputs = "input"
+[[layers]]
+name = "bn2"
+type = "batchnorm2d"
+inputs = "input"
+[[layers]]
+name = "sum"
+type = "add"
+inputs = ["squeeze", "bn2", "input"]
+[[layers]]
+name = "cat"
+type = "concat"
+inputs = ["sum", "bn"]
+[[layers]]
+name = "gap"
+type = "globalavgpool2d"
+[[layers]]
+name = "flat"
+type = "flatten"
+[[layers]]
+name = "fc"
+type = "linear"
+out_features = 4
+"""
+
+
+def test_a_graph_lowers_in_order_with_what_each_layer_reads(write_model):
+    wl = ax.lower(ax.network(write_model(BLOCK), weights="none"), batch=2)
+    reads = {layer.name: layer.inputs for layer in wl.layers}
+    assert [layer.name for layer in wl.layers] == [
+        "input", "conv", "dw", "clip", "squeeze", "bn2", "sum", "cat", "gap", "fc", "output"]
+    # bn folds into conv (its only reader); dw reads through it; flatten is a view
+    assert reads == {"input": (), "conv": ("input",), "dw": ("conv",), "clip": ("dw",),
+                     "squeeze": ("input",), "bn2": ("input",),
+                     "sum": ("squeeze", "bn2", "input"), "cat": ("sum", "conv"),
+                     "gap": ("cat",), "fc": ("gap",), "output": ("fc",)}
+    ops = {op.name: op for op in wl.ops}
+    assert ops["conv"].bias  # the folded batch norm's shift becomes its bias
+    assert ops["bn2"] == Vector("bn2", VectorKind.SCALE, 2 * 8 * 12 * 12, layer="bn2")
+    assert ops["sum"] == Vector("sum", VectorKind.ADD, 2 * 8 * 144, 2, "sum")  # 3 inputs: 2 adds
+    assert ops["cat"] == Vector("cat", VectorKind.COPY, 2 * 16 * 144, layer="cat")
+    assert ops["clip"].kind is VectorKind.CLIP
+    gap = ops["gap"]
+    assert (gap.kind, gap.window, gap.in_hw, gap.out_hw, gap.channels) == (
+        PoolKind.AVG, (12, 12), (12, 12), (1, 1), 16)
+
+
+def test_grouped_convolutions_are_one_gemm_per_group(write_model):
+    wl = ax.lower(ax.network(write_model(BLOCK), weights="none"), batch=2)
+    dw = next(g for g in wl.gemms if g.name == "dw")
+    # 8 groups of 1 input channel and 2 filters; dilation 2 spans 5x5; padding bottom/right 1
+    out_h = (12 + 1 - 2 * (3 - 1) - 1) // 1 + 1
+    assert (dw.m, dw.k, dw.n, dw.groups) == (2 * out_h * out_h, 9, 2, 8)
+    assert dw.conv.depthwise and dw.conv.dilation == (2, 2) and dw.conv.padding == (0, 0, 1, 1)
+    assert dw.macs == 2 * out_h * out_h * 9 * 2 * 8
+    assert dw.weight_bytes(ax.Precision.FP32) == 8 * (9 * 2 * 4 + 2 * 4)
+    assert "groups=8" in describe(dw)
+
+
+def test_gru_and_bidirectional_layers_lower_to_one_recurrence_per_direction(write_model):
+    net = ax.network(write_model("""
+        name = "bigru"
+        input_shape = [12]
+        sequence = true
+        seq_len = 8
+        [[layers]]
+        name = "gru"
+        type = "gru"
+        hidden_size = 16
+        bidirectional = true
+        [[layers]]
+        name = "fc"
+        type = "linear"
+        out_features = 5
+    """), weights="none")
+    wl = ax.lower(net, batch=4)
+    forward, reverse = (layer for layer in wl.layers if layer.recurrence)
+    assert (forward.name, reverse.name) == ("gru", "gru.reverse")
+    assert forward.inputs == reverse.inputs == ("input",)
+    assert next(layer for layer in wl.layers if layer.name == "fc").inputs == ("gru",
+                                                                               "gru.reverse")
+    gates = forward.recurrence.gates
+    assert (gates.m, gates.k, gates.n, gates.count) == (4, 12 + 16, 3 * 16, 8)
+    assert forward.recurrence.kind.value == "gru"
+    cells = {op.kind: op.elements for op in forward.recurrence.cell}
+    assert cells == {VectorKind.SIGMOID: 2 * 64, VectorKind.TANH: 64, VectorKind.MUL: 3 * 64,
+                     VectorKind.ADD: 3 * 64}
+    assert wl.macs == 2 * 8 * 4 * 28 * 48 + 8 * 4 * 32 * 5  # fc reads both directions
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenetv2", "lstm-char", "gru-char"])
+def test_a_workload_at_another_batch_is_the_network_lowered_at_it(name):
+    net = ax.network(name, weights="none")
+    assert ax.lower(net, 8).with_batch(3) == ax.lower(net, 3)
+
+
+def test_resnet18_and_mobilenetv2_macs_are_the_papers():
+    """He et al. 2016: 1.8 GFLOPs (multiply-adds) for ResNet-18 at 224x224; Sandler et al.
+    2018, Table 4: 300 M multiply-adds for MobileNetV2 1.0."""
+    resnet = ax.lower(ax.network("resnet18", weights="none"), 1)
+    mobile = ax.lower(ax.network("mobilenetv2", weights="none"), 1)
+    assert resnet.macs == 1_814_073_344 and mobile.macs == 300_774_272
+    assert sum(g.conv is not None and g.conv.depthwise for g in mobile.gemms) == 17

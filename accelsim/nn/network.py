@@ -208,10 +208,13 @@ class Network:
         """A text table of layers, output shapes and parameter counts."""
         rows = [f"{self.name}: input {self.sample_shape(seq_len)}"
                 f"{' (time, features)' if self.sequence else ''}"]
-        rows.append(f"  {'layer':<12}{'type':<11}{'output':<18}{'params':>9}")
+        name_w = max([12, *(len(layer.name) + 2 for layer in self.layers)])
+        type_w = max([11, *(len(layer.type_name) + 2 for layer in self.layers)])
+        rows.append(f"  {'layer':<{name_w}}{'type':<{type_w}}{'output':<18}{'params':>9}")
         for layer, ins, out in self.layer_io(seq_len):
             count = _layer_param_count(layer, ins)
-            rows.append(f"  {layer.name:<12}{layer.type_name:<11}{out!s:<18}{count:>9,}")
+            rows.append(f"  {layer.name:<{name_w}}{layer.type_name:<{type_w}}{out!s:<18}"
+                        f"{count:>9,}")
         state = "" if self.trained else " (untrained)"
         if _layer_without_params(self) is not None:
             state = " (shapes only: no weights loaded)"

@@ -325,26 +325,11 @@ def _pool(b: Builder, node: Node) -> None:
             if floor != -(-(n + pads[i] + pads[i + 2] - kernel[i]) // stride[i]) + 1:
                 raise b.fail("ceil_mode = 1 changes the output size here; accelsim pools "
                              "with floor (ceil_mode = 0)")
-    if any(pads):
-        return _padded_average(b, node, source, shape, kernel, stride, pads)
     cls = MaxPool2d if node.op == "MaxPool" else AvgPool2d
-    name = b.add(cls, _name(b), {"kernel_size": kernel, "stride": stride}, (source,))
-    b.set(node.outputs[0], b.canonical(name))
-
-
-def _padded_average(b: Builder, node: Node, source: str, shape: tuple[int, ...],
-                    kernel: tuple[int, ...], stride: tuple[int, ...],
-                    pads: tuple[int, ...]) -> None:
-    """Average pooling counting the zero padding: a depthwise convolution of 1/(kh·kw)."""
-    if node.op == "MaxPool" or not int(b.attr("count_include_pad", 0)):
-        raise b.fail(f"pads {list(pads)}: accelsim pools without padding (an average pool "
-                     "with count_include_pad = 1 becomes a depthwise convolution); pad "
-                     "the input with a convolution or remove the padding")
-    channels = shape[0]
-    weight = np.full((channels, 1, *kernel), 1.0 / (kernel[0] * kernel[1]), np.float32)
-    fields = {"out_channels": channels, "kernel_size": kernel, "stride": stride,
-              "padding": pads, "groups": channels, "bias": False}
-    name = b.add(Conv2d, _name(b), fields, (source,), {"weight": weight})
+    fields: dict[str, object] = {"kernel_size": kernel, "stride": stride, "padding": pads}
+    if cls is AvgPool2d:  # ONNX leaves the padding out of the mean unless told
+        fields["count_include_pad"] = bool(int(b.attr("count_include_pad", 0)))
+    name = b.add(cls, _name(b), fields, (source,))
     b.set(node.outputs[0], b.canonical(name))
 
 

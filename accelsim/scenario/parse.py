@@ -4,7 +4,8 @@ the report shows, and published figures to set beside the model's.
     [scenario]     name (required; the report folder), description, latency_limit_ms
     [[machines]]   preset (required), overrides = { spec_field = value, name = "relabel" }
                    (or, before any table: machines = ["tpu-v1", "gpu-h200"])
-    [run]          networks (required: bundled names or .toml paths relative to this file),
+    [run]          networks (required: bundled names, or .toml or .onnx paths relative to
+                   this file),
                    batch (int or list, default 1), precision ("machine" = each machine's own,
                    fp32, fp16, bf16, int8; default "machine"), seq_len, accuracy (default false)
     [report]       plots, formats (default: all of PLOTS, FORMATS; plots = [] for none)
@@ -204,7 +205,7 @@ def _machines(doc: Mapping[str, Any], d: Doc) -> tuple[MachineChoice, ...]:
 
 
 class NetworkReader:
-    """Reads a network entry of the document ('lenet5', or a TOML path relative to the
+    """Reads a network entry of the document ('lenet5', or a TOML or ONNX path relative to the
     scenario file) into a `NetworkChoice`, loading each network once per kind of weights."""
 
     def __init__(self, d: Doc) -> None:
@@ -217,12 +218,12 @@ class NetworkReader:
         text = self.d.text(item, key, '"lenet5" or "models/mine.toml"')
         if text in bundled:
             return text
-        if text.endswith(".toml") or "/" in text or "\\" in text:
+        if text.endswith((".toml", ".onnx")) or "/" in text or "\\" in text:
             path = Path(text).expanduser()
             base = Path.cwd() if self.d.path is None else self.d.path.parent
             return os.path.normpath(path if path.is_absolute() else base / path)
         raise self.d.unknown(key, text, bundled, "bundled network",
-                             also=", or give the path of a .toml file")
+                             also=", or give the path of a .toml or .onnx file")
 
     def __call__(self, item: object, key: str, weights: str = "none") -> NetworkChoice:
         spec = self.spec(item, key)

@@ -407,9 +407,15 @@ def test_arithmetic_on_constants_is_folded(tmp_path):
     assert relative_error(import_onnx(path).forward(x), run_ort(path, x)) < RTOL
 
 
-def test_max_pool_padding_is_refused(tmp_path):
-    nodes = [helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[3, 3],
-                              pads=[1, 1, 1, 1])]
-    made = model(nodes, [tensor("x", ["N", 2, 6, 6])], [tensor("y", ["N", 2, 6, 6])])
-    with pytest.raises(ModelFileError, match=r"'pool' \(MaxPool\).*pads"):
-        import_onnx(save(made, tmp_path))
+@pytest.mark.parametrize(("op", "attrs"), [
+    ("MaxPool", {"pads": [1, 1, 1, 1], "strides": [2, 2]}),
+    ("MaxPool", {"pads": [0, 1, 1, 0]}),
+    ("AveragePool", {"pads": [1, 1, 1, 1]}),  # ONNX's default: padding left out of the mean
+    ("AveragePool", {"pads": [1, 0, 1, 2], "count_include_pad": 1, "strides": [2, 1]}),
+])
+def test_padded_pooling_matches_onnxruntime(tmp_path, op, attrs):
+    nodes = [helper.make_node(op, ["x"], ["y"], name="pool", kernel_shape=[3, 3], **attrs)]
+    made = model(nodes, [tensor("x", ["N", 2, 7, 6])], [tensor("y", None)])
+    path = save(made, tmp_path)
+    x = RNG.standard_normal((2, 2, 7, 6)).astype(np.float32)
+    assert relative_error(import_onnx(path).forward(x), run_ort(path, x)) < RTOL

@@ -155,6 +155,9 @@ def test_a_failing_point_is_returned_in_place():
     TpuPoint("lenet5", 3000, {"unified_buffer_bytes": 2**20, "array_rows": 64}),
     TpuPoint("resnet18", 64),
     TpuPoint("resnet18", 8, {"unified_buffer_bytes": 2**21, "pcie_bytes_per_s": 1e12}),  # spill
+    TpuPoint("mobilenetv2", 1),  # depthwise layers packed block-diagonally
+    TpuPoint("mobilenetv2", 2, {"array_rows": 64, "array_cols": 32}),
+    TpuPoint("gru-char", 4),
 ], ids=label)
 def test_batches_beyond_the_unified_buffer_equal_the_reference(point):
     assert tpu_point(point.network, point.batch, point.overrides) == reference(point)

@@ -285,7 +285,7 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
     if g.depthwise:
         oc_vectors = math.ceil(out_c / lanes)
         units = batch * g.out_hw[0] * oc_vectors
-        accumulators = min(g.out_hw[1], DW_UR_W)
+        accumulators: float = min(g.out_hw[1], DW_UR_W)
         fmas = op.m * g.kernel[0] * g.kernel[1] * oc_vectors
     else:
         group_vectors = math.ceil(op.n / lanes)
@@ -461,7 +461,7 @@ def step_loop(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpR
     results = [cost.result(spec, gates, precision, f"aten {rec.kind.value} loop ×{threads} "
                            "threads")]
     for op, result in zip(rec.cell, cell, strict=False):
-        device = {c: s for c, s in result.time.parts
-                  if c not in (Category.FRAMEWORK, Category.LATENCY)}
+        device: dict[Category, float] = {c: s for c, s in result.time.parts
+                                         if c not in (Category.FRAMEWORK, Category.LATENCY)}
         results.append(Cost(device, 1, 0, 0).result(spec, op, precision, f"aten {op.kind.value}"))
     return tuple(results)

@@ -92,7 +92,7 @@ def group_ops(workload: Workload) -> list[Item]:
     layer before them."""
     items: list[Item] = []
     owner: dict[str, tuple[int, ...]] = {}  # lowered layer → the items holding its result
-    first, previous = 0, ()
+    first, previous = 0, tuple[int, ...]()
     for layer in workload.layers:
         indexed = tuple((first + i, op) for i, op in enumerate(layer.ops))
         first += len(layer.ops)
@@ -111,9 +111,10 @@ def group_ops(workload: Workload) -> list[Item]:
             items.append(Group(indexed[position][0], gemm, rest, steps, reads))
         elif items and isinstance(items[-1], Group) and len(items) - 1 in reads:
             last = items[-1]
+            own = len(items) - 1
             items[-1] = Group(last.gemm_index, last.gemm, (*last.fused, *_fusable(layer, indexed)),
-                              last.steps, tuple(dict.fromkeys((*last.reads, *reads)))
-                              if len(reads) > 1 else last.reads)
+                              last.steps, tuple(dict.fromkeys(
+                                  i for i in (*last.reads, *reads) if i != own)))
         else:
             items.append(Group(None, None, _fusable(layer, indexed), 1, reads))
         owner[layer.name] = previous = (len(items) - 1,)

@@ -229,3 +229,66 @@ def test_host_copies_and_casts():
     assert copy_seconds(large, s) == pytest.approx(s.host_copy_latency_s + 2 * large / memory)
     elements = large // 4
     assert cast_seconds(elements, FP16, s) == pytest.approx(6 * elements / memory)
+
+
+# ---- depthwise and grouped convolutions, bidirectional layers, merges -------------------
+
+
+def depthwise(channels=64, size=28, batch=8, multiplier=1):
+    from accelsim.ir import ConvGeometry
+
+    geometry = ConvGeometry(channels, (size, size), (3, 3), (1, 1), (1, 1, 1, 1),
+                            (size, size), groups=channels)
+    return Gemm("dw", m=batch * size * size, k=9, n=multiplier, conv=geometry,
+                groups=channels)
+
+
+def test_a_depthwise_convolution_is_pytorchs_direct_kernel_not_a_gemm():
+    from accelsim.machines.gpu.conv import conv_kernels
+    from accelsim.machines.gpu.elementwise import DEPTHWISE, DEPTHWISE_TAP_INSTRUCTIONS
+
+    op = depthwise()
+    (kernel,) = conv_kernels(op, 8, FP32, H200)
+    assert kernel.name == DEPTHWISE.name and kernel.gemm is None
+    outputs = 8 * 64 * 28 * 28
+    moved = (2 * outputs + 64 * (9 + 1)) * 4  # input and output once, filters and biases
+    expected = stream_kernel(DEPTHWISE, outputs, moved, H200,
+                             extra_alu_ops=outputs * 9 * DEPTHWISE_TAP_INSTRUCTIONS)
+    assert (kernel.seconds, kernel.dram_bytes) == (expected.seconds, moved)
+    # fp16 halves the bytes; the kernel never touches tensor cores
+    (half,) = conv_kernels(op, 8, FP16, H200)
+    assert half.name == DEPTHWISE.name and half.dram_bytes < moved
+
+
+def test_a_grouped_convolution_tiles_every_groups_rows_in_one_grid():
+    from accelsim.ir import ConvGeometry
+    from accelsim.machines.gpu.conv import conv_choice
+
+    geometry = ConvGeometry(64, (14, 14), (3, 3), (1, 1), (1, 1, 1, 1), (14, 14), groups=4)
+    grouped = Gemm("g", m=64 * 196, k=16 * 9, n=16, conv=geometry, groups=4)
+    stacked = Gemm("s", m=4 * 64 * 196, k=16 * 9, n=16, conv=geometry)
+    assert conv_choice(grouped, 64, FP32, H200).seconds == \
+        conv_choice(stacked, 64, FP32, H200).seconds
+
+
+def test_a_bidirectional_layer_is_one_cudnn_call(write_model):
+    from accelsim.machines.gpu.pytorch import framework_calls
+
+    net = ax.network(write_model("""
+        name = "bi"
+        input_shape = [16]
+        sequence = true
+        seq_len = 10
+        [[layers]]
+        name = "gru"
+        type = "gru"
+        hidden_size = 32
+        bidirectional = true
+    """), weights="none")
+    calls = framework_calls(ax.lower(net, 4), FP32, H200)
+    rnn = [call for item in calls for call in item.calls if call.host == "rnn"]
+    assert len(rnn) == 1  # one dispatch, both directions' kernels
+    persistent = [k for k in rnn[0].kernels if k.name == "RNN_blockPersist_fp_GRU"]
+    assert len(persistent) == 2
+    reverse = [item for item in calls if item.op.name.startswith("gru.reverse")]
+    assert reverse and all(item.fused_into == "gru.gates" for item in reverse)

@@ -10,6 +10,7 @@ from accelsim.machines.tpu.compiler import (
     compile_workload,
     group_ops,
     input_widths,
+    packing,
     unified_buffer_needs,
 )
 from accelsim.machines.tpu.isa import (
@@ -116,3 +117,66 @@ def test_element_wise_layers_between_keep_the_readers_width(write_model, wide_in
     assert input_widths(items) == [2, 2, 2, 1]  # input, pool, fc, output
     assert unified_buffer_needs(ax.lower(wide_inputs(net, {"fc": 16}), 1)) == [
         ("maxpool2d0", 2 * 64 + 2 * 16), ("fc", 2 * 16 + 4)]
+
+
+# ---- grouped convolutions and graphs -------------------------------------------------
+
+
+def test_depthwise_groups_pack_block_diagonally_into_tiles():
+    assert packing(1, 300, 300, 256, 256) == (1, 1)
+    assert packing(32, 9, 1, 256, 256) == (28, 2)  # 28 × 9 = 252 rows, 28 columns a tile
+    assert packing(960, 9, 1, 256, 256) == (28, 35)
+    assert packing(4, 8 * 9, 64, 256, 256) == (3, 2)  # 3 × 72 rows, 3 × 64 columns
+    assert packing(2, 128 * 9, 128, 256, 256) == (1, 2)  # a group alone spans K blocks
+
+
+def test_a_depthwise_layer_runs_one_pass_per_pack(write_model):
+    net = ax.network(write_model("""
+        name = "dw"
+        input_shape = [32, 8, 8]
+        [[layers]]
+        name = "dw"
+        type = "conv2d"
+        out_channels = 32
+        kernel_size = 3
+        padding = 1
+        groups = 32
+    """), weights="none")
+    program = compile_workload(ax.lower(net, 1), TPU_V1)
+    reads = [i for i in program.instructions if isinstance(i, ReadWeights)]
+    passes = [i for i in program.instructions if isinstance(i, MatrixMultiply)]
+    assert [(r.rows, r.cols) for r in reads] == [(252, 28), (36, 4)]  # 28 channels, then 4
+    assert [p.rows for p in passes] == [64, 64]  # each pack streams every output pixel
+    run = ax.machine("tpu-v1").run(net, batch=1)
+    dw = next(r for r in run.layers if r.name == "dw")
+    assert dw.detail.mapping_efficiency == 32 * 9 / (2 * 256 * 256)
+
+
+def test_a_shortcut_stays_live_in_the_unified_buffer_while_its_block_runs(write_model):
+    net = ax.network(write_model("""
+        name = "residual"
+        input_shape = [4, 8, 8]
+        [[layers]]
+        name = "a"
+        type = "conv2d"
+        out_channels = 4
+        kernel_size = 3
+        padding = 1
+        [[layers]]
+        name = "b"
+        type = "conv2d"
+        out_channels = 4
+        kernel_size = 3
+        padding = 1
+        [[layers]]
+        name = "sum"
+        type = "add"
+        inputs = ["b", "input"]
+    """), weights="none")
+    wl = ax.lower(net, 1)
+    tensor = 4 * 8 * 8  # one int8 activation tensor
+    # a: its input and output; b: a's output, its own, and the input the add still reads
+    assert unified_buffer_needs(wl) == [("a", 2 * tensor), ("b", 3 * tensor)]
+    groups = [item for item in group_ops(wl) if isinstance(item, Group)]
+    assert [op.name for _, op in groups[1].fused] == ["sum"]  # the add rides b's Activate
+    assert groups[1].reads == (1, 0)  # b's group reads a's result and the input transfer

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accelsim.errors import QuantizationError
-from accelsim.nn.layers import Layer
+from accelsim.nn.layers import INPUT, Layer
 from accelsim.nn.network import Network
 from accelsim.nn.numerics import EXACT
-from accelsim.nn.recurrent import LSTM, CellRecurrent
+from accelsim.nn.recurrent import GRU, LSTM, CellRecurrent
 from accelsim.quant.fixedpoint import INT8_MAX, INT8_MIN, affine_params
 from accelsim.quant.scheme import DEFAULT_SCHEME, Calibration, Scheme
 
@@ -118,27 +118,32 @@ def mse_range(values: np.ndarray, asymmetric: bool) -> Range:
 
 def calibrate(net: Network, x: np.ndarray,
               scheme: Scheme = DEFAULT_SCHEME) -> dict[str, LayerRange]:
-    """Run the fp32 reference over `x` and record the range of every layer's tensors."""
+    """Run the fp32 reference over `x` in graph order and record the range of every layer's
+    tensors (a layer's `inputs` range is that of the first tensor it reads)."""
     keep = scheme.calibrate is not Calibration.MAX
     first = _Observer(keep)
     outputs = {layer.name: _Observer(keep) for layer in net.layers}
     gates = {layer.name: _Observer(keep) for layer in net.layers
-             if isinstance(layer, CellRecurrent)}
+             if isinstance(layer, CellRecurrent | GRU)}
     cells = {layer.name: _Observer(False) for layer in net.layers if isinstance(layer, LSTM)}
+    last_use = {name: i for i, names in enumerate(net.sources) for name in names}
     for start in range(0, len(x), CALIBRATION_CHUNK):
-        y = np.asarray(x[start : start + CALIBRATION_CHUNK], np.float32)
-        first.see(y)
-        for layer in net.layers:
+        values = {INPUT: np.asarray(x[start : start + CALIBRATION_CHUNK], np.float32)}
+        first.see(values[INPUT])
+        for i, (layer, names) in enumerate(zip(net.layers, net.sources, strict=True)):
             params = net.params.get(layer.name, {})
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
-                out, cache = layer.forward(params, y, EXACT)
+                out, cache = layer.forward_of(params, tuple(values[n] for n in names), EXACT)
             _check_calibrated(layer, out, x)
             outputs[layer.name].see(out)
             if isinstance(layer, CellRecurrent):
                 gates[layer.name].see(_gate_values(layer, params, cache))
+            if isinstance(layer, GRU):
+                gates[layer.name].see(gru_gate_values(layer, params, cache))
             if isinstance(layer, LSTM):
                 cells[layer.name].see(_cell_values(cache))
-            y = out
+            values = {n: v for n, v in values.items() if last_use.get(n, -1) > i}
+            values[layer.name] = out
     return _layer_ranges(net, first.range(scheme),
                          {name: obs.range(scheme) for name, obs in outputs.items()},
                          {name: obs.range(scheme) for name, obs in gates.items()},
@@ -147,13 +152,10 @@ def calibrate(net: Network, x: np.ndarray,
 
 def _layer_ranges(net: Network, first: Range, outputs: dict[str, Range],
                   gates: dict[str, Range], cells: dict[str, Range]) -> dict[str, LayerRange]:
-    ranges, inputs = {}, first
-    for layer in net.layers:
-        ranges[layer.name] = LayerRange(inputs, outputs[layer.name],
-                                        gates.get(layer.name, Range()),
-                                        cells.get(layer.name, Range()))
-        inputs = outputs[layer.name]
-    return ranges
+    tensors = {INPUT: first, **outputs}
+    return {layer.name: LayerRange(tensors[names[0]], outputs[layer.name],
+                                   gates.get(layer.name, Range()), cells.get(layer.name, Range()))
+            for layer, names in zip(net.layers, net.sources, strict=True)}
 
 
 def _check_calibrated(layer: Layer, out: np.ndarray, x: np.ndarray) -> None:
@@ -174,10 +176,35 @@ def _gate_values(layer: CellRecurrent, params: dict, cache: tuple) -> np.ndarray
                            for d, steps in zip(layer.directions, directions, strict=True)])
 
 
-
 def _cell_values(cache: tuple) -> np.ndarray:
     """Every step's new cell state c_t = f ⊙ c_(t−1) + i ⊙ g, from the LSTM's step caches."""
     _, directions = cache
     values = [(f * c_prev + i * g).ravel() for steps in directions
               for _, (i, f, _o, g, c_prev, _t) in steps]
     return np.concatenate(values) if values else np.zeros(0, np.float32)
+
+
+def gru_gate_values(layer: GRU, params: dict, cache: tuple) -> np.ndarray:
+    """Every step's GRU pre-activations, of each direction: the r and z sums, the input and
+    hidden projections of the candidate and its tanh argument (one gate scale covers them
+    all)."""
+    _, directions = cache
+    hidden = layer.hidden_size
+    parts = []
+    for d, steps in zip(layer.directions, directions, strict=True):
+        if not steps:
+            continue
+        x = np.concatenate([step[0] for step in steps])
+        h = np.concatenate([step[1] for step in steps])
+        r = np.concatenate([step[2] for step in steps])
+        gi = x @ params[f"weight_ih{d}"] + params[f"bias_ih{d}"]
+        w_hh, b_hh = params[f"weight_hh{d}"], params[f"bias_hh{d}"]
+        if layer.linear_before_reset:
+            hn = h @ w_hh[:, 2 * hidden :] + b_hh[2 * hidden :]
+            candidate = gi[:, 2 * hidden :] + r * hn
+        else:
+            hn = (r * h) @ w_hh[:, 2 * hidden :] + b_hh[2 * hidden :]
+            candidate = gi[:, 2 * hidden :] + hn
+        rz = gi[:, : 2 * hidden] + h @ w_hh[:, : 2 * hidden] + b_hh[: 2 * hidden]
+        parts += [rz.ravel(), gi[:, 2 * hidden :].ravel(), hn.ravel(), candidate.ravel()]
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)

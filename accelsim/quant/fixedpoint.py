@@ -91,13 +91,14 @@ def requantize(acc: np.ndarray, multiplier: Multiplier, low: int = -INT8_MAX,
     return np.clip(scaled, low, high).astype(code_dtype(low, high))
 
 
-def div_round(values: np.ndarray, divisor: int) -> np.ndarray:
-    """Integer division rounding half away from zero."""
-    if divisor < 1:
+def div_round(values: np.ndarray, divisor: int | np.ndarray) -> np.ndarray:
+    """Integer division rounding half away from zero (an array of divisors broadcasts)."""
+    divisors = np.asarray(divisor, dtype=np.int64)
+    if divisors.size == 0 or int(divisors.min()) < 1:
         raise QuantizationError(f"divisor = {divisor} must be a positive integer")
     values = np.asarray(values, dtype=np.int64)
-    half = divisor // 2
-    return np.sign(values) * ((np.abs(values) + half) // divisor)
+    half = divisors // 2
+    return np.sign(values) * ((np.abs(values) + half) // divisors)
 
 
 def symmetric_scale(max_abs: float, bits: int = 8) -> float:

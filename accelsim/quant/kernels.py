@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from accelsim.errors import QuantizationError
 from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d, im2col, windows
 from accelsim.nn.dense import Linear, sigmoid, softmax
 from accelsim.nn.layers import Layer
+from accelsim.nn.norm import Clip
 from accelsim.nn.recurrent import LSTM, Recurrent
 from accelsim.quant.fixedpoint import (
     INT8_MAX,
@@ -55,6 +57,17 @@ def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     layers whose accumulators could reach it)."""
     exact = np.asarray(a, np.float64) @ np.asarray(b, np.float64)
     return exact.astype(np.int64).astype(np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class Wired:
+    """Where an op sits in the graph: the tensors it reads (`inputs`; empty: the previous
+    op's output, or the network's input) and the tensor it writes (`output`; empty: its
+    name). A merging op (`merges`) reads all its inputs, any other the first."""
+
+    inputs: tuple[str, ...] = field(default=(), kw_only=True)
+    output: str = field(default="", kw_only=True)
+    merges: ClassVar[bool] = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,7 +158,7 @@ class CellFormat:
 
 
 @dataclass(frozen=True, eq=False)
-class QGemm:
+class QGemm(Wired):
     """conv2d or linear: int8 GEMM + int32 bias, requantized to int8 (ReLU fused: clamp at 0)."""
 
     name: str
@@ -177,8 +190,18 @@ class QGemm:
                        constant_values=self.in_zero)
             pads = (0, 0, 0, 0)
         cols = im2col(x, layer.kernel_size, layer.stride, pads, layer.dilation)
-        out = self._requant(gemm(cols, self.weight) + self.bias)
+        out = self._requant(self._grouped(layer, cols, x.shape[1], gemm) + self.bias)
         return np.ascontiguousarray(out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
+
+    def _grouped(self, layer: Conv2d, cols: np.ndarray, channels: int,
+                 gemm: IntGemm) -> np.ndarray:
+        """One integer GEMM per channel group (depthwise: one per channel), joined."""
+        if layer.groups == 1:
+            return gemm(cols, self.weight)
+        per = layer.out_channels // layer.groups
+        parts = [gemm(np.ascontiguousarray(part), self.weight[:, g * per : (g + 1) * per])
+                 for g, part in enumerate(layer.group_columns(cols, channels))]
+        return np.concatenate(parts, axis=1)
 
     def _requant(self, acc: np.ndarray) -> np.ndarray:
         return requantize(acc, self.multiplier, low=self.out_zero if self.relu else self.out_low,
@@ -186,7 +209,7 @@ class QGemm:
 
 
 @dataclass(frozen=True, eq=False)
-class QElementwise:
+class QElementwise(Wired):
     """relu (max with 0), flatten, max/avg pooling, or a sigmoid/tanh table."""
 
     name: str
@@ -207,19 +230,53 @@ class QElementwise:
             if self.table is None:
                 raise QuantizationError(f"{self.name}: a 'lut' op needs its table")
             return self.table(x)
+        if self.kind == "clip":
+            return self._clip(x)
+        if self.kind == "globalavgpool":
+            total = x.astype(np.int64).sum(axis=(2, 3), keepdims=True)
+            return div_round(total, x.shape[2] * x.shape[3]).astype(x.dtype)
+        return self._pool(x)
+
+    def _clip(self, x: np.ndarray) -> np.ndarray:
+        """Clamp at the codes of the clip's bounds on the input's grid."""
+        low, high = clip_codes(self.layer, self.in_scale, self.in_zero, x.dtype)
+        return np.clip(x, low, high).astype(x.dtype)
+
+    def _pool(self, x: np.ndarray) -> np.ndarray:
+        """Max pooling (padding: the most negative code) or average pooling (padding: the
+        zero point's code, real 0; the divisor counts it unless count_include_pad is off)."""
         layer = self.layer
         if not isinstance(layer, MaxPool2d | AvgPool2d):
             raise QuantizationError(f"{self.name}: a {self.kind!r} op needs a pooling layer, "
                                     f"not {type(layer).__name__}")
-        win = windows(x, layer.kernel_size, layer.step)
+        top, left, bottom, right = layer.padding
+        fill = np.iinfo(x.dtype).min if self.kind == "maxpool" else self.in_zero
+        padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)),
+                        constant_values=fill) if any(layer.padding) else x
+        win = windows(padded, layer.kernel_size, layer.step)
         if self.kind == "maxpool":
             return win.max(axis=(-2, -1))
-        total = win.astype(np.int32).sum(axis=(-2, -1))
+        total = win.astype(np.int64).sum(axis=(-2, -1))
+        if isinstance(layer, AvgPool2d) and not layer.count_include_pad and any(layer.padding):
+            counts = np.rint(layer.divisors(x.shape[2:])).astype(np.int64)
+            return div_round(total - self.in_zero * (win.shape[-1] * win.shape[-2] - counts),
+                             counts).astype(x.dtype)
         return div_round(total, win.shape[-1] * win.shape[-2]).astype(x.dtype)
 
 
+def clip_codes(layer: Layer, scale: float, zero: int,
+               dtype: type[np.integer] | np.dtype) -> tuple[int, int]:
+    """A clip's bounds as codes at `scale` (zero point `zero`), within the dtype's range."""
+    if not isinstance(layer, Clip):
+        raise QuantizationError(f"a clip op needs a clip layer, not {type(layer).__name__}")
+    info = np.iinfo(dtype)
+    low = max(int(np.rint(layer.min / scale)) + zero, int(info.min))
+    high = min(int(np.rint(layer.max / scale)) + zero, int(info.max))
+    return low, high
+
+
 @dataclass(frozen=True, eq=False)
-class QRescale:
+class QRescale(Wired):
     """Codes at one scale (and zero point) → symmetric codes at another, 8 or 16 bits wide
     (a fixed-point multiply)."""
 
@@ -237,7 +294,7 @@ class QRescale:
 
 
 @dataclass(frozen=True, eq=False)
-class QSoftmax:
+class QSoftmax(Wired):
     """Dequantize and take the softmax in float on the host (the last op only)."""
 
     name: str
@@ -251,7 +308,7 @@ class QSoftmax:
 
 
 @dataclass(frozen=True, eq=False)
-class QRecurrent:
+class QRecurrent(Wired):
     """RNN or LSTM on integers: gate GEMM on [x, h] (one shared symmetric scale, 8 or 16 bits),
     gate pre-activations at the same width, table sigmoid and tanh, a fixed-point cell."""
 
@@ -270,8 +327,11 @@ class QRecurrent:
     bits: int = 8  # x, h and the gate pre-activations and outputs
     cell: CellFormat = CellFormat(16, 11)
     cell_tanh: Table | None = None  # tanh(c) at 1/G; built from `cell` when None
+    reverse: bool = False  # the reverse direction of a bidirectional layer: time runs back
 
     def run(self, x: np.ndarray, gemm: IntGemm) -> np.ndarray:
+        if self.reverse:
+            x = x[:, ::-1]
         n, steps, _ = x.shape
         hidden = self.layer.hidden_size
         top = code_max(self.bits)
@@ -284,7 +344,10 @@ class QRecurrent:
             z = requantize(acc, self.gate_multiplier, -top, top)
             h, c = self._cell(z, c, hidden, cell_tanh)
             outputs.append(h)
-        return np.stack(outputs, axis=1) if self.layer.return_sequences else outputs[-1]
+        if not self.layer.return_sequences:
+            return outputs[-1]  # the reverse direction's final state is at t = 0
+        hs = np.stack(outputs, axis=1)
+        return np.ascontiguousarray(hs[:, ::-1]) if self.reverse else hs
 
     def _cell(self, z: np.ndarray, c: np.ndarray, hidden: int,
               cell_tanh: Table) -> tuple[np.ndarray, np.ndarray]:

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from accelsim.errors import AccelsimError, QuantizationError
-from accelsim.nn.layers import Layer, Shape
+from accelsim.nn.layers import INPUT, Layer, Shape
 from accelsim.nn.network import Network, check_labels
 from accelsim.nn.runnable import Runnable
 from accelsim.precision import Precision
 from accelsim.quant.calibration import LayerRange
 from accelsim.quant.calibration import calibrate as calibrate_ranges
 from accelsim.quant.fixedpoint import quantize_affine, quantize_tensor
+from accelsim.quant.graph import build_ops
 from accelsim.quant.kernels import IntGemm, QSoftmax, int_matmul
-from accelsim.quant.quantize import GEMM_LAYERS, build_ops, input_bits
+from accelsim.quant.quantize import GEMM_LAYERS, input_bits
 from accelsim.quant.scheme import DEFAULT_CELL_BITS, DEFAULT_PERCENTILE, DEFAULT_SCHEME, Scheme
 
 FORWARD_CHUNK = 512
@@ -124,12 +126,30 @@ class QuantizedNetwork:
             return quantize_affine(x, self.input_scale, self.input_zero)
         return quantize_tensor(x, self.input_scale, self.input_bits)
 
-    def forward_int(self, xq: np.ndarray, gemm: IntGemm = int_matmul) -> np.ndarray:
-        """Integer inference: int8 (or int16) in, int8 (or int16) out (floats after a final
-        softmax)."""
+    @cached_property
+    def wiring(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        """(the tensors it reads, the tensor it writes) per op; an op without wiring reads the
+        op before it (the first: the input) and writes its name."""
+        out, previous = [], INPUT
         for op in self.ops:
-            xq = op.run(xq, gemm)
-        return xq
+            output = getattr(op, "output", "") or op.name
+            out.append((getattr(op, "inputs", ()) or (previous,), output))
+            previous = output
+        return tuple(out)
+
+    def forward_int(self, xq: np.ndarray, gemm: IntGemm = int_matmul) -> np.ndarray:
+        """Integer inference over the graph: int8 (or int16) in, int8 (or int16) out (floats
+        after a final softmax); each tensor is freed after its last reader."""
+        last_use = {name: i for i, (names, _) in enumerate(self.wiring) for name in names}
+        values = {INPUT: xq}
+        for i, (op, (names, output)) in enumerate(zip(self.ops, self.wiring, strict=True)):
+            xs = tuple(values[name] for name in names)
+            y = op.run(xs if op.merges else xs[0], gemm)
+            for name in names:
+                if last_use[name] == i:
+                    values.pop(name, None)
+            values[output] = y
+        return values[self.wiring[-1][1]]
 
     def forward(self, x: np.ndarray, precision: Precision | str | None = None,
                 gemm: IntGemm = int_matmul,

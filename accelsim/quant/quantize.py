@@ -32,7 +32,7 @@ import numpy as np
 
 from accelsim.errors import AccelsimError, QuantizationError
 from accelsim.nn.conv import AvgPool2d, Conv2d, MaxPool2d
-from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh, sigmoid
+from accelsim.nn.dense import Flatten, Linear, ReLU, Sigmoid, Tanh, sigmoid
 from accelsim.nn.layers import Layer
 from accelsim.nn.network import Network
 from accelsim.nn.recurrent import Recurrent
@@ -53,7 +53,6 @@ from accelsim.quant.kernels import (
     QGemm,
     QRecurrent,
     QRescale,
-    QSoftmax,
     gate_tables,
     hidden_multiplier,
     make_table,
@@ -84,7 +83,7 @@ def activation_params(span: Range, scheme: Scheme, floor: float = 0.0,
     return QParams(symmetric_scale(max(span.magnitude, floor), bits), 0, bits)
 
 
-def _weight_and_bias(weight: np.ndarray, bias: np.ndarray, in_scale: float,
+def weight_and_bias(weight: np.ndarray, bias: np.ndarray, in_scale: float,
                      scheme: Scheme) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weight scales (one per output column), int8 weights (K, N) and int32 bias (at
     in_scale · weight scale).
@@ -107,7 +106,7 @@ def _weight_and_bias(weight: np.ndarray, bias: np.ndarray, in_scale: float,
     return w_scales, quantize_tensor(weight, w_scales), bias_q
 
 
-def _check_accumulators(weight_q: np.ndarray, bias_q: np.ndarray, inp: QParams) -> None:
+def check_accumulators(weight_q: np.ndarray, bias_q: np.ndarray, inp: QParams) -> None:
     """Refuse a layer whose int32 accumulators could overflow on some input: the largest
     |Σ_k w·q + bias| over input codes q in [−2^(bits−1), 2^(bits−1)), or in [0, 2^(bits−1))
     after a ReLU (then the positive and the negative weights of a column bound it apart)."""
@@ -124,14 +123,14 @@ def _check_accumulators(weight_q: np.ndarray, bias_q: np.ndarray, inp: QParams) 
                                 f"with {inp.bits}-bit inputs (limit 2^31); {hint}")
 
 
-def _multiplier(reals: np.ndarray, scheme: Scheme) -> Multiplier:
+def multiplier(reals: np.ndarray, scheme: Scheme) -> Multiplier:
     """One fixed-point multiplier per tensor, or one per output channel."""
     if scheme.weights is Weights.PER_CHANNEL:
         return quantize_multipliers(reals)
     return quantize_multiplier(float(reals[0]))
 
 
-def _zero_corrected(bias_q: np.ndarray, weight_q: np.ndarray, in_zero: int) -> np.ndarray:
+def zero_corrected(bias_q: np.ndarray, weight_q: np.ndarray, in_zero: int) -> np.ndarray:
     """bias − in_zero · Σ_k w[k, n]: the accumulators then see the stored input codes."""
     if not in_zero:
         return bias_q
@@ -142,27 +141,35 @@ def _zero_corrected(bias_q: np.ndarray, weight_q: np.ndarray, in_zero: int) -> n
     return total.astype(np.int32)
 
 
-def _gemm_op(layer: Conv2d | Linear, params: dict, inp: QParams, out: QParams, relu: bool,
-             scheme: Scheme) -> QGemm:
+def gemm_op(layer: Conv2d | Linear, params: dict, inp: QParams, out: QParams, relu: bool,
+             scheme: Scheme, clamp: tuple[int, int] | None = None) -> QGemm:
+    """The integer GEMM of a conv2d or linear layer; `relu` clamps at the output zero point,
+    `clamp` at other codes (an absorbed clip)."""
     weight = params["weight"]
     if isinstance(layer, Conv2d):
         weight = weight.reshape(weight.shape[0], -1).T
     bias = params.get("bias", np.zeros(weight.shape[1]))
-    w_scales, weight_q, bias_q = _weight_and_bias(weight, bias, inp.scale, scheme)
-    bias_q = _zero_corrected(bias_q, weight_q, inp.zero)
-    _check_accumulators(weight_q, bias_q, inp)
-    top = code_max(out.bits)
-    out_low = -top - 1 if scheme.zero_points and out.bits == 8 else -top
+    w_scales, weight_q, bias_q = weight_and_bias(weight, bias, inp.scale, scheme)
+    bias_q = zero_corrected(bias_q, weight_q, inp.zero)
+    check_accumulators(weight_q, bias_q, inp)
+    out_low, top = clamp or code_range(out, scheme)
     return QGemm(layer.name, layer, weight_q, bias_q,
-                 _multiplier(inp.scale * w_scales / out.scale, scheme), relu, inp.scale,
+                 multiplier(inp.scale * w_scales / out.scale, scheme), relu, inp.scale,
                  out.scale, inp.zero, out.zero, out_low, top)
 
 
-def _recurrent_op(layer: Recurrent, params: dict, inp: QParams, ranges: LayerRange,
+def code_range(params: QParams, scheme: Scheme) -> tuple[int, int]:
+    """The smallest and largest code of a tensor: ±127 (±32,767) symmetric, [−128, 127]
+    with a zero point."""
+    top = code_max(params.bits)
+    return (-top - 1 if scheme.zero_points and params.bits == 8 else -top), top
+
+
+def recurrent_op(layer: Recurrent, params: dict, inp: QParams, ranges: LayerRange,
                   scheme: Scheme) -> QRecurrent:
-    w_scales, weight_q, bias_q = _weight_and_bias(params["weight"], params["bias"], inp.scale,
+    w_scales, weight_q, bias_q = weight_and_bias(params["weight"], params["bias"], inp.scale,
                                                   scheme)
-    _check_accumulators(weight_q, bias_q, inp)
+    check_accumulators(weight_q, bias_q, inp)
     bits = inp.bits
     gate_scale = symmetric_scale(ranges.gates.magnitude, bits)
     sigmoid_table, tanh_table = gate_tables(gate_scale, bits, scheme.lut_size,
@@ -170,12 +177,12 @@ def _recurrent_op(layer: Recurrent, params: dict, inp: QParams, ranges: LayerRan
     cell = CellFormat.covering(scheme.cell_bits, ranges.cells.magnitude)
     return QRecurrent(
         layer.name, layer, weight_q, bias_q,
-        _multiplier(inp.scale * w_scales / gate_scale, scheme), sigmoid_table, tanh_table,
+        multiplier(inp.scale * w_scales / gate_scale, scheme), sigmoid_table, tanh_table,
         hidden_multiplier(layer, inp.scale, bits), inp.scale, inp.scale, bits=bits,
         cell=cell, cell_tanh=cell.tanh_table(bits))
 
 
-def _simple_op(layer: Layer, inp: QParams) -> QElementwise:
+def simple_op(layer: Layer, inp: QParams) -> QElementwise:
     scale, zero = inp.scale, inp.zero
     kind = "relu" if isinstance(layer, ReLU) else "flatten" if isinstance(layer, Flatten) \
         else "maxpool" if isinstance(layer, MaxPool2d) \
@@ -217,79 +224,10 @@ def _check_layer_names(net: Network, scheme: Scheme) -> None:
                                     f"choose from {', '.join(names)}")
 
 
-def build_ops(net: Network, ranges: dict[str, LayerRange],
-              scheme: Scheme = DEFAULT_SCHEME) -> tuple[list, QParams]:
-    """Integer ops for every layer, and how the input must be quantized."""
-    layers, ops = list(net.layers), []
-    widths = input_bits(net, scheme)
-    first = layers[0]
-    floor = 1.0 if isinstance(first, Recurrent) else 0.0
-    params = activation_params(ranges[first.name].inputs, scheme, floor, widths[0])
-    input_params, index = params, 0
-    while index < len(layers):
-        try:
-            new_ops, used = _layer_ops(net, layers, index, ranges, params, scheme, widths)
-        except QuantizationError as err:
-            raise QuantizationError(f"layer {layers[index].name!r}: {err}") from None
-        ops.extend(new_ops)
-        index += used
-        params = QParams(ops[-1].out_scale, ops[-1].out_zero, _out_bits(ops[-1], params),
-                         _clamped_at_zero(ops[-1], params))
-    return ops, input_params
-
-
-def _clamped_at_zero(op: object, inp: QParams) -> bool:
-    """True when an op's output codes cannot fall below its zero point."""
-    if isinstance(op, QGemm):
-        return op.relu
-    if isinstance(op, QElementwise):
-        return op.kind == "relu" or (op.kind != "lut" and inp.nonnegative)
-    return False
-
-
-def _out_bits(op: object, inp: QParams) -> int:
-    """The width of an op's outputs: what it writes, or its input's when it passes codes on."""
-    if isinstance(op, QGemm):
-        return 16 if op.out_high > 127 else 8
-    if isinstance(op, QRescale):
-        return op.out_bits
-    if isinstance(op, QRecurrent):
-        return op.bits
-    return inp.bits
-
-
-def _rescaled(name: str, inp: QParams, wanted: QParams) -> list[QRescale]:
+def rescaled(name: str, inp: QParams, wanted: QParams) -> list[QRescale]:
     """A rescale op from `inp` to `wanted`, or none when they are the same grid."""
     if wanted.scale == inp.scale and not inp.zero and wanted.bits == inp.bits:
         return []
     return [QRescale(f"{name}.rescale", quantize_multiplier(inp.scale / wanted.scale),
                      inp.scale, wanted.scale, inp.zero, 0, wanted.bits)]
 
-
-def _layer_ops(net: Network, layers: list[Layer], index: int, ranges: dict[str, LayerRange],
-               inp: QParams, scheme: Scheme, widths: list[int]) -> tuple[list, int]:
-    """The ops for layers[index] (and a ReLU it absorbs), and how many layers they cover."""
-    layer = layers[index]
-    params = net.params.get(layer.name, {})
-    if isinstance(layer, Conv2d | Linear):
-        ops: list = []
-        if inp.bits != widths[index]:  # a recurrent layer's h meets a reader of another width
-            wanted = activation_params(ranges[layer.name].inputs, scheme, bits=widths[index])
-            ops, inp = _rescaled(layer.name, inp, wanted), wanted
-        relu = index + 1 < len(layers) and isinstance(layers[index + 1], ReLU)
-        after = index + 1 + relu
-        out_bits = widths[after] if after < len(layers) else widths[index]
-        out = activation_params(ranges[layers[index + relu].name].outputs, scheme,
-                                bits=out_bits)
-        return [*ops, _gemm_op(layer, params, inp, out, relu, scheme)], 1 + relu
-    if isinstance(layer, Recurrent):
-        wanted = activation_params(ranges[layer.name].inputs, scheme, floor=1.0,
-                                   bits=widths[index])
-        return [*_rescaled(layer.name, inp, wanted),
-                _recurrent_op(layer, params, wanted, ranges[layer.name], scheme)], 1
-    if isinstance(layer, Softmax):
-        if index != len(layers) - 1:
-            raise AccelsimError(f"softmax layer {layer.name!r} must be the last layer "
-                                "for int8 inference")
-        return [QSoftmax(layer.name, inp.scale, 0.0, inp.zero)], 1
-    return [_simple_op(layer, inp)], 1

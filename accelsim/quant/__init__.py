@@ -1,4 +1,5 @@
-"""int8 quantization: schemes, calibration, integer-only kernels, fixed-point requantization,
+"""int8 quantization: schemes, calibration, integer-only kernels over the network graph (batch
+norm folded, adds and concats requantized to a common scale), fixed-point requantization,
 and per-layer sensitivity with a mixed-precision suggestion."""
 
 from accelsim.quant.network import QuantizedNetwork, ensure_quantized, quantize

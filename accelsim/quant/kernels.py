@@ -159,7 +159,9 @@ class CellFormat:
 
 @dataclass(frozen=True, eq=False)
 class QGemm(Wired):
-    """conv2d or linear: int8 GEMM + int32 bias, requantized to int8 (ReLU fused: clamp at 0)."""
+    """conv2d or linear: int8 GEMM + int32 bias, requantized to int8 (ReLU fused: clamp at 0;
+    a clip fused: out_low and out_high). A grouped (or depthwise) convolution runs one GEMM
+    per group through `gemm`, each on its channels' columns and its filters."""
 
     name: str
     layer: Conv2d | Linear
@@ -210,7 +212,9 @@ class QGemm(Wired):
 
 @dataclass(frozen=True, eq=False)
 class QElementwise(Wired):
-    """relu (max with 0), flatten, max/avg pooling, or a sigmoid/tanh table."""
+    """relu (max with the zero point), flatten, clip (at the codes of its bounds), max/avg
+    pooling (padded), global average pooling (an integer sum, divided with rounding), or a
+    sigmoid/tanh table; all but the table keep the input's grid."""
 
     name: str
     layer: Layer

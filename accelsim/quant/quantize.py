@@ -1,10 +1,12 @@
-"""Post-training int8 quantization: build the integer ops from calibrated ranges.
+"""Post-training int8 quantization: the integer op of each layer from calibrated ranges
+(`graph.build_ops` walks the network graph and wires them).
 
 The default scheme (`Scheme()`) is symmetric per tensor, from the largest magnitude seen in
 the calibration data (weights from their own largest magnitude); `scheme.py` lists the
 others: weight scales per output channel, activations with zero points, percentile and MSE
-calibration. A GEMM followed by ReLU is fused: its accumulators are requantized straight to
-the ReLU output's scale with a clamp at its zero point. Recurrent layers quantize [x, h] with
+calibration. A GEMM whose only reader is a ReLU (or a clip) absorbs it: its accumulators
+are requantized straight to the activation output's scale with a clamp at its zero point (or
+at the codes of the clip's bounds). Recurrent layers quantize [x, h] with
 one symmetric scale (at least 1/127, so h in [−1, 1] fits exactly) under every scheme: an
 asymmetric input is rescaled to it first; per-channel weights give one scale per gate column.
 

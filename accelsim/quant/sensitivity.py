@@ -49,10 +49,10 @@ import numpy as np
 from accelsim.errors import QuantizationError
 from accelsim.nn.conv import Conv2d
 from accelsim.nn.dense import Linear, ReLU
-from accelsim.nn.layers import Layer
+from accelsim.nn.layers import INPUT, Layer
 from accelsim.nn.network import FORWARD_CHUNK, Network
 from accelsim.nn.numerics import EXACT
-from accelsim.nn.recurrent import Recurrent
+from accelsim.nn.recurrent import CellRecurrent, Recurrent
 from accelsim.nn.scoring import score
 from accelsim.quant.calibration import LayerRange, Range, calibrate
 from accelsim.quant.fixedpoint import INT8_MAX, INT8_MIN, affine_params, symmetric_scale
@@ -142,6 +142,7 @@ def quantizable_layers(net: Network) -> tuple[str, ...]:
 
 
 def _units(net: Network) -> list[_Unit]:
+    _check_sequential(net)
     layers, units, index = list(net.logit_layers()), [], 0
     while index < len(layers):
         layer = layers[index]
@@ -150,6 +151,25 @@ def _units(net: Network) -> list[_Unit]:
         units.append(_Unit(layer.name, tuple(layers[index : index + 1 + fused])))
         index += 1 + fused
     return units
+
+
+def _check_sequential(net: Network) -> None:
+    """Fake quantization walks layers in order: refuse graphs (branches, merges) and the
+    recurrent layers it has no time loop for, naming what does work."""
+    previous = INPUT
+    for layer, names in zip(net.layers, net.sources, strict=True):
+        if names != (previous,):
+            raise QuantizationError(
+                f"sensitivity analysis runs sequential networks; {net.name!r} is a graph "
+                f"(layer {layer.name!r} reads {', '.join(names)}): quantize it with "
+                "accelsim.quantize and compare int8 with fp32 accuracy instead")
+        if isinstance(layer, Recurrent) and (not isinstance(layer, CellRecurrent)
+                                             or layer.bidirectional):
+            raise QuantizationError(
+                f"sensitivity analysis fake-quantizes one-directional RNN and LSTM layers; "
+                f"layer {layer.name!r} is a {'bidirectional ' * layer.bidirectional}"
+                f"{layer.type_name}: quantize it with accelsim.quantize instead")
+        previous = layer.name
 
 
 def fake_forward(net: Network, ranges: Mapping[str, LayerRange], x: np.ndarray,
@@ -197,7 +217,7 @@ def _unit_params(net: Network, unit: _Unit, bits: int | None,
 def _run_unit(unit: _Unit, params: dict[str, Any], ranges: Mapping[str, LayerRange],
               y: np.ndarray, bits: int | None, scheme: Scheme) -> np.ndarray:
     head = unit.layers[0]
-    if bits is not None and isinstance(head, Recurrent):
+    if bits is not None and isinstance(head, CellRecurrent):
         return _recurrent(head, params, y, _input_grid(unit, ranges, bits, scheme))
     y, _ = head.forward(params, y, EXACT)
     for layer in unit.layers[1:]:
@@ -207,7 +227,7 @@ def _run_unit(unit: _Unit, params: dict[str, Any], ranges: Mapping[str, LayerRan
     return fake_quantize(y, activation_grid(ranges[unit.layers[-1].name].outputs, bits, scheme))
 
 
-def _recurrent(layer: Recurrent, params: dict[str, Any], x: np.ndarray,
+def _recurrent(layer: CellRecurrent, params: dict[str, Any], x: np.ndarray,
                grid: Grid) -> np.ndarray:
     """The layer's time loop with h_t rounded to `grid` (what is fed back and output)."""
     state = layer.initial_state(len(x), np.dtype(np.float32))

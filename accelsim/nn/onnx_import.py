@@ -10,8 +10,10 @@ functions, so `import accelsim` never imports it. What is read:
 - the default-domain opsets 13 to 21 and the operators of `onnx_ops` and `onnx_recurrent`;
   any other operator is refused, naming the node and listing the supported ones.
 - nodes in any order (sorted; a cycle is an error); nodes nothing reads are dropped.
-- initializers of float, integer or bool type stored in the file (external data is
-  refused); weights must be finite in float32; sizes past 2^48 values, or weights over
+- initializers of float, integer or bool type, stored in the file or in external data files
+  beside it (PyTorch's dynamo exporter writes `model.onnx.data`): a location must name a
+  file in the model's own folder, and its offset and length must lie inside that file;
+  weights must be finite in float32; sizes past 2^48 values, or weights over
   `accelsim.nn.weights.init_limit_bytes()`, are refused.
 
 Every failure is a `ModelFileError` (or `MemoryLimitError`) naming the file; an error in a
@@ -148,7 +150,8 @@ def _initializers(onnx: ModuleType, graph: Any, path: Path) -> dict[str, np.ndar
         raise ModelFileError(f"{path}: holds sparse initializers, which accelsim does not read")
     total, out = 0, {}
     for tensor in graph.initializer:
-        out[tensor.name] = tensor_array(onnx, tensor, f"{path}: initializer {tensor.name!r}")
+        out[tensor.name] = tensor_array(onnx, tensor, f"{path}: initializer {tensor.name!r}",
+                                        path.parent)
         total += out[tensor.name].size
     if 4 * total > init_limit_bytes():
         raise MemoryLimitError(f"{path}: the initializers hold {total:,} values "
@@ -157,9 +160,12 @@ def _initializers(onnx: ModuleType, graph: Any, path: Path) -> dict[str, np.ndar
     return out
 
 
-def tensor_array(onnx: ModuleType, tensor: Any, where: str) -> np.ndarray:
-    """A TensorProto as an array: stored in the file, of a sensible size and a numeric type."""
-    if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+def tensor_array(onnx: ModuleType, tensor: Any, where: str,
+                 folder: Path | None = None) -> np.ndarray:
+    """A TensorProto as an array: stored in the file (or, for an initializer, in an external
+    data file in `folder`), of a sensible size and a numeric type."""
+    external = tensor.data_location == onnx.TensorProto.EXTERNAL or bool(tensor.external_data)
+    if external and folder is None:
         raise ModelFileError(f"{where} is stored in an external data file; save the model "
                              "with its weights inside (onnx.save(model, path, "
                              "save_as_external_data=False))")
@@ -169,6 +175,9 @@ def tensor_array(onnx: ModuleType, tensor: Any, where: str) -> np.ndarray:
                              f"{MAX_CONST_ELEMENTS:,} values")
     if tensor.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
         raise ModelFileError(f"{where} holds strings or no type; weights must be numbers")
+    if external:
+        assert folder is not None  # refused above
+        return _external_array(onnx, tensor, where, folder)
     try:
         array = onnx.numpy_helper.to_array(tensor)
     except Exception as err:  # a payload that does not fit its shape, an unknown type
@@ -177,6 +186,42 @@ def tensor_array(onnx: ModuleType, tensor: Any, where: str) -> np.ndarray:
     if array.dtype.kind not in "fiub":
         raise ModelFileError(f"{where} has dtype {array.dtype}; weights must be real numbers")
     return np.asarray(array)
+
+
+def _external_array(onnx: ModuleType, tensor: Any, where: str, folder: Path) -> np.ndarray:
+    """An initializer's values from its external data file: `location` a file in the model's
+    folder (no absolute path, no way out of it), `offset` and `length` inside the file, the
+    length the tensor's own size; read little-endian as ONNX stores them."""
+    fields = {entry.key: entry.value for entry in tensor.external_data}
+    location = fields.get("location", "")
+    target = (folder / location).resolve()
+    if not location or Path(location).is_absolute() or ".." in Path(location).parts \
+            or target.parent != folder.resolve():
+        raise ModelFileError(f"{where} names the external data file {location!r}; accelsim "
+                             "reads external data only from a file beside the model")
+    try:
+        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type))
+        offset, size = int(fields.get("offset", 0)), target.stat().st_size
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelFileError(f"{where}: unreadable external data fields ({err}); the file is "
+                             "corrupt") from None
+    except OSError as err:
+        raise ModelFileError(f"{where} is stored in {location!r}, which cannot be read "
+                             f"({err.strerror or err}); keep the data file beside the model"
+                             ) from None
+    if dtype.kind not in "fiub":
+        raise ModelFileError(f"{where} has dtype {dtype}; weights must be real numbers")
+    expected = math.prod(tensor.dims) * dtype.itemsize
+    length = int(fields.get("length", expected))
+    if offset < 0 or length != expected or offset + length > size:
+        raise ModelFileError(f"{where}: external data at offset {offset} of length {length} "
+                             f"does not hold its {expected:,} bytes inside {location!r} "
+                             f"({size:,} bytes); the data file is truncated or not this "
+                             "model's")
+    with target.open("rb") as data:
+        data.seek(offset)
+        raw = data.read(length)
+    return np.frombuffer(raw, dtype.newbyteorder("<")).astype(dtype).reshape(tuple(tensor.dims))
 
 
 def _attrs(onnx: ModuleType, node: Any, where: str) -> dict[str, Any]:

@@ -339,10 +339,32 @@ def _global_pool(b: Builder, node: Node) -> None:
     b.set(node.outputs[0], b.canonical(name))
 
 
+def _reduce_mean(b: Builder, node: Node) -> None:
+    """The mean over height and width (`x.mean((2, 3))`, MobileNet and EfficientNet code):
+    global average pooling, flattened to (batch, channels) without keepdims."""
+    b.only_first_output()
+    _, source, _ = _spatial_input(b, node)
+    if node.input(1):  # opset 18: the axes are an input
+        axes = tuple(int(a) for a in np.asarray(b.const(node.input(1), "the axes")).ravel())
+    else:
+        axes = tuple(int(a) for a in b.attr("axes", []))
+    if sorted(a % 4 for a in axes) != [2, 3]:
+        raise b.fail(f"averages over axes {list(axes)}; accelsim averages (batch, channels, "
+                     "height, width) maps over height and width (axes [2, 3]) only")
+    name = b.add(GlobalAvgPool2d, _name(b), {}, (source,))
+    out = b.canonical(name)
+    if int(b.attr("keepdims", 1)):
+        b.set(node.outputs[0], out)
+    else:  # (batch, channels, 1, 1) seen as (batch, channels)
+        atoms = tuple(atom for group in out.groups for atom in group)
+        b.set(node.outputs[0], View(name, ((atoms[0],), atoms[1:])))
+
+
 CONVERTERS: dict[str, Converter] = {
     "Conv": _conv, "BatchNormalization": _batchnorm, "Relu": _unary(ReLU), "Clip": _clip,
     "Sigmoid": _unary(Sigmoid), "Tanh": _unary(Tanh), "Softmax": _softmax, "MaxPool": _pool,
-    "AveragePool": _pool, "GlobalAveragePool": _global_pool, "Add": _add, "Concat": _concat,
+    "AveragePool": _pool, "GlobalAveragePool": _global_pool, "ReduceMean": _reduce_mean,
+    "Add": _add, "Concat": _concat,
     "Gemm": _gemm, "MatMul": _matmul, "Identity": _alias, "Dropout": _alias,
     **SHAPE_CONVERTERS,
 }

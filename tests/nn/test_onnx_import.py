@@ -419,3 +419,82 @@ def test_padded_pooling_matches_onnxruntime(tmp_path, op, attrs):
     path = save(made, tmp_path)
     x = RNG.standard_normal((2, 2, 7, 6)).astype(np.float32)
     assert relative_error(import_onnx(path).forward(x), run_ort(path, x)) < RTOL
+
+
+# ---- ReduceMean heads and external weight files ------------------------------------------
+
+
+@pytest.mark.parametrize(("keepdims", "opset"), [(0, 17), (1, 17), (0, 18), (1, 21)])
+def test_a_spatial_mean_is_global_average_pooling(tmp_path, keepdims, opset):
+    axes = const("axes", np.array([-2, -1], np.int64))
+    inits: tuple = (const("w", weights(5, 3)),)
+    if opset >= 18:
+        mean = helper.make_node("ReduceMean", ["x", "axes"], ["m"], name="mean",
+                                keepdims=keepdims)
+        inits = (*inits, axes)
+    else:
+        mean = helper.make_node("ReduceMean", ["x"], ["m"], name="mean", axes=[2, 3],
+                                keepdims=keepdims)
+    nodes = [mean]
+    if keepdims:
+        nodes.append(helper.make_node("Flatten", ["m"], ["f"], name="flat"))
+    nodes.append(helper.make_node("Gemm", ["f" if keepdims else "m", "w"], ["y"], name="fc",
+                                  transB=1))
+    path = save(model(nodes, [tensor("x", ["N", 3, 5, 4])], [tensor("y", None)], inits, opset),
+                tmp_path)
+    net = import_onnx(path)
+    assert "globalavgpool2d" in [layer.type_name for layer in net.layers]
+    x = RNG.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    assert relative_error(net.forward(x), run_ort(path, x)) < RTOL
+
+
+def test_a_mean_over_channels_is_refused(tmp_path):
+    nodes = [helper.make_node("ReduceMean", ["x"], ["y"], name="mean", axes=[1], keepdims=1)]
+    path = save(model(nodes, [tensor("x", ["N", 3, 5, 4])], [tensor("y", None)]), tmp_path)
+    with pytest.raises(ModelFileError, match=r"'mean' \(ReduceMean\).*axes \[1\]"):
+        import_onnx(path)
+
+
+def external(tmp_path: Path, name: str = "m.onnx") -> Path:
+    """The resnet fixture saved as PyTorch's dynamo exporter saves: weights in NAME.data."""
+    made = onnx.load(FIXTURES / "resnet_small.onnx")
+    path = tmp_path / name
+    onnx.save(made, path, save_as_external_data=True, all_tensors_to_one_file=True,
+              location=f"{name}.data", size_threshold=0)
+    return path
+
+
+def test_weights_in_an_external_data_file_beside_the_model_are_read(tmp_path):
+    path = external(tmp_path)
+    assert path.stat().st_size < 20_000 < (tmp_path / "m.onnx.data").stat().st_size
+    x = np.load(FIXTURES / "resnet_small.npz")["x"]
+    assert relative_error(import_onnx(path).forward(x), run_ort(path, x)) < RTOL
+
+
+def _relocate(path: Path, location: str | None = None, length: int | None = None) -> None:
+    made = onnx.load(path, load_external_data=False)
+    entry = next(e for t in made.graph.initializer for e in t.external_data
+                 if e.key == ("location" if location is not None else "length"))
+    entry.value = location if location is not None else str(length)
+    path.write_bytes(made.SerializeToString())
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"location": "../m.onnx.data"}, "only from a file beside the model"),
+    ({"location": "/etc/passwd"}, "only from a file beside the model"),
+    ({"location": "missing.data"}, "cannot be read"),
+    ({"length": 3}, "does not hold its"),
+])
+def test_external_data_that_leaves_the_folder_or_the_file_is_refused(tmp_path, change, message):
+    path = external(tmp_path)
+    _relocate(path, **change)
+    with pytest.raises(ModelFileError, match=message):
+        import_onnx(path)
+
+
+def test_truncated_external_data_is_refused(tmp_path):
+    path = external(tmp_path)
+    data = tmp_path / "m.onnx.data"
+    data.write_bytes(data.read_bytes()[:100])
+    with pytest.raises(ModelFileError, match="truncated or not this model's"):
+        import_onnx(path)

@@ -464,7 +464,7 @@ constraints = ["tpu.array_rows == tpu.array_cols"]
 tpu.array_rows = [16, 64, 256]
 tpu.array_cols = [16, 64, 256]
 tpu.unified_buffer_bytes = [2048, 8192]
-batch = [1, 100000]
+batch = [1, 1000]
 """
 
 
@@ -484,9 +484,9 @@ def test_sweep_writes_its_folder_prints_the_best_points_and_resumes(tmp_path, ca
     assert {"sweep.csv", "sweep.json", "summary.md", "index.html"} <= {
         p.name for p in out.iterdir()}
     net = accelsim.network("lenet5", weights="none")
-    # 2 KiB holds no LeNet-5 image; 8 KiB three, so 100,000 run in passes of 3
+    # 2 KiB holds no LeNet-5 image; 8 KiB three, so 1,000 run in passes of 3
     runs = {n: accelsim.machine("tpu-v1", array_rows=n, array_cols=n,
-                                unified_buffer_bytes=8192).run(net, batch=100_000)
+                                unified_buffer_bytes=8192).run(net, batch=1000)
             for n in (16, 64, 256)}
     size, best = max(runs.items(), key=lambda item: item[1].throughput)
     row = next(line for line in captured.out.splitlines() if "throughput_per_s" in line)
@@ -499,7 +499,7 @@ def test_sweep_writes_its_folder_prints_the_best_points_and_resumes(tmp_path, ca
     (SWEEP.replace("tpu.array_cols =", "tpu.array_col ="), [],
      "sweep.axes.tpu.array_col: 'tpu.array_col' is not an axis of a tpu-v1 sweep; did you "
      "mean 'tpu.array_cols'?"),
-    (SWEEP.replace("batch = [1, 100000]", "gpu.sm_count = [8]"), [],
+    (SWEEP.replace("batch = [1, 1000]", "gpu.sm_count = [8]"), [],
      "'gpu.sm_count' is a gpu field, but tpu-v1 is a tpu"),
     (SCENARIO, [], "sweep: the scenario has no [sweep] table"),
     (SWEEP, ["--workers", "0"], "argument --workers: '0' must be a positive integer"),
@@ -533,7 +533,7 @@ def test_sweep_keeps_another_sweeps_results_and_run_points_to_the_sweep_command(
     assert main(["sweep", str(tmp_path / "s.toml"), "--out", str(out), "--workers", "1"]) == 0
     capsys.readouterr()
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    (tmp_path / "t.toml").write_text(SWEEP.replace("batch = [1, 100000]", "tpu.clock_hz = [7e8]"))
+    (tmp_path / "t.toml").write_text(SWEEP.replace("batch = [1, 1000]", "tpu.clock_hz = [7e8]"))
     assert main(["sweep", str(tmp_path / "t.toml"), "--out", str(out)]) == 2
     assert "holds another sweep's columns, so its rows cannot be resumed" in \
         one_error_line(capsys)

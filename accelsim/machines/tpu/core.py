@@ -204,6 +204,19 @@ class TPU(Machine):
         return (program, execute(program, self.spec),
                 execute(program, self.spec, host_io=False).cycles)
 
+    def _whole_cycles(self, workload: Workload) -> float:
+        """The whole batch's end-to-end cycles as one program, by the fused kernel (equal,
+        bit for bit, to executing the compiled program; fused_timing.py), so that deciding
+        against spilling never builds a program of the whole batch."""
+        from accelsim.machines.tpu.fused_timing import LANE, encode_items, program_cycles
+
+        spec = self.spec
+        lane = np.array([(spec.ddr_bytes_per_cycle, spec.pcie_bytes_per_cycle,
+                          spec.weight_fifo_tiles, True)], LANE)
+        cycles, _, _ = program_cycles(encode_items(workload), spec.array_rows, spec.array_cols,
+                                      spec.accumulator_buffer_rows, lane)
+        return float(cycles[0])
+
     def passes(self, workload: Workload) -> Passes:
         """The program passes that run the batch: one when its live activations fit the
         Unified Buffer; otherwise the faster of (a) sub-batches of the largest batch that fits
@@ -223,10 +236,10 @@ class TPU(Machine):
             runs.append((rest_run, rest_device, 1))
         split = Passes(tuple(runs), program, sub_batch=sub)
         spilled = spill_bytes(workload, self.spec)
-        whole_program, whole, whole_device = self._pass(workload, check=False)
         spill_cycles = spilled / self.spec.pcie_bytes_per_cycle
-        if whole.cycles + spill_cycles >= split.combined().cycles:
+        if self._whole_cycles(workload) + spill_cycles >= split.combined().cycles:
             return split
+        whole_program, whole, whole_device = self._pass(workload, check=False)
         return Passes(((_with_spill(whole, spill_cycles), whole_device + spill_cycles, 1),),
                       whole_program, spilled_bytes=spilled)
 

@@ -1,7 +1,7 @@
 """Graph networks' speed (run with `make bench`): timing ResNet-18 and MobileNetV2 at batch 64
-(lowering included) within 0.2 s on each machine family once warm (measured: 2-30 ms) — the TPU's sub-batch
-passes and the packed depthwise tiles included — and importing the ONNX fixtures within 0.1 s
-each (2-6 ms)."""
+(lowering included) within 0.2 s on each machine family once warm (measured: 2-30 ms), the
+TPU's sub-batch passes and packed depthwise tiles included; importing each ONNX fixture
+within 0.1 s (2-6 ms)."""
 
 from __future__ import annotations
 

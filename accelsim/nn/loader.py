@@ -50,6 +50,7 @@ TOP_LEVEL_KEYS = {"name", "description", "input_shape", "sequence", "seq_len", "
 WeightsChoice = str | Path
 WEIGHT_MODES = ("trained", "init", "none")
 MAX_SEED = 2**63 - 1
+MAX_LAYERS = 10_000  # layers of one network, stacked recurrent layers counted one by one
 MAX_ELEMENTS = 2**48  # values per sample or parameters per layer: sizes × batch stay in int64
 
 
@@ -264,8 +265,9 @@ def _layer_from_table(table: dict[str, Any], index: int, path: Path) -> list[Lay
                              f"{', '.join(sorted(LAYER_TYPES))}")
     cls = LAYER_TYPES[kind]
     stack = fields.pop("num_layers", 1) if kind in ("rnn", "lstm", "gru") else 1
-    if isinstance(stack, bool) or not isinstance(stack, int) or stack < 1:
-        raise ModelFileError(f"{where}: num_layers = {stack!r} must be a positive integer")
+    if isinstance(stack, bool) or not isinstance(stack, int) or not 1 <= stack <= MAX_LAYERS:
+        raise ModelFileError(f"{where}: num_layers = {stack!r} must be an integer from 1 to "
+                             f"{MAX_LAYERS:,}")
     try:
         if stack == 1:
             return [cls.from_fields(name, fields)]
@@ -290,6 +292,9 @@ def build_network(doc: dict[str, Any], path: Path) -> Network:
     layers: list[Layer] = []
     for index, table in enumerate(doc["layers"]):
         layers.extend(_layer_from_table(table, index, path))
+        if len(layers) > MAX_LAYERS:
+            raise ModelFileError(f"{path}: more than {MAX_LAYERS:,} layers (num_layers "
+                                 "included); accelsim runs networks of at most that many")
     counts = Counter(layer.name for layer in layers)
     duplicates = sorted(name for name, count in counts.items() if count > 1)
     if duplicates:

@@ -327,3 +327,19 @@ def test_bad_network_names_paths_and_seeds(tmp_path):
             load_network("lenet5", weights="init", seed=seed)
     with pytest.raises(ModelFileError, match=r"weights = 'trianed': the file does not exist"):
         load_network("lenet5", weights="trianed")
+
+
+def test_absurd_layer_counts_are_refused_at_once(write_model):
+    from accelsim.errors import ModelFileError
+
+    with pytest.raises(ModelFileError, match=r"num_layers = 100000000 must be an integer from "
+                                             r"1 to 10,000"):
+        ax.network(write_model("""
+            name = "deep"
+            input_shape = [4]
+            sequence = true
+            [[layers]]
+            type = "lstm"
+            hidden_size = 4
+            num_layers = 100000000
+        """))

@@ -330,8 +330,6 @@ def test_bad_network_names_paths_and_seeds(tmp_path):
 
 
 def test_absurd_layer_counts_are_refused_at_once(write_model):
-    from accelsim.errors import ModelFileError
-
     with pytest.raises(ModelFileError, match=r"num_layers = 100000000 must be an integer from "
                                              r"1 to 10,000"):
         ax.network(write_model("""

@@ -42,7 +42,7 @@ from accelsim.machines.gpu.elementwise import (
     vector_cost,
 )
 from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel
-from accelsim.machines.gpu.launches import Kernel, eager_seconds
+from accelsim.machines.gpu.launches import Kernel, eager_seconds, replay_seconds
 from accelsim.machines.gpu.pytorch import OpCalls, framework_calls
 from accelsim.machines.gpu.spec import GPU_SPECS, GPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
@@ -158,7 +158,8 @@ class GPU(SpecMachine):
         device = sum(c.device_seconds for c in forward)
         calls = [c for item in per_op for c in item.calls]
         seconds = eager_seconds(calls, dict(self.spec.host_dispatch_s),
-                                self.spec.host_kernel_launch_s)
+                                self.spec.host_kernel_launch_s) \
+            if self.spec.framework == "eager" else replay_seconds(calls)
         kernels = sum(c.launches for c in forward)
         framework = max(seconds - sum(r.seconds for r in layers), 0.0)
         time = Breakdown.total_of([*(r.time for r in layers),

@@ -71,3 +71,10 @@ def eager_seconds(calls: Iterable[FrameworkCall], dispatch: dict[str, float],
             host += launch_s * kernel.launches
             device = max(device, host) + kernel.seconds
     return max(host, device)
+
+
+def replay_seconds(calls: Iterable[FrameworkCall]) -> float:
+    """A CUDA graph replayed (or the library called with no framework around it): the host
+    copies and conversions and the kernels one after another, no dispatch or launch on the
+    host."""
+    return sum(call.host_work_s + call.copy_s + call.device_seconds for call in calls)

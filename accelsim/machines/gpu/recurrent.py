@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 
+from accelsim.errors import AccelsimError
 from accelsim.ir import CellKind, Gemm, Recurrence
 from accelsim.machines.gpu.blas import addmm_kernels, gemm_kernel
 from accelsim.machines.gpu.elementwise import (
@@ -79,7 +80,14 @@ def persistent_ctas(rec: Recurrence, precision: Precision, spec: GPUSpec) -> int
     slice_bytes = gates * min(hidden, HIDDEN_PER_CTA) * hidden * precision.bytes
     room = spec.registers_per_sm * REGISTER_BYTES * WEIGHT_REGISTER_SHARE
     fits = spec.has_grid_sync and slice_bytes <= room and ctas <= spec.sm_count
-    return ctas if fits else 0
+    if spec.rnn_algorithm == "persistent" and not fits:
+        raise AccelsimError(
+            f"{spec.name}: rnn_algorithm = 'persistent' cannot run a {rec.kind.value} of "
+            f"hidden {hidden}: " + ("the GPU has no grid-wide synchronization"
+                                    if not spec.has_grid_sync else
+                                    "its recurrent weights do not fit on chip")
+            + "; use rnn_algorithm = 'auto' or 'standard'")
+    return ctas if fits and spec.rnn_algorithm != "standard" else 0
 
 
 def persistent_step_cycles(rec: Recurrence, precision: Precision, spec: GPUSpec) -> float:

@@ -111,6 +111,21 @@ class GPUSpec:
     # kernel where the recurrent weights fit on chip, else a GEMM and a fused cell kernel per
     # step); True as nn.LSTMCell / nn.RNNCell called once per step from Python.
     recurrent_step_loop: bool = False
+    # --- the software stack: how the work reaches the GPU (not the die's properties) ---
+    # `framework`: "eager" (PyTorch eager: every call dispatched from the host, the end-to-end
+    # time of `eager_seconds`), "graph" (a CUDA graph replayed: no host dispatch or launch, end
+    # to end = the host copies and the kernels) or "library" (cuDNN / cuBLAS called directly,
+    # as DeepBench does: no framework around the kernels, timed like "graph").
+    framework: str = "eager"
+    # cuDNN's convolution algorithm: False the library's heuristic (PyTorch's default); True the
+    # fastest measured (cudnnFind, torch.backends.cudnn.benchmark = True).
+    cudnn_benchmark: bool = False
+    # Tensors in NHWC (torch.channels_last): no layout transforms around tensor-core kernels.
+    channels_last: bool = False
+    # cuDNN's RNN algorithm: "auto" (persistent where it fits, as PyTorch gets it), "standard"
+    # (the input GEMM for all steps, then per step a recurrent GEMM and a point-wise kernel)
+    # or "persistent".
+    rnn_algorithm: str = "auto"
     warp_size: int = 32  # threads per warp: lanes, registers per warp, GEMV lanes
     register_alloc_unit: int = 256
     tensor_ops_per_cycle_per_sm: tuple[tuple[Precision, float], ...] = ()
@@ -140,6 +155,8 @@ class GPUSpec:
         if missing:
             raise SpecError(f"{self.name}: host_dispatch_s has no {', '.join(missing)}; give "
                             f"a host time for every kind of call: {', '.join(HOST_CALLS)}")
+        check_choice(self.framework, "framework", FRAMEWORKS, owner=self.name)
+        check_choice(self.rnn_algorithm, "rnn_algorithm", RNN_ALGORITHMS, owner=self.name)
         for precision, _ in self.tensor_ops_per_cycle_per_sm:
             if precision not in TENSOR_PRECISIONS:
                 raise SpecError(f"{self.name}: tensor_ops_per_cycle_per_sm names "
@@ -198,6 +215,8 @@ class GPUSpec:
 
 TENSOR_PRECISIONS = (Precision.FP16, Precision.BF16, Precision.INT8)
 HOST_CALLS = ("op", "conv", "linear", "rnn", "cell", "copy")
+FRAMEWORKS = ("eager", "graph", "library")
+RNN_ALGORITHMS = ("auto", "standard", "persistent")
 
 
 K80_IDLE_SHARE = 25 / 150  # a K80 die's measured idle over its TDP (Jouppi et al. 2017, Table 2)

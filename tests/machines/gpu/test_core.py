@@ -133,3 +133,20 @@ def test_transfers_are_not_device_time(h200):
     assert len(transfers) == 2
     others = sum(x.seconds for x in r.layers) - sum(x.seconds for x in transfers)
     assert r.device_seconds == pytest.approx(others)
+
+
+def test_the_software_stack_is_chosen_by_keyword(write_model):
+    net = ax.network("lenet5", weights="none")
+    eager = ax.machine("gpu-h200").run(net, batch=16)
+    graph = ax.machine("gpu-h200", framework="graph").run(net, batch=16)
+    assert graph.device_seconds == eager.device_seconds < graph.seconds < eager.seconds
+    with pytest.raises(ax.AccelsimError, match="framework = 'jit' must be one of"):
+        ax.machine("gpu-h200", framework="jit")
+    with pytest.raises(ax.AccelsimError, match="rnn_algorithm = 'fast' must be one of"):
+        ax.machine("gpu-h200", rnn_algorithm="fast")
+    lstm = ax.network("lstm-char", weights="none")
+    standard = ax.machine("gpu-h200", rnn_algorithm="standard").run(lstm, batch=4)
+    assert "RNN_blockPersist" not in standard.layers[1].kernel
+    assert "RNN_blockPersist" in ax.machine("gpu-h200").run(lstm, batch=4).layers[1].kernel
+    with pytest.raises(ax.AccelsimError, match="no grid-wide synchronization"):
+        ax.machine("gpu-k80", rnn_algorithm="persistent").run(lstm, batch=4)

@@ -1,12 +1,20 @@
 """Lowering: Network × batch (× sequence length) → Workload.
 
-Each layer type has one rule. Convolutions become im2col GEMMs (M = batch·out_h·out_w,
-K = in_c·kh·kw, N = out_c); a linear layer is a GEMM with M = batch (× time steps when it
-reads a sequence); an RNN/LSTM step is one gate GEMM M = batch, K = input + hidden,
-N = gates·hidden, counted `seq_len` times; activations and the LSTM cell arithmetic are
-vector ops; flatten is free. The network input travels to the device first and the output
-back last. A quantized network's `gemm_input_bits` ({layer name: 8 or 16}) sets each GEMM's
-`activation_bits` (its A operand's width); networks without it (float ones) get 8 throughout.
+Each layer type has one rule. Convolutions become im2col GEMMs, one per channel group
+(M = batch·out_h·out_w, K = in_c/groups·kh·kw, N = out_c/groups, `Gemm.groups` of them; a
+depthwise 3×3 is K = 9, N = 1); a linear layer is a GEMM with M = batch (× time steps when it
+reads a sequence); an RNN/LSTM/GRU step is one gate GEMM M = batch, K = input + hidden,
+N = gates·hidden, counted `seq_len` times, with its cell's element-wise ops (a bidirectional
+layer lowers to two such recurrences, the second `<layer>.reverse`). Activations, clip and an
+unfolded batch norm (a per-channel scale and shift) are one pass over the output; `add` of n
+tensors n − 1 two-operand additions; `concat` a copy of its inputs into place; pooling, global
+average pooling (one window of the whole map) as `Pool`. Flatten is free, and so is a batch
+norm that folds into the convolution before it (`nn.norm.batchnorm_folds`: the conv takes its
+scale and, as a bias, its shift). The layers keep the network's order, which runs every layer
+after the layers it reads; each lowered layer names what it reads (`LayerOps.inputs`). The
+network input travels to the device first and the output back last. A quantized network's
+`gemm_input_bits` ({layer name: 8 or 16}) sets each GEMM's `activation_bits` (its A operand's
+width); networks without it (float ones) get 8 throughout.
 """
 
 from __future__ import annotations

@@ -46,8 +46,8 @@ def _cpu(name: str) -> Factory:
 
 PRESETS: dict[str, Factory] = {
     "tpu-v1": _tpu_v1,
-    **{name: _gpu(name) for name in ("gpu-h200", "gpu-h100", "gpu-v100", "gpu-k80",
-                                     "gpu-8800gtx")},
+    **{name: _gpu(name) for name in ("gpu-h200", "gpu-h100", "gpu-a100", "gpu-v100",
+                                     "gpu-t4", "gpu-p100", "gpu-k80", "gpu-8800gtx")},
     **{name: _cpu(name) for name in ("cpu-haswell-e5-2699v3", "cpu-skylake-8180",
                                      "cpu-book-2006", "cpu-book-2017")},
 }

@@ -295,4 +295,102 @@ GTX8800 = GPUSpec(
     process_nm=90.0, tdp_watts=155.0, idle_watts=155 * K80_IDLE_SHARE,
     source="NVIDIA GeForce 8800 GTX / G80 technical brief (2006)")
 
-GPU_SPECS: dict[str, GPUSpec] = {s.name: s for s in (H200, H100, V100, K80, GTX8800)}
+# --- P100, T4, A100: datasheet presets, fitted to no timing ---
+# Every value below is read off a datasheet, a whitepaper or a microbenchmark paper, or is an
+# assumption named as such; none was adjusted to make a measured time come out (no P100, T4
+# or A100 timing is in the repository). Sources: NVIDIA Tesla P100 whitepaper (2016, GP100),
+# Turing architecture whitepaper (2018) and T4 datasheet, A100 Tensor Core GPU architecture
+# whitepaper (2020); the CUDA programming guide's per-compute-capability limits (6.0, 7.5,
+# 8.0); latencies from Jia et al., "Dissecting the NVIDIA Volta GPU Architecture via
+# Microbenchmarking" (2018, its P100 column) and "Dissecting the NVidia Turing T4 GPU via
+# Microbenchmarking" (2019), and for the A100 Abdelkhalik et al., "Demystifying the Nvidia
+# Ampere Architecture through Microbenchmarking and Instruction-level Analysis" (2022).
+# Assumed alike for all three, for want of a published figure:
+# - DRAM latency: the V100's 450 cycles in time (294 ns) at each one's clock;
+# - `kernel_launch_s`: the V100's 2 µs;
+# - the host_*, dram_achievable_fraction, grid_sync_cycles, warp_issue_interval_cycles,
+#   l2_port_bytes_per_cycle_per_sm, barrier_latency_cycles and cold_start_cycles defaults
+#   (the H200 system's, as every preset but the H200 keeps them);
+# - idle power: K80_IDLE_SHARE of the TDP (module docstring).
+V100_DRAM_LATENCY_S = 450 / 1.53e9  # V100's dram_latency_cycles at its clock
+
+
+def _dram_latency_cycles(clock_hz: float) -> int:
+    return round(V100_DRAM_LATENCY_S * clock_hz)
+
+
+# Tesla P100 SXM2 (GP100, compute capability 6.0), P100 whitepaper: 56 SMs × 64 FP32 lanes at
+# a 1,480 MHz boost = 10.6 TFLOPS; 16 GB HBM2 at 732 GB/s (SXM2 datasheet; the whitepaper's
+# 720 GB/s is the PCIe card's figure); 4 MB L2. Each SM is two processing blocks of 32
+# lanes and one warp scheduler each; 64 KB of shared memory per SM in its own SRAM (the
+# 24 KB L1/texture cache is separate), hence l1_bytes_per_sm = the shared memory. Latencies:
+# Jia et al. 2018/2019 (P100: L2 hit ~234, shared ~24 cycles, dependent FFMA 6 cycles).
+# No tensor cores: fp16 runs as paired FP16 (half2) on the FP32 lanes at 2× fp32 (21.2
+# TFLOPS), a SIMT path this model does not have (its fp16 is tensor-core kernels: tile
+# menu, MMA latency, warp-level fragments), so fp16 is refused here rather than priced as
+# tensor cores; GP100 has no int8 dot product (DP4A is GP102/104's). A what-if can still
+# give it tensor_ops_per_cycle_per_sm=((Precision.FP16, 256),), knowing it prices a
+# mechanism GP100 lacks.
+P100 = GPUSpec(
+    name="gpu-p100", l1_bytes_per_sm=64 * 1024,
+    sm_count=56, clock_hz=1.48e9, fp32_lanes_per_sm=64, schedulers_per_sm=2,
+    dram_bytes_per_s=732e9, dram_bytes=16 * 2**30, l2_bytes=4 * 2**20,
+    # L2: 1,624 GB/s measured (Jia et al. 2019, P100 column)
+    l2_bytes_per_s=1.624e12,
+    shared_bytes_per_cycle_per_sm=128, registers_per_sm=65536,
+    shared_memory_per_sm_bytes=64 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
+    max_registers_per_thread=255, dram_latency_cycles=_dram_latency_cycles(1.48e9),
+    l2_latency_cycles=234, shared_latency_cycles=24, fma_latency_cycles=6,
+    kernel_launch_s=2.0e-6, has_async_copy=False,
+    # TSMC 16 nm FinFET; 300 W (P100 SXM2 datasheet); idle assumed K80_IDLE_SHARE (50 W)
+    process_nm=16.0, tdp_watts=300.0, idle_watts=300 * K80_IDLE_SHARE,
+    source="NVIDIA Tesla P100 whitepaper (2016) and SXM2 datasheet; Jia et al. 2018/2019 "
+           "latencies; fitted to no timing")
+# Tesla T4 (TU104, compute capability 7.5), Turing whitepaper and T4 datasheet: 40 SMs × 64
+# FP32 lanes (4 partitions of 16) at a 1,590 MHz boost = 8.1 TFLOPS; 320 Turing tensor cores,
+# 8 per SM of 64 fp16 FMA a cycle: 1,024 FLOP per SM per cycle = 65 TFLOPS fp16, int8 twice
+# that = 130 TOPS (dense; int4's 260 TOPS is not modelled, Turing has no bf16); 16 GB GDDR6
+# at 320 GB/s; 4 MB L2; 96 KB of L1/shared SRAM per SM, at most 64 KB shared; 1,024 threads
+# (32 warps) and 16 CTAs per SM. Latencies: Jia et al. 2019 (T4: L2 hit ~188, shared ~19
+# cycles, dependent FFMA 4 cycles); its L2 bandwidth, 1,270 GB/s measured, ibid.
+T4 = GPUSpec(
+    name="gpu-t4", l1_bytes_per_sm=96 * 1024,
+    sm_count=40, clock_hz=1.59e9, fp32_lanes_per_sm=64, schedulers_per_sm=4,
+    dram_bytes_per_s=320e9, dram_bytes=16 * 2**30, l2_bytes=4 * 2**20,
+    l2_bytes_per_s=1.27e12,
+    shared_bytes_per_cycle_per_sm=128, registers_per_sm=65536,
+    shared_memory_per_sm_bytes=64 * 1024, max_warps_per_sm=32, max_ctas_per_sm=16,
+    max_registers_per_thread=255, dram_latency_cycles=_dram_latency_cycles(1.59e9),
+    l2_latency_cycles=188, shared_latency_cycles=19, fma_latency_cycles=4,
+    kernel_launch_s=2.0e-6, tensor_ops_per_cycle_per_sm=_tensor(1024, int8=2048),
+    has_async_copy=False,
+    # TSMC 12 nm FFN; 70 W (T4 datasheet); idle assumed K80_IDLE_SHARE of it (11.7 W)
+    process_nm=12.0, tdp_watts=70.0, idle_watts=70 * K80_IDLE_SHARE,
+    source="NVIDIA Turing architecture whitepaper (2018), Tesla T4 datasheet; Jia et al. "
+           "2019 latencies; fitted to no timing")
+# A100 SXM4 40 GB (GA100, compute capability 8.0), A100 whitepaper: 108 SMs × 64 FP32 lanes
+# (4 partitions of 16) at a 1,410 MHz boost = 19.5 TFLOPS; 432 third-generation tensor cores,
+# 4 per SM of 256 fp16 FMA a cycle: 2,048 FLOP per SM per cycle = 312 TFLOPS fp16 and bf16,
+# int8 twice that = 624 TOPS (dense; 2:4 sparsity and tf32 are not modelled); 40 GB HBM2
+# (five 8 GB stacks) at 1,555 GB/s; 40 MB L2; 192 KB of L1/shared SRAM per SM, at most 164 KB
+# shared; 2,048 threads (64 warps) and 32 CTAs per SM; LDGSTS asynchronous copies. L2
+# bandwidth: the whitepaper's "2.3× the V100's" on the V100 preset's 2.1 TB/s (assumed: no
+# A100 measurement used). Latencies: Abdelkhalik et al. 2022 (L2 hit ~200, shared ~23
+# cycles, dependent FFMA 4 cycles).
+A100 = GPUSpec(
+    name="gpu-a100", l1_bytes_per_sm=192 * 1024,
+    sm_count=108, clock_hz=1.41e9, fp32_lanes_per_sm=64, schedulers_per_sm=4,
+    dram_bytes_per_s=1555e9, dram_bytes=40 * 2**30, l2_bytes=40 * 2**20,
+    l2_bytes_per_s=2.3 * 2.1e12,
+    shared_bytes_per_cycle_per_sm=128, registers_per_sm=65536,
+    shared_memory_per_sm_bytes=164 * 1024, max_warps_per_sm=64, max_ctas_per_sm=32,
+    max_registers_per_thread=255, dram_latency_cycles=_dram_latency_cycles(1.41e9),
+    l2_latency_cycles=200, shared_latency_cycles=23, fma_latency_cycles=4,
+    kernel_launch_s=2.0e-6, tensor_ops_per_cycle_per_sm=_tensor(2048, 2048, 4096),
+    # TSMC N7; 400 W (A100 SXM4 datasheet); idle assumed K80_IDLE_SHARE of it (67 W)
+    process_nm=7.0, tdp_watts=400.0, idle_watts=400 * K80_IDLE_SHARE,
+    source="NVIDIA A100 Tensor Core GPU architecture whitepaper (2020) and datasheet; "
+           "Abdelkhalik et al. 2022 latencies; fitted to no timing")
+
+GPU_SPECS: dict[str, GPUSpec] = {
+    s.name: s for s in (H200, H100, V100, K80, GTX8800, A100, T4, P100)}

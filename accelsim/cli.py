@@ -104,7 +104,7 @@ def _cmd_time(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from accelsim.validation.validate import validate_machine
 
-    report = validate_machine(args.machine, networks=args.networks)
+    report = validate_machine(args.machine, networks=args.networks, deepbench=args.deepbench)
     print(report.text())
     return 0
 
@@ -388,11 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=_cmd_show)
     check = sub.add_parser("validate", help="predicted vs measured for a machine with "
                                             "reference measurements (gpu-h200, cpu-host, "
-                                            "recorded CPU hosts)")
+                                            "recorded CPU hosts, gpu-v100 --deepbench)")
     check.add_argument("machine")
     check.add_argument("--networks", action="store_true",
                        help="whole networks (device and end-to-end times) instead of GEMMs; "
                             "cpu-host times PyTorch live (pip install torch==2.13.0)")
+    check.add_argument("--deepbench", action="store_true",
+                       help="gpu-v100: DeepBench's published V100 GEMMs, convolutions, LSTMs, "
+                            "GRUs and vanilla RNNs, per family and precision, worst rows")
     check.set_defaults(func=_cmd_validate)
     sub.add_parser("networks", help="list bundled networks").set_defaults(func=_cmd_networks)
     sub.add_parser("presets", help="list machine presets").set_defaults(func=_cmd_presets)

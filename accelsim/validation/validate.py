@@ -1,6 +1,8 @@
-"""`accelsim validate MACHINE [--networks]`: a machine model against real measurements of that
-machine (a GPU's recorded files, this host live, or a recorded CPU host replayed with its
-spec): kernels (GEMMs) by default, whole networks with `networks=True`."""
+"""`accelsim validate MACHINE [--networks | --deepbench]`: a machine model against real
+measurements of that machine (a GPU's recorded files, this host live, or a recorded CPU host
+replayed with its spec): kernels (GEMMs) by default, whole networks with `networks=True`, and
+for the GPU DeepBench was measured on (`gpu-v100`) every DeepBench family with
+`deepbench=True` (deepbench.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from accelsim.machines.base import Machine
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.gpu.core import GPU
 from accelsim.measure import recorded
-from accelsim.validation import cpu_gemms, cpu_networks, gpu_recorded
+from accelsim.validation import cpu_gemms, cpu_networks, deepbench, gpu_recorded
 
 M = TypeVar("M", bound=Machine)
 
@@ -48,15 +50,32 @@ def names() -> list[str]:
     return [*LIVE, *(n.removesuffix(".json") for n in recorded.recorded_hosts())]
 
 
-def validate_machine(name: str, networks: bool = False) -> Report:
+def validate_machine(name: str, networks: bool = False, deepbench: bool = False) -> Report:
     """The validation report of a machine that has reference measurements: its kernels, or
-    with `networks` its whole networks (device and end-to-end times where measured). For
-    `cpu-host` the networks are timed live through PyTorch, which must be installed."""
+    with `networks` its whole networks (device and end-to-end times where measured), or with
+    `deepbench` (gpu-v100 only) every DeepBench family. For `cpu-host` the networks are
+    timed live through PyTorch, which must be installed."""
+    if networks and deepbench:
+        raise AccelsimError("choose one of --networks and --deepbench")
+    if deepbench:
+        return _deepbench(name)
     if f"{name}.json" in recorded.recorded_hosts():
         if networks:
             return cpu_networks.recorded_report(f"{name}.json")
         return cpu_gemms.replay(f"{name}.json")
     if name not in LIVE:
+        also = f" (and {DEEPBENCH_PRESET} --deepbench)" if name == DEEPBENCH_PRESET else ""
         raise AccelsimError(f"no reference measurements for {name!r}; validate one of "
-                            f"{', '.join(names())}")
+                            f"{', '.join(names())}{also}")
     return (NETWORKS if networks else LIVE)[name](machine(name))
+
+
+DEEPBENCH_PRESET = deepbench.PRESET
+
+
+def _deepbench(name: str) -> Report:
+    """DeepBench's V100 measurements against `name`, which must be the V100's preset."""
+    if name != DEEPBENCH_PRESET:
+        raise AccelsimError(f"DeepBench's measurements are of a V100, not {name!r}; use "
+                            f"`accelsim validate {DEEPBENCH_PRESET} --deepbench`")
+    return _checked(GPU, deepbench.deepbench_report)(machine(name))

@@ -13,6 +13,10 @@ kernel lists of accelsim/measure/data/gpu-h200-network-2026-11-27.json):
   4, 4) over slices of 8, register-staged with ONE slice in flight (a single shared-memory
   buffer, `staged_depth` 2): its measured 10.3 and 8.5 µs (K = 120, 80) are what one exposed
   memory round trip per slice gives (the model: 11.2 and 8.2); two in flight would give 5-6.
+  A longer K is split across CTAs (that is what the atomics into a zeroed C are for): the
+  kernel runs at its fastest split (gemm.py `fastest_split`: partial GEMMs of K / split, the
+  partials added into C in L2) with each CTA walking at least `LARGEK_MIN_K`, so a 2048→10
+  layer at batch 64 takes ~12 µs, not one CTA column walking 256 slices (155 µs).
 - "fused": at 4,096 rows the same layers ran one `sm80_xmma_gemm` with the bias fused; timed
   as the fastest menu kernel (gemm.py), as cuBLAS's tuned heuristic picks for plain GEMMs.
 
@@ -33,7 +37,7 @@ from enum import StrEnum
 from accelsim.ir import Gemm
 from accelsim.machines.gpu.conv import staged_spec
 from accelsim.machines.gpu.elementwise import EPILOGUE, FILL, bias_add, stream_launch
-from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel, tiled_kernel
+from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel, fastest_split
 from accelsim.machines.gpu.kernels import TileConfig
 from accelsim.machines.gpu.launches import Kernel
 from accelsim.machines.gpu.spec import GPUSpec
@@ -42,6 +46,9 @@ from accelsim.precision import Precision
 
 # 64 registers a thread: assumed (no Nsight record of this kernel).
 LARGEK_TILE = TileConfig("sgemm_largek_lds64", 32, 32, 8, 1, 2, 2, 64, staged_depth=2)
+# The K each of its CTAs walks at least (an assumption, the smallest power of two the lists
+# allow): LeNet-5's fc1 (K = 120) ran unsplit (10.3 µs, one slice in flight: 15 round trips).
+LARGEK_MIN_K = 128
 
 
 class LinearPath(StrEnum):
@@ -116,7 +123,8 @@ def _splitk_atomic(op: Gemm, precision: Precision, spec: GPUSpec) -> tuple[Kerne
     """Memset, C = 0·C, the K slices accumulated into C, then the bias epilogue."""
     out = op.m * op.n
     b = precision.bytes
-    choice = tiled_kernel(LARGEK_TILE, 1, op.m, op.k, op.n, staged_spec(spec), precision) or \
+    choice = fastest_split(LARGEK_TILE, op.m, op.k, op.n, staged_spec(spec), precision,
+                           atomic=True, min_k=LARGEK_MIN_K) or \
         choose_kernel(op.m, op.k, op.n, spec, precision)
     return (stream_launch("Memset", FILL, 1, 0, spec),
             stream_launch("scal_kernel", FILL, out, out * b, spec),

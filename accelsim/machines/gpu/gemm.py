@@ -129,9 +129,13 @@ def wave_cycles(tile: TileConfig, spec: GPUSpec, precision: Precision, ctas: int
     return after[0] + extra, after[1] + extra
 
 
-def _dram_bytes(m: int, k: int, n: int, precision: Precision, split: int) -> int:
+def _dram_bytes(m: int, k: int, n: int, precision: Precision, split: int,
+                atomic: bool = False) -> int:
+    """Operands read once, C written once, and with a split K reduced by a second kernel:
+    split - 1 fp32 partial tiles written and read back (none when the partials are added
+    into C with atomics: that traffic stays in L2, `atomic_seconds`)."""
     out = 4 if precision is Precision.INT8 else precision.bytes  # int8 GEMMs emit int32
-    partials = (split - 1) * m * n * 4 * 2 if split > 1 else 0
+    partials = (split - 1) * m * n * 4 * 2 if split > 1 and not atomic else 0
     return (m * k + k * n) * precision.bytes + m * n * out + partials
 
 
@@ -144,11 +148,24 @@ def reduce_seconds(m: int, n: int, split: int, spec: GPUSpec) -> float:
     return spec.kernel_launch_s + latency + traffic / spec.dram_achievable_bytes_per_s
 
 
+def atomic_seconds(m: int, n: int, split: int, spec: GPUSpec) -> float:
+    """A split K reduced in place: each of the split - 1 CTAs beyond the first of an output
+    tile adds its fp32 partial into C with atomics, which the L2 executes (4 bytes read,
+    added and written back per output); the adds stream at the L2's bandwidth."""
+    if split == 1:
+        return 0.0
+    return (split - 1) * m * n * 4 / spec.l2_bytes_per_s
+
+
 def tiled_kernel(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPUSpec,
-                 precision: Precision, gathered: bool = False) -> KernelChoice | None:
-    """`tile` with K split `split` ways (None if it cannot run on an SM). `gathered`: the A
-    operand is gathered element by element (an implicit-GEMM convolution's im2col rows are
-    not contiguous in memory), so its copies are scalar, not 16-byte vectors."""
+                 precision: Precision, gathered: bool = False,
+                 atomic: bool = False) -> KernelChoice | None:
+    """`tile` with K split `split` ways (None if it cannot run on an SM): `split` times the
+    CTAs, each walking K / split, then the partials reduced by a second kernel
+    (`reduce_seconds`) or, with `atomic`, added into C in L2 (`atomic_seconds`; C must be
+    zeroed first, which the caller times). `gathered`: the A operand is gathered element by
+    element (an implicit-GEMM convolution's im2col rows are not contiguous in memory), so
+    its copies are scalar, not 16-byte vectors."""
     per_sm = occupancy(tile, spec, precision)
     k_slice = math.ceil(k / split)
     if per_sm == 0 or (split > 1 and k_slice < 1):
@@ -169,9 +186,9 @@ def tiled_kernel(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPU
                                  k_iters, share, aligned)
         cycles, drain = cycles + busy, last - busy
     compute = (cycles + drain) / spec.clock_hz
-    traffic = _dram_bytes(m, k, n, precision, split)
+    traffic = _dram_bytes(m, k, n, precision, split, atomic)
     dram = traffic / spec.dram_achievable_bytes_per_s
-    reduce = reduce_seconds(m, n, split, spec)
+    reduce = atomic_seconds(m, n, split, spec) if atomic else reduce_seconds(m, n, split, spec)
     total = spec.kernel_launch_s + spec.cold_start_s + max(compute, dram) + reduce
     return KernelChoice(f"{tile.name}" + (f"_splitk{split}" if split > 1 else ""), split,
                         ctas, per_sm, ctas / slots, total, compute, dram,
@@ -225,14 +242,29 @@ def candidates(m: int, k: int, n: int, spec: GPUSpec,
                precision: Precision) -> list[tuple[float, TileConfig, int]]:
     """(lower bound, tile, split) for every kernel of the menu a library would consider."""
     menu = SIMT_MENU if precision is Precision.FP32 else TENSOR_MENU
-    out = []
-    for tile in menu:
-        tiles = math.ceil(m / tile.bm) * math.ceil(n / tile.bn)
-        for split in SPLITS:
-            if split > 1 and (tiles * split > 4 * spec.sm_count or split > k):
-                break
-            out.append((lower_bound(tile, split, m, k, n, spec, precision), tile, split))
+    out = [(lower_bound(tile, split, m, k, n, spec, precision), tile, split)
+           for tile in menu for split in splits(tile, m, k, n, spec)]
     return sorted(out, key=lambda item: item[0])
+
+
+def splits(tile: TileConfig, m: int, k: int, n: int, spec: GPUSpec,
+           min_k: int = 1) -> list[int]:
+    """The splits of K a library considers for `tile`: from SPLITS, as long as the grid
+    stays within 4 CTAs per SM and each CTA keeps at least `min_k` elements of K."""
+    tiles = math.ceil(m / tile.bm) * math.ceil(n / tile.bn)
+    return [s for s in SPLITS
+            if s == 1 or (tiles * s <= 4 * spec.sm_count and s * min_k <= k)]
+
+
+def fastest_split(tile: TileConfig, m: int, k: int, n: int, spec: GPUSpec,
+                  precision: Precision, atomic: bool = False,
+                  min_k: int = 1) -> KernelChoice | None:
+    """`tile` at its fastest split of K (`splits`), each split timed with its partial GEMMs
+    of K / split and their reduction; None if the tile cannot run on an SM."""
+    timed = [tiled_kernel(tile, s, m, k, n, spec, precision, atomic=atomic)
+             for s in splits(tile, m, k, n, spec, min_k)]
+    found = [c for c in timed if c is not None]
+    return min(found, key=lambda c: c.seconds) if found else None
 
 
 @lru_cache(maxsize=65536)

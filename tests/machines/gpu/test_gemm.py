@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from accelsim.machines.gpu.gemm import choose_kernel, gemv_kernel, occupancy, tiled_kernel
+from accelsim.machines.gpu.gemm import (
+    choose_kernel,
+    fastest_split,
+    gemv_kernel,
+    occupancy,
+    splits,
+    tiled_kernel,
+)
 from accelsim.machines.gpu.kernels import SIMT_MENU, TENSOR_MENU
 from accelsim.machines.gpu.spec import GTX8800, H200, V100
 from accelsim.precision import Precision
@@ -110,3 +117,34 @@ def test_predictions_are_cached_and_monotone_in_k():
 def test_tensor_core_gemms_beat_simt(precision: Precision) -> None:
     simt = choose_kernel(4096, 4096, 4096, H200, FP32).seconds
     assert choose_kernel(4096, 4096, 4096, H200, precision).seconds < simt / 4
+
+
+def test_a_split_k_kernel_is_its_partial_gemms_then_their_reduction():
+    # K split s ways: s times the CTAs, each walking K / s, i.e. the SM time of an unsplit GEMM
+    # of s·M rows and K / s; then the partials reduced by a second kernel, or added into C
+    # in L2 with atomics.
+    tile = TILES["simt_64x32x8_stage3"]
+    m, k, n, s = 64, 2048, 32, 8
+    partial = tiled_kernel(tile, 1, s * m, k // s, n, H200, FP32)
+    split = tiled_kernel(tile, s, m, k, n, H200, FP32)
+    assert split.ctas == partial.ctas and split.compute_seconds == partial.compute_seconds
+    reduce = (H200.kernel_launch_s + 2 * H200.dram_latency_cycles / H200.clock_hz
+              + (s + 1) * m * n * 4 / H200.dram_achievable_bytes_per_s)
+    assert split.reduce_seconds == pytest.approx(reduce, rel=1e-12)
+    operands = (m * k + k * n + m * n) * 4
+    assert split.dram_bytes == operands + (s - 1) * m * n * 4 * 2  # partials out and back
+    fixed = H200.kernel_launch_s + H200.cold_start_s
+    assert split.seconds == pytest.approx(
+        fixed + max(split.compute_seconds, split.dram_seconds) + reduce, rel=1e-12)
+    atomic = tiled_kernel(tile, s, m, k, n, H200, FP32, atomic=True)
+    assert atomic.compute_seconds == partial.compute_seconds and atomic.dram_bytes == operands
+    assert atomic.reduce_seconds == pytest.approx((s - 1) * m * n * 4 / H200.l2_bytes_per_s)
+
+
+def test_fastest_split_walks_at_least_min_k_per_cta():
+    tile = TILES["simt_32x32x8_stage3"]
+    assert splits(tile, 64, 2048, 16, H200, min_k=128) == [1, 2, 3, 4, 6, 8, 12, 16]
+    assert splits(tile, 64, 120, 16, H200, min_k=128) == [1]
+    best = fastest_split(tile, 64, 2048, 16, H200, FP32, min_k=128)
+    assert best.seconds == min(tiled_kernel(tile, s, 64, 2048, 16, H200, FP32).seconds
+                               for s in (1, 2, 3, 4, 6, 8, 12, 16))

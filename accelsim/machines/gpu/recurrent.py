@@ -28,7 +28,35 @@ K = input features, N = gates·hidden), then ONE persistent kernel for the whole
 - Where the weight slice does not fit in half an SM's registers, or more CTAs than SMs would
   be needed, or the GPU has no grid-wide synchronization (`has_grid_sync`: cuDNN's persistent
   algorithms need compute capability 6.0; the K80 and the 8800 GTX lack it), cuDNN runs per
-  step a recurrent GEMM (M = batch, K = hidden) and a fused cell kernel instead.
+  step a recurrent GEMM and a fused cell kernel instead (the standard algorithm, below).
+
+The standard algorithm (CUDNN_RNN_ALGO_STANDARD; `rnn_algorithm` "standard", or "auto" where
+the persistent kernel cannot run): the input projection of all steps as one GEMM (M =
+batch·steps, K = input features, N = gates·hidden; none under CUDNN_SKIP_INPUT, as DeepBench
+runs it), then per step
+- the recurrent GEMM, gates·hidden rows of W_h times h_{t-1} (M = gates·hidden, K = hidden,
+  N = batch): CTA tiles of 128 gate rows (`RECURRENT_TILE_ROWS`, cuDNN 7's `*_128x32` /
+  `*_128x64` recurrent GEMMs; assumed), K whole in each CTA (a step's GEMM is not split),
+  the fastest such tile timed by the SM model. Few CTAs walk all of K: at hidden 1,760 a
+  vanilla RNN's step has 14 CTAs on 80 SMs, latency-bound at a third of the DRAM rate. On
+  tensor cores each CTA streams its slice at most at `RECURRENT_BYTES_IN_FLIGHT` bytes per
+  DRAM round trip: the V100's fp16 steps run at ~6 B/cycle per CTA, half what the SM model's
+  register-staged tensor tile gives, and only 1.2-1.6x faster than fp32 (fitted, below);
+- the point-wise kernel (`fused_<kind>_cell`): both gate halves in (the input's projection, or
+  x_t itself, and the recurrent GEMM's), c in, h (and c) out; its cost from that traffic and
+  the cell's instructions (elementwise.py). A GRU keeps h·W_hn apart and applies r to it
+  here (cuDNN's linear-before-reset form), so its kernels are the same two per step.
+A library caller (`library_seconds`, DeepBench) times the call back to back: the host issues
+it (`LIBRARY_CALL_HOST_S`) and each kernel (`LIBRARY_LAUNCH_HOST_S`, a cuBLAS call or a
+launch) while the device runs the kernels queued before; small steps (hidden 256-512) are
+host-bound at ~28 µs a step.
+
+Fitted constants of the standard algorithm, on DeepBench's V100 rows
+(accelsim/measure/data/deepbench-v100.json, cuDNN 7.6, the even-indexed rows of each family
+and precision; the odd rows held out, accelsim/validation/deepbench_rnn.py):
+`RECURRENT_BYTES_IN_FLIGHT` = 2 KiB, `LIBRARY_CALL_HOST_S` = 60 µs (the one-step GRU row,
+88 µs, bounds it), `LIBRARY_LAUNCH_HOST_S` = 14 µs. Median error on the held-out rows:
+LSTM 17% / 16% (fp32 / fp16), GRU 8% / 21%, vanilla RNN 19% / 11%, none off by 2x.
 
 Python step loop (`recurrent_step_loop` True, nn.LSTMCell called once per step): per step
 two cuBLASLt addmm (the input's and the state's gates, biases fused) and PyTorch's fused cell
@@ -37,6 +65,7 @@ kernel; h0 and c0 filled first, the outputs stacked after the loop.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from accelsim.errors import AccelsimError
@@ -50,7 +79,8 @@ from accelsim.machines.gpu.elementwise import (
     VECTORIZED,
     stream_launch,
 )
-from accelsim.machines.gpu.gemm import choose_kernel
+from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel, tiled_kernel
+from accelsim.machines.gpu.kernels import SIMT_MENU, TENSOR_MENU
 from accelsim.machines.gpu.launches import FrameworkCall, Kernel
 from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.machines.results import Category
@@ -64,6 +94,17 @@ REGISTER_BYTES = 4
 # weights in registers; the share is not published): no measured layer comes near it (the
 # char LSTM's slice is 16 KiB of the H200's 256 KiB).
 WEIGHT_REGISTER_SHARE = 0.5
+# The standard algorithm (module docstring): its recurrent GEMM's CTA tile covers 128 gate
+# rows (cuDNN 7's recurrent GEMMs are the `*_128x32` / `*_128x64` kernels); assumed, not
+# fitted.
+RECURRENT_TILE_ROWS = 128
+# Bytes of its weight slice one CTA of that GEMM keeps in flight: fitted (see the module
+# docstring: DeepBench's V100 rows, even indices).
+RECURRENT_BYTES_IN_FLIGHT = 2048
+# Host time of one cudnnRNNForward call before its kernels, and of each kernel it launches
+# (a cuBLAS GEMM call or a point-wise kernel, events between them): fitted on the same rows.
+LIBRARY_CALL_HOST_S = 60e-6
+LIBRARY_LAUNCH_HOST_S = 14e-6
 
 
 def _shape(rec: Recurrence) -> tuple[int, int, int, int]:
@@ -122,24 +163,40 @@ def _state_fills(rec: Recurrence, precision: Precision, spec: GPUSpec) -> tuple[
                  for s in ("h0", "c0")[:_state_count(rec)])
 
 
-def _cell_kernel(rec: Recurrence, precision: Precision, spec: GPUSpec, name: str) -> Kernel:
-    """One fused cell kernel for one step: reads the gates (and c), writes h (and c)."""
+def _cell_kernel(rec: Recurrence, precision: Precision, spec: GPUSpec, name: str,
+                 skip_input: bool = False) -> Kernel:
+    """One fused cell kernel for one step: reads the gates' two halves (the input's
+    projection, or x_t itself with `skip_input`, and the recurrent GEMM's; a GRU keeps
+    h·W_hn apart and applies r to it here, cuDNN's linear-before-reset form) and c, writes h
+    (and c)."""
     batch, _, hidden, gates = _shape(rec)
     cells = batch * hidden
-    moved = (2 * batch * gates * hidden + (2 * _state_count(rec) - 1) * cells) * \
+    inputs = cells if skip_input else batch * gates * hidden
+    moved = (inputs + batch * gates * hidden + (2 * _state_count(rec) - 1) * cells) * \
         precision.bytes
     alu = sum(ALU_OPS[v.kind] * v.elements for v in rec.cell) // rec.steps
     sfu = sum(SFU_OPS.get(v.kind, 0) * v.elements for v in rec.cell) // rec.steps
     return stream_launch(name, VECTORIZED, cells, moved, spec, sfu_ops=sfu, extra_alu_ops=alu)
 
 
+def algorithm(rec: Recurrence, precision: Precision, spec: GPUSpec) -> str:
+    """The RNN algorithm cuDNN runs: `rnn_algorithm` when it names one; "auto" takes the
+    persistent kernel wherever it can run (grid-wide synchronization, the weight slice on
+    chip, a CTA per SM each), else the standard algorithm. The rule is the one the H200
+    measurements show (PyTorch 2.11 / cuDNN 9: `RNN_blockPersist_fp_LSTM` for the char LSTM
+    in fp32 and fp16); cuDNN's own heuristic is not published."""
+    return "persistent" if persistent_ctas(rec, precision, spec) else "standard"
+
+
 def cudnn_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec) -> tuple[Kernel, ...]:
-    """Every kernel one nn.LSTM / nn.RNN call launches through cuDNN."""
+    """Every kernel one nn.LSTM / nn.RNN / nn.GRU call launches through cuDNN."""
     batch, features, hidden, gates = _shape(rec)
+    prefix = (*_state_fills(rec, precision, spec), *time_major_copy(rec, precision, spec))
+    if algorithm(rec, precision, spec) == "standard":
+        return (*prefix, *standard_kernels(rec, precision, spec))
     projection = gemm_kernel(choose_kernel(batch * rec.steps, features, gates * hidden, spec,
                                            precision))
-    return (*_state_fills(rec, precision, spec), *time_major_copy(rec, precision, spec), projection,
-            *recurrence_kernels(rec, precision, spec))
+    return (*prefix, projection, *recurrence_kernels(rec, precision, spec))
 
 
 def time_major_copy(rec: Recurrence, precision: Precision, spec: GPUSpec
@@ -156,17 +213,75 @@ def time_major_copy(rec: Recurrence, precision: Precision, spec: GPUSpec
 
 def recurrence_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec
                        ) -> tuple[Kernel, ...]:
-    """The recurrence itself: the persistent kernel, or per step a GEMM and a cell kernel."""
-    batch, _, hidden, gates = _shape(rec)
+    """The recurrence itself: the persistent kernel, or per step the recurrent GEMM and the
+    point-wise kernel (the standard algorithm's steps)."""
     if persistent_ctas(rec, precision, spec):
         cycles = rec.steps * persistent_step_cycles(rec, precision, spec)
         seconds = spec.kernel_launch_s + spec.cold_start_s + cycles / spec.clock_hz
         name = f"RNN_blockPersist_fp_{rec.kind.value.upper()}"
         return (Kernel(name, seconds, Category.COMPUTE, _recurrent_bytes(rec, precision),
                        "latency"),)
-    step_gemm = gemm_kernel(choose_kernel(batch, hidden, gates * hidden, spec, precision))
-    cell = _cell_kernel(rec, precision, spec, f"fused_{rec.kind.value}_cell")
-    return (step_gemm, cell) * rec.steps
+    return standard_step_kernels(rec, precision, spec) * rec.steps
+
+
+def recurrent_gemm(rec: Recurrence, precision: Precision, spec: GPUSpec) -> KernelChoice:
+    """One step's recurrent GEMM in the standard algorithm: gates·H rows of W_h times the
+    batch's h_{t-1} (M = gates·hidden, K = hidden, N = batch), as cuDNN issues it: CTA tiles
+    of `RECURRENT_TILE_ROWS` gate rows, K whole in each CTA (no split), the fastest such
+    tile of the menu timed by the SM model (gemm.py). On tensor cores, also no faster than
+    each CTA can stream its weight slice with `RECURRENT_BYTES_IN_FLIGHT` bytes in flight
+    per DRAM round trip (Little's law), CTAs beyond the SMs' resident slots in further
+    rounds (module docstring)."""
+    batch, _, hidden, gates = _shape(rec)
+    m = gates * hidden
+    menu = SIMT_MENU if precision is Precision.FP32 else TENSOR_MENU
+    timed = [tiled_kernel(tile, 1, m, hidden, batch, spec, precision)
+             for tile in menu if tile.bm == RECURRENT_TILE_ROWS]
+    choice = min((c for c in timed if c is not None), key=lambda c: c.seconds, default=None)
+    if choice is None:  # no 128-row tile fits this GPU's SM: the library's general choice
+        return choose_kernel(m, hidden, batch, spec, precision)
+    slice_bytes = RECURRENT_TILE_ROWS * hidden * precision.bytes
+    rate = RECURRENT_BYTES_IN_FLIGHT / spec.dram_latency_cycles  # bytes per cycle per CTA
+    rounds = math.ceil(choice.ctas / (spec.sm_count * choice.ctas_per_sm))
+    stream = rounds * slice_bytes / rate / spec.clock_hz
+    if precision is Precision.FP32 or stream <= choice.compute_seconds:
+        return choice
+    body = max(stream, choice.dram_seconds)
+    seconds = choice.launch_seconds + spec.cold_start_s + body
+    return dataclasses.replace(choice, seconds=seconds, compute_seconds=stream,
+                               bound="latency" if stream >= choice.dram_seconds else "memory")
+
+
+def standard_step_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec,
+                          skip_input: bool = False) -> tuple[Kernel, Kernel]:
+    """One step of the standard algorithm: the recurrent GEMM, then the point-wise kernel."""
+    cell = _cell_kernel(rec, precision, spec, f"fused_{rec.kind.value}_cell",
+                        skip_input)
+    return gemm_kernel(recurrent_gemm(rec, precision, spec)), cell
+
+
+def standard_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec,
+                     skip_input: bool = False) -> tuple[Kernel, ...]:
+    """cuDNN's standard algorithm (CUDNN_RNN_ALGO_STANDARD): the input projection of every
+    step as one GEMM (M = batch·steps, K = input features, N = gates·hidden; none with
+    `skip_input`, CUDNN_SKIP_INPUT, where x_t enters the point-wise kernel as it is), then
+    per step the recurrent GEMM and the point-wise kernel."""
+    batch, features, hidden, gates = _shape(rec)
+    projection = () if skip_input else (gemm_kernel(choose_kernel(
+        batch * rec.steps, features, gates * hidden, spec, precision)),)
+    return (*projection, *standard_step_kernels(rec, precision, spec, skip_input) * rec.steps)
+
+
+def library_seconds(rec: Recurrence, precision: Precision, spec: GPUSpec,
+                    skip_input: bool = False) -> float:
+    """One cudnnRNNForward call of the standard algorithm as a caller times it back to back
+    (DeepBench: 100 calls between two host clocks): the host issues the call
+    (`LIBRARY_CALL_HOST_S`) and each kernel (`LIBRARY_LAUNCH_HOST_S`) while the device runs
+    the kernels queued before; the slower of the two sets the pace."""
+    kernels = standard_kernels(rec, precision, spec, skip_input)
+    device = sum(k.seconds for k in kernels)
+    host = LIBRARY_CALL_HOST_S + LIBRARY_LAUNCH_HOST_S * sum(k.launches for k in kernels)
+    return max(device, host)
 
 
 def _recurrent_bytes(rec: Recurrence, precision: Precision) -> int:

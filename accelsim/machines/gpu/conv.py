@@ -1,23 +1,38 @@
-"""Convolutions as PyTorch runs nn.Conv2d through cuDNN (NCHW tensors, cudnn.benchmark off):
-the kernel cuDNN's heuristic picks, timed by the SM-level GEMM model, then the bias add.
+"""Convolutions through cuDNN: the algorithm the software stack picks, its kernels, and
+PyTorch's bias add.
 
-cuDNN's heuristic does not pick the fastest kernel (with benchmark off it does not time
-any); `CONV_RULES` writes down what it picked, as data: the first rule that matches a
-convolution names its kernel and CTA tile. Source: the kernels PyTorch 2.11 / cuDNN 9.19
-launched for LeNet-5 fp32 at batch 64 and 4,096 on an H200 (kernel lists of
-accelsim/measure/data/gpu-h200-network-2026-11-27.json):
+Which algorithm runs (spec.py's software-stack settings):
+- `conv_algorithm` forced (not "auto"): that algorithm (conv_algorithms.py), as
+  cudnnConvolutionForward given it; an error where it cannot run the layer;
+- `cudnn_benchmark` True: the fastest of every algorithm that can run it (cudnnFind,
+  `conv_algorithms.fastest`);
+- otherwise cuDNN's heuristic, `conv_rule` below: a rule on shape features that names an
+  implicit-GEMM kernel and its CTA tile.
 
-- one input channel (conv1, both batches): the legacy `implicit_convolve_sgemm<float, float,
-  1024, 5, 5, 3, 3, 3, 1, ...>`, a pre-Ampere kernel: the 32×32 CTA tile and slices of 8 its
-  template's log2 sizes (5, 5, 3) name, with the register-staged two-stage main loop of a GPU
-  without asynchronous copies (gemm.py, `has_async_copy`);
-- otherwise `sm80_xmma_fprop_implicit_gemm` kernels: tile 32×32×8 at batch 64 (conv2 and
-  conv3), 128×32×8 (16 output channels, conv2) and 256×64×8 (120, conv3) at batch 4,096 —
-  a 256-row tile for a GEMM of 4,096 rows leaves 100 of 132 SMs idle, and cuDNN takes it.
-  Between the two listed batches the switch is put at `LARGE_BATCH`. Below 32 images
-  (`SMALL_BATCH`, no list) the legacy kernel is assumed for every convolution: the network
-  file's fp32 LeNet-5 at batch 1-16 (37.8-44.7 µs) leaves conv2 and conv3 about 18 µs
-  together, what the legacy kernel takes and 4 µs less than the xmma 32×32 kernel.
+The heuristic rule (cuDNN 9's choices on an H200, from the kernels PyTorch 2.11 launched for
+LeNet-5 fp32 at batch 64 and 4,096: the kernel lists of accelsim/measure/data/
+gpu-h200-network-2026-11-27.json), in order:
+1. one input channel per group, or fewer output pixels over the batch (the GEMM's rows) than
+   the 32 rows of the smallest tile: the legacy `implicit_convolve_sgemm<float, float, 1024,
+   5, 5, 3, 3, 3, 1, ...>`, a pre-Ampere kernel (32×32 tile, slices of 8, the register-staged
+   two-stage main loop of a GPU without asynchronous copies, gemm.py `has_async_copy`). The
+   lists show it for conv1 (one channel) at both batches; the few-rows case (conv3 below
+   batch 32, its output one pixel) is inferred from the network file's device times;
+2. a layer of more than `LARGE_TILE_MACS` multiply-accumulates: a large tile, 4·BN rows by
+   BN = 32 columns for at most 32 output channels, else 64 (the lists' 128×32 for conv2 and
+   256×64 for conv3 at batch 4,096 — a 256-row tile on 4,096 rows leaves 100 of 132 SMs idle,
+   and cuDNN takes it);
+3. otherwise `sm80_xmma_fprop_implicit_gemm` with a 32×32×8 tile (conv2, conv3 at batch 64).
+Tensor-core precisions (fp16, bf16, int8; no kernel list) follow the same rule with the
+tensor-core tiles (64×32×32 small, 128×64×32 large) and the legacy kernel's NHWC twin; their
+kernels run on NHWC tensors: with NCHW tensors (`channels_last` False) cuDNN transforms the
+input and filter (`nchwToNhwcKernel`) and the output back — three streaming kernels, which
+the network file's fp16 LeNet-5 shows at batch 1-16 (device time ~9 µs, eager host time
+~40 µs more than fp32's). One input channel keeps the legacy kernel (fp16 LeNet-5 at batch
+16,384 is only 14% faster than fp32: conv1 stays slow). With `channels_last` no transforms.
+Every GPU preset uses this rule (the kernel names are the H200's; an older GPU runs the same
+tiles with its own main loop, gemm.py); one whose SMs cannot hold the rule's tile runs the
+fastest menu kernel that fits.
 
 The implicit GEMM reads its A operand (im2col rows) as an element-by-element gather, and its
 main loop interleaves one integer instruction (the filter walk's address and predicate
@@ -25,27 +40,15 @@ updates) with each FFMA: `math_issue_slots` = 2. That single parameter was fitte
 xmma fprop kernels of the lists (7.3, 15.3, 159 and 85 µs profiled), which the plain-GEMM
 model with one slot puts 1.2-1.8x too fast and with two within 7%.
 
-Tensor-core precisions (fp16, bf16, int8) have no kernel list; the rules assume what cuDNN
-does for NCHW tensors: the input and filter transformed to NHWC (`nchwToNhwcKernel`), an
-NHWC kernel, the output transformed back — three streaming kernels around each convolution
-with more than one input channel, which the network file's fp16 LeNet-5 shows at batch 1-16
-(device time ~9 µs, eager host time ~40 µs more than fp32's). The NHWC kernel is a
-tensor-core implicit GEMM from batch 32, and below it as slow as the legacy SIMT kernel
-(fp16 = fp32 + the transforms there). One input channel keeps the legacy kernel (fp16
-LeNet-5 at batch 16,384 is only 14% faster than fp32: conv1 stays slow).
-
-Every GPU preset uses this table (the kernel names are the H200's; an older GPU runs the same
-tiles with its own main loop, gemm.py); one whose SMs cannot hold the rule's tile runs the
-fastest menu kernel that fits.
 PyTorch adds the bias in a separate broadcast kernel (`at::native::elementwise_kernel` with
-`CUDAFunctor_add`, elementwise.py `BROADCAST`).
+`CUDAFunctor_add`, elementwise.py `BROADCAST`); a library called directly (`framework` =
+"library", as DeepBench) adds none.
 
-A grouped convolution runs the rule's kernel over every group's rows at once (cuDNN's
-grouped implicit GEMM: the groups' tiles side by side in one grid); a depthwise one
-(groups = input channels) is not a GEMM at all: PyTorch runs its own direct kernel, one
-thread per output looping over the filter taps (elementwise.py `DEPTHWISE`), bound by memory
-or by its integer work, never by FMAs — with K = 9 a tensor-core GEMM would leave its MMAs
-almost empty.
+A grouped convolution runs its kernel over every group's rows at once (cuDNN's grouped
+implicit GEMM: the groups' tiles side by side in one grid); a depthwise one (groups = input
+channels) is not a GEMM at all: PyTorch runs its own direct kernel, one thread per output
+looping over the filter taps (elementwise.py `DEPTHWISE`), bound by memory or by its integer
+work, never by FMAs — with K = 9 a tensor-core GEMM would leave its MMAs almost empty.
 """
 
 from __future__ import annotations
@@ -54,7 +57,16 @@ import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
+from accelsim.errors import AccelsimError
 from accelsim.ir import Gemm
+from accelsim.machines.gpu.conv_algorithms import (
+    IMPLICIT_GEMM_ISSUE_SLOTS,
+    ConvShape,
+    Plan,
+    fastest,
+    gemm_kernel,
+    plan,
+)
 from accelsim.machines.gpu.elementwise import (
     DEPTHWISE,
     DEPTHWISE_TAP_INSTRUCTIONS,
@@ -69,36 +81,26 @@ from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
 
-# Batch (images) from which cuDNN switches to its large tiles: between the lists' 64 and
-# 4,096, and between 256 and 1,024 by the network file's fp32 LeNet-5 device times (large
-# tiles at 256 put it 77% too slow, small tiles at 1,024 27% too fast).
-LARGE_BATCH = 512
-# Below this batch the legacy kernel runs every convolution (inferred, no list: see above).
-SMALL_BATCH = 32
-IMPLICIT_GEMM_ISSUE_SLOTS = 2
+# Multiply-accumulates from which the heuristic takes a large tile. Fitted (the one fitted
+# constant of the rule) on the H200's LeNet-5 fp32: the kernel lists (conv2 at batch 4,096:
+# 983 M, conv3: 197 M, large; conv2 at 64: 15 M, small) and the network file's device times
+# (conv2 at batch 256, 61 M, small: large tiles there put the network 77% too slow).
+LARGE_TILE_MACS = 100_000_000
 
 
 @dataclass(frozen=True)
 class ConvRule:
-    """One row of the heuristic: the kernel for convolutions with at most `max_in_channels`
-    input channels (0: any), from `min_batch` to `max_batch` images (0: any) and at most
-    `max_out_channels` output channels (0: any), on tensor cores or not (`tensor`)."""
+    """A kernel the heuristic can name: its CTA tile, on tensor cores or not (`tensor`), the
+    register-staged main loop whatever the GPU has (`legacy`), an NHWC kernel (`nhwc`: layout
+    transforms around it with NCHW tensors), and its place in the rule (`size`: "legacy",
+    "small" or "large")."""
 
     kernel: str
     tile: TileConfig
     tensor: bool
-    max_in_channels: int = 0
-    min_batch: int = 1
-    max_batch: int = 0
-    max_out_channels: int = 0
-    legacy: bool = False  # the register-staged main loop, whatever the GPU has
-    nhwc: bool = False  # NCHW → NHWC transforms around a tensor-core kernel
-
-    def matches(self, in_channels: int, batch: int, out_channels: int, tensor: bool) -> bool:
-        return (self.tensor == tensor and batch >= self.min_batch
-                and (not self.max_batch or batch <= self.max_batch)
-                and (not self.max_in_channels or in_channels <= self.max_in_channels)
-                and (not self.max_out_channels or out_channels <= self.max_out_channels))
+    size: str
+    legacy: bool = False
+    nhwc: bool = False
 
 
 # Registers a thread: the Nsight records' for the sm80_xmma_gemm kernels of the same tile
@@ -118,31 +120,40 @@ def _tensor_fprop(bm: int, bn: int, warps_m: int, warps_n: int, stages: int,
 
 
 LEGACY_TILE = TileConfig("implicit_convolve_sgemm 32x32x8", 32, 32, 8, 1, 2, 2, 80)
+LEGACY_ROWS = 32  # the smallest tile's rows (module docstring, rule 1)
+SMALL_BN_CHANNELS = 32  # rule 2: BN = 32 for at most 32 output channels, else 64
 CONV_RULES = (
-    ConvRule("implicit_convolve_sgemm", LEGACY_TILE, False, max_in_channels=1, legacy=True),
-    ConvRule("implicit_convolve_sgemm", LEGACY_TILE, False, max_batch=SMALL_BATCH - 1,
-             legacy=True),
-    ConvRule("xmma_fprop 128x32x8", _fprop(128, 32, 2, 2, 118), False, min_batch=LARGE_BATCH,
-             max_out_channels=32),
-    ConvRule("xmma_fprop 256x64x8", _fprop(256, 64, 2, 2, 232), False, min_batch=LARGE_BATCH),
-    ConvRule("xmma_fprop 32x32x8", _fprop(32, 32, 1, 2, 80), False),
+    ConvRule("implicit_convolve_sgemm", LEGACY_TILE, False, "legacy", legacy=True),
+    ConvRule("xmma_fprop 128x32x8", _fprop(128, 32, 2, 2, 118), False, "large"),
+    ConvRule("xmma_fprop 256x64x8", _fprop(256, 64, 2, 2, 232), False, "large"),
+    ConvRule("xmma_fprop 32x32x8", _fprop(32, 32, 1, 2, 80), False, "small"),
     # Tensor-core precisions: assumed, see the module docstring.
-    ConvRule("implicit_convolve_hgemm", LEGACY_TILE, True, max_in_channels=1, legacy=True),
-    ConvRule("SIMT NHWC 32x32x8", LEGACY_TILE, True, max_batch=SMALL_BATCH - 1, legacy=True,
-             nhwc=True),
+    ConvRule("implicit_convolve_hgemm", LEGACY_TILE, True, "legacy", legacy=True),
+    ConvRule("SIMT NHWC 32x32x8", LEGACY_TILE, True, "legacy", legacy=True, nhwc=True),
     ConvRule("xmma_fprop tensorcore 128x64x32", _tensor_fprop(128, 64, 2, 2, 4, 128), True,
-             min_batch=LARGE_BATCH, nhwc=True),
+             "large", nhwc=True),
     ConvRule("xmma_fprop tensorcore 64x32x32", _tensor_fprop(64, 32, 2, 1, 6, 96), True,
-             nhwc=True),
+             "small", nhwc=True),
 )
 
 
 def conv_rule(op: Gemm, batch: int, precision: Precision) -> ConvRule:
-    """The heuristic's row for a convolution (an im2col GEMM with its geometry)."""
+    """The heuristic's kernel for a convolution (an im2col GEMM with its geometry), by the
+    module docstring's rule: input channels, output pixels (the GEMM's rows), its work
+    (multiply-accumulates), output channels and precision; never the network or a batch."""
     assert op.conv is not None, "conv_rule needs a convolution's GEMM"
     tensor = precision is not Precision.FP32
-    return next(rule for rule in CONV_RULES
-                if rule.matches(op.conv.in_channels, batch, op.n, tensor))
+    menu = [rule for rule in CONV_RULES if rule.tensor == tensor]
+    rows = op.m * op.groups
+    if op.conv.in_channels_per_group == 1:
+        return menu[0]  # the legacy NCHW kernel
+    if rows < LEGACY_ROWS:
+        return next(r for r in menu if r.size == "legacy" and r.nhwc == tensor)
+    if op.macs > LARGE_TILE_MACS:
+        large = [r for r in menu if r.size == "large"]
+        wide = op.n > SMALL_BN_CHANNELS
+        return next((r for r in large if (r.tile.bn > SMALL_BN_CHANNELS) == wide), large[-1])
+    return next(r for r in menu if r.size == "small")
 
 
 @lru_cache(maxsize=32)
@@ -152,7 +163,7 @@ def staged_spec(spec: GPUSpec) -> GPUSpec:
 
 
 def conv_choice(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> KernelChoice:
-    """The convolution kernel cuDNN runs, timed on the SM model."""
+    """The heuristic's convolution kernel, timed on the SM model."""
     rule = conv_rule(op, batch, precision)
     rows = op.m * op.groups  # the groups' GEMMs side by side in one grid
     choice = tiled_kernel(rule.tile, 1, rows, op.k, op.n,
@@ -162,29 +173,62 @@ def conv_choice(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> Ke
     return dataclasses.replace(choice, name=rule.kernel)
 
 
+def heuristic_plan(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> Plan:
+    """cuDNN's heuristic (benchmark off): the rule's kernel, NHWC transforms around it where
+    the kernel is NHWC and the tensors are not."""
+    rule = conv_rule(op, batch, precision)
+    main = gemm_kernel(conv_choice(op, batch, precision, spec))
+    return Plan("heuristic", (main,)) if not rule.nhwc else \
+        _layout_transforms(Plan("heuristic", (main,)), op, batch, precision, spec)
+
+
+def algorithm_plan(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> Plan:
+    """The plan the software stack runs: forced, fastest (benchmark) or the heuristic's."""
+    if spec.conv_algorithm == "auto" and not spec.cudnn_benchmark:
+        return heuristic_plan(op, batch, precision, spec)
+    shape = ConvShape.of(op, batch)
+    tensor = precision is not Precision.FP32
+    nhwc = spec.channels_last or tensor  # tensor-core kernels run on NHWC data
+    if spec.conv_algorithm == "auto":
+        chosen = fastest(shape, precision, spec, nhwc)
+    else:
+        found = plan(spec.conv_algorithm, shape, precision, spec, nhwc)
+        if found is None:
+            raise AccelsimError(
+                f"{spec.name}: conv_algorithm = {spec.conv_algorithm!r} cannot run {op.name!r} "
+                f"({shape.kernel[0]}x{shape.kernel[1]} filter, stride {shape.stride}): winograd "
+                "needs 3x3 stride 1, fft stride 1 and fp32, direct a depthwise layer; use "
+                "conv_algorithm = 'auto' or 'implicit_precomp_gemm'")
+        chosen = found
+    return _layout_transforms(chosen, op, batch, precision, spec) if tensor else chosen
+
+
+def _layout_transforms(chosen: Plan, op: Gemm, batch: int, precision: Precision,
+                       spec: GPUSpec) -> Plan:
+    """An NHWC kernel on NCHW tensors: the input and filter transformed before it, the
+    output after (none with `channels_last`)."""
+    if spec.channels_last:
+        return chosen
+    assert op.conv is not None
+    b = precision.bytes
+    in_elements = batch * op.conv.in_channels * op.conv.in_hw[0] * op.conv.in_hw[1]
+    before = (_transform("nchwToNhwc input", in_elements, b, spec),
+              _transform("nchwToNhwc filter", op.k * op.n * op.groups, b, spec))
+    after = (_transform("nhwcToNchw output", op.m * op.n * op.groups, b, spec),)
+    return dataclasses.replace(chosen, kernels=(*before, *chosen.kernels, *after))
+
+
 def conv_kernels(op: Gemm, batch: int, precision: Precision, spec: GPUSpec
                  ) -> tuple[Kernel, ...]:
-    """Every kernel one nn.Conv2d call launches: layout transforms (tensor cores), the
-    convolution, the bias add."""
+    """Every kernel one convolution launches: the algorithm's (layout transforms, workspace
+    passes, the GEMM), then PyTorch's bias add."""
     assert op.conv is not None, "conv_kernels needs a convolution's GEMM"
     if op.conv.depthwise:
         return depthwise_kernels(op, batch, precision, spec)
-    rule = conv_rule(op, batch, precision)
-    choice = conv_choice(op, batch, precision, spec)
-    main = Kernel(choice.name, choice.seconds, Category.COMPUTE, choice.dram_bytes,
-                  choice.bound, choice)
-    b = precision.bytes
-    in_elements = batch * op.conv.in_channels * op.conv.in_hw[0] * op.conv.in_hw[1]
-    out_elements = op.m * op.n * op.groups
-    before: list[Kernel] = []
-    after: list[Kernel] = []
-    if rule.nhwc:
-        before = [_transform("nchwToNhwc input", in_elements, b, spec),
-                  _transform("nchwToNhwc filter", op.k * op.n * op.groups, b, spec)]
-        after = [_transform("nhwcToNchw output", out_elements, b, spec)]
-    if op.bias:
-        after.append(bias_add(out_elements, op.n * op.groups, precision, spec))
-    return (*before, main, *after)
+    kernels = algorithm_plan(op, batch, precision, spec).kernels
+    if op.bias and spec.framework != "library":
+        kernels += (bias_add(op.m * op.n * op.groups, op.n * op.groups, precision, spec),)
+    return kernels
 
 
 def depthwise_kernels(op: Gemm, batch: int, precision: Precision, spec: GPUSpec

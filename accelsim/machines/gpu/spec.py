@@ -126,6 +126,9 @@ class GPUSpec:
     # (the input GEMM for all steps, then per step a recurrent GEMM and a point-wise kernel)
     # or "persistent".
     rnn_algorithm: str = "auto"
+    # cuDNN's convolution algorithm (conv_algorithms.py): "auto" (cudnn_benchmark decides: the
+    # heuristic or the fastest) or one forced, as cudnnConvolutionForward given an algorithm.
+    conv_algorithm: str = "auto"
     warp_size: int = 32  # threads per warp: lanes, registers per warp, GEMV lanes
     register_alloc_unit: int = 256
     tensor_ops_per_cycle_per_sm: tuple[tuple[Precision, float], ...] = ()
@@ -157,6 +160,7 @@ class GPUSpec:
                             f"a host time for every kind of call: {', '.join(HOST_CALLS)}")
         check_choice(self.framework, "framework", FRAMEWORKS, owner=self.name)
         check_choice(self.rnn_algorithm, "rnn_algorithm", RNN_ALGORITHMS, owner=self.name)
+        check_choice(self.conv_algorithm, "conv_algorithm", CONV_ALGORITHMS, owner=self.name)
         for precision, _ in self.tensor_ops_per_cycle_per_sm:
             if precision not in TENSOR_PRECISIONS:
                 raise SpecError(f"{self.name}: tensor_ops_per_cycle_per_sm names "
@@ -217,6 +221,8 @@ TENSOR_PRECISIONS = (Precision.FP16, Precision.BF16, Precision.INT8)
 HOST_CALLS = ("op", "conv", "linear", "rnn", "cell", "copy")
 FRAMEWORKS = ("eager", "graph", "library")
 RNN_ALGORITHMS = ("auto", "standard", "persistent")
+CONV_ALGORITHMS = ("auto", "implicit_gemm", "implicit_precomp_gemm", "gemm", "winograd", "fft",
+                   "direct")
 
 
 K80_IDLE_SHARE = 25 / 150  # a K80 die's measured idle over its TDP (Jouppi et al. 2017, Table 2)

@@ -23,13 +23,14 @@ from accelsim.machines.gpu.elementwise import (
     pool_cost,
     stream_kernel,
 )
-from accelsim.machines.gpu.gemm import choose_kernel, tiled_kernel
+from accelsim.machines.gpu.gemm import tiled_kernel
 from accelsim.machines.gpu.kernels import TileConfig, warp_program
 from accelsim.machines.gpu.launches import FrameworkCall, Kernel, eager_seconds
 from accelsim.machines.gpu.recurrent import (
     persistent_ctas,
     persistent_step_cycles,
     recurrence_kernels,
+    recurrent_gemm,
 )
 from accelsim.machines.gpu.spec import GTX8800, H200, K80, V100
 from accelsim.machines.results import Category
@@ -112,7 +113,7 @@ def test_weights_too_big_for_chip_run_a_gemm_and_a_cell_per_step():
     assert persistent_ctas(rec, FP32, H200) == 0 and persistent_ctas(rec, FP16, H200) == 132
     kernels = recurrence_kernels(rec, FP32, H200)
     assert len(kernels) == 10 and kernels[1].name == "fused_lstm_cell"
-    assert kernels[0].gemm == choose_kernel(64, 1056, 4 * 1056, H200, FP32)
+    assert kernels[0].gemm == recurrent_gemm(rec, FP32, H200)  # cuDNN's standard step
     # hidden 2,048 needs 256 CTAs: more than the SMs, whatever the precision
     assert persistent_ctas(recurrence(64, 5, hidden=2048), FP16, H200) == 0
 

@@ -79,7 +79,6 @@ WINOGRAD_OUTPUT = StreamKernel("winogradForwardOutput", 1100.0, 2, 0.0)
 FFT = StreamKernel("fft2d_r2c", 1100.0, 2, 0.0)
 IFFT = StreamKernel("fft2d_c2r", 1100.0, 2, 0.0)
 WINOGRAD_TILES = (2, 4)  # F(2×2, 3×3) and F(4×4, 3×3)
-TENSOR_CHANNEL_ALIGN = 8  # fp16 channels per 16-byte vector: NHWC kernels need C % 8 == 0
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ rows off by more than 2× and the worst rows. Each family's rows come from its o
 
 - GEMMs (`gemm_rows`, here): cuBLAS C[M,N] = A[M,K]·B[K,N] in fp32 and fp16 (tensor cores
   allowed), one call's average time, each against the kernel the model picks for the shape
-  (`GPU.kernel_for`). The file's transposes (ta, tb) are not modelled: a transposed operand
-  is read with the same tiles.
+  (gemm.py `choose_kernel`) with its operands' layouts from the file's transposes (cuBLAS is
+  column-major: A is K-major when transposed, B when not).
 - Convolutions: `accelsim.validation.deepbench_conv.conv_rows(gpu, precision)`.
 - LSTM, GRU, vanilla RNN: `accelsim.validation.deepbench_rnn.rnn_rows(gpu, precision,
   family)` with family "lstm", "gru" or "vanilla".
@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from accelsim.machines.gpu.core import GPU
+from accelsim.machines.gpu.gemm import choose_kernel
 from accelsim.measure.recorded import read
 from accelsim.precision import Precision
 from accelsim.validation.comparison import Compared, median_ape
@@ -39,7 +40,8 @@ def gemm_rows(gpu: GPU, precision: Precision) -> list[Row]:
     """Every DeepBench GEMM of one sheet against the model's kernel for its shape."""
     rows = []
     for g in read(FILE)[precision.value]["gemm"]:
-        choice = gpu.kernel_for(g["M"], g["K"], g["N"], precision)
+        choice = choose_kernel(g["M"], g["K"], g["N"], gpu.spec, precision,
+                               a_k_major=g["ta"] == "T", b_k_major=g["tb"] == "N")
         rows.append(Row(f"{g['app']} {g['M']}x{g['K']}x{g['N']} {g['ta']}{g['tb']}", precision,
                         g["ms"] * 1e3, choice.seconds * 1e6, choice.name))
     return rows

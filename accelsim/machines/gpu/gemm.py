@@ -17,6 +17,17 @@ runs the register-staged two-stage mainloop (kernels.py, sm_sim.py): two stages 
 memory count against occupancy instead of `stages`, and each slice adds STS instructions.
 Warp-wide counts (registers allocated per warp, GEMV lanes, the shuffle reduction's steps)
 follow `warp_size`.
+
+Operand layouts, where the caller knows them (`a_k_major`, `b_k_major`; DeepBench's
+transposes): an operand stored with K contiguous (A transposed, or B not, in cuBLAS's
+column-major terms) is read by each CTA as BM (or BN) separate rows, BK elements of each per
+slice; across the grid these are many short runs in many DRAM pages, where an operand stored
+M- (or N-) major is read by neighbouring CTAs as one long run. Its DRAM bytes are moved at
+`K_MAJOR_DRAM_EFFICIENCY` of the achievable bandwidth. This is what makes DeepBench's V100
+fp16 "TN" GEMMs with a large A (M = 512-7,680, N ≤ 64, K = 2,560-500,000) 2.2-2.4× slower
+than the same "NN" shapes (about 350 against 650-850 GB/s), and the M = 35, N = 8,457 shapes
+(a large K-major B) as slow. Network GEMMs do not carry layouts yet: they are read at full
+efficiency.
 """
 
 from __future__ import annotations
@@ -41,6 +52,11 @@ QUEUE_CYCLES = 64.0  # how far a warp may run ahead of a busy shared-memory or L
 COPY_QUEUE_CYCLES = 256.0  # cycles of copies a warp may have queued at the L2 port
 SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 GEMV_LANE_LOADS = 4  # loads each lane keeps in flight per pass over K
+# DRAM efficiency of an operand stored K-major (see the module docstring): fitted on the
+# even-indexed rows of DeepBench's V100 GEMMs, fp32 and fp16 together
+# (accelsim/measure/data/deepbench-v100.json; tests/validation/test_gpu_v100_out_of_sample.py
+# reports both halves).
+K_MAJOR_DRAM_EFFICIENCY = 0.5
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,15 @@ def wave_cycles(tile: TileConfig, spec: GPUSpec, precision: Precision, ctas: int
     return after[0] + extra, after[1] + extra
 
 
+def _dram_seconds(m: int, k: int, n: int, precision: Precision, traffic: int,
+                  spec: GPUSpec, a_k_major: bool, b_k_major: bool) -> float:
+    """`traffic` bytes at the achievable bandwidth, K-major operands' bytes at
+    K_MAJOR_DRAM_EFFICIENCY of it."""
+    short = (a_k_major * m + b_k_major * n) * k * precision.bytes
+    extra = short * (1 / K_MAJOR_DRAM_EFFICIENCY - 1)
+    return (traffic + extra) / spec.dram_achievable_bytes_per_s
+
+
 def _dram_bytes(m: int, k: int, n: int, precision: Precision, split: int,
                 atomic: bool = False) -> int:
     """Operands read once, C written once, and with a split K reduced by a second kernel:
@@ -158,14 +183,15 @@ def atomic_seconds(m: int, n: int, split: int, spec: GPUSpec) -> float:
 
 
 def tiled_kernel(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPUSpec,
-                 precision: Precision, gathered: bool = False,
-                 atomic: bool = False) -> KernelChoice | None:
+                 precision: Precision, gathered: bool = False, atomic: bool = False,
+                 a_k_major: bool = False, b_k_major: bool = False) -> KernelChoice | None:
     """`tile` with K split `split` ways (None if it cannot run on an SM): `split` times the
     CTAs, each walking K / split, then the partials reduced by a second kernel
     (`reduce_seconds`) or, with `atomic`, added into C in L2 (`atomic_seconds`; C must be
     zeroed first, which the caller times). `gathered`: the A operand is gathered element by
     element (an implicit-GEMM convolution's im2col rows are not contiguous in memory), so
-    its copies are scalar, not 16-byte vectors."""
+    its copies are scalar, not 16-byte vectors. `a_k_major`, `b_k_major`: the operands'
+    layouts (module docstring)."""
     per_sm = occupancy(tile, spec, precision)
     k_slice = math.ceil(k / split)
     if per_sm == 0 or (split > 1 and k_slice < 1):
@@ -187,7 +213,7 @@ def tiled_kernel(tile: TileConfig, split: int, m: int, k: int, n: int, spec: GPU
         cycles, drain = cycles + busy, last - busy
     compute = (cycles + drain) / spec.clock_hz
     traffic = _dram_bytes(m, k, n, precision, split, atomic)
-    dram = traffic / spec.dram_achievable_bytes_per_s
+    dram = _dram_seconds(m, k, n, precision, traffic, spec, a_k_major, b_k_major)
     reduce = atomic_seconds(m, n, split, spec) if atomic else reduce_seconds(m, n, split, spec)
     total = spec.kernel_launch_s + spec.cold_start_s + max(compute, dram) + reduce
     return KernelChoice(f"{tile.name}" + (f"_splitk{split}" if split > 1 else ""), split,
@@ -268,8 +294,10 @@ def fastest_split(tile: TileConfig, m: int, k: int, n: int, spec: GPUSpec,
 
 
 @lru_cache(maxsize=65536)
-def choose_kernel(m: int, k: int, n: int, spec: GPUSpec, precision: Precision) -> KernelChoice:
-    """The fastest kernel of the menu (and split of K) for C[m, n] = A[m, k] @ B[k, n].
+def choose_kernel(m: int, k: int, n: int, spec: GPUSpec, precision: Precision,
+                  a_k_major: bool = False, b_k_major: bool = False) -> KernelChoice:
+    """The fastest kernel of the menu (and split of K) for C[m, n] = A[m, k] @ B[k, n],
+    its operands stored as `a_k_major` and `b_k_major` say (module docstring).
 
     Candidates are simulated in order of their lower bound; the search stops once no
     remaining candidate's bound can beat the best time found (branch and bound).
@@ -278,7 +306,8 @@ def choose_kernel(m: int, k: int, n: int, spec: GPUSpec, precision: Precision) -
     for bound, tile, split in candidates(m, k, n, spec, precision):
         if best is not None and bound >= best.seconds:
             break
-        choice = tiled_kernel(tile, split, m, k, n, spec, precision)
+        choice = tiled_kernel(tile, split, m, k, n, spec, precision, a_k_major=a_k_major,
+                              b_k_major=b_k_major)
         if choice is not None and (best is None or choice.seconds < best.seconds):
             best = choice
     if best is None:  # no kernel of the menu fits on an SM: say which limit

@@ -17,6 +17,7 @@ from accelsim.energy import energy_from_counts, vector_ops_of
 from accelsim.errors import AccelsimError, SpecError
 from accelsim.ir import Workload
 from accelsim.machines.base import Machine
+from accelsim.machines.gpu.spec import CONV_ALGORITHMS, FRAMEWORKS, RNN_ALGORITHMS
 from accelsim.machines.tpu import SystolicArray
 from accelsim.units import unit_of
 
@@ -24,6 +25,8 @@ PRESETS = [name for name in ax.presets() if name != "cpu-host"]
 # One preset per spec class: the dead-field check perturbs every field of its spec.
 FAMILIES = ["cpu-haswell-e5-2699v3", "gpu-h200", "tpu-v1"]
 # Fields that label a spec rather than time it.
+CHOICES = {"framework": FRAMEWORKS, "rnn_algorithm": RNN_ALGORITHMS,
+           "conv_algorithm": CONV_ALGORITHMS}
 DESCRIPTIVE = {
     "name": "what the machine is called",
     "source": "where its numbers come from",
@@ -82,7 +85,9 @@ def outputs(machine: Machine) -> list[Any]:
     return seen
 
 
-def perturbations(value: Any) -> list[Any]:
+def perturbations(value: Any, field: str = "") -> list[Any]:
+    if field in CHOICES:  # a setting named from a list: every other choice
+        return [choice for choice in CHOICES[field] if choice != value]
     if isinstance(value, bool):
         return [not value]
     if isinstance(value, int):
@@ -126,7 +131,7 @@ def test_every_spec_field_is_used(preset: str, field: str) -> None:
         return
     value = getattr(ax.machine(preset).spec, field)
     tried = []
-    for new in perturbations(value):
+    for new in perturbations(value, field):
         try:
             machine = ax.machine(preset, **{field: new})
         except SpecError:

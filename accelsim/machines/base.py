@@ -12,6 +12,7 @@ prices the energy around it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,11 @@ class Machine(ABC):
     @abstractmethod
     def time_op(self, op: Op, precision: Precision) -> OpResult:
         """Time one op as a kernel of its own (operands start and end in main memory)."""
+
+    def settings(self) -> tuple[Any, ...]:
+        """The frozen dataclasses whose fields `accelsim.machine(name, **overrides)` sets:
+        the spec, and for a GPU its runtime too."""
+        return (self.spec,)
 
     @property
     def default_precision(self) -> Precision:

@@ -20,13 +20,18 @@ def _value(value: object) -> str:
 
 
 def describe(machine: Machine) -> str:
-    """Spec fields (units are in their names), peaks per precision (FLOPS for floats, OPS
-    for int8: never added together) and the spec's source."""
+    """Spec fields (units are in their names), then any other setting's (a GPU's runtime),
+    peaks per precision (FLOPS for floats, OPS for int8: never added together) and the
+    spec's source."""
     spec = machine.spec
-    fields = [f for f in dataclasses.fields(spec) if f.name not in ("name", "source")]
-    width = max(len(f.name) for f in fields)
+    settings = [(s, [f for f in dataclasses.fields(s) if f.name not in ("name", "source")])
+                for s in machine.settings()]
+    width = max(len(f.name) for _, fields in settings for f in fields)
     lines = [f"{machine.name} ({type(machine).__name__})"]
-    lines += [f"  {f.name:<{width}}  {_value(getattr(spec, f.name))}" for f in fields]
+    for setting, fields in settings:
+        if setting is not spec:
+            lines.append(f"  software ({setting.name}):")
+        lines += [f"  {f.name:<{width}}  {_value(getattr(setting, f.name))}" for f in fields]
     lines.append("  peak:")
     for p in Precision:
         if p in machine.precisions:

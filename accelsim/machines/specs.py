@@ -78,16 +78,18 @@ SpecValue = bool | int | float | str | tuple[tuple[str, float], ...] | Mapping[s
 """What a spec field may be given as (a table of rates as pairs or a mapping)."""
 
 
-def replace_spec(spec: Spec, overrides: dict[str, Any]) -> Spec:
-    """`dataclasses.replace`, naming any field the spec does not have."""
-    names = {f.name for f in dataclasses.fields(spec)}
+def replace_spec(spec: Spec, overrides: Mapping[str, Any],
+                 also: Iterable[str] = ()) -> Spec:
+    """`dataclasses.replace`, naming any field the spec does not have (`also`: fields of the
+    machine's other settings, offered as suggestions and listed)."""
+    names = {f.name for f in dataclasses.fields(spec)} | set(also)
     unknown = sorted(set(overrides) - names)
     if unknown:
         hints = [m for u in unknown for m in difflib.get_close_matches(u, names, n=1)]
         advice = f"did you mean {', '.join(hints)}? " if hints else ""
         raise SpecError(f"{spec.name} has no spec field(s) {', '.join(unknown)}; {advice}"
                         f"fields: {', '.join(sorted(names))}")
-    return dataclasses.replace(spec, **overrides)
+    return dataclasses.replace(spec, **overrides) if overrides else spec
 
 
 def _rate_name(name: object, keys: str, field: str, owner: str) -> str:

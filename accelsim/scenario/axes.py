@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
 from functools import cache
-from typing import get_type_hints
+from typing import Any, get_type_hints
 
 import numpy as np
 
@@ -53,11 +53,21 @@ def family_of(preset: str) -> str:
 
 @cache
 def field_kinds(preset: str) -> dict[str, str]:
-    """Each spec field of the preset: 'int', 'float', 'bool', 'str' or 'table' (of rates)."""
-    spec = base_machine(preset).spec
-    hints = get_type_hints(type(spec))
-    return {f.name: hints[f.name].__name__ if hints[f.name] in (int, float, bool, str)
-            else "table" for f in dataclasses.fields(spec) if f.name not in UNSWEPT}
+    """Each field of the preset's settings (its spec; a GPU's runtime too): 'int', 'float',
+    'bool', 'str' or 'table' (of rates)."""
+    kinds: dict[str, str] = {}
+    for setting in base_machine(preset).settings():
+        hints = get_type_hints(type(setting))
+        kinds.update({f.name: hints[f.name].__name__ if hints[f.name] in (int, float, bool, str)
+                      else "table" for f in dataclasses.fields(setting)
+                      if f.name not in UNSWEPT})
+    return kinds
+
+
+def setting_holding(preset: str, field: str) -> Any:
+    """The preset's setting (spec or runtime) that has `field`."""
+    return next(s for s in base_machine(preset).settings()
+                if field in {f.name for f in dataclasses.fields(s)})
 
 
 def axis_choices(preset: str) -> list[str]:

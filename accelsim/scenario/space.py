@@ -34,6 +34,7 @@ from accelsim.scenario.axes import (
     axis_values,
     base_machine,
     check_axis,
+    setting_holding,
     value_kind,
 )
 from accelsim.scenario.constraints import NUMBER, TEXT, compile_constraint
@@ -190,7 +191,8 @@ class Sweep:
                                    "seq_len": None}
         if axis in run:
             return run[axis]
-        value: Setting = getattr(base_machine(self.machine).spec, axis.partition(".")[2])
+        field = axis.partition(".")[2]
+        value: Setting = getattr(setting_holding(self.machine, field), field)
         return value
 
     @cached_property

@@ -38,6 +38,7 @@ from accelsim.scenario.axes import (
     axis_value,
     base_machine,
     check_axis,
+    setting_holding,
     value_kind,
 )
 from accelsim.scenario.checks import Doc
@@ -88,7 +89,8 @@ def _value(machine: str, axis: str, value: object, key: str, d: Doc) -> AxisValu
                         f"choose from {', '.join(runs)}")
         return checked
     try:
-        replace_spec(base.spec, {axis.partition(".")[2]: checked})
+        field = axis.partition(".")[2]
+        replace_spec(setting_holding(machine, field), {field: checked})
     except AccelsimError as err:
         raise d.wrap(key, err) from None
     return checked

@@ -18,7 +18,7 @@ from __future__ import annotations
 from accelsim.ir import ConvGeometry, Gemm
 from accelsim.machines.gpu.conv import conv_kernels
 from accelsim.machines.gpu.core import GPU
-from accelsim.machines.gpu.spec import GPUSpec
+from accelsim.machines.gpu.runtime import GPURuntime
 from accelsim.measure.recorded import read
 from accelsim.precision import Precision
 from accelsim.validation.gpu_recorded import Row
@@ -26,13 +26,13 @@ from accelsim.validation.gpu_recorded import Row
 FILE = "deepbench-v100.json"
 
 
-def deepbench_spec(spec: GPUSpec, precision: Precision) -> GPUSpec:
+def deepbench_runtime(runtime: GPURuntime, precision: Precision) -> GPURuntime:
     """The software stack DeepBench's convolution benchmark used at `precision`."""
     if precision is Precision.FP32:
-        return spec.replace(framework="library", cudnn_benchmark=True, channels_last=False,
-                            conv_algorithm="auto")
-    return spec.replace(framework="library", channels_last=True,
-                        conv_algorithm="implicit_precomp_gemm")
+        return runtime.replace(framework="library", cudnn_benchmark=True, channels_last=False,
+                               conv_algorithm="auto")
+    return runtime.replace(framework="library", channels_last=True,
+                           conv_algorithm="implicit_precomp_gemm")
 
 
 def conv_op(layer: dict) -> Gemm:
@@ -54,11 +54,11 @@ def label(layer: dict) -> str:
 def conv_rows(gpu: GPU, precision: Precision) -> list[Row]:
     """Every DeepBench convolution of one sheet against `gpu`'s model, run as DeepBench ran
     it; the row's kernel names the algorithm's kernels."""
-    spec = deepbench_spec(gpu.spec, precision)
+    runtime = deepbench_runtime(gpu.runtime, precision)
     rows = []
     for layer in read(FILE)[precision.value]["conv"]:
         op = conv_op(layer)
-        kernels = conv_kernels(op, layer["N"], precision, spec)
+        kernels = conv_kernels(op, layer["N"], precision, gpu.spec, runtime)
         predicted = sum(k.seconds for k in kernels)
         rows.append(Row(op.name, precision, layer["fwd_ms"] * 1e3, predicted * 1e6,
                         " + ".join(k.name for k in kernels)))

@@ -46,11 +46,12 @@ def recurrence(family: str, hidden: int, batch: int, steps: int) -> Recurrence:
 def rnn_rows(gpu: GPU, precision: Precision, family: str) -> list[Row]:
     """Every DeepBench row of one family ("lstm", "gru", "vanilla") and precision, timed as
     DeepBench ran it: the standard algorithm, called as a library."""
-    spec = gpu.spec.replace(rnn_algorithm="standard", framework="library")
+    spec, runtime = gpu.spec, gpu.runtime.replace(rnn_algorithm="standard",
+                                                  framework="library")
     rows = []
     for r in read(FILE)[precision.value][family]:
         rec = recurrence(family, r["hidden"], r["N"], r["T"])
-        seconds = library_seconds(rec, precision, spec, skip_input=True)
+        seconds = library_seconds(rec, precision, spec, skip_input=True, runtime=runtime)
         kernel = recurrent_gemm(rec, precision, spec).name
         rows.append(Row(f"{family} {r['app']} H{r['hidden']} N{r['N']} T{r['T']}", precision,
                         r["fwd_ms"] * 1e3, seconds * 1e6, kernel))

@@ -131,7 +131,7 @@ def network_rows(gpu: GPU, key: str, records: list[dict]) -> list[NetworkRow]:
     """Device and end-to-end rows for one network's records (nulls skipped); step-loop
     records are timed with the GPU's recurrent layers run as a Python loop of cells."""
     net = load_network(NETWORKS[key], weights="none")
-    loop = GPU(gpu.spec.replace(recurrent_step_loop=True))
+    loop = gpu.with_runtime(recurrent_step_loop=True)
     rows = []
     for rec in records:
         step_loop = rec.get("impl") == STEP_LOOP

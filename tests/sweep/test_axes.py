@@ -16,7 +16,7 @@ from accelsim.errors import AccelsimError
 from accelsim.scenario.axes import axis_choices, axis_value, check_axis
 from accelsim.scenario.constraints import NUMBER, TEXT, compile_constraint
 from accelsim.scenario.space import LABELS, MAX_POINTS, METRICS, point_id
-from accelsim.sweep import Range, Sweep
+from accelsim.sweep import Range, Sweep, run_sweep
 
 SIZES = [8, 16, 32, 64, 128, 256, 512]
 
@@ -269,3 +269,18 @@ def test_ids_are_the_same_in_another_process():
                            check=True, env={**os.environ, "PYTHONHASHSEED": "123"})
     assert there.stdout.split() == [p.id for p in here.iter_points()]
     assert math.prod(len(v) for _, v in here.axes) == 4
+
+
+def test_a_gpus_runtime_settings_are_axes_too():
+    axes = axis_choices("gpu-v100")
+    assert {"gpu.cudnn_benchmark", "gpu.channels_last", "gpu.rnn_algorithm",
+            "gpu.framework", "gpu.host_copy_latency_s"} <= set(axes)
+    assert "gpu.name" not in axes
+    result = run_sweep(Sweep.of("gpu-v100", "lenet5", {"gpu.cudnn_benchmark": [False, True],
+                                                       "gpu.framework": ["eager", "graph"],
+                                                       "batch": [64]}), workers=1)
+    rows = {(r["gpu.cudnn_benchmark"], r["gpu.framework"]): r for r in result.ok()}
+    assert len(rows) == 4
+    eager, graph = rows[False, "eager"], rows[False, "graph"]
+    assert graph["device_seconds"] == eager["device_seconds"] < graph["seconds"] < \
+        eager["seconds"]

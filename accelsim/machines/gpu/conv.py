@@ -77,6 +77,7 @@ from accelsim.machines.gpu.elementwise import (
 from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel, tiled_kernel
 from accelsim.machines.gpu.kernels import TileConfig
 from accelsim.machines.gpu.launches import Kernel
+from accelsim.machines.gpu.runtime import PYTORCH_EAGER, GPURuntime
 from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
@@ -173,41 +174,45 @@ def conv_choice(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> Ke
     return dataclasses.replace(choice, name=rule.kernel)
 
 
-def heuristic_plan(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> Plan:
+def heuristic_plan(op: Gemm, batch: int, precision: Precision, spec: GPUSpec,
+                   runtime: GPURuntime = PYTORCH_EAGER) -> Plan:
     """cuDNN's heuristic (benchmark off): the rule's kernel, NHWC transforms around it where
     the kernel is NHWC and the tensors are not."""
     rule = conv_rule(op, batch, precision)
     main = gemm_kernel(conv_choice(op, batch, precision, spec))
     return Plan("heuristic", (main,)) if not rule.nhwc else \
-        _layout_transforms(Plan("heuristic", (main,)), op, batch, precision, spec)
+        _layout_transforms(Plan("heuristic", (main,)), op, batch, precision, spec, runtime)
 
 
-def algorithm_plan(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> Plan:
+def algorithm_plan(op: Gemm, batch: int, precision: Precision, spec: GPUSpec,
+                   runtime: GPURuntime = PYTORCH_EAGER) -> Plan:
     """The plan the software stack runs: forced, fastest (benchmark) or the heuristic's."""
-    if spec.conv_algorithm == "auto" and not spec.cudnn_benchmark:
-        return heuristic_plan(op, batch, precision, spec)
+    if runtime.conv_algorithm == "auto" and not runtime.cudnn_benchmark:
+        return heuristic_plan(op, batch, precision, spec, runtime)
     shape = ConvShape.of(op, batch)
     tensor = precision is not Precision.FP32
-    nhwc = spec.channels_last or tensor  # tensor-core kernels run on NHWC data
-    if spec.conv_algorithm == "auto":
+    nhwc = runtime.channels_last or tensor  # tensor-core kernels run on NHWC data
+    if runtime.conv_algorithm == "auto":
         chosen = fastest(shape, precision, spec, nhwc)
     else:
-        found = plan(spec.conv_algorithm, shape, precision, spec, nhwc)
+        found = plan(runtime.conv_algorithm, shape, precision, spec, nhwc)
         if found is None:
             raise AccelsimError(
-                f"{spec.name}: conv_algorithm = {spec.conv_algorithm!r} cannot run {op.name!r} "
+                f"{spec.name}: conv_algorithm = {runtime.conv_algorithm!r} cannot run "
+                f"{op.name!r} "
                 f"({shape.kernel[0]}x{shape.kernel[1]} filter, stride {shape.stride}): winograd "
                 "needs 3x3 stride 1, fft stride 1 and fp32, direct a depthwise layer; use "
                 "conv_algorithm = 'auto' or 'implicit_precomp_gemm'")
         chosen = found
-    return _layout_transforms(chosen, op, batch, precision, spec) if tensor else chosen
+    return _layout_transforms(chosen, op, batch, precision, spec, runtime) if tensor \
+        else chosen
 
 
 def _layout_transforms(chosen: Plan, op: Gemm, batch: int, precision: Precision,
-                       spec: GPUSpec) -> Plan:
+                       spec: GPUSpec, runtime: GPURuntime) -> Plan:
     """An NHWC kernel on NCHW tensors: the input and filter transformed before it, the
     output after (none with `channels_last`)."""
-    if spec.channels_last:
+    if runtime.channels_last:
         return chosen
     assert op.conv is not None
     b = precision.bytes
@@ -218,15 +223,15 @@ def _layout_transforms(chosen: Plan, op: Gemm, batch: int, precision: Precision,
     return dataclasses.replace(chosen, kernels=(*before, *chosen.kernels, *after))
 
 
-def conv_kernels(op: Gemm, batch: int, precision: Precision, spec: GPUSpec
-                 ) -> tuple[Kernel, ...]:
+def conv_kernels(op: Gemm, batch: int, precision: Precision, spec: GPUSpec,
+                 runtime: GPURuntime = PYTORCH_EAGER) -> tuple[Kernel, ...]:
     """Every kernel one convolution launches: the algorithm's (layout transforms, workspace
     passes, the GEMM), then PyTorch's bias add."""
     assert op.conv is not None, "conv_kernels needs a convolution's GEMM"
     if op.conv.depthwise:
         return depthwise_kernels(op, batch, precision, spec)
-    kernels = algorithm_plan(op, batch, precision, spec).kernels
-    if op.bias and spec.framework != "library":
+    kernels = algorithm_plan(op, batch, precision, spec, runtime).kernels
+    if op.bias and runtime.framework != "library":
         kernels += (bias_add(op.m * op.n * op.groups, op.n * op.groups, precision, spec),)
     return kernels
 

@@ -42,11 +42,17 @@ from accelsim.machines.gpu.elementwise import (
     vector_cost,
 )
 from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel
-from accelsim.machines.gpu.launches import Kernel, eager_seconds, replay_seconds
+from accelsim.machines.gpu.launches import FrameworkCall, Kernel, eager_seconds, replay_seconds
 from accelsim.machines.gpu.pytorch import OpCalls, framework_calls
+from accelsim.machines.gpu.runtime import (
+    HOST_CALLS,
+    PYTORCH_EAGER,
+    RUNTIME_FIELDS,
+    GPURuntime,
+)
 from accelsim.machines.gpu.spec import GPU_SPECS, GPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
-from accelsim.machines.specs import SpecValue
+from accelsim.machines.specs import SpecValue, replace_spec
 from accelsim.precision import Precision
 
 
@@ -74,9 +80,21 @@ class GpuRunDetail:
 
 
 class GPU(SpecMachine):
-    """A GPU built from a `GPUSpec`."""
+    """A GPU: its hardware (`GPUSpec`) and the software that drives it (`GPURuntime`)."""
 
     spec: GPUSpec
+    runtime: GPURuntime
+
+    def __init__(self, spec: GPUSpec, runtime: GPURuntime = PYTORCH_EAGER) -> None:
+        super().__init__(spec)
+        self.runtime = runtime
+
+    def settings(self) -> tuple[GPUSpec, GPURuntime]:
+        return self.spec, self.runtime
+
+    def with_runtime(self, **overrides: SpecValue) -> GPU:
+        """The same GPU driven by other software (runtime fields replaced)."""
+        return GPU(self.spec, self.runtime.replace(**overrides))
 
     def kernel_for(self, m: int, k: int, n: int, precision: Precision) -> KernelChoice:
         """The kernel the model picks for a GEMM, with its predicted time."""
@@ -93,7 +111,7 @@ class GPU(SpecMachine):
             return self._stream_result(op, cost, precision, launches=op.count)
         if isinstance(op, Pool):
             return self._stream_result(op, pool_cost(op, precision, self.spec), precision)
-        return self._stream_result(op, transfer_cost(op, precision, self.spec), precision)
+        return self._stream_result(op, transfer_cost(op, precision, self.runtime), precision)
 
     def _gemm_result(self, op: Gemm, precision: Precision) -> OpResult:
         check_gemm_fits(op.m, op.k, op.n, precision, self.spec.dram_bytes, self.name)
@@ -145,21 +163,33 @@ class GPU(SpecMachine):
     def framework_calls(self, workload: Workload, precision: Precision | str
                         ) -> tuple[OpCalls, ...]:
         """The calls PyTorch makes for the workload, op by op, with their kernels."""
-        return framework_calls(workload, self.check_precision(precision), self.spec)
+        return framework_calls(workload, self.check_precision(precision), self.spec,
+                               self.runtime)
+
+    def _end_to_end(self, calls: list[FrameworkCall]) -> float:
+        """The calls as the runtime issues them: PyTorch eager (each call's dispatch and
+        launches on the host, overlapping the device), the library called directly (each
+        call `library_call_host_s`, each launch `library_launch_host_s`), or a CUDA graph
+        replayed (no host work but the copies)."""
+        runtime = self.runtime
+        if runtime.framework == "graph":
+            return replay_seconds(calls)
+        if runtime.framework == "library":
+            dispatch = dict.fromkeys(HOST_CALLS, runtime.library_call_host_s)
+            return eager_seconds(calls, dispatch, runtime.library_launch_host_s)
+        return eager_seconds(calls, dict(runtime.host_dispatch_s), runtime.host_kernel_launch_s)
 
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
         """The forward's kernels back to back (device time) and the eager run around them
         (end to end). The work must fit the device memory."""
         check_workload_fits(workload, self.spec.dram_bytes, precision, self.name)
-        per_op = framework_calls(workload, precision, self.spec)
+        per_op = framework_calls(workload, precision, self.spec, self.runtime)
         layers = tuple(self._op_result(item, precision) for item in per_op)
         forward = [c for item in per_op if not isinstance(item.op, Transfer)
                    for c in item.calls]
         device = sum(c.device_seconds for c in forward)
         calls = [c for item in per_op for c in item.calls]
-        seconds = eager_seconds(calls, dict(self.spec.host_dispatch_s),
-                                self.spec.host_kernel_launch_s) \
-            if self.spec.framework == "eager" else replay_seconds(calls)
+        seconds = self._end_to_end(calls)
         kernels = sum(c.launches for c in forward)
         framework = max(seconds - sum(r.seconds for r in layers), 0.0)
         time = Breakdown.total_of([*(r.time for r in layers),
@@ -229,4 +259,10 @@ def kernel_label(op: Op, kernels: list[Kernel]) -> str:
 
 
 def gpu_preset(name: str, /, **overrides: SpecValue) -> GPU:
-    return GPU(GPU_SPECS[name].replace(**overrides))
+    """A preset's hardware with the default runtime, each override replacing the field of
+    that name in whichever of the two has it."""
+    spec, runtime = GPU_SPECS[name], PYTORCH_EAGER
+    software = {key: value for key, value in overrides.items() if key in RUNTIME_FIELDS}
+    hardware = {key: value for key, value in overrides.items() if key not in RUNTIME_FIELDS}
+    return GPU(replace_spec(spec, hardware, also=RUNTIME_FIELDS),
+               runtime.replace(**software) if software else runtime)

@@ -22,7 +22,7 @@ data sits in L2 (batch 64) or DRAM (4096), so issue, not memory, bounds it.
 
 A host copy is synchronous from pageable memory: `host_copy_latency_s` plus the staging
 memcpy's traffic at the host's memory bandwidth; a float32 array sent to the device in a
-narrower format is converted on the CPU first (spec.py: `host_*`).
+narrower format is converted on the CPU first (runtime.py: `host_*`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from accelsim.ir import Pool, PoolKind, Transfer, Vector, VectorKind
 from accelsim.machines.gpu.launches import Kernel
+from accelsim.machines.gpu.runtime import GPURuntime
 from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
@@ -162,26 +163,26 @@ def pool_cost(op: Pool, precision: Precision, spec: GPUSpec) -> StreamCost:
     return stream_kernel(POOL, op.elements, moved, spec, extra_alu_ops=ops)
 
 
-def host_stream_seconds(read_bytes: int, write_bytes: int, spec: GPUSpec) -> float:
+def host_stream_seconds(read_bytes: int, write_bytes: int, runtime: GPURuntime) -> float:
     """One CPU thread reading an array of `read_bytes` (from its caches while the array fits
     them, else from memory) and writing `write_bytes` to fresh memory."""
-    read_rate = spec.host_cached_bytes_per_s if read_bytes <= spec.host_cache_bytes else \
-        spec.host_memory_bytes_per_s
-    return read_bytes / read_rate + write_bytes / spec.host_memory_bytes_per_s
+    read_rate = runtime.host_cached_bytes_per_s if read_bytes <= runtime.host_cache_bytes \
+        else runtime.host_memory_bytes_per_s
+    return read_bytes / read_rate + write_bytes / runtime.host_memory_bytes_per_s
 
 
-def copy_seconds(n_bytes: int, spec: GPUSpec) -> float:
+def copy_seconds(n_bytes: int, runtime: GPURuntime) -> float:
     """A synchronous copy between pageable host memory and the device: the staging memcpy
     reads every byte and writes it to a pinned buffer (the DMA behind it overlaps)."""
-    return spec.host_copy_latency_s + host_stream_seconds(n_bytes, n_bytes, spec)
+    return runtime.host_copy_latency_s + host_stream_seconds(n_bytes, n_bytes, runtime)
 
 
-def cast_seconds(elements: int, precision: Precision, spec: GPUSpec) -> float:
+def cast_seconds(elements: int, precision: Precision, runtime: GPURuntime) -> float:
     """Converting a float32 host array to `precision` on the CPU, before its copy."""
-    return host_stream_seconds(elements * FLOAT_BYTES, elements * precision.bytes, spec)
+    return host_stream_seconds(elements * FLOAT_BYTES, elements * precision.bytes, runtime)
 
 
-def transfer_cost(op: Transfer, precision: Precision, spec: GPUSpec) -> StreamCost:
+def transfer_cost(op: Transfer, precision: Precision, runtime: GPURuntime) -> StreamCost:
     """The copy alone at the precision's element size (no host conversion)."""
     moved = op.bytes(precision)
-    return StreamCost(copy_seconds(moved, spec), moved, "memory")
+    return StreamCost(copy_seconds(moved, runtime), moved, "memory")

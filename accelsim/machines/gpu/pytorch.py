@@ -55,6 +55,7 @@ from accelsim.machines.gpu.elementwise import (
 )
 from accelsim.machines.gpu.launches import FrameworkCall, Kernel
 from accelsim.machines.gpu.recurrent import cudnn_kernels, step_loop_calls
+from accelsim.machines.gpu.runtime import PYTORCH_EAGER, GPURuntime
 from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
@@ -70,13 +71,14 @@ class OpCalls:
     fused_into: str = ""
 
 
-def framework_calls(workload: Workload, precision: Precision, spec: GPUSpec
-                    ) -> tuple[OpCalls, ...]:
-    """Every op of the workload, in order, with the calls PyTorch makes for it."""
+def framework_calls(workload: Workload, precision: Precision, spec: GPUSpec,
+                    runtime: GPURuntime = PYTORCH_EAGER) -> tuple[OpCalls, ...]:
+    """Every op of the workload, in order, with the calls PyTorch makes for it (the
+    library's choices and the host's copies as `runtime` describes them)."""
     out: list[OpCalls] = []
     previous: LayerOps | None = None
     for layer in workload.layers:
-        calls = _layer_calls(layer, previous, workload.batch, precision, spec)
+        calls = _layer_calls(layer, previous, workload.batch, precision, spec, runtime)
         if previous is not None and layer.name == previous.name + REVERSE_SUFFIX:
             calls = _joined_to_forward(out, len(previous.ops), calls)
         out.extend(calls)
@@ -98,25 +100,26 @@ def _joined_to_forward(out: list[OpCalls], forward_ops: int,
 
 
 def _layer_calls(layer: LayerOps, previous: LayerOps | None, batch: int,
-                 precision: Precision, spec: GPUSpec) -> list[OpCalls]:
+                 precision: Precision, spec: GPUSpec, runtime: GPURuntime) -> list[OpCalls]:
     rec = layer.recurrence
     if rec is not None:
-        calls = step_loop_calls(rec, precision, spec) if spec.recurrent_step_loop else \
-            (FrameworkCall("rnn", cudnn_kernels(rec, precision, spec)),)
+        calls = step_loop_calls(rec, precision, spec) if runtime.recurrent_step_loop else \
+            (FrameworkCall("rnn", cudnn_kernels(rec, precision, spec, runtime)),)
         first, *rest = layer.ops
         return [OpCalls(first, calls), *(OpCalls(op, (), first.name) for op in rest)]
     # A batch-first cuDNN RNN's output is a transposed view: contiguous only at batch 1.
     strided = previous is not None and previous.recurrence is not None and \
-        not spec.recurrent_step_loop and batch > 1
-    return [OpCalls(op, _op_calls(op, batch, precision, spec, strided)) for op in layer.ops]
+        not runtime.recurrent_step_loop and batch > 1
+    return [OpCalls(op, _op_calls(op, batch, precision, spec, runtime, strided))
+            for op in layer.ops]
 
 
-def _op_calls(op: Op, batch: int, precision: Precision, spec: GPUSpec,
+def _op_calls(op: Op, batch: int, precision: Precision, spec: GPUSpec, runtime: GPURuntime,
               strided_input: bool) -> tuple[FrameworkCall, ...]:
     if isinstance(op, Transfer):
-        return transfer_calls(op, precision, spec)
+        return transfer_calls(op, precision, spec, runtime)
     if isinstance(op, Gemm) and op.conv is not None:
-        return (FrameworkCall("conv", conv_kernels(op, batch, precision, spec)),)
+        return (FrameworkCall("conv", conv_kernels(op, batch, precision, spec, runtime)),)
     if isinstance(op, Gemm):
         kernels = matmul_add_kernels(op, precision, spec) if strided_input else \
             addmm_kernels(op, precision, spec)
@@ -134,16 +137,16 @@ def _op_calls(op: Op, batch: int, precision: Precision, spec: GPUSpec,
                                         cost.bytes_moved, cost.bound),)),)
 
 
-def transfer_calls(op: Transfer, precision: Precision, spec: GPUSpec
-                   ) -> tuple[FrameworkCall, ...]:
+def transfer_calls(op: Transfer, precision: Precision, spec: GPUSpec,
+                   runtime: GPURuntime = PYTORCH_EAGER) -> tuple[FrameworkCall, ...]:
     """In: the float32 array converted on the CPU (a narrower dtype), then copied. Out: a
     narrower result cast to float32 on the device, then copied back as float32."""
     narrow = precision is not Precision.FP32
     if op.direction is Direction.TO_DEVICE:
-        cast = cast_seconds(op.elements, precision, spec) if narrow else 0.0
+        cast = cast_seconds(op.elements, precision, runtime) if narrow else 0.0
         return (FrameworkCall("copy", host_work_s=cast,
-                              copy_s=copy_seconds(op.bytes(precision), spec)),)
-    back = FrameworkCall("copy", copy_s=copy_seconds(op.elements * FLOAT_BYTES, spec))
+                              copy_s=copy_seconds(op.bytes(precision), runtime)),)
+    back = FrameworkCall("copy", copy_s=copy_seconds(op.elements * FLOAT_BYTES, runtime))
     if not narrow:
         return (back,)
     moved = op.elements * (precision.bytes + FLOAT_BYTES)

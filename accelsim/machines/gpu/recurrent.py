@@ -47,15 +47,15 @@ runs it), then per step
   the cell's instructions (elementwise.py). A GRU keeps h·W_hn apart and applies r to it
   here (cuDNN's linear-before-reset form), so its kernels are the same two per step.
 A library caller (`library_seconds`, DeepBench) times the call back to back: the host issues
-it (`LIBRARY_CALL_HOST_S`) and each kernel (`LIBRARY_LAUNCH_HOST_S`, a cuBLAS call or a
+it (`library_call_host_s`) and each kernel (`library_launch_host_s`, a cuBLAS call or a
 launch) while the device runs the kernels queued before; small steps (hidden 256-512) are
 host-bound at ~28 µs a step.
 
 Fitted constants of the standard algorithm, on DeepBench's V100 rows
 (accelsim/measure/data/deepbench-v100.json, cuDNN 7.6, the even-indexed rows of each family
 and precision; the odd rows held out, accelsim/validation/deepbench_rnn.py):
-`RECURRENT_BYTES_IN_FLIGHT` = 2 KiB, `LIBRARY_CALL_HOST_S` = 60 µs (the one-step GRU row,
-88 µs, bounds it), `LIBRARY_LAUNCH_HOST_S` = 14 µs. Median error on the held-out rows:
+`RECURRENT_BYTES_IN_FLIGHT` = 2 KiB, `library_call_host_s` = 60 µs (the one-step GRU row,
+88 µs, bounds it), `library_launch_host_s` = 14 µs. Median error on the held-out rows:
 LSTM 17% / 16% (fp32 / fp16), GRU 8% / 21%, vanilla RNN 19% / 11%, none off by 2x.
 
 Python step loop (`recurrent_step_loop` True, nn.LSTMCell called once per step): per step
@@ -82,6 +82,7 @@ from accelsim.machines.gpu.elementwise import (
 from accelsim.machines.gpu.gemm import KernelChoice, choose_kernel, tiled_kernel
 from accelsim.machines.gpu.kernels import SIMT_MENU, TENSOR_MENU
 from accelsim.machines.gpu.launches import FrameworkCall, Kernel
+from accelsim.machines.gpu.runtime import PYTORCH_EAGER, GPURuntime
 from accelsim.machines.gpu.spec import GPUSpec
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
@@ -101,10 +102,6 @@ RECURRENT_TILE_ROWS = 128
 # Bytes of its weight slice one CTA of that GEMM keeps in flight: fitted (see the module
 # docstring: DeepBench's V100 rows, even indices).
 RECURRENT_BYTES_IN_FLIGHT = 2048
-# Host time of one cudnnRNNForward call before its kernels, and of each kernel it launches
-# (a cuBLAS GEMM call or a point-wise kernel, events between them): fitted on the same rows.
-LIBRARY_CALL_HOST_S = 60e-6
-LIBRARY_LAUNCH_HOST_S = 14e-6
 
 
 def _shape(rec: Recurrence) -> tuple[int, int, int, int]:
@@ -113,7 +110,8 @@ def _shape(rec: Recurrence) -> tuple[int, int, int, int]:
     return gemm.m, gemm.k - rec.hidden, rec.hidden, gemm.n // rec.hidden
 
 
-def persistent_ctas(rec: Recurrence, precision: Precision, spec: GPUSpec) -> int:
+def persistent_ctas(rec: Recurrence, precision: Precision, spec: GPUSpec,
+                    runtime: GPURuntime = PYTORCH_EAGER) -> int:
     """CTAs of cuDNN's persistent kernel, or 0 where it cannot run (no grid-wide
     synchronization, or the weights do not fit on chip)."""
     _, _, hidden, gates = _shape(rec)
@@ -121,14 +119,14 @@ def persistent_ctas(rec: Recurrence, precision: Precision, spec: GPUSpec) -> int
     slice_bytes = gates * min(hidden, HIDDEN_PER_CTA) * hidden * precision.bytes
     room = spec.registers_per_sm * REGISTER_BYTES * WEIGHT_REGISTER_SHARE
     fits = spec.has_grid_sync and slice_bytes <= room and ctas <= spec.sm_count
-    if spec.rnn_algorithm == "persistent" and not fits:
+    if runtime.rnn_algorithm == "persistent" and not fits:
         raise AccelsimError(
             f"{spec.name}: rnn_algorithm = 'persistent' cannot run a {rec.kind.value} of "
             f"hidden {hidden}: " + ("the GPU has no grid-wide synchronization"
                                     if not spec.has_grid_sync else
                                     "its recurrent weights do not fit on chip")
             + "; use rnn_algorithm = 'auto' or 'standard'")
-    return ctas if fits and spec.rnn_algorithm != "standard" else 0
+    return ctas if fits and runtime.rnn_algorithm != "standard" else 0
 
 
 def persistent_step_cycles(rec: Recurrence, precision: Precision, spec: GPUSpec) -> float:
@@ -179,24 +177,26 @@ def _cell_kernel(rec: Recurrence, precision: Precision, spec: GPUSpec, name: str
     return stream_launch(name, VECTORIZED, cells, moved, spec, sfu_ops=sfu, extra_alu_ops=alu)
 
 
-def algorithm(rec: Recurrence, precision: Precision, spec: GPUSpec) -> str:
+def algorithm(rec: Recurrence, precision: Precision, spec: GPUSpec,
+              runtime: GPURuntime = PYTORCH_EAGER) -> str:
     """The RNN algorithm cuDNN runs: `rnn_algorithm` when it names one; "auto" takes the
     persistent kernel wherever it can run (grid-wide synchronization, the weight slice on
     chip, a CTA per SM each), else the standard algorithm. The rule is the one the H200
     measurements show (PyTorch 2.11 / cuDNN 9: `RNN_blockPersist_fp_LSTM` for the char LSTM
     in fp32 and fp16); cuDNN's own heuristic is not published."""
-    return "persistent" if persistent_ctas(rec, precision, spec) else "standard"
+    return "persistent" if persistent_ctas(rec, precision, spec, runtime) else "standard"
 
 
-def cudnn_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec) -> tuple[Kernel, ...]:
+def cudnn_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec,
+                  runtime: GPURuntime = PYTORCH_EAGER) -> tuple[Kernel, ...]:
     """Every kernel one nn.LSTM / nn.RNN / nn.GRU call launches through cuDNN."""
     batch, features, hidden, gates = _shape(rec)
     prefix = (*_state_fills(rec, precision, spec), *time_major_copy(rec, precision, spec))
-    if algorithm(rec, precision, spec) == "standard":
+    if algorithm(rec, precision, spec, runtime) == "standard":
         return (*prefix, *standard_kernels(rec, precision, spec))
     projection = gemm_kernel(choose_kernel(batch * rec.steps, features, gates * hidden, spec,
                                            precision))
-    return (*prefix, projection, *recurrence_kernels(rec, precision, spec))
+    return (*prefix, projection, *recurrence_kernels(rec, precision, spec, runtime))
 
 
 def time_major_copy(rec: Recurrence, precision: Precision, spec: GPUSpec
@@ -211,11 +211,11 @@ def time_major_copy(rec: Recurrence, precision: Precision, spec: GPUSpec
                           elements, 2 * elements * precision.bytes, spec),)
 
 
-def recurrence_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec
-                       ) -> tuple[Kernel, ...]:
+def recurrence_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec,
+                       runtime: GPURuntime = PYTORCH_EAGER) -> tuple[Kernel, ...]:
     """The recurrence itself: the persistent kernel, or per step the recurrent GEMM and the
     point-wise kernel (the standard algorithm's steps)."""
-    if persistent_ctas(rec, precision, spec):
+    if persistent_ctas(rec, precision, spec, runtime):
         cycles = rec.steps * persistent_step_cycles(rec, precision, spec)
         seconds = spec.kernel_launch_s + spec.cold_start_s + cycles / spec.clock_hz
         name = f"RNN_blockPersist_fp_{rec.kind.value.upper()}"
@@ -273,14 +273,15 @@ def standard_kernels(rec: Recurrence, precision: Precision, spec: GPUSpec,
 
 
 def library_seconds(rec: Recurrence, precision: Precision, spec: GPUSpec,
-                    skip_input: bool = False) -> float:
+                    skip_input: bool = False, runtime: GPURuntime = PYTORCH_EAGER) -> float:
     """One cudnnRNNForward call of the standard algorithm as a caller times it back to back
     (DeepBench: 100 calls between two host clocks): the host issues the call
-    (`LIBRARY_CALL_HOST_S`) and each kernel (`LIBRARY_LAUNCH_HOST_S`) while the device runs
+    (`library_call_host_s`) and each kernel (`library_launch_host_s`) while the device runs
     the kernels queued before; the slower of the two sets the pace."""
     kernels = standard_kernels(rec, precision, spec, skip_input)
     device = sum(k.seconds for k in kernels)
-    host = LIBRARY_CALL_HOST_S + LIBRARY_LAUNCH_HOST_S * sum(k.launches for k in kernels)
+    host = runtime.library_call_host_s + \
+        runtime.library_launch_host_s * sum(k.launches for k in kernels)
     return max(device, host)
 
 

@@ -8,12 +8,12 @@ capability. Latencies are typical microbenchmark figures for each generation (Ji
 follow-up by Luo et al., 2024); `kernel_launch_s` for the H200 is the measured device time of
 a trivial kernel replayed in a CUDA graph (accelsim/measure/data/gpu-h200-2026-11.json).
 
-The `host_*` fields describe the host and the eager framework (PyTorch 2.11, CUDA 13) around
-the GPU, which the end-to-end time (`RunResult.seconds`) includes; `grid_sync_cycles` and
-`dram_achievable_fraction` are device properties the library kernels expose. They come from
+A spec is the hardware only; the software that drives it (framework, library algorithms,
+layout, host costs) is the machine's `GPURuntime` (runtime.py). `grid_sync_cycles` and
+`dram_achievable_fraction` are device properties the library kernels expose; they come from
 the H200 system's measurements (mostly its whole-network file, accelsim/measure/data/
-gpu-h200-network-2026-11-27.json, "the network file" below); each field says from what. The
-other presets keep the H200's values for them: their hosts were not measured.
+gpu-h200-network-2026-11-27.json, "the network file" below), and the other presets keep the
+H200's values for them.
 
 Power (accelsim/energy.py prices runs with it): `process_nm` is the die's node, `tdp_watts`
 the datasheet's board power (per die for the K80), `idle_watts` the static power drawn over a
@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from accelsim.checks import check_choice
 from accelsim.errors import AccelsimError, SpecError
 from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 from accelsim.precision import Precision
@@ -65,38 +64,6 @@ class GPUSpec:
     l1_bytes_per_sm: int = 256 * 1024
     barrier_latency_cycles: float = 20.0
     cold_start_cycles: float = 1000.0  # a GEMM kernel's first CTAs: code and constant misses
-    # --- the eager framework on the host (end to end; see machines/gpu/launches.py) ---
-    # Host time to dispatch one framework call, by kind (pytorch.py says which call is
-    # which kind), before the kernels it launches: "op" an element-wise, pooling or cast op
-    # (torch.relu, max_pool2d, .float()); "conv" nn.Conv2d through cuDNN, its bias add
-    # included; "linear" nn.Linear through cuBLASLt (addmm, or matmul + add); "rnn" one
-    # nn.LSTM / nn.RNN call through cuDNN (weight and descriptor checks, workspace); "cell"
-    # one nn.LSTMCell step from Python; "copy" the tensor plumbing of a host copy
-    # (from_numpy and .to, .cpu and .numpy). Fitted together with the other host_* fields
-    # on the network file's 28 end-to-end times (least squares in log error): "rnn" there
-    # is 370 µs, where the eager LSTM times (input already on the device) imply ~150 µs —
-    # the end-to-end LSTM runs pay ~200 µs more host time that the copies' sizes do not
-    # explain. "cell": the step loop's eager time at batch 1 (4.92 ms for 64 steps).
-    host_dispatch_s: tuple[tuple[str, float], ...] = (
-        ("op", 4.5e-6), ("conv", 30e-6), ("linear", 25e-6), ("rnn", 370e-6),
-        ("cell", 62e-6), ("copy", 10e-6))
-    # Host time of each kernel launch a call makes (cudaLaunchKernel through the library),
-    # beyond its dispatch: fp16 LeNet-5's forward launches six more kernels than fp32's at
-    # batch 1-256 and its eager time is ~40 µs longer; the fit above agrees (5 µs).
-    host_kernel_launch_s: float = 5e-6
-    # Host ↔ device copies from and to pageable numpy memory (not pinned) are synchronous and
-    # staged by the driver through pinned buffers with a CPU memcpy; a float32 array sent in
-    # a narrower format is first converted on the CPU (PyTorch converts blocking copies on
-    # the source device), reading 4 and writing 2 bytes an element. Both are one CPU thread
-    # streaming memory: it reads at the cached rate while the array fits in
-    # `host_cache_bytes` (the harness reuses its input array, so a small one stays in the
-    # CPU's caches), else at the memory rate, and writes fresh memory at the memory rate.
-    # Fitted (above): LeNet-5's fp32 input copies ran at 11.3 GB/s for 17 MB and 6.5-7.8
-    # GB/s for 67-268 MB; fp16 conversions of 67-268 MB at ~2.4e9 elements/s.
-    host_memory_bytes_per_s: float = 16e9
-    host_cached_bytes_per_s: float = 28e9
-    host_cache_bytes: int = 28 * 2**20
-    host_copy_latency_s: float = 12e-6  # a synchronous cudaMemcpy's fixed cost (fitted)
     # --- the device under library kernels ---
     # Kernels stream DRAM at most at this fraction of `dram_bytes_per_s`: the H200's measured
     # copy bandwidth, 4,185 GB/s of 4,800 (gpu-h200-2026-11.json "peaks").
@@ -107,28 +74,6 @@ class GPUSpec:
     # dependent chain (recurrent.py): 2.2-2.5 µs a step in fp32, ~1.6 µs in fp16; 1,230
     # cycles (0.6 µs) puts both within ~10%.
     grid_sync_cycles: float = 1230.0
-    # How a recurrent layer runs: False as nn.LSTM / nn.RNN through cuDNN (one persistent
-    # kernel where the recurrent weights fit on chip, else a GEMM and a fused cell kernel per
-    # step); True as nn.LSTMCell / nn.RNNCell called once per step from Python.
-    recurrent_step_loop: bool = False
-    # --- the software stack: how the work reaches the GPU (not the die's properties) ---
-    # `framework`: "eager" (PyTorch eager: every call dispatched from the host, the end-to-end
-    # time of `eager_seconds`), "graph" (a CUDA graph replayed: no host dispatch or launch, end
-    # to end = the host copies and the kernels) or "library" (cuDNN / cuBLAS called directly,
-    # as DeepBench does: no framework around the kernels, timed like "graph").
-    framework: str = "eager"
-    # cuDNN's convolution algorithm: False the library's heuristic (PyTorch's default); True the
-    # fastest measured (cudnnFind, torch.backends.cudnn.benchmark = True).
-    cudnn_benchmark: bool = False
-    # Tensors in NHWC (torch.channels_last): no layout transforms around tensor-core kernels.
-    channels_last: bool = False
-    # cuDNN's RNN algorithm: "auto" (persistent where it fits, as PyTorch gets it), "standard"
-    # (the input GEMM for all steps, then per step a recurrent GEMM and a point-wise kernel)
-    # or "persistent".
-    rnn_algorithm: str = "auto"
-    # cuDNN's convolution algorithm (conv_algorithms.py): "auto" (cudnn_benchmark decides: the
-    # heuristic or the fastest) or one forced, as cudnnConvolutionForward given an algorithm.
-    conv_algorithm: str = "auto"
     warp_size: int = 32  # threads per warp: lanes, registers per warp, GEMV lanes
     register_alloc_unit: int = 256
     tensor_ops_per_cycle_per_sm: tuple[tuple[Precision, float], ...] = ()
@@ -147,20 +92,10 @@ class GPUSpec:
     # Overheads a what-if may remove entirely (a free launch, no cold start); idle power
     # (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
-        {"kernel_launch_s", "cold_start_cycles", "host_copy_latency_s",
-         "host_kernel_launch_s", "idle_watts"})
+        {"kernel_launch_s", "cold_start_cycles", "idle_watts"})
 
     def __post_init__(self) -> None:
         check_spec(self)
-        for name, _ in self.host_dispatch_s:
-            check_choice(name, "host_dispatch_s name", HOST_CALLS, owner=self.name)
-        missing = sorted(set(HOST_CALLS) - {name for name, _ in self.host_dispatch_s})
-        if missing:
-            raise SpecError(f"{self.name}: host_dispatch_s has no {', '.join(missing)}; give "
-                            f"a host time for every kind of call: {', '.join(HOST_CALLS)}")
-        check_choice(self.framework, "framework", FRAMEWORKS, owner=self.name)
-        check_choice(self.rnn_algorithm, "rnn_algorithm", RNN_ALGORITHMS, owner=self.name)
-        check_choice(self.conv_algorithm, "conv_algorithm", CONV_ALGORITHMS, owner=self.name)
         for precision, _ in self.tensor_ops_per_cycle_per_sm:
             if precision not in TENSOR_PRECISIONS:
                 raise SpecError(f"{self.name}: tensor_ops_per_cycle_per_sm names "
@@ -218,11 +153,6 @@ class GPUSpec:
 
 
 TENSOR_PRECISIONS = (Precision.FP16, Precision.BF16, Precision.INT8)
-HOST_CALLS = ("op", "conv", "linear", "rnn", "cell", "copy")
-FRAMEWORKS = ("eager", "graph", "library")
-RNN_ALGORITHMS = ("auto", "standard", "persistent")
-CONV_ALGORITHMS = ("auto", "implicit_gemm", "implicit_precomp_gemm", "gemm", "winograd", "fft",
-                   "direct")
 
 
 K80_IDLE_SHARE = 25 / 150  # a K80 die's measured idle over its TDP (Jouppi et al. 2017, Table 2)

@@ -20,6 +20,7 @@ from accelsim.machines.gpu.conv_algorithms import (
     plan,
     winograd_plan,
 )
+from accelsim.machines.gpu.runtime import PYTORCH_EAGER
 from accelsim.machines.gpu.spec import H200, V100
 from accelsim.precision import Precision
 
@@ -78,17 +79,17 @@ def test_algorithms_run_only_where_they_can():
         {"implicit_gemm", "implicit_precomp_gemm", "gemm", "winograd", "fft"}
     assert plan("fft", square, FP16, V100, True) is None  # cuDNN 7's FFT: fp32
     with pytest.raises(AccelsimError, match="winograd needs 3x3 stride 1"):
-        conv_kernels(conv(64, 64, 28, 8, kernel=5), 8, FP32,
-                     V100.replace(conv_algorithm="winograd"))
+        conv_kernels(conv(64, 64, 28, 8, kernel=5), 8, FP32, V100,
+                     PYTORCH_EAGER.replace(conv_algorithm="winograd"))
 
 
 def test_benchmark_is_the_minimum_over_the_candidates():
-    spec = V100.replace(cudnn_benchmark=True, framework="library")
+    spec, runtime = V100, PYTORCH_EAGER.replace(cudnn_benchmark=True, framework="library")
     for op, batch in ((conv(64, 128, 56, 8), 8), (conv(256, 64, 56, 8, kernel=1), 8),
                       (conv(32, 32, 64, 16, kernel=5, stride=2), 16)):
         shape = ConvShape.of(op, batch)
         every = candidates(shape, FP32, spec, False)
-        chosen = conv_kernels(op, batch, FP32, spec)
+        chosen = conv_kernels(op, batch, FP32, spec, runtime)
         assert sum(k.seconds for k in chosen) == min(p.seconds for p in every)
         assert fastest(shape, FP32, spec, False).kernels == chosen
     # VGG's 3x3 layers with 64+ channels run faster than the direct math allows: Winograd
@@ -118,19 +119,21 @@ def test_heuristic_rule_on_shape_features():
 def test_channels_last_removes_the_layout_transforms():
     op = conv(64, 64, 28, 8, bias=True)
     nchw = [k.name for k in conv_kernels(op, 8, FP16, H200)]
-    nhwc = [k.name for k in conv_kernels(op, 8, FP16, H200.replace(channels_last=True))]
+    nhwc = [k.name for k in conv_kernels(op, 8, FP16, H200,
+                                         PYTORCH_EAGER.replace(channels_last=True))]
     assert sum("nchwToNhwc" in n for n in nchw) == 3 and len(nchw) == len(nhwc) + 3
     assert not any("nchwToNhwc" in n for n in nhwc)
-    forced = H200.replace(conv_algorithm="implicit_precomp_gemm")
-    assert sum("nchwToNhwc" in k.name for k in conv_kernels(op, 8, FP16, forced)) == 3
+    forced = PYTORCH_EAGER.replace(conv_algorithm="implicit_precomp_gemm")
+    assert sum("nchwToNhwc" in k.name for k in conv_kernels(op, 8, FP16, H200, forced)) == 3
     assert not any("nchwToNhwc" in k.name for k in conv_kernels(
-        op, 8, FP16, forced.replace(channels_last=True)))
+        op, 8, FP16, H200, forced.replace(channels_last=True)))
 
 
 def test_a_library_call_adds_no_bias_kernel():
     op = conv(64, 64, 28, 8, bias=True)
     eager = [k.name for k in conv_kernels(op, 8, FP32, V100)]
-    library = [k.name for k in conv_kernels(op, 8, FP32, V100.replace(framework="library"))]
+    library = [k.name for k in conv_kernels(op, 8, FP32, V100,
+                                            PYTORCH_EAGER.replace(framework="library"))]
     assert eager[-1] == "elementwise_kernel (bias add)" and library == eager[:-1]
 
 

@@ -47,7 +47,7 @@ def test_end_to_end_at_batch_one_is_the_host_path(h200):
     """At batch 1 the device finishes each kernel long before the host has dispatched and
     launched the next calls, so end to end is the host's path alone: every dispatch and
     launch, the CPU work and the two synchronous copies."""
-    spec = h200.spec
+    spec = h200.runtime
     wl = ax.lower(ax.network("lenet5"), batch=1)
     calls = [c for item in h200.framework_calls(wl, "fp32") for c in item.calls]
     dispatch = dict(spec.host_dispatch_s)
@@ -63,7 +63,7 @@ def test_fp16_input_is_converted_on_the_host_and_the_output_cast_on_the_device(h
     fp32 = {i.op.name: i.calls for i in h200.framework_calls(wl, "fp32")}
     fp16 = {i.op.name: i.calls for i in h200.framework_calls(wl, "fp16")}
     cast = fp16["input"][0].host_work_s
-    spec = h200.spec
+    spec = h200.runtime
     elements = 4096 * 32 * 32
     # 16.8 MB of float32 fit the host's cache: read 4 bytes from it, write 2 to memory
     assert cast == pytest.approx(elements * 4 / spec.host_cached_bytes_per_s
@@ -119,7 +119,7 @@ def test_dram_fraction_is_a_share():
 
 def test_host_table_is_checked():
     with pytest.raises(ax.AccelsimError, match="host_dispatch_s name = 'python' must be one"):
-        ax.machine("gpu-h200", host_dispatch_s={**dict(ax.machine("gpu-h200").spec
+        ax.machine("gpu-h200", host_dispatch_s={**dict(ax.machine("gpu-h200").runtime
                                                       .host_dispatch_s), "python": 1e-6})
     with pytest.raises(ax.AccelsimError, match="host_dispatch_s has no cell, conv"):
         ax.machine("gpu-h200", host_dispatch_s={"op": 1e-6, "linear": 1e-6, "rnn": 1e-6,

@@ -32,6 +32,7 @@ from accelsim.machines.gpu.recurrent import (
     recurrence_kernels,
     recurrent_gemm,
 )
+from accelsim.machines.gpu.runtime import PYTORCH_EAGER
 from accelsim.machines.gpu.spec import GTX8800, H200, K80, V100
 from accelsim.machines.results import Category
 from accelsim.nn.loader import parse_network
@@ -133,7 +134,7 @@ def test_gpus_without_grid_sync_run_the_recurrence_per_step():
 
 
 def test_step_loop_runs_two_addmm_and_a_cell_kernel_per_step():
-    loop = GPU(H200.replace(recurrent_step_loop=True))
+    loop = GPU(H200, PYTORCH_EAGER.replace(recurrent_step_loop=True))
     net = ax.network("lstm-char")
     wl = ax.lower(net, 64, seq_len=8)
     calls = {i.op.name: i.calls for i in loop.framework_calls(wl, FP32)}["lstm.gates"]
@@ -222,7 +223,7 @@ def test_max_pool_writes_its_indices():
 
 
 def test_host_copies_and_casts():
-    s = H200
+    s = PYTORCH_EAGER  # the host's rates are the runtime's
     small, large = 2**20, 2**28  # 1 MiB stays in the host's cache, 256 MiB does not
     memory, cached = s.host_memory_bytes_per_s, s.host_cached_bytes_per_s
     assert copy_seconds(small, s) == pytest.approx(s.host_copy_latency_s + small / cached

@@ -10,14 +10,13 @@ from accelsim.ir import CellKind
 from accelsim.lower import lower
 from accelsim.machines.gpu.gemm import choose_kernel
 from accelsim.machines.gpu.recurrent import (
-    LIBRARY_CALL_HOST_S,
-    LIBRARY_LAUNCH_HOST_S,
     RECURRENT_TILE_ROWS,
     algorithm,
     cudnn_kernels,
     library_seconds,
     standard_kernels,
 )
+from accelsim.machines.gpu.runtime import PYTORCH_EAGER
 from accelsim.machines.gpu.spec import H200, K80, V100
 from accelsim.nn.network import Network
 from accelsim.nn.recurrent import GRU, LSTM, RNN
@@ -72,18 +71,19 @@ def test_auto_takes_the_persistent_kernel_where_it_fits():
     assert algorithm(recurrence(LSTM, hidden=2048, batch=64), FP16, H200) == "standard"
     assert algorithm(char, FP32, K80) == "standard"
     # "standard" asked for: the standard algorithm even where the persistent kernel fits
-    standard = H200.replace(rnn_algorithm="standard")
-    assert algorithm(char, FP32, standard) == "standard"
-    kernels = cudnn_kernels(char, FP32, standard)
+    standard = PYTORCH_EAGER.replace(rnn_algorithm="standard")
+    assert algorithm(char, FP32, H200, standard) == "standard"
+    kernels = cudnn_kernels(char, FP32, H200, standard)
     assert [k.name for k in kernels[-2:]] == [kernels[-4].name, "fused_lstm_cell"]
 
 
 def test_a_small_layer_called_as_a_library_is_host_bound():
     rec = recurrence(LSTM, hidden=64, batch=4, steps=20)
     kernels = standard_kernels(rec, FP16, V100, skip_input=True)
-    assert sum(k.seconds for k in kernels) < LIBRARY_LAUNCH_HOST_S * len(kernels)
+    runtime = PYTORCH_EAGER
+    assert sum(k.seconds for k in kernels) < runtime.library_launch_host_s * len(kernels)
     assert library_seconds(rec, FP16, V100, skip_input=True) == pytest.approx(
-        LIBRARY_CALL_HOST_S + LIBRARY_LAUNCH_HOST_S * 2 * 20)
+        runtime.library_call_host_s + runtime.library_launch_host_s * 2 * 20)
 
 
 def test_a_large_layer_called_as_a_library_is_device_bound_and_linear_in_steps():

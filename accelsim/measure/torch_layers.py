@@ -1,0 +1,263 @@
+"""Single layers and graph networks through PyTorch on this host's CPU: the measurements the
+CPU model's layer mechanisms (machines/cpu/framework.py) are fitted on and held to
+(`python -m accelsim.measure.torch_layers --record FILE`).
+
+PyTorch is an optional extra, imported inside functions only. Method, the same as
+torch_networks' for whole networks: fp32, random values, `torch.inference_mode()`, each thread
+count timed in a fresh Python process with `torch.set_num_threads`, before any numpy BLAS
+work; per case `torch_networks.time_forward` (the median of `REPEATS` samples after warm-up,
+each sample ≥ 20 ms of back-to-back calls); `ROUNDS` fresh processes per thread count,
+interleaved, and the fastest round kept (a shared VM lands a whole process in a fast or a slow
+mode), every round kept beside it.
+
+Cases (`cases()`):
+- `conv`: `F.conv2d` without bias on every distinct geometry of DeepBench's convolutions
+  (data file deepbench-v100.json, fp32 `conv`), scaled to fit a 2-core host: the batch set
+  by the layer's work (4 below 20 MFLOP, 2 below 200 MFLOP, else 1) and the image shrunk
+  (both sides by the same factor, never below the filter) until one call is at most
+  `CONV_MAX_FLOPS`; plus 1×1 convolutions of several sizes and batches (`ONE_BY_ONE`).
+- `rnn`: nn.LSTM / nn.GRU / nn.RNN, one layer, batch first (`RNNS`).
+- `linear`: nn.Linear with bias (`LINEARS`).
+- `net`: bundled networks as graphs of torch modules (`NETWORKS`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from accelsim.errors import AccelsimError
+from accelsim.measure import recorded
+from accelsim.measure.torch_networks import REPEATS, time_forward
+
+ROUNDS = 3
+CONV_MAX_FLOPS = 1.5e9
+# 1×1 convolutions: (in channels, out channels, image side, stride, batch)
+ONE_BY_ONE = ((64, 64, 112, 1, 1), (64, 64, 56, 1, 1), (64, 256, 56, 1, 1),
+              (256, 64, 56, 1, 1), (128, 512, 28, 1, 1), (512, 128, 28, 1, 2),
+              (256, 1024, 14, 1, 4), (1024, 256, 14, 1, 4), (512, 2048, 7, 1, 4),
+              (64, 256, 56, 2, 1), (32, 32, 28, 1, 16), (16, 16, 32, 1, 1),
+              (256, 256, 14, 1, 1), (128, 128, 28, 1, 8))
+# recurrent layers: (kind, input features, hidden, batch, steps)
+RNNS = tuple((kind, *shape) for kind in ("lstm", "gru", "rnn")
+             for shape in ((64, 64, 1, 32), (128, 128, 1, 64), (256, 256, 4, 32),
+                           (512, 512, 1, 16), (128, 128, 16, 64), (1024, 1024, 4, 8)))
+# nn.Linear: (batch, in features, out features)
+LINEARS = ((1, 784, 256), (64, 784, 256), (1, 4096, 1024), (16, 1024, 1024),
+           (256, 512, 512), (1, 128, 96), (64, 120, 84), (512, 2048, 1000),
+           (1024, 256, 10), (4, 2048, 2048))
+NETWORKS = {"resnet-digits": (1, 16, 64), "gru-char": (1, 16), "mobilenetv2": (1,),
+            "resnet18": (1,)}
+
+
+def conv_flops(c: dict[str, int]) -> int:
+    oh = (c["h"] + 2 * c["pad"] - c["r"]) // c["stride"] + 1
+    ow = (c["w"] + 2 * c["pad"] - c["s"]) // c["stride"] + 1
+    return 2 * c["n"] * c["k"] * c["c"] * c["r"] * c["s"] * oh * ow
+
+
+def deepbench_convs() -> list[dict[str, int]]:
+    """Every distinct DeepBench convolution geometry, scaled to fit (module docstring)."""
+    seen, out = set(), []
+    for row in recorded.read("deepbench-v100.json")["fp32"]["conv"]:
+        geo = (row["C"], row["H"], row["W"], row["K"], row["R"], row["S"], row["pad_h"],
+               row["stride_h"])
+        if geo in seen:
+            continue
+        seen.add(geo)
+        case = {"n": 1, "c": row["C"], "h": row["H"], "w": row["W"], "k": row["K"],
+                "r": row["R"], "s": row["S"], "pad": row["pad_h"], "stride": row["stride_h"]}
+        per_image = conv_flops(case)
+        case["n"] = 4 if per_image < 2e7 else 2 if per_image < 2e8 else 1
+        scale = min(1.0, math.sqrt(CONV_MAX_FLOPS / conv_flops(case)))
+        case["h"] = max(case["r"], round(case["h"] * scale))
+        case["w"] = max(case["s"], round(case["w"] * scale))
+        out.append({"app": row["app"], **case})
+    return out
+
+
+def cases() -> list[dict[str, Any]]:
+    """Every case, as the rows of the recorded file hold them (without timings)."""
+    convs = [{"kind": "conv", **c} for c in deepbench_convs()]
+    convs += [{"kind": "conv", "app": "1x1", "n": n, "c": c, "h": hw, "w": hw, "k": k,
+               "r": 1, "s": 1, "pad": 0, "stride": stride}
+              for c, k, hw, stride, n in ONE_BY_ONE]
+    rnns = [{"kind": kind, "input": i, "hidden": h, "batch": b, "steps": t}
+            for kind, i, h, b, t in RNNS]
+    linears = [{"kind": "linear", "batch": b, "in": i, "out": o} for b, i, o in LINEARS]
+    nets = [{"kind": "net", "net": net, "batch": b}
+            for net, batches in NETWORKS.items() for b in batches]
+    return convs + rnns + linears + nets
+
+
+def _runner(case: dict[str, Any]) -> tuple[Any, Any]:
+    """(callable module, its input) for one case."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+    from torch import nn
+
+    kind = case["kind"]
+    if kind == "conv":
+        x = torch.randn(case["n"], case["c"], case["h"], case["w"])
+        w = torch.randn(case["k"], case["c"], case["r"], case["s"])
+        stride, pad = case["stride"], case["pad"]
+        return (lambda v: F.conv2d(v, w, None, stride, pad)), x
+    if kind in ("lstm", "gru", "rnn"):
+        cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
+        module = cls(case["input"], case["hidden"], batch_first=True).eval()
+        return module, torch.randn(case["batch"], case["steps"], case["input"])
+    if kind == "linear":
+        module = nn.Linear(case["in"], case["out"]).eval()
+        return module, torch.randn(case["batch"], case["in"])
+    module, sample = graph_module(case["net"])
+    return module, torch.randn(case["batch"], *sample)
+
+
+def graph_module(network: str) -> tuple[Any, tuple[int, ...]]:
+    """(module, one sample's shape): a bundled network as torch modules, layer for layer,
+    each layer reading the layers it names (batch norm a module of its own, as eager
+    PyTorch runs it)."""
+    from torch import nn
+
+    from accelsim.nn.loader import load_network
+
+    net = load_network(network, weights="none")
+    layers = [(layer.name, sources, _torch_layer(layer, ins))
+              for (layer, ins, _), sources in zip(net.layer_io(), net.sources, strict=True)]
+
+    class Graph(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts = nn.ModuleList(part for _, _, part in layers)
+
+        def forward(self, x: Any) -> Any:
+            values = {"input": x}
+            for (name, sources, _), part in zip(layers, self.parts, strict=True):
+                values[name] = part(*(values[s] for s in sources))
+            return values[layers[-1][0]]
+
+    return Graph().eval(), tuple(net.sample_shape())
+
+
+def _torch_layer(layer: Any, ins: tuple[tuple[int, ...], ...]) -> Any:
+    """One layer as a torch module (`Apply` wraps functions)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+    from torch import nn
+
+    class Apply(nn.Module):
+        def __init__(self, fn: Any) -> None:
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, *xs: Any) -> Any:
+            return self.fn(*xs)
+
+    class Recurrent(nn.Module):
+        def __init__(self, cell: nn.Module) -> None:
+            super().__init__()
+            self.cell = cell
+
+        def forward(self, x: Any) -> Any:
+            return self.cell(x)[0]
+
+    kind, shape = layer.type_name, ins[0]
+    if kind == "conv2d":
+        top, left, bottom, right = layer.padding
+        if (top, left) != (bottom, right):
+            raise ValueError(f"{layer.name}: asymmetric padding has no nn.Conv2d equivalent")
+        return nn.Conv2d(shape[0], layer.out_channels, layer.kernel_size, layer.stride,
+                         (top, left), layer.dilation, layer.groups, bias=layer.bias)
+    if kind == "batchnorm2d":
+        return nn.BatchNorm2d(shape[0], layer.eps)
+    if kind in ("maxpool2d", "avgpool2d"):
+        pool = F.max_pool2d if kind == "maxpool2d" else F.avg_pool2d
+        size, stride = layer.kernel_size, layer.stride or layer.kernel_size
+        pad = layer.padding[:2]
+        return Apply(lambda x, p=pool, k=size, s=stride, q=pad: p(x, k, s, q))
+    if kind == "globalavgpool2d":
+        return Apply(lambda x: F.adaptive_avg_pool2d(x, 1))
+    if kind == "linear":
+        return nn.Linear(shape[-1], layer.out_features, bias=layer.bias)
+    if kind in ("lstm", "gru", "rnn"):
+        cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
+        return Recurrent(cls(shape[-1], layer.hidden_size, getattr(layer, "num_layers", 1),
+                             batch_first=True, bidirectional=layer.bidirectional))
+    functions = {"flatten": lambda x: x.flatten(1), "relu": torch.relu,
+                 "relu6": F.relu6, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+                 "softmax": lambda x: torch.softmax(x, -1), "add": torch.add,
+                 "concat": lambda *xs: torch.cat(xs, 1)}
+    if kind not in functions:
+        raise ValueError(f"{layer.name}: no PyTorch equivalent for layer type {kind!r}")
+    return Apply(functions[kind])
+
+
+def measure_here(rows: Sequence[dict[str, Any]], threads: int,
+                 repeats: int = REPEATS) -> list[float]:
+    """Microseconds of each case in THIS process at `threads` (call it first in a fresh
+    process; `measure` does)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    times = []
+    for case in rows:
+        module, x = _runner(case)
+        times.append(round(time_forward(module, x, repeats) * 1e6, 2))
+    return times
+
+
+def measure(rows: Sequence[dict[str, Any]], threads: int) -> list[float]:
+    """`measure_here` in a fresh Python process."""
+    args = [sys.executable, "-m", "accelsim.measure.torch_layers", "--threads", str(threads),
+            "--cases", json.dumps(list(rows))]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise AccelsimError(f"timing PyTorch failed: {done.stderr.strip()[-2000:]}")
+    times: list[float] = json.loads(done.stdout)
+    return times
+
+
+def measure_rounds(rows: Sequence[dict[str, Any]], thread_counts: Sequence[int],
+                   rounds: int = ROUNDS) -> list[dict[str, Any]]:
+    """Each case at each thread count in `rounds` fresh processes, interleaved: per row
+    `us_tN` (the fastest round's median) and `us_tN_rounds` (every round's)."""
+    runs: dict[int, list[list[float]]] = {t: [] for t in thread_counts}
+    for _ in range(rounds):
+        for threads in thread_counts:
+            runs[threads].append(measure(rows, threads))
+    out = []
+    for i, case in enumerate(rows):
+        row = dict(case)
+        for threads in thread_counts:
+            times = [run[i] for run in runs[threads]]
+            row[f"us_t{threads}"] = min(times)
+            row[f"us_t{threads}_rounds"] = times
+        out.append(row)
+    return out
+
+
+def _main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--cases")
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--record", help="time every case at 1 and 2 threads, write rows")
+    args = parser.parse_args(argv)
+    if args.record:
+        rows = measure_rounds(cases(), (1, 2), args.rounds)
+        with open(args.record, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=1)
+        return
+    print(json.dumps(measure_here(json.loads(args.cases), args.threads)))
+
+
+if __name__ == "__main__":
+    _main()

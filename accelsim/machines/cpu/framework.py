@@ -7,7 +7,12 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   its transpose/bias/addmm plumbing, a convolution ideep's per-call setup (memory descriptors,
   primitive-cache lookup, scratchpad and output allocation), an LSTM nn.LSTM's Python forward
   and the oneDNN RNN setup. All are cycles at `clock_hz`, so they scale with the host's speed.
-- Convolution: aten::mkldnn_convolution → oneDNN's jit direct convolution (PyTorch passes
+- Convolution, by PyTorch's backend rule (ConvParams::use_mkldnn, `uses_onednn`): a 1×1,
+  unstrided, undilated convolution at batch < 16 on one thread, or an ungrouped one at batch
+  1 whose filter is ≤ 3 on a side and whose input holds ≤ 20,480 values, runs ATen's
+  slow_conv2d: per image (threads split the batch) im2col into a columns buffer (none for an
+  unpadded, unstrided 1×1) and one BLAS GEMM out_channels × (in·kh·kw) × pixels. Otherwise
+  aten::mkldnn_convolution → oneDNN's jit direct convolution (PyTorch passes
   plain NCHW, which rules out oneDNN's brgemm/NHWC kernels). Per call it reorders the weights
   into the blocked layout, the input too unless in_channels < vector lanes (the 'flat' first
   convolution reads NCHW), and the blocked output back to NCHW. The kernel keeps `ur_w` output
@@ -24,11 +29,11 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   thread's block of a row × column grid when the BLAS threads it, its weights then streamed
   from the shared L3), the numpy call overhead replaced by the framework's. (PyTorch's x86
   wheels call MKL; its kernels and threading threshold are taken to be OpenBLAS's.)
-- LSTM: aten::lstm → mkldnn_rnn_layer → oneDNN's brgemm LSTM: weights reordered per call, then
-  per time step one gate GEMM (batch × (input + hidden) × 4·hidden, layer and recurrent parts
-  in one batch-reduce GEMM), the fused element-wise cell and a step's loop overhead; one
-  parallel region per step. A plain RNN runs PyTorch's generic loop: one input-projection
-  GEMM, then per step addmm, add and tanh, each dispatched as an ATen op.
+- LSTM, GRU and RNN: aten::lstm/gru/rnn_tanh → mkldnn_rnn_layer → oneDNN's brgemm RNN
+  (ONEDNN_VERBOSE on PyTorch 2.13 shows `rnn,brgemm:avx512_core` for all three): weights
+  reordered per call, then per time step one gate GEMM (batch × (input + hidden) ×
+  gates·hidden, layer and recurrent parts in one batch-reduce GEMM), the fused element-wise
+  cell and a step's loop overhead; one parallel region per step.
 - Threads: every threaded op is an OpenMP parallel region costing `fork_join_cycles` plus
   `fork_join_cycles_per_thread` per team member (Category.LATENCY); the slowest thread's share
   of the work sets the time, its vector loops slowed by the host's all-core derating
@@ -52,7 +57,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from accelsim.ir import (
-    CellKind,
     ConvGeometry,
     Gemm,
     LayerOps,
@@ -76,16 +80,19 @@ ATEN_OP_CYCLES = 5_000  # Python → dispatcher → kernel entry, output tensor 
 LINEAR_EXTRA_CYCLES = 16_000  # aten::linear: t(), bias expand and copy, addmm → BLAS entry
 CONV_SETUP_CYCLES = 250_000  # ideep per call (fit: LeNet-5's convolutions at batch 1, one
 #                              thread, 100-110 µs each, less their kernels and reorders)
-LSTM_SETUP_CYCLES = 370_000  # nn.LSTM.forward + mkldnn_rnn_layer setup (fit: LSTM(8, 8),
-#                              one step at batch 1, 122 µs)
+RNN_SETUP_CYCLES = 370_000  # nn.LSTM/GRU/RNN.forward + mkldnn_rnn_layer setup (fit: LSTM(8,
+#                             8), one step at batch 1, 122 µs, on the Zen 3 host)
 RNN_STEP_CYCLES = 1_700  # oneDNN brgemm LSTM, per step: block loops, brgemm calls (fit: the
 #                          per-step slope of LSTM(8, 8) at batch 1, 0.55 µs)
-RNN_SETUP_CYCLES = 150_000  # nn.RNN.forward, hx, output stacking (fit: RNN(8, 8), one step
-#                             at batch 1, 52 µs)
 REORDER_CYCLES_PER_ELEMENT = 1.2  # a blocked-layout permutation (fit: ONEDNN_VERBOSE reorder
 #                                   times of 25k-300k elements, 0.85-1.35 cycles each)
 POOL_CYCLES_PER_WINDOW_ELEMENT = 18.0  # cpu_max_pool's scalar loop, branch mispredictions
 #                                        on ReLU'd data included (fit: 5.5-6.5 ns/element)
+SLOW_CONV_MAX_INPUT_VALUES = 20_480  # ConvParams::use_mkldnn: "for some case, native is faster"
+SLOW_CONV_CYCLES = 30_000  # slow_conv2d's checks, output and columns allocation, the BLAS
+#                            entry (fit: the 1×1 16→16 convolution over 32×32 at batch 1, an
+#                            even conv row of cpu-epyc-zen4-2vcpu-2026-12-07.json, 13.3 µs)
+IM2COL_CYCLES_PER_VECTOR = 1.0  # im2col copies a vector of the columns buffer per cycle
 ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
 PAGE_BYTES = 4096
 INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
@@ -249,8 +256,7 @@ def time_layer(spec: CPUSpec, layer: LayerOps, precision: Precision) -> tuple[Op
     """One layer's ops as PyTorch runs them (recurrent layers as whole nn.LSTM / nn.RNN)."""
     rec = layer.recurrence
     if rec is not None:
-        return lstm(spec, rec, precision) if rec.kind is CellKind.LSTM else \
-            step_loop(spec, rec, precision)
+        return onednn_rnn(spec, rec, precision)
     return tuple(time_op(spec, op, precision) for op in layer.ops)
 
 
@@ -274,9 +280,53 @@ def reorder_s(spec: CPUSpec, elements: int, size_bytes: int, threads: int) -> fl
     return max(seconds(spec, cycles), stream_s(spec, size_bytes, threads))
 
 
+def uses_onednn(op: Gemm, g: ConvGeometry, threads: int) -> bool:
+    """PyTorch's choice between oneDNN and ATen's slow_conv2d for an fp32 NCHW convolution
+    (aten/src/ATen/native/Convolution.cpp, ConvParams::use_mkldnn; its comment: for 1×1
+    filters oneDNN is faster multi-threaded, THNN single-threaded)."""
+    batch = op.m // (g.out_hw[0] * g.out_hw[1])
+    plain = g.stride == (1, 1) and g.dilation == (1, 1)
+    one_by_one = g.kernel == (1, 1)
+    if plain and one_by_one and batch < 16 and threads <= 1:
+        return False
+    values = batch * g.in_channels * g.in_hw[0] * g.in_hw[1]
+    return (op.groups > 1 or (g.kernel[0] > 3 and g.kernel[1] > 3) or batch > 1
+            or values > SLOW_CONV_MAX_INPUT_VALUES)
+
+
+def slow_conv2d(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) -> OpResult:
+    """ATen's slow_conv2d (module docstring): per image im2col, then one BLAS GEMM
+    out_channels × k × pixels on the thread that owns the image."""
+    pixels = g.out_hw[0] * g.out_hw[1]
+    batch = op.m // pixels
+    threads = min(spec.cores, batch)
+    per_thread = math.ceil(batch / threads)
+    direct = g.kernel == (1, 1) and g.stride == (1, 1) and not any(g.padding)
+    columns = 0 if direct else op.k * pixels
+    unfold = seconds(spec, columns / spec.simd_lanes * IM2COL_CYCLES_PER_VECTOR) \
+        if columns else 0.0
+    unfold = max(unfold, stream_s(spec, 2 * columns * FLOAT, 1)) if columns else 0.0
+    kernel, other, _ = gemm_s(one_core(spec), op.n, op.k, pixels, precision)
+    out = op.m * op.n * FLOAT
+    cost = Cost({Category.COMPUTE: kernel * per_thread * op.count,
+                 Category.MEMORY_STALL: ((other + unfold) * per_thread
+                                         + fault_s(spec, out, threads)) * op.count,
+                 Category.LATENCY: region_s(spec, threads) * op.count,
+                 Category.FRAMEWORK: dispatch_s(spec, SLOW_CONV_CYCLES) * op.count},
+                threads, int(threads > 1) * op.count, op.count)
+    moved = (batch * g.in_channels * g.in_hw[0] * g.in_hw[1]
+             + op.k * op.n + op.m * op.n + columns * batch) * FLOAT * op.count
+    return cost.result(spec, op, precision, f"slow_conv2d im2col+gemm ×{threads} threads",
+                       moved)
+
+
 def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) -> OpResult:
-    """mkldnn_convolution of `op` (geometry `g`): setup, reorders, oneDNN's direct kernel
-    (per group for a grouped convolution; oneDNN's depthwise kernel for a depthwise one)."""
+    """A convolution as PyTorch runs it: ATen's slow_conv2d where its rule says so
+    (`uses_onednn`), else mkldnn_convolution of `op` (geometry `g`): setup, reorders,
+    oneDNN's direct kernel (per group for a grouped convolution; oneDNN's depthwise kernel
+    for a depthwise one)."""
+    if not uses_onednn(op, g, spec.cores):
+        return slow_conv2d(spec, op, g, precision)
     lanes, team = spec.simd_lanes, spec.cores
     kern = conv_kernel(spec)
     out_c = op.n * op.groups
@@ -399,9 +449,11 @@ def elementwise(spec: CPUSpec, op: Vector, precision: Precision) -> OpResult:
                        moved * op.count)
 
 
-def lstm(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
-    """nn.LSTM through oneDNN's brgemm LSTM: setup and weight reorders once, then per step the
-    gate GEMM, the fused cell and the step's loop, one parallel region each."""
+def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
+    """nn.LSTM, nn.GRU and nn.RNN through oneDNN's brgemm RNN primitive (aten mkldnn_rnn_layer:
+    PyTorch 2.13 runs all three there on the CPU; ONEDNN_VERBOSE shows `rnn,brgemm` for each):
+    setup and weight reorders once, then per step the gate GEMM, the fused cell and the
+    step's loop, one parallel region each."""
     gates, steps, team = rec.gates, rec.steps, spec.cores
     kernel, other, threads = gemm_s(spec, gates.m, gates.k, gates.n, precision, False)
     weights = gates.k * gates.n
@@ -412,56 +464,14 @@ def lstm(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult
     cost = Cost({Category.COMPUTE: kernel * steps,
                  Category.MEMORY_STALL: other * steps + reorders + fault_s(spec, output, team),
                  Category.LATENCY: step_latency * steps + 2 * region_s(spec, team),
-                 Category.FRAMEWORK: dispatch_s(spec, LSTM_SETUP_CYCLES)},
+                 Category.FRAMEWORK: dispatch_s(spec, RNN_SETUP_CYCLES)},
                 threads, regions)
-    results = [cost.result(spec, gates, precision, f"onednn brgemm lstm ×{threads} threads",
+    kernel_name = f"onednn brgemm {rec.kind.value} ×{threads} threads"
+    results = [cost.result(spec, gates, precision, kernel_name,
                            (weights + gates.m * gates.k * steps) * FLOAT + output)]
     for op in rec.cell:
         cycles = math.ceil(op.elements / threads) / spec.simd_lanes * vector_cycles(spec, op)
         cell_s = seconds(spec, cycles) * derate(spec, threads) * steps
         cell = Cost({Category.ELEMENTWISE: cell_s}, threads, 0, 0)
-        results.append(cell.result(spec, op, precision, "fused lstm cell"))
-    return tuple(results)
-
-
-# ATen ops each step of PyTorch's generic CPU loop dispatches (aten/src/ATen/native/RNN.cpp),
-# its hidden projection's addmm included: RNN: addmm, add, tanh; GRU (no fused cell on the
-# CPU): addmm, the chunks of both projections (2), r and z (an add and a sigmoid each), r·h_n,
-# add, tanh, then h' = n + z·(h − n): sub, mul, add — 12.
-STEP_LOOP_OPS = {CellKind.RNN: 3, CellKind.GRU: 12}
-
-
-def step_loop(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
-    """nn.RNN / nn.GRU through PyTorch's generic loop: the input projection for every step in
-    one GEMM, then per step the hidden projection's addmm and the cell's ATen ops, each
-    dispatched from C++ (STEP_LOOP_OPS); the cell's element-wise work is the layer's cell
-    ops."""
-    gates, steps, hidden = rec.gates, rec.steps, rec.hidden
-    batch, features = gates.m, gates.k - hidden
-    proj_kernel, proj_other, proj_threads = gemm_s(spec, steps * batch, features, gates.n,
-                                                   precision)
-    kernel, other, threads = gemm_s(spec, batch, hidden, gates.n, precision)
-    cell = [elementwise(spec, op, precision) for op in rec.cell]
-    if rec.kind is CellKind.RNN:  # the two projections' sum, inside the lowered tanh's GEMM
-        cell.append(elementwise(spec, Vector("add", VectorKind.ADD, batch * hidden, steps),
-                                precision))
-    per_step = STEP_LOOP_OPS[rec.kind] * ATEN_OP_CYCLES + LINEAR_EXTRA_CYCLES
-    cell_regions = sum(result.detail.parallel_regions for result in cell
-                       if isinstance(result.detail, TorchOpDetail))
-    regions = int(proj_threads > 1) + steps * int(threads > 1) + cell_regions
-    extra = sum(r.time.seconds - r.time[Category.FRAMEWORK] - r.time[Category.LATENCY]
-                for r in cell[len(rec.cell):])
-    cost = Cost({Category.COMPUTE: proj_kernel + kernel * steps,
-                 Category.MEMORY_STALL: proj_other + other * steps,
-                 Category.ELEMENTWISE: extra,
-                 Category.LATENCY: regions * region_s(spec, spec.cores),
-                 Category.FRAMEWORK: dispatch_s(spec, RNN_SETUP_CYCLES + LINEAR_EXTRA_CYCLES)
-                 + seconds(spec, per_step * steps)},
-                max(threads, proj_threads), regions, 2 + (STEP_LOOP_OPS[rec.kind] + 1) * steps)
-    results = [cost.result(spec, gates, precision, f"aten {rec.kind.value} loop ×{threads} "
-                           "threads")]
-    for op, result in zip(rec.cell, cell, strict=False):
-        device: dict[Category, float] = {c: s for c, s in result.time.parts
-                                         if c not in (Category.FRAMEWORK, Category.LATENCY)}
-        results.append(Cost(device, 1, 0, 0).result(spec, op, precision, f"aten {op.kind.value}"))
+        results.append(cell.result(spec, op, precision, f"fused {rec.kind.value} cell"))
     return tuple(results)

@@ -19,6 +19,7 @@ from accelsim.precision import Precision
 FP32 = Precision.FP32
 ONE = HASWELL.replace(cores=1)  # 8 lanes, 2 FMA pipes, FMA latency 5, efficiency 0.9
 TWO = HASWELL.replace(cores=2)
+EFF = ONE.fma_efficiency  # oneDNN's direct kernel's issue rate
 
 
 def seconds(spec, cycles):
@@ -70,19 +71,19 @@ def test_convolution_pads_channels_to_vectors_and_waits_on_fma_latency():
     # latency of 5 cycles: 0.6 vector FMAs per cycle, at the sustained efficiency
     fmas = 28 * 28 * 25 * 1
     assert six.time[Category.COMPUTE] == pytest.approx(
-        seconds(ONE, fmas / (3 / 5 * ONE.fma_efficiency)))
+        seconds(ONE, fmas / (3 / 5 * EFF)))
     # a Zen 3 or Skylake core (latency 4): 0.75 per cycle
     zen = fw.time_op(ONE.replace(fma_latency_cycles=4), conv_op(1, 6), FP32)
     assert zen.time[Category.COMPUTE] == pytest.approx(
-        seconds(ONE, fmas / (3 / 4 * ONE.fma_efficiency)))
+        seconds(ONE, fmas / (3 / 4 * EFF)))
     # 32 channels: 4 vectors, 12 accumulators (≥ 5 × 2 in flight), issue-bound at 2 FMA pipes
     wide = fw.time_op(ONE, conv_op(1, 32), FP32)
     assert wide.time[Category.COMPUTE] == pytest.approx(
-        seconds(ONE, 4 * fmas / (2 * ONE.fma_efficiency)))
+        seconds(ONE, 4 * fmas / (2 * EFF)))
     # a shorter FMA latency lifts the narrow kernel to the issue bound too
     quick = fw.time_op(ONE.replace(fma_latency_cycles=1), conv_op(1, 6), FP32)
     assert quick.time[Category.COMPUTE] == pytest.approx(
-        seconds(ONE, fmas / (2 * ONE.fma_efficiency)))
+        seconds(ONE, fmas / (2 * EFF)))
 
 
 def test_avx512_kernel_fills_its_registers_with_output_pixels():
@@ -147,7 +148,7 @@ def test_lstm_pays_its_setup_once_and_its_loop_per_step(spec):
     assert gates[0].time[Category.FRAMEWORK] == pytest.approx(
         gates[1].time[Category.FRAMEWORK])
     assert gates[0].time[Category.FRAMEWORK] == pytest.approx(
-        seconds(spec, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.LSTM_SETUP_CYCLES))
+        seconds(spec, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.RNN_SETUP_CYCLES))
     # each step: its loop and (threaded) one parallel region; the gate GEMM per step
     region = fw.region_s(spec, spec.cores)
     per_step = seconds(spec, fw.RNN_STEP_CYCLES) + region
@@ -164,12 +165,26 @@ def test_lstm_pays_its_setup_once_and_its_loop_per_step(spec):
         8 * seconds(spec, vectors * spec.transcendental_cycles) * derate)
 
 
-def test_rnn_dispatches_its_ops_every_step():
-    net = ax.network("rnn-hello")
-    short, long = (CPU(ONE).run(net, batch=2, seq_len=steps) for steps in (4, 8))
-    per_step = seconds(ONE, 3 * fw.ATEN_OP_CYCLES + fw.LINEAR_EXTRA_CYCLES)
-    assert long.time[Category.FRAMEWORK] - short.time[Category.FRAMEWORK] == pytest.approx(
-        4 * per_step)
+def test_rnn_and_gru_run_onednns_rnn_primitive_with_setup_once_per_call(write_model):
+    """PyTorch 2.13 runs nn.RNN and nn.GRU through mkldnn_rnn_layer, as nn.LSTM: the
+    framework's cost is one call's, whatever the sequence length; the gate GEMM runs per step."""
+    gru = ax.network(write_model("""
+        name = "gru"
+        input_shape = [8]
+        sequence = true
+        [[layers]]
+        name = "gru"
+        type = "gru"
+        hidden_size = 8
+    """), weights="none")
+    for net, kind in ((ax.network("rnn-hello"), "rnn"), (gru, "gru")):
+        short, long = (CPU(ONE).run(net, batch=2, seq_len=steps) for steps in (4, 8))
+        cell = next(op for op in long.layers if op.kernel.startswith("onednn brgemm"))
+        assert cell.kernel.startswith(f"onednn brgemm {kind}")
+        assert cell.time[Category.FRAMEWORK] == pytest.approx(
+            seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.RNN_SETUP_CYCLES))
+        first = next(op for op in short.layers if op.kernel.startswith("onednn brgemm"))
+        assert cell.time[Category.COMPUTE] == pytest.approx(2 * first.time[Category.COMPUTE])
 
 
 # ---- grouped and depthwise convolutions, global pooling, the GRU ---------------------------
@@ -189,7 +204,7 @@ def test_a_depthwise_convolution_runs_onednns_depthwise_kernel():
     assert result.kernel.startswith("jit_uni_dw direct")
     vectors = math.ceil(32 / ONE.simd_lanes)  # 4 channel vectors of 8
     fmas = op.m * 9 * vectors
-    rate = min(ONE.fma_pipes, fw.DW_UR_W / ONE.fma_latency_cycles) * ONE.fma_efficiency
+    rate = min(ONE.fma_pipes, fw.DW_UR_W / ONE.fma_latency_cycles) * EFF
     assert result.time[Category.COMPUTE] == pytest.approx(seconds(ONE, fmas / rate))
     dense = fw.convolution(ONE, conv_op(32, 32, size=18, batch=2), conv_op(32, 32, 18, 2).conv,
                            FP32)
@@ -202,7 +217,7 @@ def test_a_grouped_convolution_runs_the_direct_kernel_per_group():
     # avx2 blocking: 3 pixels × 2 channel vectors = 6 accumulators, under the 2 pipes × 5
     # cycles of FMA latency: 1.2 FMAs a cycle, where the dense layer's 3 × 4 keep both busy
     fmas = op.m * op.k * 2 * 4
-    rate = min(ONE.fma_pipes, 6 / ONE.fma_latency_cycles) * ONE.fma_efficiency
+    rate = min(ONE.fma_pipes, 6 / ONE.fma_latency_cycles) * EFF
     assert result.time[Category.COMPUTE] == pytest.approx(seconds(ONE, fmas / rate))
 
 
@@ -214,19 +229,41 @@ def test_global_average_pooling_is_a_vectorized_sum_per_plane():
         seconds(ONE, 2 * 64 * per_plane * ONE.vector_cycles(VectorKind.ADD)))
 
 
-def test_a_gru_dispatches_its_cells_aten_ops_every_step(write_model):
-    net = ax.network(write_model("""
-        name = "gru"
-        input_shape = [8]
-        sequence = true
-        [[layers]]
-        name = "gru"
-        type = "gru"
-        hidden_size = 8
-    """), weights="none")
-    short, long = (CPU(ONE).run(net, batch=2, seq_len=steps) for steps in (4, 8))
-    per_step = seconds(ONE, 12 * fw.ATEN_OP_CYCLES + fw.LINEAR_EXTRA_CYCLES)
-    assert long.time[Category.FRAMEWORK] - short.time[Category.FRAMEWORK] == pytest.approx(
-        4 * per_step)
-    gates = long.layers[1]
-    assert gates.kernel.startswith("aten gru loop") and gates.detail.dispatches == 2 + 13 * 8
+# ---- PyTorch's convolution backend rule and ATen's slow_conv2d ------------------------------
+
+
+def square_conv(channels, out_channels, size, kernel, batch=1, stride=1):
+    out = (size - kernel) // stride + 1
+    geometry = ConvGeometry(channels, (size, size), (kernel, kernel), (stride, stride),
+                            (0, 0, 0, 0), (out, out))
+    return Gemm("conv", m=batch * out * out, k=channels * kernel * kernel, n=out_channels,
+                bias=False, conv=geometry)
+
+
+def test_pytorchs_rule_sends_single_threaded_1x1_and_small_batch1_convolutions_to_aten():
+    one_by_one = square_conv(64, 64, 56, 1)
+    assert not fw.uses_onednn(one_by_one, one_by_one.conv, 1)
+    assert fw.uses_onednn(one_by_one, one_by_one.conv, 2)  # multi-threaded: oneDNN
+    big_batch = square_conv(64, 64, 56, 1, batch=16)
+    assert fw.uses_onednn(big_batch, big_batch.conv, 1)
+    strided = square_conv(64, 64, 56, 1, stride=2)
+    assert fw.uses_onednn(strided, strided.conv, 1)
+    small = square_conv(16, 16, 32, 3)  # 16 × 32 × 32 = 16,384 input values at batch 1
+    assert not fw.uses_onednn(small, small.conv, 2)
+    large = square_conv(32, 16, 32, 3)  # 32,768 > 20,480
+    assert fw.uses_onednn(large, large.conv, 2)
+    five = square_conv(1, 6, 32, 5)  # filters larger than 3 on both sides: oneDNN
+    assert fw.uses_onednn(five, five.conv, 1)
+
+
+def test_slow_conv2d_is_one_blas_gemm_per_image_without_onednns_setup():
+    op = square_conv(64, 64, 56, 1)
+    r = fw.convolution(ONE, op, op.conv, FP32)
+    assert r.kernel.startswith("slow_conv2d")
+    kernel, _, _ = fw.gemm_s(ONE, 64, 64, 56 * 56, FP32)
+    assert r.time[Category.COMPUTE] == pytest.approx(kernel)
+    assert r.time[Category.FRAMEWORK] == pytest.approx(
+        seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.SLOW_CONV_CYCLES))
+    two = square_conv(64, 64, 56, 1, batch=2)
+    r2 = fw.convolution(TWO, two, two.conv, FP32)  # 2 threads: oneDNN's 1x1 path
+    assert not r2.kernel.startswith("slow_conv2d")

@@ -1,0 +1,170 @@
+"""Single layers and graph networks on a CPU: the CPU model (machines/cpu/framework.py,
+PyTorch's eager runtime) against PyTorch timed on a real host, per layer, at 1 thread and at
+every core (`torch_layers`' rows: `F.conv2d` without bias, nn.LSTM / nn.GRU / nn.RNN,
+nn.Linear, bundled networks).
+
+Rows are replayed from a recorded host (`recorded_report`: its `layers.rows`, with the spec
+calibrated there) or taken live (`live_report`). Fitted constants are fitted on the rows
+`in_fit` selects (the even rows of each kind, in the file's order) and reported on the rest:
+`LayerReport.held_out()`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from accelsim.errors import AccelsimError
+from accelsim.ir import ConvGeometry, Gemm
+from accelsim.lower import lower
+from accelsim.machines.cpu import framework
+from accelsim.machines.cpu.spec import CPUSpec
+from accelsim.measure import recorded
+from accelsim.nn.loader import build_network
+from accelsim.precision import Precision
+from accelsim.validation.comparison import Compared, fraction_over_2x, median_ape
+
+FAMILIES = ("conv", "rnn", "linear", "net")
+
+
+@dataclass(frozen=True)
+class LayerRow(Compared):
+    family: str
+    case: str
+    threads: int
+    measured_us: float
+    predicted_us: float
+    fitted: bool  # a row some constant was fitted on
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    machine: str
+    rows: tuple[LayerRow, ...]
+
+    def of(self, family: str | None = None, fitted: bool | None = None,
+           threads: int | None = None) -> tuple[LayerRow, ...]:
+        return tuple(r for r in self.rows if (family is None or r.family == family)
+                     and (fitted is None or r.fitted == fitted)
+                     and (threads is None or r.threads == threads))
+
+    def held_out(self, family: str | None = None) -> tuple[LayerRow, ...]:
+        return self.of(family, fitted=False)
+
+    def text(self) -> str:
+        lines = [f"{self.machine}: PyTorch CPU layers, predicted vs measured (µs)"]
+        lines += [f"  {r.family:<6}{r.case:<44}{r.threads:>3}t{r.measured_us:>11.1f}"
+                  f"{r.predicted_us:>11.1f}{r.error:>+8.1%}{' >2x' if r.off_by_2x else ''}"
+                  f"{'' if not r.fitted else '  (fit)'}" for r in self.rows]
+        for family in FAMILIES:
+            for fitted in (True, False):
+                rows = self.of(family, fitted)
+                if rows:
+                    lines.append(f"{family:<6} {'fitted' if fitted else 'held-out':<8} "
+                                 f"{len(rows):>3} rows: median {median_ape(rows):.1%}, "
+                                 f"{sum(r.off_by_2x for r in rows)} off by > 2x")
+        return "\n".join(lines)
+
+
+def family_of(row: Mapping[str, Any]) -> str:
+    kind = row["kind"]
+    return "rnn" if kind in ("lstm", "gru", "rnn") else kind
+
+
+def in_fit(rows: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """The rows fitted constants may be fitted on: the even rows of each family."""
+    seen: dict[str, int] = {}
+    out = []
+    for row in rows:
+        family = family_of(row)
+        out.append(seen.get(family, 0) % 2 == 0)
+        seen[family] = seen.get(family, 0) + 1
+    return out
+
+
+def case_name(row: Mapping[str, Any]) -> str:
+    kind = row["kind"]
+    if kind == "conv":
+        return (f"{row['app'][:8]} n{row['n']} c{row['c']} {row['h']}x{row['w']} k{row['k']} "
+                f"{row['r']}x{row['s']}/{row['stride']}")
+    if kind == "linear":
+        return f"linear {row['batch']}x{row['in']}->{row['out']}"
+    if kind == "net":
+        return f"{row['net']} batch {row['batch']}"
+    return f"{kind} {row['input']}->{row['hidden']} b{row['batch']} t{row['steps']}"
+
+
+def conv_gemm(row: Mapping[str, Any]) -> Gemm:
+    """The lowered GEMM of one recorded convolution (no bias)."""
+    pad, stride = row["pad"], row["stride"]
+    oh = (row["h"] + 2 * pad - row["r"]) // stride + 1
+    ow = (row["w"] + 2 * pad - row["s"]) // stride + 1
+    geo = ConvGeometry(row["c"], (row["h"], row["w"]), (row["r"], row["s"]), (stride, stride),
+                       (pad, pad, pad, pad), (oh, ow))
+    return Gemm("conv", row["n"] * oh * ow, row["c"] * row["r"] * row["s"], row["k"],
+                bias=False, conv=geo)
+
+
+def predicted_us(spec: CPUSpec, row: Mapping[str, Any], threads: int) -> float:
+    """The model's microseconds of one recorded case at `threads` PyTorch threads."""
+    spec = spec.replace(cores=threads)
+    kind = row["kind"]
+    if kind == "net":
+        from accelsim.validation.cpu_networks import predicted_us as network_us
+
+        return network_us(spec, row["net"], row["batch"], threads)
+    if kind == "conv":  # F.conv2d is called without an nn.Module
+        op = conv_gemm(row)
+        seconds = framework.convolution(spec, op, op.conv, Precision.FP32).seconds  # type: ignore[arg-type]
+        return (seconds - framework.seconds(spec, framework.MODULE_CALL_CYCLES)) * 1e6
+    if kind == "linear":
+        op = Gemm("linear", row["batch"], row["in"], row["out"])
+        return framework.linear(spec, op, Precision.FP32).seconds * 1e6
+    doc = {"name": "one-layer", "input_shape": [row["input"]], "sequence": True,
+           "seq_len": row["steps"],
+           "layers": [{"name": "r", "type": kind, "hidden_size": row["hidden"]}]}
+    workload = lower(build_network(doc, Path("one-layer.toml")), batch=row["batch"])
+    layer = next(layer for layer in workload.layers if layer.recurrence is not None)
+    return sum(r.seconds for r in framework.time_layer(spec, layer, Precision.FP32)) * 1e6
+
+
+def compare(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
+            families: Iterable[str] = FAMILIES) -> tuple[LayerRow, ...]:
+    wanted = set(families)
+    out = []
+    for row, fitted in zip(rows, in_fit(rows), strict=True):
+        if family_of(row) not in wanted:
+            continue
+        for key, value in row.items():
+            if key.startswith("us_t") and not key.endswith("_rounds"):
+                threads = int(key.removeprefix("us_t"))
+                predicted = predicted_us(spec, row, threads)
+                if not math.isfinite(predicted):
+                    raise AccelsimError(f"{case_name(row)}: no finite prediction")
+                out.append(LayerRow(family_of(row), case_name(row), threads, value,
+                                    predicted, fitted))
+    return tuple(out)
+
+
+def recorded_report(name: str, families: Iterable[str] = FAMILIES) -> LayerReport:
+    """A recorded host's layer rows (`layers.rows`) against the model of its spec."""
+    doc = recorded.read(name)
+    spec = recorded.spec_of(doc)
+    if spec is None or "rows" not in doc.get("layers", {}):
+        raise AccelsimError(f"{name} carries no spec with layers.rows to replay")
+    return LayerReport(f"{name.removesuffix('.json')} (recorded, {spec.cores} cores)",
+                       compare(spec, doc["layers"]["rows"], families))
+
+
+def summary(report: LayerReport) -> dict[str, float]:
+    """Median absolute error and rows off by more than 2× per family, held-out rows."""
+    out = {}
+    for family in FAMILIES:
+        rows = report.held_out(family)
+        if rows:
+            out[f"{family}_median"] = median_ape(rows)
+            out[f"{family}_over_2x"] = fraction_over_2x(rows)
+    return out

@@ -99,7 +99,7 @@ def cases() -> list[dict[str, Any]]:
 def _runner(case: dict[str, Any]) -> tuple[Any, Any]:
     """(callable module, its input) for one case."""
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
     from torch import nn
 
     kind = case["kind"]
@@ -148,7 +148,7 @@ def graph_module(network: str) -> tuple[Any, tuple[int, ...]]:
 def _torch_layer(layer: Any, ins: tuple[tuple[int, ...], ...]) -> Any:
     """One layer as a torch module (`Apply` wraps functions)."""
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
     from torch import nn
 
     class Apply(nn.Module):

@@ -254,13 +254,17 @@ class LayerOps:
     """The ops of one network layer (`kind` is the layer's type, 'input'/'output' for the
     host transfers), with its recurrence when it is recurrent (a bidirectional layer lowers
     to two, the second named `<layer>.reverse`). `inputs` names the layers whose outputs it
-    reads ('input': the input transfer); empty for the input transfer itself."""
+    reads ('input': the input transfer); empty for the input transfer itself. `folds_into`
+    names the convolution a batch norm folds into where a compiler folds it (its scale into
+    the filters, its shift into the bias: the TPU's compiler, int8 quantization); an eager
+    framework runs it as its own op."""
 
     name: str
     kind: str
     ops: tuple[Op, ...]
     recurrence: Recurrence | None = None
     inputs: tuple[str, ...] = ()
+    folds_into: str = ""
 
     @property
     def gemm(self) -> Gemm | None:

@@ -7,12 +7,14 @@ reads a sequence); an RNN/LSTM/GRU step is one gate GEMM M = batch, K = input + 
 N = gates·hidden, counted `seq_len` times, with its cell's element-wise ops (a bidirectional
 layer lowers to two such recurrences, the second `<layer>.reverse`). Activations, clip and an
 unfolded batch norm (a per-channel scale and shift) are one pass over the output; `add` of n
-tensors n − 1 two-operand additions; `concat` a copy of its inputs into place; pooling, global
-average pooling (one window of the whole map) as `Pool`. Flatten is free, and so is a batch
-norm that folds into the convolution before it (`nn.norm.batchnorm_folds`: the conv takes its
-scale and, as a bias, its shift). The layers keep the network's order, which runs every layer
-after the layers it reads; each lowered layer names what it reads (`LayerOps.inputs`). The
-network input travels to the device first and the output back last. A quantized network's
+tensors n − 1 two-operand additions; `concat` a copy of its inputs into place; pooling and
+global average pooling (one window of the whole map) as `Pool`. Flatten is free. A batch
+norm that can fold into the convolution before it (`nn.norm.batchnorm_folds`) says so in
+`folds_into`: the TPU's compiler and int8 quantization fold it (the conv takes its scale and,
+as a bias, its shift), while eager PyTorch on a CPU or GPU runs it as its own op. The layers
+keep the network's order, which runs every layer after the layers it reads; each lowered
+layer names what it reads (`LayerOps.inputs`). The network input travels to the device first
+and the output back last. A quantized network's
 `gemm_input_bits` ({layer name: 8 or 16}) sets each GEMM's `activation_bits` (its A operand's
 width); networks without it (float ones) get 8 throughout.
 """
@@ -182,17 +184,13 @@ RULES: dict[type, Rule] = {
 
 
 def _layer_ops(layer: Layer, ins: tuple[Shape, ...], out_shape: Shape, batch: int,
-               folded: bool, bits: Mapping[str, int]
-               ) -> list[tuple[str, list[Op], Recurrence | None]]:
-    """The (name, ops, recurrence) groups one layer lowers to; none for a view (flatten)
-    or a batch norm folded into its convolution."""
+               bits: Mapping[str, int]) -> list[tuple[str, list[Op], Recurrence | None]]:
+    """The (name, ops, recurrence) groups one layer lowers to; none for a view (flatten)."""
     if isinstance(layer, Recurrent):
         groups = [(name, _with_activation_bits(ops, bits), rec)
                   for name, ops, rec in _recurrent(layer, ins, batch)]
         return [(name, ops, dataclasses.replace(rec, gates=ops[0]))
                 for name, ops, rec in groups if isinstance(ops[0], Gemm)]
-    if folded:
-        return []
     ops = _with_activation_bits(RULES[type(layer)](layer, ins, out_shape, batch), bits)
     return [(layer.name, ops, None)] if ops else []
 
@@ -200,7 +198,8 @@ def _layer_ops(layer: Layer, ins: tuple[Shape, ...], out_shape: Shape, batch: in
 def lower(net: Runnable, batch: int, seq_len: int | None = None) -> Workload:
     """The ops one batch of `net` executes, in an order they can run in; each layer's
     `LayerOps.inputs` names the lowered layers it reads (a view or a folded batch norm passes
-    its input's name through). Sequence networks default to their seq_len. GEMMs read
+    its input's name through; a batch norm a compiler would fold names its convolution in
+    `folds_into`). Sequence networks default to their seq_len. GEMMs read
     `net.gemm_input_bits` (quantized networks) for their activation width."""
     batch = check_count(batch, "batch", owner=net.name, meaning="samples")
     if seq_len is not None:
@@ -215,17 +214,14 @@ def lower(net: Runnable, batch: int, seq_len: int | None = None) -> Workload:
                                                   _elements(batch, sample)),))]
     producers: dict[str, tuple[str, ...]] = {INPUT: (INPUT,)}
     folds = batchnorm_folds(net.layers)
-    biased = set(folds.values())
     bits: Mapping[str, int] = getattr(net, "gemm_input_bits", {})
     out_shape, last = sample, INPUT
     for (layer, ins, out_shape), sources in zip(net.layer_io(steps), net.sources, strict=True):
         feeds = tuple(dict.fromkeys(name for s in sources for name in producers[s]))
-        groups = _layer_ops(layer, ins, out_shape, batch, layer.name in folds, bits)
-        if layer.name in biased:
-            groups = [(name, [dataclasses.replace(op, bias=True) if isinstance(op, Gemm)
-                              else op for op in ops], rec) for name, ops, rec in groups]
+        groups = _layer_ops(layer, ins, out_shape, batch, bits)
+        folds_into = producers[folds[layer.name]][0] if layer.name in folds else ""
         for name, ops, rec in groups:
-            layers.append(LayerOps(name, layer.type_name, tuple(ops), rec, feeds))
+            layers.append(LayerOps(name, layer.type_name, tuple(ops), rec, feeds, folds_into))
         producers[layer.name] = tuple(name for name, _, _ in groups) or feeds
         last = layer.name
     layers.append(LayerOps("output", "output", (Transfer("output", Direction.TO_HOST,

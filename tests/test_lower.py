@@ -227,14 +227,19 @@ def test_a_graph_lowers_in_order_with_what_each_layer_reads(write_model):
     wl = ax.lower(ax.network(write_model(BLOCK), weights="none"), batch=2)
     reads = {layer.name: layer.inputs for layer in wl.layers}
     assert [layer.name for layer in wl.layers] == [
-        "input", "conv", "dw", "clip", "squeeze", "bn2", "sum", "cat", "gap", "fc", "output"]
-    # bn folds into conv (its only reader); dw reads through it; flatten is a view
-    assert reads == {"input": (), "conv": ("input",), "dw": ("conv",), "clip": ("dw",),
-                     "squeeze": ("input",), "bn2": ("input",),
-                     "sum": ("squeeze", "bn2", "input"), "cat": ("sum", "conv"),
+        "input", "conv", "bn", "dw", "clip", "squeeze", "bn2", "sum", "cat", "gap", "fc",
+        "output"]
+    # bn may fold into conv (its only reader): a compiler folds it, eager PyTorch runs it;
+    # bn2 reads the input, not a convolution; flatten is a view
+    assert reads == {"input": (), "conv": ("input",), "bn": ("conv",), "dw": ("bn",),
+                     "clip": ("dw",), "squeeze": ("input",), "bn2": ("input",),
+                     "sum": ("squeeze", "bn2", "input"), "cat": ("sum", "bn"),
                      "gap": ("cat",), "fc": ("gap",), "output": ("fc",)}
+    assert {layer.name: layer.folds_into for layer in wl.layers if layer.folds_into} == \
+        {"bn": "conv"}
     ops = {op.name: op for op in wl.ops}
-    assert ops["conv"].bias  # the folded batch norm's shift becomes its bias
+    assert ops["bn"] == Vector("bn", VectorKind.SCALE, 2 * 8 * 12 * 12, layer="bn")
+    assert not ops["conv"].bias  # as written: a compiler that folds bn gives it one
     assert ops["bn2"] == Vector("bn2", VectorKind.SCALE, 2 * 8 * 12 * 12, layer="bn2")
     assert ops["sum"] == Vector("sum", VectorKind.ADD, 2 * 8 * 144, 2, "sum")  # 3 inputs: 2 adds
     assert ops["cat"] == Vector("cat", VectorKind.COPY, 2 * 16 * 144, layer="cat")

@@ -16,10 +16,9 @@ Per workload op, its calls:
   the cell's ops fused into them (a bidirectional layer's reverse recurrence joins the same
   call; each layer of a stack is its own call, where nn.GRU(num_layers=2) would make one);
   or, as a step loop, one "cell" call per step (recurrent.py);
-- a residual add, a concat (torch.cat), a clip (ReLU6) and a batch norm left unfolded: "op",
-  one element-wise kernel each — eager PyTorch fuses none of them into the convolution; a
-  batch norm that follows a convolution is folded into it by the lowering (as torch.fx's
-  fuser, TensorRT and every inference compiler do), so it launches nothing;
+- a residual add, a concat (torch.cat), a clip (ReLU6) and a batch norm: "op", one
+  element-wise kernel each — eager PyTorch fuses none of them into the convolution (a batch
+  norm is its own kernel even where a compiler would fold it, `LayerOps.folds_into`);
 - global average pooling: "op", the pooling kernel over one whole-map window;
 - the input and output transfers: "copy" calls with the CPU conversion and the copy, and
   for a narrow dtype an "op" call before the output's copy (`.float()` on the device).

@@ -87,8 +87,9 @@ def group_ops(workload: Workload) -> list[Item]:
     opens a group, and an element-wise layer that reads the group just opened joins its
     Activate (a residual add reads the other branch from the Unified Buffer as the LSTM cell
     reads its state; one that reads only older results runs as an Activate of its own); a
-    concat costs nothing (its inputs' producers write their slices of its output in place);
-    a final softmax goes to the host. Layers without `inputs` (hand-built workloads) read the
+    concat costs nothing (its inputs' producers write their slices of its output in place),
+    nor does a batch norm the compiler folds into its convolution (`folds_into`); a final
+    softmax goes to the host. Layers without `inputs` (hand-built workloads) read the
     layer before them."""
     items: list[Item] = []
     owner: dict[str, tuple[int, ...]] = {}  # lowered layer → the items holding its result
@@ -101,9 +102,11 @@ def group_ops(workload: Workload) -> list[Item]:
         gemm = layer.gemm
         if layer.transfer:  # every op is a Transfer
             items.extend((i, op) for i, op in indexed if isinstance(op, Transfer))
-        elif _only(layer, VectorKind.SOFTMAX) or _only(layer, VectorKind.COPY):
+        elif _only(layer, VectorKind.SOFTMAX) or _only(layer, VectorKind.COPY) \
+                or layer.folds_into:
             owner[layer.name] = previous = reads
-            continue  # the host takes the softmax; a concat is its inputs side by side
+            continue  # the host takes the softmax; a concat is its inputs side by side; a
+            #           batch norm is folded into its convolution's weights and bias
         elif gemm is not None:
             position = layer.ops.index(gemm)
             steps = layer.recurrence.steps if layer.recurrence else 1

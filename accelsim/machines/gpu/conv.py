@@ -18,7 +18,9 @@ gpu-h200-network-2026-11-27.json), in order:
    two-stage main loop of a GPU without asynchronous copies, gemm.py `has_async_copy`). The
    lists show it for conv1 (one channel) at both batches; the few-rows case (conv3 below
    batch 32, its output one pixel) is inferred from the network file's device times;
-2. a layer of more than `LARGE_TILE_MACS` multiply-accumulates: a large tile, 4·BN rows by
+2. a layer of more than `LARGE_TILE_MACS` multiply-accumulates whose large-tile grid still
+   occupies `LARGE_TILE_MIN_SM_SHARE` of the SMs (not ResNet-18's 3×3 layers at batch 1): a
+   large tile, 4·BN rows by
    BN = 32 columns for at most 32 output channels, else 64 (the lists' 128×32 for conv2 and
    256×64 for conv3 at batch 4,096 — a 256-row tile on 4,096 rows leaves 100 of 132 SMs idle,
    and cuDNN takes it);
@@ -54,6 +56,7 @@ work, never by FMAs — with K = 9 a tensor-core GEMM would leave its MMAs almos
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -87,6 +90,10 @@ from accelsim.precision import Precision
 # 983 M, conv3: 197 M, large; conv2 at 64: 15 M, small) and the network file's device times
 # (conv2 at batch 256, 61 M, small: large tiles there put the network 77% too slow).
 LARGE_TILE_MACS = 100_000_000
+# ... and only where its CTAs still occupy this share of the SMs. Assumed, not fitted: the
+# lists show cuDNN accepting 32 CTAs on 132 SMs (LeNet-5's conv3 at batch 4,096, 24%);
+# ResNet-18's 3×3 layers at batch 1 would launch 8 (6%), each walking K = 1,152 to 4,608.
+LARGE_TILE_MIN_SM_SHARE = 1 / 8
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,7 @@ CONV_RULES = (
 )
 
 
-def conv_rule(op: Gemm, batch: int, precision: Precision) -> ConvRule:
+def conv_rule(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> ConvRule:
     """The heuristic's kernel for a convolution (an im2col GEMM with its geometry), by the
     module docstring's rule: input channels, output pixels (the GEMM's rows), its work
     (multiply-accumulates), output channels and precision; never the network or a batch."""
@@ -153,7 +160,10 @@ def conv_rule(op: Gemm, batch: int, precision: Precision) -> ConvRule:
     if op.macs > LARGE_TILE_MACS:
         large = [r for r in menu if r.size == "large"]
         wide = op.n > SMALL_BN_CHANNELS
-        return next((r for r in large if (r.tile.bn > SMALL_BN_CHANNELS) == wide), large[-1])
+        rule = next((r for r in large if (r.tile.bn > SMALL_BN_CHANNELS) == wide), large[-1])
+        ctas = math.ceil(rows / rule.tile.bm) * math.ceil(op.n / rule.tile.bn)
+        if ctas >= spec.sm_count * LARGE_TILE_MIN_SM_SHARE:
+            return rule
     return next(r for r in menu if r.size == "small")
 
 
@@ -165,7 +175,7 @@ def staged_spec(spec: GPUSpec) -> GPUSpec:
 
 def conv_choice(op: Gemm, batch: int, precision: Precision, spec: GPUSpec) -> KernelChoice:
     """The heuristic's convolution kernel, timed on the SM model."""
-    rule = conv_rule(op, batch, precision)
+    rule = conv_rule(op, batch, precision, spec)
     rows = op.m * op.groups  # the groups' GEMMs side by side in one grid
     choice = tiled_kernel(rule.tile, 1, rows, op.k, op.n,
                           staged_spec(spec) if rule.legacy else spec, precision, gathered=True)
@@ -178,7 +188,7 @@ def heuristic_plan(op: Gemm, batch: int, precision: Precision, spec: GPUSpec,
                    runtime: GPURuntime = PYTORCH_EAGER) -> Plan:
     """cuDNN's heuristic (benchmark off): the rule's kernel, NHWC transforms around it where
     the kernel is NHWC and the tensors are not."""
-    rule = conv_rule(op, batch, precision)
+    rule = conv_rule(op, batch, precision, spec)
     main = gemm_kernel(conv_choice(op, batch, precision, spec))
     return Plan("heuristic", (main,)) if not rule.nhwc else \
         _layout_transforms(Plan("heuristic", (main,)), op, batch, precision, spec, runtime)

@@ -101,7 +101,7 @@ def test_benchmark_is_the_minimum_over_the_candidates():
 
 def test_heuristic_rule_on_shape_features():
     def kernel(op: Gemm, batch: int, precision: Precision = FP32) -> str:
-        return conv_rule(op, batch, precision).kernel
+        return conv_rule(op, batch, precision, H200).kernel
 
     assert kernel(conv(1, 64, 224, 64), 64) == "implicit_convolve_sgemm"  # one channel
     assert kernel(conv(16, 32, 1, 16, kernel=1), 16) == "implicit_convolve_sgemm"  # 16 rows

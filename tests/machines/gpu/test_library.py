@@ -153,7 +153,7 @@ def test_conv_heuristic_table():
 
     def rule(batch: int, layer: str, precision: Precision = FP32) -> str:
         op = next(o for o in ax.lower(net, batch).ops if o.name == layer)
-        return conv_rule(op, batch, precision).kernel
+        return conv_rule(op, batch, precision, H200).kernel
 
     assert rule(64, "conv1") == rule(4096, "conv1") == "implicit_convolve_sgemm"
     assert rule(64, "conv2") == rule(64, "conv3") == "xmma_fprop 32x32x8"

@@ -19,6 +19,9 @@ from accelsim.errors import AccelsimError, UsageError
 from accelsim.version import VERSION
 
 MAX_COUNT = 2**31 - 1  # the largest --batch, --seq-len or --epochs: sizes stay in int64
+BATCH_HELP = "samples in one batch (default: 1)"
+SEQ_LEN_HELP = ("sequence models: time steps per sample (default: the network's "
+                "seq_len)")
 MAX_SEED = 2**63 - 1  # numpy seeds are 64-bit
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for `accelsim ... | head`
 
@@ -345,9 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no per-epoch log")
     train.set_defaults(func=_cmd_train)
     info = sub.add_parser("info", help="layers, parameters and the lowered workload")
-    info.add_argument("network")
-    info.add_argument("--batch", type=_count, default=1)
-    info.add_argument("--seq-len", type=_count, default=None)
+    info.add_argument("network", help="bundled network name or path to a .toml file")
+    info.add_argument("--batch", type=_count, default=1, help=BATCH_HELP)
+    info.add_argument("--seq-len", type=_count, default=None, help=SEQ_LEN_HELP)
     info.add_argument("--untrained", action="store_true",
                       help="do not load weights (shapes only, any size)")
     info.set_defaults(func=_cmd_info)
@@ -364,10 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     timing = sub.add_parser("time", help="time one batch of a network on a machine")
     timing.add_argument("network", help="bundled network name or path to a .toml file")
     timing.add_argument("--machine", required=True, help="machine preset (accelsim presets)")
-    timing.add_argument("--batch", type=_count, default=1)
+    timing.add_argument("--batch", type=_count, default=1, help=BATCH_HELP)
     timing.add_argument("--precision", default=None,
                         help="fp32, fp16, bf16 or int8 (default: the machine's own)")
-    timing.add_argument("--seq-len", type=_count, default=None)
+    timing.add_argument("--seq-len", type=_count, default=None, help=SEQ_LEN_HELP)
     timing.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a spec field, e.g. --set array_rows=32")
     timing.add_argument("--program", action="store_true",

@@ -46,6 +46,9 @@ class Category(StrEnum):
     HOST_TRANSFER = "host transfer"  # inputs in and outputs out over the host link
     FRAMEWORK = "framework"  # a framework's per-op host overhead not hidden behind the device
 
+    def __repr__(self) -> str:  # `r.breakdown()` prints {'compute': 0.61, ...}
+        return repr(self.value)
+
 
 class Bound(StrEnum):
     """What limited an op."""
@@ -291,7 +294,7 @@ class RunResult:
         """One row per op: cycles, time, work, utilization, what bound it ('—' for ops fused
         into another and costing no time of their own) and the kernel that ran it."""
         return Table.of("", ("op", "kind", "cycles", "µs", "ops", "util", "bound", "kernel"),
-                        ((r.name, r.kind, f"{r.cycles:,.0f}", f"{r.seconds * 1e6:.2f}",
+                        ((r.name, r.kind, f"{r.cycles:,.0f}", f"{r.seconds * 1e6:,.2f}",
                           f"{r.ops:,}", f"{r.utilization:.1%}",
                           r.bound.value if r.cycles else "—", r.kernel) for r in self.layers),
                         right={2, 3, 4, 5})

@@ -67,14 +67,15 @@ def throughput(result: Runs, ax: Axes | None = None) -> Axes:
         batches = [r.batch for r in group]
         ax.plot(batches, [r.throughput for r in group], ls="-", **style,
                 gid=gid(machine, network, precision, "end to end"))
+        # hollow markers: with one batch there is no line, and the fill tells the two apart
         ax.plot(batches, [r.device_throughput for r in group], ls="--", alpha=0.7, **style,
-                gid=gid(machine, network, precision, "device"))
+                markerfacecolor="none", gid=gid(machine, network, precision, "device"))
     ax.set_yscale("log")
     batch_axis(ax, (r.batch for r in runs))
-    legend_outside(ax, [*palette.handles(), *line_handles({"end to end": "-",
-                                                           "device": "--"})])
-    return finish(ax, "Throughput against batch: end to end (solid), on the device (dashed)",
-                  "batch (samples)", "throughput (inferences/s)")
+    legend_outside(ax, [*palette.handles(), *line_handles({"end to end": "-", "device": "--"},
+                                                          hollow={"device"})])
+    return finish(ax, "Throughput against batch: end to end (solid, filled), on the device "
+                      "(dashed, hollow)", "batch (samples)", "throughput (inferences/s)")
 
 
 def latency(result: Runs, ax: Axes | None = None) -> Axes:

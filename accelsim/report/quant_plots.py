@@ -78,10 +78,13 @@ def _bars(ax: Axes, net: str, rows: Sequence[StudyRow], order: list[str], colors
         ax.barh(y, value, 0.75, color=colors[r.variant.label], edgecolor="0.3", lw=0.5,
                 hatch=SIMULATED_HATCH if r.variant.simulated else None,
                 gid=gid(net, r.variant.label, metric))
+        # over the fp32 line (zorder) on a white box, so the line never hides a digit
         ax.text(value, y, f" {value:.2f}" if metric == "accuracy" else f" {value:.3f}",
-                va="center", fontsize=6)
+                va="center", fontsize=6, zorder=4,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.3, "alpha": 1.0})
     if ref is not None:
-        ax.axvline(ref, color="black", ls="--", lw=1, gid=gid(net, "fp32", f"{metric} reference"))
+        ax.axvline(ref, color="black", ls="--", lw=1, zorder=3,
+                   gid=gid(net, "fp32", f"{metric} reference"))
     seen = [*shown, *([] if ref is None else [ref])]
     low, high = _zoom(seen, 0.5 if metric == "accuracy" else 0.02 * max(seen))
     ax.set_xlim(max(0.0, low), high)

@@ -75,10 +75,17 @@ class Palette:
         return out
 
 
-def line_handles(styles: dict[str, str]) -> list[Any]:
+def line_handles(styles: dict[str, str], hollow: Iterable[str] | None = None) -> list[Any]:
+    """Black legend lines per line style; with `hollow`, each carries a marker, hollow for
+    the labels named (a single batch draws markers only, so the legend shows them)."""
     from matplotlib.lines import Line2D
 
-    return [Line2D([], [], color="black", ls=ls, lw=1.5, label=label)
+    if hollow is None:
+        return [Line2D([], [], color="black", ls=ls, lw=1.5, label=label)
+                for label, ls in styles.items()]
+    empty = set(hollow)
+    return [Line2D([], [], color="black", ls=ls, lw=1.5, marker="o", label=label,
+                   markerfacecolor="none" if label in empty else "black")
             for label, ls in styles.items()]
 
 

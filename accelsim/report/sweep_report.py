@@ -74,8 +74,10 @@ def _axes_table(result: SweepResult) -> Table:
 
 def _facts(result: SweepResult) -> tuple[str, ...]:
     sweep, failed = result.sweep, len(result.errors())
-    resumed = (f"; {result.resumed:,} read back from an earlier, interrupted run"
-               if result.resumed else "")
+    # points already in the folder's sweep.csv, from an earlier run, finished or not
+    resumed = (f"; {result.resumed:,} read back from an earlier run into this folder"
+               + (" (it had finished: nothing was left to evaluate)"
+                  if result.evaluated == 0 else "") if result.resumed else "")
     return (f"{len(result):,} points of {sweep.machine} over "
             f"{', '.join(sweep.network_names)}: {len(result) - failed:,} ok, {failed:,} "
             "raised an error",

@@ -84,8 +84,9 @@ def time(result: Runs, ax: Axes | None = None) -> Axes:
 def _bar_kinds() -> list[object]:
     from matplotlib.patches import Patch
 
-    return [Patch(facecolor="0.6", label="end to end"),
-            Patch(facecolor="0.6", hatch="////", edgecolor="white", label="device")]
+    # outlined, unfilled: a grey fill would read as the framework category's colour
+    return [Patch(facecolor="none", edgecolor="black", label="end to end"),
+            Patch(facecolor="none", hatch="////", edgecolor="black", label="device")]
 
 
 def _time_per_op(r: RunResult, ax: Axes | None) -> Axes:
@@ -152,8 +153,9 @@ def utilization(result: Runs, ax: Axes | None = None) -> Axes:
     ax.set_yscale("log")
     ax.set_ylim(min(values.values()) / 2, 100 * 1.5)
     percent_axis(ax)
-    ax.set_xticks(np.arange(len(groups)), [f"{net}\n{layer}" for net, layer in groups],
-                  fontsize=8)
+    # upright labels, one line each: a slot is narrower than "tpu-lstm0: lstm_5" written flat
+    ax.set_xticks(np.arange(len(groups)), [f"{net}: {layer}" for net, layer in groups],
+                  fontsize=8, rotation=90)
     legend_outside(ax, palette.handles(markers=False))
     batches = sorted({r.batch for r in runs})
     at = f"batch {batches[0]}" if len(batches) == 1 else "each run's largest batch"

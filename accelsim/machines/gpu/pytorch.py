@@ -37,6 +37,7 @@ from accelsim.ir import (
     LayerOps,
     Op,
     Pool,
+    PoolKind,
     Transfer,
     Vector,
     Workload,
@@ -131,7 +132,7 @@ def _op_calls(op: Op, batch: int, precision: Precision, spec: GPUSpec, runtime: 
         return (FrameworkCall("op", (once,) * op.count),)
     assert isinstance(op, Pool)
     cost = pool_cost(op, precision, spec)
-    name = f"max_pool_forward_nchw ({op.kind.value})"
+    name = "max_pool_forward_nchw" if op.kind is PoolKind.MAX else "avg_pool2d_out_cuda_frame"
     return (FrameworkCall("op", (Kernel(name, cost.seconds, Category.ELEMENTWISE,
                                         cost.bytes_moved, cost.bound),)),)
 

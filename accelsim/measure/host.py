@@ -14,9 +14,11 @@ GEMM that OpenBLAS spreads over every core with little work each.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +79,8 @@ def gemm_seconds(m: int, k: int, n: int, rounds: int = 5, threads: int | None = 
     return float(np.median(times))
 
 
-def fma_efficiency(spec: CPUSpec, measured_s: float, threads: int) -> float:
+def fma_efficiency(spec: CPUSpec, measured_s: float, threads: int,
+                   shape: tuple[int, int, int] = CALIBRATION_GEMM) -> float:
     """The sustained FMA rate of the BLAS micro-kernel as a fraction of the spec's peak: the
     efficiency at which the model reproduces the in-cache square GEMM (384³: 113 MFLOP, all
     operands in L2/L3, compute-bound on every x86 core) run on `threads` threads. On a shared
@@ -85,7 +88,7 @@ def fma_efficiency(spec: CPUSpec, measured_s: float, threads: int) -> float:
     model runs every thread at the one-thread figure (blis.py); the all-thread one checks it
     (near the one-thread figure when the model explains the threaded run), and what it falls
     short by slows PyTorch's threaded loops (framework.py's `derate`)."""
-    ideal = predict(spec.replace(fma_efficiency=1.0, cores=threads), *CALIBRATION_GEMM)
+    ideal = predict(spec.replace(fma_efficiency=1.0, cores=threads), *shape)
     rest = ideal.seconds - ideal.kernel_seconds
     return float(np.clip(ideal.kernel_seconds / max(measured_s - rest, 1e-9), 0.2, 1.0))
 
@@ -114,13 +117,42 @@ def thread_sync_shape(cores: int) -> tuple[int, int, int]:
     return 64 * cores, 512, 16
 
 
-def thread_sync(spec: CPUSpec, measured_s: float) -> float:
-    """Seconds per worker thread at which the model reproduces `thread_sync_shape` timed on
-    all threads (the spec's own value on one core: there is no worker to time)."""
-    free = predict(spec.replace(thread_sync_s=0.0), *thread_sync_shape(spec.cores))
+def thread_sync(spec: CPUSpec, measured_s: float,
+                shape: tuple[int, int, int] | None = None) -> float:
+    """Seconds per worker thread at which the model reproduces `shape` (by default
+    `thread_sync_shape`) timed on all threads (the spec's own value on one core: there is no
+    worker to time)."""
+    free = predict(spec.replace(thread_sync_s=0.0), *(shape or thread_sync_shape(spec.cores)))
     if free.threads < 2:
         return spec.thread_sync_s
     return float(np.clip((measured_s - free.seconds) / (free.threads - 1), 0.0, 1e-3))
+
+
+Timed = tuple[int, int, int, float]  # m, k, n, measured seconds
+
+
+def rederive(spec: CPUSpec, gemms: Sequence[Timed]) -> CPUSpec:
+    """A recorded host's spec with today's calibration arithmetic (`calibrate_blas`) re-run on
+    its own stored GEMMs, timed on all its cores (a recorded host's GEMM rows): `thread_sync_s`
+    from the row the model runs on every core with a share of MACs per thread nearest
+    `thread_sync_shape`'s, then `fma_efficiency_all_cores` from the square GEMM nearest the
+    384³ calibration GEMM. The one-thread `fma_efficiency` is kept (no row ran on one thread by
+    choice). The spec is returned unchanged where no row fits a step."""
+    def per_thread(m: int, k: int, n: int) -> float:
+        return m * k * n / max(predict(spec, m, k, n).threads, 1)
+
+    target = per_thread(*thread_sync_shape(spec.cores)) if spec.cores > 1 else 0.0
+    spread = [g for g in gemms if spec.cores > 1 and g[0] > 1
+              and predict(spec, *g[:3]).threads == spec.cores]
+    if spread:
+        m, k, n, measured = min(spread, key=lambda g: abs(math.log(per_thread(*g[:3]) / target)))
+        spec = spec.replace(thread_sync_s=thread_sync(spec, measured, (m, k, n)))
+    squares = [g for g in gemms if g[0] == g[1] == g[2]]
+    if squares:
+        m, k, n, measured = min(squares, key=lambda g: abs(math.log(g[0] / CALIBRATION_GEMM[0])))
+        spec = spec.replace(fma_efficiency_all_cores=fma_efficiency(spec, measured, spec.cores,
+                                                                    (m, k, n)))
+    return spec
 
 
 def measure_page_fault(size_bytes: int = 64 * 2**20) -> float:

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from accelsim.machines.cpu.spec import CPUSpec
+from accelsim.measure.host import rederive
 
 DATA = "accelsim.measure.data"
 
@@ -33,12 +34,24 @@ def read(name: str) -> dict[str, Any]:
 
 
 def spec_of(doc: dict[str, Any]) -> CPUSpec | None:
-    """The recorded host's spec (None for files that carry timings only)."""
+    """The recorded host's spec as stored (None for files that carry timings only)."""
     values = doc.get("cpu_host_spec_as_detected") or doc.get("spec")
     if not values:
         return None
     known = {f.name for f in dataclasses.fields(CPUSpec)}
     return CPUSpec(**{k: v for k, v in values.items() if k in known})
+
+
+def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
+    """The spec a replay runs: the stored one with today's calibration arithmetic re-run on
+    the host's own stored GEMMs where it has them (`host.rederive`: its cost per worker
+    thread and all-core FMA efficiency), so it means what a fresh calibration would give."""
+    spec = spec_of(doc)
+    gemm = doc.get("gemm")
+    rows = gemm.get("rows", []) if isinstance(gemm, dict) else []
+    if spec is None or not rows:
+        return spec
+    return rederive(spec, [(r["m"], r["k"], r["n"], r["measured_us"] * 1e-6) for r in rows])
 
 
 def recorded_hosts() -> list[str]:

@@ -12,7 +12,7 @@ from accelsim.machines.cpu.blis import predict
 from accelsim.machines.cpu.core import CPU
 from accelsim.measure.gemm_timing import SHAPES, Shape, measure_all
 from accelsim.measure.host import calibrate_blas
-from accelsim.measure.recorded import read, spec_of
+from accelsim.measure.recorded import read, replay_spec_of
 from accelsim.validation.comparison import Compared, fraction_over_2x, median_ape
 
 
@@ -67,9 +67,10 @@ def validate(cpu: CPU, shapes: tuple[Shape, ...] = SHAPES) -> CpuReport:
 
 
 def replay(name: str) -> CpuReport:
-    """The model with the recorded spec against the recorded GEMM timings."""
+    """The model with the recorded spec (re-derived: `replay_spec_of`) against the
+    recorded GEMM timings."""
     doc = read(name)
-    spec = spec_of(doc)
+    spec = replay_spec_of(doc)
     if spec is None:
         raise ValueError(f"{name} carries no spec to replay")
     rows = []

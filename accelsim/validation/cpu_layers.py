@@ -152,7 +152,7 @@ def compare(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
 def recorded_report(name: str, families: Iterable[str] = FAMILIES) -> LayerReport:
     """A recorded host's layer rows (`layers.rows`) against the model of its spec."""
     doc = recorded.read(name)
-    spec = recorded.spec_of(doc)
+    spec = recorded.replay_spec_of(doc)
     if spec is None or "rows" not in doc.get("layers", {}):
         raise AccelsimError(f"{name} carries no spec with layers.rows to replay")
     return LayerReport(f"{name.removesuffix('.json')} (recorded, {spec.cores} cores)",

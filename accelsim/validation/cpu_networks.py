@@ -52,7 +52,7 @@ def recorded_report(name: str) -> NetworkReport:
     """A recorded host's PyTorch network timings (`networks.rows` of the data file `name`)
     against the model of the spec recorded with them."""
     doc = recorded.read(name)
-    spec = recorded.spec_of(doc)
+    spec = recorded.replay_spec_of(doc)
     if spec is None or "rows" not in doc.get("networks", {}):
         have = [n for n in recorded.recorded_hosts()
                 if "rows" in recorded.read(n).get("networks", {})]

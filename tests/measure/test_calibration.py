@@ -142,3 +142,21 @@ def test_calibrate_blas_recovers_the_rates_from_given_timings():
     assert got.thread_sync_s == pytest.approx(3e-6, rel=0.1)
     # the model explains its own threaded run: the all-thread figure matches the one-thread one
     assert got.fma_efficiency_all_cores == pytest.approx(got.fma_efficiency, rel=0.02)
+
+
+def test_rederive_recovers_a_hosts_rates_from_its_own_gemm_timings():
+    """A recorded host's GEMM rows, timed by a model with known thread cost and all-core
+    efficiency, give them back through today's calibration arithmetic (`host.rederive`),
+    whatever stale values the stored spec carried."""
+    from accelsim.measure.gemm_timing import SHAPES
+
+    truth = HASWELL.replace(cores=16, fma_efficiency=0.6, fma_efficiency_all_cores=0.6,
+                            thread_sync_s=3e-6)
+    rows = [(m, k, n, predict(truth, m, k, n).seconds) for m, k, n in SHAPES]
+    stale = truth.replace(thread_sync_s=9e-6, fma_efficiency_all_cores=0.2)
+    got = host.rederive(stale, rows)
+    assert got.thread_sync_s == pytest.approx(3e-6, rel=1e-6)
+    # the arithmetic prices the GEMM's packing at the ideal rate: within 2% of the truth
+    assert got.fma_efficiency_all_cores == pytest.approx(0.6, rel=0.02)
+    assert got.fma_efficiency == stale.fma_efficiency
+    assert host.rederive(stale, []) == stale

@@ -88,6 +88,11 @@ REORDER_CYCLES_PER_ELEMENT = 1.2  # a blocked-layout permutation (fit: ONEDNN_VE
 #                                   times of 25k-300k elements, 0.85-1.35 cycles each)
 POOL_CYCLES_PER_WINDOW_ELEMENT = 18.0  # cpu_max_pool's scalar loop, branch mispredictions
 #                                        on ReLU'd data included (fit: 5.5-6.5 ns/element)
+DIRECT_CONV_EFFICIENCY = 0.52  # oneDNN's jit direct kernel: sustained FMAs per pipe and cycle
+#                                of its register-blocked loop, on every thread alike (no
+#                                all-core derating: its blocks stay in each core's L1/L2) (fit:
+#                                the 70 even conv rows of cpu-epyc-zen4-2vcpu-2026-12-07.json
+#                                at 1 and 2 threads, grid 0.40-1.00, median error 10.1%)
 SLOW_CONV_MAX_INPUT_VALUES = 20_480  # ConvParams::use_mkldnn: "for some case, native is faster"
 SLOW_CONV_CYCLES = 30_000  # slow_conv2d's checks, output and columns allocation, the BLAS
 #                            entry (fit: the 1×1 16→16 convolution over 32×32 at batch 1, an
@@ -345,9 +350,8 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
         accumulators = kern.pixels(g.out_hw[1], blocks) * blocks
         fmas = op.m * op.k * oc_vectors
     threads = min(team, units)
-    rate = min(spec.fma_pipes, accumulators / spec.fma_latency_cycles) * spec.fma_efficiency
-    compute = seconds(spec, fmas / int8_scale(precision) / rate) * share(units, threads) \
-        * derate(spec, team)
+    rate = min(spec.fma_pipes, accumulators / spec.fma_latency_cycles) * DIRECT_CONV_EFFICIENCY
+    compute = seconds(spec, fmas / int8_scale(precision) / rate) * share(units, threads)
     flat = g.in_channels < lanes  # the first convolution reads NCHW directly
     in_c = g.in_channels if flat else math.ceil(g.in_channels / lanes) * lanes
     src = batch * in_c * g.in_hw[0] * g.in_hw[1]

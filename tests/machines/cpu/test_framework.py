@@ -19,7 +19,7 @@ from accelsim.precision import Precision
 FP32 = Precision.FP32
 ONE = HASWELL.replace(cores=1)  # 8 lanes, 2 FMA pipes, FMA latency 5, efficiency 0.9
 TWO = HASWELL.replace(cores=2)
-EFF = ONE.fma_efficiency  # oneDNN's direct kernel's issue rate
+EFF = fw.DIRECT_CONV_EFFICIENCY  # oneDNN's direct kernel's issue rate
 
 
 def seconds(spec, cycles):
@@ -91,7 +91,7 @@ def test_avx512_kernel_fills_its_registers_with_output_pixels():
     assert fw.conv_kernel(wide).name == "jit:avx512_core"
     r = fw.time_op(wide, conv_op(1, 6), FP32)  # ur_w = min(28, 31 // 2) = 15: issue-bound
     assert r.time[Category.COMPUTE] == pytest.approx(
-        seconds(wide, 28 * 28 * 25 / (2 * wide.fma_efficiency)))
+        seconds(wide, 28 * 28 * 25 / (2 * EFF)))
 
 
 def test_pooling_costs_cycles_per_window_element_and_splits_planes():

@@ -744,7 +744,7 @@ SWEEP_ERRORS = [  # (change to SWEEP, what the message says)
      "sweep.networks[1] = 'lenet5' repeats the network"),
     ('networks = ["lenet5", "lstm-char"] => networks = ["lenet6"]',
      "sweep.networks[0] = 'lenet6' is not a known bundled network; did you mean 'lenet5'?"),
-    ('machine = "tpu-v1" => machine = "tpu-v1"; mode = "grid"; points = [{ tpu.clock_hz = 1 }]',
+    ('machine = "tpu-v1" => machine = "tpu-v1"; mode = "grid"; points = [{ tpu.clock_hz = 1e9 }]',
      'sweep.mode = \'grid\' but [[sweep.points]] lists points; set mode = "points"'),
     ('machine = "tpu-v1" => machine = "tpu-v1"; points = [{ batch = 8 }]',
      "sweep: the explicit point {'batch': 8} is empty or names the axis batch as well"),

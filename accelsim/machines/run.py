@@ -11,19 +11,21 @@ calls `run_network`; so do the CLI and notebooks, through it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Protocol
 
 import numpy as np
 
 from accelsim.energy import PoweredSpec, energy_of, vector_ops_of
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, SpecError
 from accelsim.ir import Workload
 from accelsim.lower import lower
 from accelsim.machines.results import RunResult, WorkloadTiming
-from accelsim.machines.specs import MachineSpec
+from accelsim.machines.specs import SANE_RANGES, MachineSpec
 from accelsim.nn.runnable import Runnable
 from accelsim.nn.scoring import Data, score, split_data
 from accelsim.precision import Precision
+from accelsim.units import unit_of
 
 
 class TimingModel(Protocol):
@@ -87,6 +89,40 @@ def run_network(machine: TimingModel, net: Runnable, batch: int = 1,
         outputs=outputs, program=timing.program, detail=timing.detail, time=timing.time,
         vector_ops=vector_ops_of(workload),
         memory_bytes_per_s=machine.spec.memory_bytes_per_s)
-    if not isinstance(machine.spec, PoweredSpec):
-        return result
-    return dataclasses.replace(result, energy=energy_of(result, machine))
+    if isinstance(machine.spec, PoweredSpec):
+        result = dataclasses.replace(result, energy=energy_of(result, machine))
+    check_finite(result, machine.spec)
+    return result
+
+
+def _derived(result: RunResult) -> dict[str, tuple[float, bool]]:
+    """Each derived number of a run → (value, whether it must be above 0, not just ≥ 0)."""
+    values = {"seconds": (result.seconds, True), "device_seconds": (result.device_seconds, True),
+              "cycles": (result.cycles, True), "throughput": (result.throughput, True),
+              "peak_ops_per_s": (result.peak_ops_per_s, True),
+              "achieved_ops_per_s": (result.achieved_ops_per_s, result.ops > 0),
+              "utilization": (result.utilization, result.ops > 0)}
+    if result.energy is not None:
+        values |= {"joules_per_inference": (result.energy.joules_per_inference, True),
+                   "average_watts": (result.energy.average_watts, True)}
+    return values
+
+
+def check_finite(result: RunResult, spec: MachineSpec) -> None:
+    """Every derived time, rate, energy and utilization finite (and positive where the run
+    did work), or a `SpecError` naming the spec fields that set it and their usable ranges:
+    extreme finite spec values (a clock of 1e308 Hz) must not reach a table as inf or 0."""
+    for name, (value, positive) in _derived(result).items():
+        if math.isfinite(value) and (value > 0 or (not positive and value == 0)):
+            continue
+        fields = [f.name for f in dataclasses.fields(spec)
+                  if f.name.endswith(("_hz", "_bytes_per_s", "_watts", "_nm"))]
+        ranges = "; ".join(f"{f} = {getattr(spec, f)!r} (use {_range_of(f)})" for f in fields)
+        raise SpecError(f"{spec.name}: {result.network} at batch {result.batch} gives "
+                        f"{name} = {value!r}, not a finite positive number: the spec's values "
+                        f"are outside what the model can compute; check {ranges}")
+
+
+def _range_of(field: str) -> str:
+    low_high_words = SANE_RANGES.get(unit_of(field).symbol) or SANE_RANGES["float"]
+    return low_high_words[2]

@@ -14,6 +14,11 @@ Every spec's `__post_init__` calls `check_spec`, which reads each field's type a
   Precision.FP16, stored as the enum),
   each rate a finite positive number; stored as a tuple of pairs.
 
+Numbers must also lie in a physically sane range (`SANE_RANGES`, read from the unit in the
+field's name; `FIELD_RANGES` for fields with a tighter bound): a model fed
+`l2_bytes_per_s = 1e-299` or `clock_hz = 1e308` would hang or give infinite times, so such
+values are refused with the range to use.
+
 Numbers are checked by `accelsim.checks`, which also checks arguments outside specs (batch,
 GEMM dimensions, array sizes), so every message has one shape, naming the owner, the field,
 the value, the rule and the fix:
@@ -118,9 +123,12 @@ def _check_rates(value: object, field: str, owner: str,
         if not isinstance(name, str) or not name or names.count(name) > 1:
             raise SpecError(f"{owner}: {field} names {name!r}; each name must be a distinct, "
                             "non-empty string")
-    return tuple((name, float(check_number(rate, f"{field}[{str(name)!r}]", owner=owner,
-                                           meaning=unit_of(field).words, error=SpecError)))
-                 for name, rate in pairs)
+    checked = tuple((name, float(check_number(rate, f"{field}[{str(name)!r}]", owner=owner,
+                                              meaning=unit_of(field).words, error=SpecError)))
+                    for name, rate in pairs)
+    for _name, rate in checked:
+        _check_range(rate, field, "float", owner)
+    return checked
 
 
 @cache
@@ -141,12 +149,39 @@ def _field_kinds(cls: type) -> tuple[tuple[str, str], ...]:
     return tuple(kinds)
 
 
+SANE_RANGES: dict[str, tuple[float, float, str]] = {
+    # unit symbol read from a field's name → (lowest, highest, the range in words)
+    "Hz": (1e3, 1e12, "1 kHz to 1 THz"),
+    "B/s": (1e6, 1e16, "1 MB/s to 10 PB/s"),
+    "B": (1, 2**50, "1 B to 1 PiB"),
+    "s": (1e-15, 1e3, "1 fs to 1000 s"),
+    "W": (1e-6, 1e6, "1 µW to 1 MW"),
+    "int": (1, 1e6, "1 to 1,000,000"),  # counts without an SI unit (SMs, lanes, rows)
+    "float": (1e-6, 1e9, "1e-06 to 1e+09"),  # cycles, ratios, efficiencies
+}
+FIELD_RANGES: dict[str, tuple[float, float, str]] = {
+    # fields whose model cost grows with the value: the CPU model splits work per core
+    "cores": (1, 4096, "1 to 4,096"),
+}
+
+
+def _check_range(value: float, name: str, kind: str, owner: str) -> None:
+    """Refuse a number outside the sane range for its unit (0 passed the zero check)."""
+    low, high, words = FIELD_RANGES.get(name) or SANE_RANGES.get(unit_of(name).symbol) \
+        or SANE_RANGES[kind]
+    if value != 0 and not low <= value <= high:
+        raise SpecError(f"{owner}: {name} = {value!r} is outside the range the models can "
+                        f"compute; use a value from {words}")
+
+
 def _check_field(spec: object, name: str, kind: str, owner: str) -> object:
     value = getattr(spec, name)
     if kind in ("int", "float"):
         zero_ok = name in getattr(type(spec), "may_be_zero", ())
-        return check_number(value, name, owner=owner, integer=kind == "int", zero_ok=zero_ok,
-                            error=SpecError)
+        number = check_number(value, name, owner=owner, integer=kind == "int",
+                              zero_ok=zero_ok, error=SpecError)
+        _check_range(number, name, kind, owner)
+        return number
     if kind == "bool":
         if isinstance(value, bool | np.bool_):
             return bool(value)

@@ -14,6 +14,7 @@ more (`arity` None) and override the `*_of` forms, which every network calls.
 from __future__ import annotations
 
 import dataclasses
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -101,6 +102,9 @@ def parse_field(kind: str, key: str, value: object) -> FieldValue:
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise LayerSpecError(f"{key} = {value!r} must be a number")
+        if not math.isfinite(float(value)):
+            raise LayerSpecError(f"{key} = {value!r} must be a finite number; nan and inf "
+                                 "are not values a layer can use")
         return float(value)
     if kind == "bool":
         if not isinstance(value, bool):

@@ -142,11 +142,22 @@ class Network:
                                         tuple(values[n] for n in names), num, train)
             if caches is not None:
                 caches.append(cache)
+            if not train and not np.isfinite(y).all():
+                self._overflowed(layer, y, num)
             for name in names:
                 if last_use[name] == i and name != output:
                     values.pop(name, None)
             values[layer.name] = y
         return values[output], caches or []
+
+    def _overflowed(self, layer: Layer, y: np.ndarray, num: Numerics) -> None:
+        """Outputs that became non-finite inside the network (finite inputs, an overflow at
+        this layer's precision) are an error naming the layer: accuracy is never scored from
+        NaN."""
+        check_finite(y, f"network {self.name!r}: layer {layer.name!r} output at "
+                     f"{num.precision.value if num.precision else 'fp32'}",
+                     fix="its inputs overflow this precision; scale the inputs down (e.g. "
+                         "normalize them to about -1 to 1) or use a wider precision")
 
     def output_name(self, count: int | None = None) -> str:
         """The tensor the first `count` layers produce as the network's output: the last

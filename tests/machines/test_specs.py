@@ -189,8 +189,9 @@ def test_counts_are_whole_and_zero_only_where_it_means_something(preset: str) ->
                 stored = getattr(ax.machine(preset, **{field: same}).spec, field)
                 assert type(stored) is int and stored == value
         else:
-            stored = getattr(ax.machine(preset, **{field: np.float32(0.5)}).spec, field)
-            assert type(stored) is float and stored == 0.5
+            value = getattr(spec, field)  # a numpy float in the field's sane range
+            stored = getattr(ax.machine(preset, **{field: np.float64(value)}).spec, field)
+            assert type(stored) is float and stored == value
 
 
 def test_messages_name_the_spec_the_field_the_value_and_the_fix() -> None:

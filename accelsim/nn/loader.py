@@ -258,9 +258,11 @@ def _layer_from_table(table: dict[str, Any], index: int, path: Path) -> list[Lay
     """One TOML table → one layer, or several for a recurrent layer with num_layers > 1."""
     fields = dict(table)
     kind = fields.pop("type", None)
-    name = str(fields.pop("name", f"{kind}{index}"))
+    name = fields.pop("name", f"{kind}{index}")
     where = f"{path}: layer {index} ({name!r}, type {kind!r})"
-    if kind not in LAYER_TYPES:
+    if not isinstance(name, str) or not name:
+        raise ModelFileError(f"{where}: name = {name!r} must be a non-empty string")
+    if not isinstance(kind, str) or kind not in LAYER_TYPES:
         raise ModelFileError(f"{where}: unknown layer type {kind!r}; known types: "
                              f"{', '.join(sorted(LAYER_TYPES))}")
     cls = LAYER_TYPES[kind]

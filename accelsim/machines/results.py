@@ -148,10 +148,20 @@ class OpResult:
     detail: Detail | None = None  # the machine's frozen detail dataclass
     kernel: str = ""  # what ran it: a GPU kernel's name, a TPU instruction, a CPU routine
     layer: str = ""  # the network layer the op belongs to
+    # From the op's first instruction to its end where that reaches back before its own
+    # `seconds` (the TPU's weight FIFO fetches an op's weights while earlier ops run); None
+    # where the op's work lies within `seconds`. Its bytes and ops all move within it.
+    span_seconds: float | None = None
 
     @property
     def achieved_ops_per_s(self) -> float:
         return self.ops / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def work_seconds(self) -> float:
+        """The time in which all of the op's `dram_bytes` and `ops` were moved and done:
+        `span_seconds` where the machine gives it, else `seconds` (a roofline's time)."""
+        return self.seconds if self.span_seconds is None else self.span_seconds
 
     def breakdown(self) -> dict[Category, float]:
         """{Category: fraction of this op's time}."""

@@ -143,7 +143,9 @@ class Passes:
                         for i in range(ops))
         totals = {name: sum(run.totals[name] * count for run, _, count in self.runs)
                   for name in CATEGORIES}
-        return Execution(cycles, op_cycles, breakdown, traffic, totals)
+        windows = tuple(sum(run.op_windows[i] * count for run, _, count in self.runs)
+                        for i in range(ops))
+        return Execution(cycles, op_cycles, breakdown, traffic, totals, windows)
 
     @property
     def device_cycles(self) -> float:
@@ -288,7 +290,8 @@ class TPU(Machine):
         return OpResult(op.name, type(op).__name__.lower(), cycles, cycles / self.clock_hz, ops,
                         Precision.INT8, offchip, onchip, self._utilization(ops, cycles),
                         counters.bound(), counters.time(self.clock_hz),
-                        TpuOpDetail(counters, mapping), kernel, getattr(op, "layer", ""))
+                        TpuOpDetail(counters, mapping), kernel, getattr(op, "layer", ""),
+                        run.op_windows[index] / self.clock_hz)
 
     def check_runnable(self, net: Runnable) -> None:
         """Refuse a network quantized with activation zero points (asymmetric schemes; a
@@ -325,7 +328,8 @@ def _with_spill(run: Execution, cycles: float) -> Execution:
     totals = dict(run.totals)
     totals["host_io_stall"] += cycles
     op_cycles = (*run.op_cycles[:-1], run.op_cycles[-1] + cycles)
-    return Execution(run.cycles + cycles, op_cycles, tuple(breakdown), run.op_traffic, totals)
+    return Execution(run.cycles + cycles, op_cycles, tuple(breakdown), run.op_traffic, totals,
+                     run.op_windows)
 
 
 def tpu_v1(**overrides: SpecValue) -> TPU:

@@ -29,6 +29,7 @@ PCIe), and activation (the drain and activation tail after the last MatrixMultip
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from accelsim.machines.tpu.isa import (
@@ -56,6 +57,9 @@ class Execution:
     op_breakdown: tuple[dict[str, float], ...]
     op_traffic: tuple[tuple[int, int], ...]  # (off-chip bytes, on-chip bytes) per op
     totals: dict[str, float]
+    # per op, its first instruction's start to its last one's end: a GEMM's window reaches
+    # back to the DDR3 fetch of its first weight tile, which ran during earlier ops' spans
+    op_windows: tuple[float, ...] = ()
 
 
 class _State:
@@ -73,6 +77,7 @@ class _State:
         self.acc_ready = [0.0, 0.0]
         self.acc_free = [0.0, 0.0]
         self.op_end = [0.0] * n_ops
+        self.op_start = [math.inf] * n_ops
         self.offchip = [0] * n_ops
         self.onchip = [0] * n_ops
         self.intervals: list[tuple[float, float, int]] = []
@@ -86,6 +91,7 @@ class _State:
         slot = self.shift_start[ins.tile - depth] if ins.tile >= depth else 0.0
         start = max(self.ddr, slot)
         self.ddr = start + ins.nbytes / self.spec.ddr_bytes_per_cycle
+        self.op_start[ins.op] = min(self.op_start[ins.op], start)
         self.fetch_end.append(self.ddr)
         self.shift_start.append(0.0)
         self.tile_shape.append((ins.rows, ins.cols))
@@ -104,6 +110,7 @@ class _State:
         if start > self.array:
             self._gap(start, fetched, weights_ready, buffer_free)
         end = start + ins.cycles
+        self.op_start[ins.op] = min(self.op_start[ins.op], start)
         self.intervals.append((start, end, ACTIVE))
         self.array = end
         if new_tile:
@@ -131,6 +138,7 @@ class _State:
         ready = self.acc_ready[ins.buffer] if ins.buffer >= 0 else self.barrier
         start = max(self.act, ready)
         self.act = end = start + ins.cycles
+        self.op_start[ins.op] = min(self.op_start[ins.op], start)
         if ins.buffer >= 0:
             self.acc_free[ins.buffer] = end
         self.produce(end, DEPENDENCY)
@@ -140,6 +148,7 @@ class _State:
     def host(self, ins: ReadHostMemory | WriteHostMemory, after: float) -> None:
         start = max(self.pcie, after)
         self.pcie = end = start + ins.nbytes / self.spec.pcie_bytes_per_cycle
+        self.op_start[ins.op] = min(self.op_start[ins.op], start)
         if isinstance(ins, ReadHostMemory):
             self.produce(end, HOST_IO)
         self.op_end[ins.op] = max(self.op_end[ins.op], end)
@@ -185,7 +194,9 @@ def _summarise(state: _State) -> Execution:
     cycles = tuple(b - a for a, b in zip([0.0, *spans[:-1]], spans, strict=True))
     totals = {name: sum(b[name] for b in breakdown) for name in CATEGORIES}
     traffic = tuple(zip(state.offchip, state.onchip, strict=True))
-    return Execution(total, cycles, tuple(breakdown), traffic, totals)
+    windows = tuple(max(0.0, end - start) if start < math.inf else 0.0
+                    for start, end in zip(state.op_start, state.op_end, strict=True))
+    return Execution(total, cycles, tuple(breakdown), traffic, totals, windows)
 
 
 def _split(intervals: list[tuple[float, float, int]], spans: list[float]) -> list[dict]:

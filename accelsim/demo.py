@@ -80,6 +80,7 @@ def quickstart_report(out_dir: Path, say: Printer) -> None:
         acc = "" if r.accuracy is None else f", accuracy {r.accuracy:.2%}"
         say(f"  {r.machine:<10}{r.network:<11}{r.precision.value:<6}"
             f"{r.throughput:>12,.0f} inferences/s{acc}")
+    say(f"\nReport: {Path(written) / 'index.html'}")
 
 
 def demo(say: Printer = print, report_dir: Path | None = None) -> None:

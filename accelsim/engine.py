@@ -15,6 +15,7 @@ from typing import Any
 
 from accelsim.book import book_figures
 from accelsim.build import machine
+from accelsim.checks import check_count
 from accelsim.comparison import Comparison, Entry, Skipped
 from accelsim.errors import AccelsimError, CapacityError, PrecisionError
 from accelsim.machines.base import Machine
@@ -22,7 +23,7 @@ from accelsim.machines.results import RunResult
 from accelsim.nn.datasets import network_data
 from accelsim.nn.loader import load_network
 from accelsim.nn.network import Network
-from accelsim.nn.runnable import Runnable
+from accelsim.nn.runnable import Runnable, check_runnable
 from accelsim.nn.scoring import Data
 from accelsim.precision import Precision
 from accelsim.quant import QuantizedNetwork, quantize
@@ -56,7 +57,17 @@ def _network(spec: NetworkSpec, scored: bool) -> Runnable:
     or a network object as given."""
     if isinstance(spec, str | Path):
         return load_network(spec, weights="trained" if scored else "none")
-    return spec
+    return check_runnable(spec, "compare: networks")
+
+
+def _machine(spec: object) -> Machine:
+    """A machine by preset name, or a built machine as given."""
+    if isinstance(spec, str):
+        return machine(spec)
+    if isinstance(spec, Machine):
+        return spec
+    raise AccelsimError(f"compare: machines holds {spec!r} ({type(spec).__name__}); give "
+                        "preset names (accelsim.presets()) or machines from accelsim.machine")
 
 
 def _quantized(net: Runnable) -> Runnable:
@@ -103,8 +114,9 @@ def compare(networks: NetworkSpec | Sequence[NetworkSpec],
     fit its memory, is skipped and listed with the reason; `on_run` hears each run's label."""
     scored = bool(accuracy)
     nets = [_network(n, scored) for n in _as_list(networks)]
-    built = [machine(m) if isinstance(m, str) else m for m in _as_list(machines)]
-    batches = [int(b) for b in _as_list(batch)]
+    built = [_machine(m) for m in _as_list(machines)]
+    batches = [check_count(b, "batch", owner="compare", meaning="samples")
+               for b in _as_list(batch)]
     precisions = [None if p is None else Precision.parse(p) for p in _as_list(precision)]
     tests = [network_data(net, "test") if scored else None for net in nets]  # before any run
     entries: list[Entry] = []

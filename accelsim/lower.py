@@ -50,7 +50,7 @@ from accelsim.nn.layers import INPUT, Layer, Shape
 from accelsim.nn.merge import Add, Concat
 from accelsim.nn.norm import BatchNorm2d, Clip, GlobalAvgPool2d, ReLU6, batchnorm_folds
 from accelsim.nn.recurrent import GRU, LSTM, RNN, Recurrent
-from accelsim.nn.runnable import Runnable
+from accelsim.nn.runnable import Runnable, check_runnable
 
 # (layer, input shapes, out_shape, batch) → ops; each rule takes the layer type it is keyed by
 Rule = Callable[..., list[Op]]
@@ -201,6 +201,7 @@ def lower(net: Runnable, batch: int, seq_len: int | None = None) -> Workload:
     its input's name through; a batch norm a compiler would fold names its convolution in
     `folds_into`). Sequence networks default to their seq_len. GEMMs read
     `net.gemm_input_bits` (quantized networks) for their activation width."""
+    net = check_runnable(net, "lower")
     batch = check_count(batch, "batch", owner=net.name, meaning="samples")
     if seq_len is not None:
         seq_len = check_count(seq_len, "seq_len", owner=net.name, meaning="time steps")

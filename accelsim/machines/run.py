@@ -22,7 +22,7 @@ from accelsim.ir import Workload
 from accelsim.lower import lower
 from accelsim.machines.results import RunResult, WorkloadTiming
 from accelsim.machines.specs import SANE_RANGES, MachineSpec
-from accelsim.nn.runnable import Runnable
+from accelsim.nn.runnable import Runnable, check_runnable
 from accelsim.nn.scoring import Data, score, split_data
 from accelsim.precision import Precision
 from accelsim.units import unit_of
@@ -73,6 +73,7 @@ def run_network(machine: TimingModel, net: Runnable, batch: int = 1,
                 seq_len: int | None = None) -> RunResult:
     """Time one batch of `net` on `machine` and, given data, compute outputs and accuracy
     (precision None: the machine's default)."""
+    net = check_runnable(net, f"{machine.name}.run")
     p = machine.check_precision(machine.default_precision if precision is None else precision)
     machine.check_runnable(net)
     x, y, seq_len = _inputs(net, data, seq_len)

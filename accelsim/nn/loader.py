@@ -20,6 +20,7 @@ import math
 import os
 import tomllib
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,10 @@ def load_network(name_or_path: str | Path, *, weights: WeightsChoice = "trained"
         raise ModelFileError(f"weights = {weights!r}; use {', '.join(map(repr, WEIGHT_MODES))}"
                              " or a path to an .npz file")
     check_seed(seed)
+    if overrides is not None and (not isinstance(overrides, Mapping) or not all(
+            isinstance(key, str) and key for key in overrides)):
+        raise ModelFileError(f"overrides = {overrides!r:.80} must be a dict of 'layer.field' "
+                             "(or top-level key) names to values, e.g. {'fc1.out_features': 64}")
     path = resolve_model_path(name_or_path)
     if path.suffix.lower() == ".onnx":
         return _load_onnx(path, weights, seed, overrides)

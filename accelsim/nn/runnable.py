@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from accelsim.errors import AccelsimError
 from accelsim.nn.layers import Layer, Shape
 from accelsim.precision import Precision
 
@@ -52,3 +53,15 @@ class Runnable(Protocol):
     def forward(self, x: np.ndarray, precision: Precision | str | None = None) -> np.ndarray: ...
 
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float: ...
+
+
+def check_runnable(net: object, where: str) -> Runnable:
+    """`net` if it is a network object (a `Network` or a `QuantizedNetwork`), else an error
+    naming what `where` expected: a name or a path is loaded by `accelsim.network` first."""
+    if isinstance(net, Runnable):
+        return net
+    if isinstance(net, str) or hasattr(net, "__fspath__"):
+        raise AccelsimError(f"{where} takes a network object, not the name {str(net)!r}; "
+                            f"load it first: net = accelsim.network({str(net)!r})")
+    raise AccelsimError(f"{where} takes a network (accelsim.network(...) or "
+                        f"accelsim.quantize(...)), not a {type(net).__name__}: {net!r:.60}")

@@ -208,6 +208,7 @@ def quantize(net: Network, calibration: np.ndarray, *, weights: str = "per_tenso
     The defaults are symmetric per-tensor max calibration, 8-bit activations, a 16-bit cell.
     A network already quantized is returned as it is.
     """
+    _check_layer_bits(activation_bits, net)
     scheme = Scheme.parse(weights, activations, calibrate, percentile, activation_bits,
                           cell_bits, lut_size, lut_range)
     if isinstance(net, QuantizedNetwork):
@@ -217,6 +218,19 @@ def quantize(net: Network, calibration: np.ndarray, *, weights: str = "per_tenso
                             f"{type(net).__name__} {net!r:.60}")
     x = net.check_input(calibration)  # shape, finite values, weights loaded
     return quantize_calibrated(net, len(x), scheme, calibrate_ranges(net, x, scheme))
+
+
+def _check_layer_bits(activation_bits: object, net: object) -> None:
+    """activation_bits as a {layer name: bits} dict: each key a layer's name (a string)."""
+    if not isinstance(activation_bits, Mapping):
+        return
+    names = [layer.name for layer in net.layers] if isinstance(net, Network) else None
+    for key in activation_bits:
+        if not isinstance(key, str):
+            raise QuantizationError(
+                f"activation_bits has the key {key!r}; its keys are layer names (strings)"
+                + (f", one of {', '.join(names)}" if names else "")
+                + ", e.g. activation_bits={'fc1': 16}")
 
 
 def quantize_calibrated(net: Network, samples: int, scheme: Scheme,

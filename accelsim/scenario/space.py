@@ -100,6 +100,34 @@ def _as_tuple(value: str | Sequence[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _pairs(value: object) -> bool:
+    return isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2
+                                            and isinstance(p[0], str) for p in value)
+
+
+def _check_kinds(sweep: Sweep) -> None:
+    """The constructor's fields of the kinds it stores; `Sweep.of` takes lists and dicts."""
+    fix = ("; build a sweep with Sweep.of(machine, networks, axes={'batch': [1, 2]}, ...), "
+           "which takes lists and dicts")
+    if not isinstance(sweep.machine, str):
+        raise AccelsimError(f"Sweep: machine = {sweep.machine!r} must be a preset name{fix}")
+    for field in ("networks", "constraints"):
+        value = getattr(sweep, field)
+        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+            raise AccelsimError(f"Sweep: {field} = {value!r:.80} must be a tuple of "
+                                f"strings{fix}")
+    if not _pairs(sweep.axes) or not all(isinstance(v, tuple) for _, v in sweep.axes):
+        raise AccelsimError(f"Sweep: axes = {sweep.axes!r:.80} must be a tuple of (axis, "
+                            f"values) pairs{fix}")
+    if not isinstance(sweep.points, tuple) or not all(_pairs(p) for p in sweep.points):
+        raise AccelsimError(f"Sweep: points = {sweep.points!r:.80} must be a tuple of "
+                            f"points, each a tuple of (axis, value) pairs{fix}")
+    for field in ("name", "description"):
+        if not isinstance(getattr(sweep, field), str):
+            raise AccelsimError(f"Sweep: {field} = {getattr(sweep, field)!r:.60} must be a "
+                                "string")
+
+
 @dataclass(frozen=True)
 class Sweep:
     """What to sweep (see the module docstring). Build one with `Sweep.of`, which takes
@@ -131,6 +159,7 @@ class Sweep:
                    _as_tuple(constraints), name, description)
 
     def __post_init__(self) -> None:
+        _check_kinds(self)
         base_machine(self.machine)
         if not self.networks:
             raise AccelsimError("a sweep needs at least one network, e.g. ['lenet5']")
@@ -139,10 +168,13 @@ class Sweep:
             check_axis(self.machine, axis)
             if names.count(axis) > 1 or not values:
                 raise AccelsimError(f"the axis {axis} is given twice or without values")
-        for index, point in enumerate(self.points):
-            if dict(point) in (dict(q) for q in self.points[:index]):
+        seen: set[frozenset[tuple[str, AxisValue]]] = set()
+        for point in self.points:
+            key = frozenset(point)
+            if key in seen:
                 raise AccelsimError(f"the explicit point {dict(point)} is given twice; remove "
                                     "the repeat")
+            seen.add(key)
             both = [k for k, _ in point if k in names]
             if both or not point:
                 raise AccelsimError(f"the explicit point {dict(point)} is empty or names the "

@@ -89,6 +89,9 @@ class SweepResult:
 
     def column(self, name: str) -> list[Cell]:
         """One column's values, in row order."""
+        if name not in self.columns:
+            raise AccelsimError(f"column({name!r}): no such column; use one of "
+                                f"{', '.join(self.columns)}")
         index = self.columns.index(name)
         return [row[index] for row in self.values]
 
@@ -100,6 +103,12 @@ class SweepResult:
     def best(self, metric: str, network: str | None = None) -> Row | None:
         """The ok row best at `metric` (its direction from `objectives`, else higher is
         better), among `network`'s rows when given; None when no row has a value."""
+        if not isinstance(metric, str) or metric not in self.columns:
+            raise AccelsimError(f"best({metric!r}): no such column; use one of "
+                                f"{', '.join(c for c in self.columns if c in self.metrics)}")
+        if network is not None and network not in self.sweep.network_names:
+            raise AccelsimError(f"best(network={network!r}): not a network of this sweep; use "
+                                f"one of {', '.join(self.sweep.network_names)}")
         sign = -1.0 if self.objectives.get(metric, Better.MAX) is Better.MIN else 1.0
         rows = [r for r in self.ok() if isinstance(r[metric], int | float)
                 and (network is None or r["network"] == network)]

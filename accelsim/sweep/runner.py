@@ -178,6 +178,9 @@ def _collect(pending: dict[Future[list[Outcome]], list[Point]], when: str) -> Do
 def dask_client(dask: DaskTarget, workers: int | None) -> Iterator[DaskClient]:
     """A `distributed.Client` for `dask` (an address, "local", a Client or a cluster); the
     client and any cluster made here are closed on the way out."""
+    if isinstance(dask, int | float | bytes | list | tuple | dict | set) or dask == "":
+        raise AccelsimError(f"dask = {dask!r:.60} must be a scheduler address such as "
+                            "'tcp://host:8786', 'local', a distributed.Client or a cluster")
     try:
         import distributed
     except ImportError:
@@ -186,6 +189,9 @@ def dask_client(dask: DaskTarget, workers: int | None) -> Iterator[DaskClient]:
     if isinstance(dask, distributed.Client):
         yield dask
         return
+    if not isinstance(dask, str | distributed.deploy.Cluster):
+        raise AccelsimError(f"dask = {dask!r:.60} must be a scheduler address such as "
+                            "'tcp://host:8786', 'local', a distributed.Client or a cluster")
     with contextlib.ExitStack() as stack:
         if dask == "local":
             dask = stack.enter_context(distributed.LocalCluster(

@@ -27,6 +27,8 @@ from accelsim.nn.scoring import Data, score, split_data
 from accelsim.precision import Precision
 from accelsim.units import unit_of
 
+MAX_BATCH = 1_000_000  # samples per run: the TPU's program grows with the batch
+
 
 class TimingModel(Protocol):
     """What the run path needs of a machine (`accelsim.machines.base.Machine` gives it)."""
@@ -78,6 +80,10 @@ def run_network(machine: TimingModel, net: Runnable, batch: int = 1,
     machine.check_runnable(net)
     x, y, seq_len = _inputs(net, data, seq_len)
     workload = lower(net, batch, seq_len)
+    if workload.batch > MAX_BATCH:  # a lifted capacity limit must not make the work unbounded
+        raise AccelsimError(f"{machine.name}: batch = {workload.batch:,} is over the "
+                            f"{MAX_BATCH:,} samples one run simulates; use batch ≤ "
+                            f"{MAX_BATCH:,}")
     timing = machine.time_workload(workload, p)
     outputs = machine.execute(net, x, p) if x is not None else None
     result = RunResult(

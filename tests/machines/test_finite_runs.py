@@ -105,3 +105,10 @@ def test_a_network_files_float_fields_must_be_finite(value, write_model):
         """)
     with pytest.raises(ModelFileError, match=r"forget_bias = .* must be a finite number"):
         ax.network(path)
+
+
+def test_a_lifted_capacity_limit_does_not_make_the_work_unbounded(lenet5):
+    tpu = ax.machine("tpu-v1", unified_buffer_bytes=2**50, weight_memory_bytes=2**50)
+    with pytest.raises(AccelsimError, match=r"batch = 100,000,000 is over the 1,000,000 "
+                                            r"samples one run simulates; use batch ≤ 1,000,000"):
+        tpu.run(lenet5, batch=10**8)

@@ -160,8 +160,7 @@ def roofline(result: Runs, machine: str | None = None, ax: Axes | None = None) -
                               "bytes came from cache\nfaster than DRAM allows"))
     legend_outside(ax, [*handles, *palette.handles()[len(palette.colors):]])
     what = "Roofline" if machine is None else f"Roofline of {machine}"
-    return finish(ax, f"{what}: peak and DRAM bandwidth, each op's rate over the time its "
-                      "bytes and ops took",
+    return finish(ax, f"{what}: each op over the time its bytes and ops took",
                   "operational intensity (ops per DRAM byte)",
                   "rate (OP/s for int8, FLOP/s for floats)")
 

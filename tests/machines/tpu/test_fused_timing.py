@@ -139,7 +139,7 @@ def test_bundled_networks_and_the_paper_apps():
     """LeNet-5, the char LSTM and the TPU paper's MLP0, CNN0 and LSTM0 across array shapes,
     accumulator sizes, FIFO depths (one beyond every tile the program reads) and rates."""
     cases = [("lenet5", 64, dict(array_rows=8, array_cols=8)),
-             ("lenet5", 64, dict(array_rows=16, array_cols=8, weight_fifo_tiles=10**9)),
+             ("lenet5", 64, dict(array_rows=16, array_cols=8, weight_fifo_tiles=10**6)),
              ("lenet5", 256, dict(array_rows=512, array_cols=16, accumulator_rows=66)),
              ("lstm-char", 16, dict(array_rows=32, array_cols=64, weight_fifo_tiles=1)),
              ("lstm-char", 256, dict(accumulator_rows=130, ddr_bytes_per_s=3.3e9)),

@@ -162,6 +162,8 @@ SANE_RANGES: dict[str, tuple[float, float, str]] = {
 FIELD_RANGES: dict[str, tuple[float, float, str]] = {
     # fields whose model cost grows with the value: the CPU model splits work per core
     "cores": (1, 4096, "1 to 4,096"),
+    # a FIFO deeper than any program is the unbounded what-if (10**9); its cost is flat
+    "weight_fifo_tiles": (1, 2**31, "1 to 2,147,483,648"),
 }
 
 

@@ -11,7 +11,9 @@ timing kernel.
 The model is the TPU machine's own (accelsim/machines/tpu: the compiler's mapping and the
 executor's decoupled access/execute timing), not a surrogate: `fused_timing.program_cycles`
 walks the compiler's loop nest and applies the executor's rule to each instruction as it
-would be emitted, with the same floating-point operations in the same order.
+would be emitted, with the same floating-point operations in the same order; end to end then
+adds the host's part (`TPURuntime.host_cycles`: driver calls and transfer latencies) as the
+machine adds it.
 
 What is cached (per process, bounded `lru_cache`s, as `systolic._mapping` caches), and why
 reusing it is exact:
@@ -19,7 +21,8 @@ reusing it is exact:
 - per (network, batch, seq_len): the lowered workload, its encoding for the kernel, its op
   counts and the Unified Buffer and weight memory it needs — all functions of those three
   alone (a spec never changes the workload);
-- specs by their overrides: a `TPUSpec` is a frozen value of its fields.
+- specs and runtimes by their overrides: a `TPUSpec` and a `TPURuntime` are frozen values
+  of their fields.
 Nothing is cached across spec values: each point's lanes carry its own DDR3 and PCIe bytes
 per cycle (computed by `TPUSpec` as the reference computes them) and FIFO depth, and its
 seconds divide its own cycles by its own clock.
@@ -51,7 +54,7 @@ from accelsim.energy import (
     vector_ops_of,
 )
 from accelsim.errors import AccelsimError
-from accelsim.ir import Workload
+from accelsim.ir import Transfer, Workload
 from accelsim.lower import lower
 from accelsim.machines.tpu.compiler import (
     check_capacity,
@@ -59,8 +62,9 @@ from accelsim.machines.tpu.compiler import (
     spill_bytes,
     unified_buffer_needs,
 )
-from accelsim.machines.tpu.core import TPU
+from accelsim.machines.tpu.core import TPU, tpu_settings
 from accelsim.machines.tpu.fused_timing import LANE, encode_items, program_cycles
+from accelsim.machines.tpu.runtime import TPURuntime
 from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
 from accelsim.metrics import ENERGY_METRICS
 from accelsim.nn.loader import load_network
@@ -76,8 +80,9 @@ POWERED = isinstance(TPU_V1, PoweredSpec)
 
 
 class TpuPoint(NamedTuple):
-    """One design point: a network (bundled name or TOML path), a batch, TPUSpec overrides,
-    and optionally a sequence length and a precision (the TPU runs int8 only)."""
+    """One design point: a network (bundled name or TOML path), a batch, overrides of
+    TPUSpec or TPURuntime fields, and optionally a sequence length and a precision (the TPU
+    runs int8 only)."""
 
     network: str | Path
     batch: int
@@ -96,6 +101,7 @@ class WorkloadShape:
     vector_ops: int  # energy.vector_ops_of
     weight_bytes: int  # int8 weights, as check_capacity counts them
     unified_buffer_bytes: int  # the largest need of one group, as check_unified_buffer
+    transfers: int  # host transfers (Transfer ops), as TPU.time_workload counts them
 
 
 @lru_cache(maxsize=64)
@@ -107,7 +113,8 @@ def _shape_of(workload: Workload) -> WorkloadShape:
     needs = [need for _, need in unified_buffer_needs(workload)]
     return WorkloadShape(workload, encode_items(workload), workload.total_ops,
                          vector_ops_of(workload), sum(g.k * g.n * g.groups for g in workload.gemms),
-                         max(needs, default=0))
+                         max(needs, default=0),
+                         sum(isinstance(op, Transfer) for op in workload.ops))
 
 
 @lru_cache(maxsize=4096)
@@ -123,20 +130,23 @@ def _workload_shape(network: str | Path, batch: Any, seq_len: Any) -> WorkloadSh
     return _shape_of(lower(_network(network), batch, seq_len))
 
 
+Settings = tuple[TPUSpec, TPURuntime]
+
+
 @lru_cache(maxsize=8192)
-def _cached_spec(key: tuple[tuple[str, type, Any], ...]) -> TPUSpec:
-    return TPU_V1.replace(**{name: value for name, _, value in key})
+def _cached_settings(key: tuple[tuple[str, type, Any], ...]) -> Settings:
+    return tpu_settings({name: value for name, _, value in key})
 
 
-def _spec(overrides: Mapping[str, Any]) -> TPUSpec:
-    """`TPU_V1.replace(**overrides)`, cached by the overrides and their types (True and 1
-    differ: the first is a SpecError)."""
+def _settings(overrides: Mapping[str, Any]) -> Settings:
+    """The spec and runtime `tpu_v1(**overrides)` builds (`tpu_settings`), cached by the
+    overrides and their types (True and 1 differ: the first is a SpecError)."""
     try:
         key = tuple(sorted((name, type(value), value) for name, value in overrides.items()))
         hash(key)
     except TypeError:  # unorderable or unhashable values: the spec's own checks answer
-        return TPU_V1.replace(**overrides)
-    return _cached_spec(key)
+        return tpu_settings(overrides)
+    return _cached_settings(key)
 
 
 def _check_precision(spec: TPUSpec, precision: Precision | str | None) -> None:
@@ -144,16 +154,16 @@ def _check_precision(spec: TPUSpec, precision: Precision | str | None) -> None:
         TPU(spec).check_precision(precision)
 
 
-def _prepare(point: TpuPoint) -> tuple[TPUSpec, WorkloadShape]:
-    """The point's spec and workload, checked in the reference's order."""
-    spec = _spec(point.overrides)
+def _prepare(point: TpuPoint) -> tuple[TPUSpec, TPURuntime, WorkloadShape]:
+    """The point's spec, runtime and workload, checked in the reference's order."""
+    spec, runtime = _settings(point.overrides)
     _network(point.network)
     _check_precision(spec, point.precision)
     shape = _workload_shape(point.network, point.batch, point.seq_len)
     if shape.weight_bytes > spec.weight_memory_bytes \
             or shape.unified_buffer_bytes > spec.unified_buffer_bytes:
         check_capacity(shape.workload, spec)
-    return spec, shape
+    return spec, runtime, shape
 
 
 def _lane(spec: TPUSpec, host_io: bool) -> tuple[float, float, int, bool]:
@@ -177,11 +187,12 @@ def _time_group(shape: WorkloadShape, specs: list[TPUSpec]
             for e2e, device in wanted]
 
 
-def _time_passes(shape: WorkloadShape, spec: TPUSpec) -> tuple[float, float, int, int]:
+def _time_passes(shape: WorkloadShape, spec: TPUSpec) -> tuple[float, float, int, int, int]:
     """A batch that overflows the Unified Buffer, as `TPU.passes` runs it: sub-batches of
     the largest batch that fits (the sub-batch's program `full` times, then the rest's), or
     the whole batch with its overflow spilled over PCIe, whichever is faster — the same
-    choice from the same totals, summed in the same order as `Passes.combined`."""
+    choice from the same totals, summed in the same order as `Passes.combined`; last, the
+    number of program runs (`Passes.count`)."""
     workload = shape.workload
     sub = fitting_batch(workload, spec)
     full, rest = divmod(workload.batch, sub)
@@ -195,8 +206,8 @@ def _time_passes(shape: WorkloadShape, spec: TPUSpec) -> tuple[float, float, int
     spill_cycles = spill_bytes(workload, spec) / spec.pcie_bytes_per_cycle
     whole = _time_group(shape, [spec])[0]
     if whole[0] + spill_cycles >= split[0]:
-        return split
-    return (whole[0] + spill_cycles, whole[1] + spill_cycles, whole[2], whole[3])
+        return (*split, full + (1 if rest else 0))
+    return (whole[0] + spill_cycles, whole[1] + spill_cycles, whole[2], whole[3], 1)
 
 
 class PowerFigures(NamedTuple):
@@ -231,10 +242,12 @@ def _energy(spec: TPUSpec, shape: WorkloadShape, batch: int, dram_bytes: int,
     return dataclasses.replace(dynamic, seconds=seconds, parts=parts)
 
 
-def _columns(spec: TPUSpec, shape: WorkloadShape, batch: int,
-             totals: tuple[float, float, int, int]) -> dict[str, float]:
-    """The sweep's columns, each computed as `RunResult` (and `energy_of`) compute it."""
-    cycles, device_cycles, dram_bytes, sram_bytes = totals
+def _columns(spec: TPUSpec, runtime: TPURuntime, shape: WorkloadShape, batch: int,
+             totals: tuple[float, float, int, int, int]) -> dict[str, float]:
+    """The sweep's columns, each computed as `RunResult` (and `energy_of`) compute it; end
+    to end adds the host's part as `TPU.time_workload` does (`TPURuntime.host_cycles`)."""
+    program_cycles, device_cycles, dram_bytes, sram_bytes, passes = totals
+    cycles = program_cycles + runtime.host_cycles(shape.transfers, passes, spec.clock_hz)
     seconds, device_seconds = cycles / spec.clock_hz, device_cycles / spec.clock_hz
     achieved = shape.ops / device_seconds if device_seconds > 0 else 0.0
     peak = spec.peak_ops_per_s
@@ -256,26 +269,27 @@ def tpu_points(points: Iterable[TpuPoint | tuple[Any, ...]]
     raises, in the points' order. Points sharing a network, batch, seq_len and array shape
     (array_rows, array_cols, accumulator_rows) are timed in one kernel walk."""
     out: list[dict[str, float] | AccelsimError] = []
-    groups: dict[tuple[int, int, int, int], list[tuple[int, TPUSpec]]] = {}
+    groups: dict[tuple[int, int, int, int], list[tuple[int, TPUSpec, TPURuntime]]] = {}
     shapes: dict[int, WorkloadShape] = {}
     for index, point in enumerate(points):
         try:
-            spec, shape = _prepare(TpuPoint(*point))
+            spec, runtime, shape = _prepare(TpuPoint(*point))
         except AccelsimError as error:
             out.append(error)
             continue
         out.append({})
         shapes[id(shape)] = shape
         key = (id(shape), spec.array_rows, spec.array_cols, spec.accumulator_buffer_rows)
-        groups.setdefault(key, []).append((index, spec))
+        groups.setdefault(key, []).append((index, spec, runtime))
     for key, members in groups.items():
         shape = shapes[key[0]]
-        timed = [_time_passes(shape, spec) for _, spec in members] \
-            if shape.unified_buffer_bytes > min(spec.unified_buffer_bytes for _, spec in members) \
-            else _time_group(shape, [spec for _, spec in members])
-        for (index, spec), totals in zip(members, timed, strict=True):
+        specs = [spec for _, spec, _ in members]
+        timed = [_time_passes(shape, spec) for spec in specs] \
+            if shape.unified_buffer_bytes > min(spec.unified_buffer_bytes for spec in specs) \
+            else [(*totals, 1) for totals in _time_group(shape, specs)]
+        for (index, spec, runtime), totals in zip(members, timed, strict=True):
             try:
-                out[index] = _columns(spec, shape, shape.workload.batch, totals)
+                out[index] = _columns(spec, runtime, shape, shape.workload.batch, totals)
             except AccelsimError as error:
                 out[index] = error
     return out

@@ -13,11 +13,13 @@ array holds one tile and its shadow); a grouped or depthwise convolution packs i
 block-diagonally into tiles (compiler `packing`: a depthwise 3×3 fills 28 columns and 252 rows
 of each tile, 0.38% of the array's MACs useful); a batch whose live activations overflow the
 Unified Buffer runs in sub-batches or spills to host memory, whichever is faster (`passes`);
-instruction issue is overlapped (no CPI cost); pooling
-is free inside Activate; a final softmax runs on the host (not timed); a GEMM with 16-bit
-activations (`Gemm.activation_bits`) runs at half speed, each MatrixMultiply streaming its rows
-twice (the paper's "half-speed for 8-bit × 16-bit", section 2), with its weight reads unchanged
-and its activations counted at 2 bytes in the Unified Buffer and on PCIe (compiler.py). Peak
+instruction issue is overlapped (no CPI cost); pooling is free inside Activate; end to end
+adds the host's part after the program (runtime.py: a driver call per program run and each
+host transfer's DMA setup and latency, from the machine's `TPURuntime`; device time leaves it
+out); a final softmax runs on the host (not timed); a GEMM with 16-bit activations
+(`Gemm.activation_bits`) runs at half speed, each MatrixMultiply streaming its rows twice
+(the paper's "half-speed for 8-bit × 16-bit", section 2), with its weight reads unchanged and
+its activations counted at 2 bytes in the Unified Buffer and on PCIe (compiler.py). Peak
 and utilization stay those of the 8-bit array (92 TOPS), so a 16-bit GEMM reaches at most 50%.
 
 Numerics: int8 weights, int8 or int16 activations, 32-bit accumulators; fp32, fp16 and bf16
@@ -31,6 +33,7 @@ operand runs as two 8-bit passes (`two_pass_gemm`), bit-identical to the integer
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +42,7 @@ from accelsim.errors import AccelsimError, QuantizationError
 from accelsim.ir import Direction, Gemm, Op, Transfer, Workload
 from accelsim.machines.base import Machine, WorkloadTiming
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
-from accelsim.machines.specs import SpecValue
+from accelsim.machines.specs import SpecValue, replace_spec
 from accelsim.machines.tpu.compiler import (
     check_weights,
     compile_workload,
@@ -49,6 +52,7 @@ from accelsim.machines.tpu.compiler import (
 )
 from accelsim.machines.tpu.executor import CATEGORIES, Execution, execute
 from accelsim.machines.tpu.isa import Program
+from accelsim.machines.tpu.runtime import RUNTIME_FIELDS, TPU_DRIVER, TPURuntime
 from accelsim.machines.tpu.spec import TPU_V1, TPUSpec
 from accelsim.machines.tpu.systolic import Dataflow, SystolicArray
 from accelsim.nn.runnable import Runnable
@@ -111,6 +115,7 @@ class TpuRunDetail:
     sub_batch: int = 0
     spilled_bytes: int = 0
     device_cycles: float = 0.0
+    host_cycles: float = 0.0  # the driver calls and transfer latencies (runtime.py)
 
     @property
     def strategy(self) -> str:
@@ -151,16 +156,26 @@ class Passes:
     def device_cycles(self) -> float:
         return sum(device * count for _, device, count in self.runs)
 
+    @property
+    def count(self) -> int:
+        """Program runs: one per sub-batch, else one."""
+        return sum(count for _, _, count in self.runs)
+
 
 class TPU(Machine):
     """A TPU v1-like accelerator built from a `TPUSpec`."""
 
     spec: TPUSpec
+    runtime: TPURuntime
 
-    def __init__(self, spec: TPUSpec = TPU_V1) -> None:
+    def __init__(self, spec: TPUSpec = TPU_V1, runtime: TPURuntime = TPU_DRIVER) -> None:
         self.spec = spec
+        self.runtime = runtime
         self.name = spec.name
         self.array = SystolicArray(spec.array_rows, spec.array_cols, Dataflow.WS)
+
+    def settings(self) -> tuple[TPUSpec, TPURuntime]:
+        return self.spec, self.runtime
 
     @property
     def clock_hz(self) -> float:
@@ -187,19 +202,25 @@ class TPU(Machine):
         return compile_workload(workload, self.spec)
 
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
-        """The whole program end to end; device time is the program without the PCIe
-        transfers (inputs already in the Unified Buffer, outputs left there). A batch whose
-        activations overflow the Unified Buffer runs as `passes` says."""
+        """End to end: the whole program with its PCIe transfers, then the host's part
+        (`TPURuntime.host_cycles`: a driver call per program run, each host transfer's DMA
+        setup and latency); device time is the program without the PCIe transfers (inputs
+        already in the Unified Buffer, outputs left there). A batch whose activations
+        overflow the Unified Buffer runs as `passes` says."""
         passes = self.passes(workload)
         run = passes.combined()
         layers = tuple(self._op_result(op, index, run) for index, op in enumerate(workload.ops))
         device = passes.device_cycles
+        transfers = sum(isinstance(op, Transfer) for op in workload.ops)
+        host = self.runtime.host_cycles(transfers, passes.count, self.clock_hz)
+        cycles = run.cycles + host
         counters = TpuCounters.of(run.totals)
         detail = TpuRunDetail(counters, len(passes.program), passes.program.tiles,
-                              passes.sub_batch, passes.spilled_bytes, device)
-        return WorkloadTiming(layers, run.cycles, run.cycles / self.clock_hz,
-                              device / self.clock_hz, counters.time(self.clock_hz),
-                              passes.program, detail)
+                              passes.sub_batch, passes.spilled_bytes, device, host)
+        time = Breakdown.total_of([counters.time(self.clock_hz),
+                                   self.runtime.host_time(transfers, passes.count)])
+        return WorkloadTiming(layers, cycles, cycles / self.clock_hz, device / self.clock_hz,
+                              time, passes.program, detail)
 
     def _pass(self, workload: Workload, check: bool = True) -> tuple[Program, Execution, float]:
         program = compile_workload(workload, self.spec, check)
@@ -333,8 +354,17 @@ def _with_spill(run: Execution, cycles: float) -> Execution:
 
 
 def tpu_v1(**overrides: SpecValue) -> TPU:
-    """The paper's TPU; keyword overrides replace spec fields (e.g. array_rows=32)."""
-    return TPU(TPU_V1.replace(**overrides))
+    """The paper's TPU with the default driver; keyword overrides replace fields of either
+    (e.g. array_rows=32, driver_call_s=0)."""
+    return TPU(*tpu_settings(overrides))
+
+
+def tpu_settings(overrides: Mapping[str, SpecValue]) -> tuple[TPUSpec, TPURuntime]:
+    """`TPU_V1` and `TPU_DRIVER` with `overrides` split between them by field name."""
+    software = {key: value for key, value in overrides.items() if key in RUNTIME_FIELDS}
+    hardware = {key: value for key, value in overrides.items() if key not in RUNTIME_FIELDS}
+    return (replace_spec(TPU_V1, hardware, also=RUNTIME_FIELDS),
+            TPU_DRIVER.replace(**software) if software else TPU_DRIVER)
 
 
 def two_pass_gemm(gemm8: IntGemm, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -342,7 +342,8 @@ def test_run_prints_the_table_and_writes_the_report_where_it_says(tmp_path, caps
     assert captured.out.startswith("cli-check: two machines, timing only\n")
     assert f"wrote the report (json, md) to {out}" in captured.out
     assert captured.err == ""  # no progress bar when stderr is not a terminal
-    assert sorted(p.name for p in out.iterdir()) == ["results.json", "summary.md"]
+    assert sorted(p.name for p in out.iterdir()) == [".accelsim-report", "results.json",
+                                                     "summary.md"]
     expected = accelsim.machine("tpu-v1").run(accelsim.network("lenet5", weights="none"),
                                               batch=8)
     row = next(line for line in captured.out.splitlines() if line.startswith("tpu-v1")
@@ -373,7 +374,8 @@ def test_run_of_a_study_alone_prints_its_table_and_writes_its_report(tmp_path, c
     out = capsys.readouterr().out
     assert out.startswith("cli-study\n\nquantization accuracy on each test split")
     assert "rnn-hello  int8     per_tensor/symmetric/max   100.00%" in out
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["quantization.csv",
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [".accelsim-report",
+                                                                 "quantization.csv",
                                                                  "summary.md"]
 
 

@@ -19,6 +19,7 @@ run) is left out with a note, not an error.
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -174,14 +175,25 @@ def _fill(folder: Path, result: Result, formats: Sequence[str],
 
 def _is_report_file(path: Path) -> bool:
     """A file a report writes: results.json, results.csv, summary.md, index.html, a plot."""
-    return path.is_file() and (path.name in REPORT_FILES
-                               or (path.suffix == ".png" and path.stem in ALL_PLOTS))
+    return path.is_file() and not path.is_symlink() and (
+        path.name in REPORT_FILES or (path.suffix == ".png" and path.stem in ALL_PLOTS))
+
+
+def is_unmarked_report(folder: Path) -> bool:
+    """A report written before reports carried the marker (`files.MARKER`): only files a
+    report writes, among them a results.json whose "accelsim" field names a version."""
+    try:
+        data = json.loads((folder / "results.json").read_text("utf-8"))
+        return (isinstance(data, dict) and isinstance(data.get("accelsim"), str)
+                and all(map(_is_report_file, folder.iterdir())))
+    except (OSError, ValueError):
+        return False
 
 
 def check_report_dir(out_dir: str | os.PathLike[str]) -> Path:
-    """Where a report may go (`files.check_out_dir`): a new folder, or one holding only an
-    earlier report."""
-    return check_out_dir(out_dir, _is_report_file)
+    """Where a report may go (`files.check_out_dir`): a new or empty folder, or one holding
+    an earlier report (marked, or unmarked and only a report's files)."""
+    return check_out_dir(out_dir, is_unmarked_report)
 
 
 def write(result: Result | SweepResult, out_dir: str | os.PathLike[str],

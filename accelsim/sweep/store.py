@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from accelsim.errors import OutputError
-from accelsim.files import check_out_dir, write_folder
+from accelsim.files import check_out_dir, mark_folder, write_folder
 from accelsim.scenario.axes import value_kind
 from accelsim.scenario.space import LABELS, METRICS, Sweep
 from accelsim.scenario.sweep_result import SweepResult
@@ -59,14 +59,23 @@ def _manifest(out: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def check_sweep_dir(out_dir: str | os.PathLike[str]) -> Path:
-    """Where a sweep may write (absolute): a new folder, or one holding only a sweep's files
-    (sweep.csv, sweep.parquet, sweep.json, summary.md, index.html and the plots its
-    sweep.json lists); anything else is an OutputError before any work."""
-    out = Path(os.path.abspath(out_dir))
-    plots = {f"{name}.png" for name in _manifest(out).get("plots", []) if isinstance(name, str)}
+def is_unmarked_sweep(out: Path) -> bool:
+    """A sweep's folder written before folders carried the marker (`files.MARKER`): only a
+    sweep's files (sweep.csv, sweep.parquet, sweep.json, summary.md, index.html and the
+    plots its sweep.json lists), among them a sweep.json whose "accelsim" field names a
+    version."""
+    manifest = _manifest(out)
+    plots = {f"{name}.png" for name in manifest.get("plots", []) if isinstance(name, str)}
     names = {CSV_FILE, PARQUET_FILE, MANIFEST_FILE, *PAGES, *plots}
-    return check_out_dir(out, lambda p: p.is_file() and p.name in names)
+    return isinstance(manifest.get("accelsim"), str) and all(
+        p.is_file() and not p.is_symlink() and p.name in names for p in out.iterdir())
+
+
+def check_sweep_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """Where a sweep may write (absolute; a symlink followed): a new or empty folder, or a
+    sweep's (marked, or unmarked and only a sweep's files); anything else is an OutputError
+    before any work."""
+    return check_out_dir(out_dir, is_unmarked_sweep)
 
 
 # ---- values as text and back -----------------------------------------------------------
@@ -134,6 +143,7 @@ class SweepStore:
         done, lines = _read_rows(path, sweep) if path.exists() else (None, {})
         try:
             out.mkdir(parents=True, exist_ok=True)
+            mark_folder(out, (MANIFEST_FILE, CSV_FILE))
             plots = _manifest(out).get("plots", [])  # an earlier report's, still there
             (out / MANIFEST_FILE).write_text(_manifest_text(sweep, "running", plots=plots),
                                              "utf-8")

@@ -140,7 +140,8 @@ def test_sensitivity_bars_are_each_layers_drop_with_the_suggestion_hatched():
 
 def test_a_study_alone_writes_its_own_files(report):
     assert sorted(p.name for p in report.iterdir()) == sorted(
-        ["results.json", "quantization.csv", "summary.md", "index.html", "quantization.png",
+        [".accelsim-report", "results.json", "quantization.csv", "summary.md", "index.html",
+         "quantization.png",
          "sensitivity.png"])  # no runs: no results.csv
 
 
@@ -189,7 +190,8 @@ def test_runs_and_a_study_together(tmp_path, scenario_result, study_result):
     both = dataclasses.replace(scenario_result, scenario=scenario, study=study_result.study)
     write(both, tmp_path / "both", formats=["json", "csv", "md", "png"])
     assert sorted(p.name for p in (tmp_path / "both").iterdir()) == sorted(
-        ["results.json", "results.csv", "quantization.csv", "summary.md", "latency.png",
+        [".accelsim-report", "results.json", "results.csv", "quantization.csv", "summary.md",
+         "latency.png",
          "quantization.png", "sensitivity.png"])
     text = (tmp_path / "both" / "summary.md").read_text(encoding="utf-8")
     assert text.index("## Runs") < text.index("## Quantization accuracy")
@@ -198,8 +200,8 @@ def test_runs_and_a_study_together(tmp_path, scenario_result, study_result):
 
 def test_a_result_without_a_study_is_reported_as_before(tmp_path, scenario_result):
     write(scenario_result, tmp_path / "r", formats=["json", "csv", "md"])
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["results.csv",
-                                                                  "results.json", "summary.md"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
+        ".accelsim-report", "results.csv", "results.json", "summary.md"]
     doc = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
     assert "quantization" not in doc and "quantization" not in doc["scenario"]
     assert "quantization" not in doc["plots"]["left_out"]

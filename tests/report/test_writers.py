@@ -15,6 +15,7 @@ import pytest
 
 import accelsim
 from accelsim.errors import AccelsimError, OutputError
+from accelsim.files import mark_folder
 from accelsim.machines.results import Category
 from accelsim.report import write
 from accelsim.report.plots import PLOTS
@@ -35,7 +36,7 @@ def report(tmp_path_factory, scenario_result):
 def test_every_format_is_written(report):
     drawn = sorted(p for p in PLOTS if p != "accuracy")  # nothing scored: left out
     assert sorted(p.name for p in report.iterdir()) == sorted(
-        ["results.json", "results.csv", "summary.md", "index.html",
+        [".accelsim-report", "results.json", "results.csv", "summary.md", "index.html",
          *(f"{name}.png" for name in drawn)])
     for name in drawn:
         assert (report / f"{name}.png").read_bytes().startswith(PNG)
@@ -141,16 +142,18 @@ def test_a_report_takes_the_result_types_by_name(tmp_path, scenario_result):
 def test_formats_asked_for_or_the_scenarios_are_the_only_ones_written(tmp_path,
                                                                      scenario_result):
     write(scenario_result, tmp_path / "json", formats=["json"])
-    assert [p.name for p in (tmp_path / "json").iterdir()] == ["results.json"]
+    assert sorted(p.name for p in (tmp_path / "json").iterdir()) == [".accelsim-report",
+                                                                     "results.json"]
     only_csv = dataclasses.replace(scenario_result, scenario=dataclasses.replace(
         scenario_result.scenario, formats=("csv", "md")))
     write(only_csv, tmp_path / "csv")
-    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["results.csv",
-                                                                    "summary.md"]
+    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == [".accelsim-report",
+                                                                    "results.csv", "summary.md"]
     no_plots = dataclasses.replace(scenario_result, scenario=dataclasses.replace(
         scenario_result.scenario, plots=()))
     write(no_plots, tmp_path / "none", formats=["png", "json"])
-    assert [p.name for p in (tmp_path / "none").iterdir()] == ["results.json"]
+    assert sorted(p.name for p in (tmp_path / "none").iterdir()) == [".accelsim-report",
+                                                                     "results.json"]
     with pytest.raises(AccelsimError, match=r"'pdf'.*json, csv, md, html, png"):
         write(scenario_result, tmp_path / "pdf", formats=["pdf"])
     assert not (tmp_path / "pdf").exists()
@@ -167,6 +170,7 @@ def test_a_failing_plot_leaves_the_existing_report_untouched(tmp_path, monkeypat
     out = tmp_path / "report"
     out.mkdir()
     (out / "summary.md").write_text("the previous report", encoding="utf-8")
+    mark_folder(out, ["summary.md"])
 
     def broken(result, ax=None):
         plt.subplots()  # a figure made before the failure is closed too
@@ -176,7 +180,7 @@ def test_a_failing_plot_leaves_the_existing_report_untouched(tmp_path, monkeypat
     with pytest.raises(RuntimeError, match="plot failed"):
         write(scenario_result, out)
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
-    assert [p.name for p in out.iterdir()] == ["summary.md"]
+    assert sorted(p.name for p in out.iterdir()) == [".accelsim-report", "summary.md"]
     assert (out / "summary.md").read_text(encoding="utf-8") == "the previous report"
     assert plt.get_fignums() == []
 
@@ -185,8 +189,10 @@ def test_an_existing_report_is_replaced_whole(tmp_path, scenario_result):
     out = tmp_path / "report"
     out.mkdir()
     (out / "accuracy.png").write_bytes(PNG)  # a plot the new report does not draw
+    mark_folder(out, ["accuracy.png"])
     write(scenario_result, out, formats=["json", "csv"])
-    assert sorted(p.name for p in out.iterdir()) == ["results.csv", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".accelsim-report", "results.csv",
+                                                     "results.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
 
 

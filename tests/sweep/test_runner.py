@@ -251,7 +251,8 @@ def test_without_pyarrow_the_sweep_writes_csv_only(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     out = tmp_path / "out"
     run_sweep(Sweep.of("tpu-v1", "lenet5", {"batch": [1, 2]}), out, workers=1, report=False)
-    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".accelsim-report", "sweep.csv",
+                                                     "sweep.json"]
 
 
 def test_a_result_in_memory_writes_the_same_table(tmp_path, local):

@@ -9,9 +9,13 @@ Constraints (`accelsim.scenario.constraints`) drop points. A sweep without a bat
 batch 1; without a precision axis, the machine's own precision.
 
 A point's id is the first 16 hex digits of the BLAKE2b hash of its parameters (machine,
-network name, batch, precision and every axis value, sorted by name; `repr` of each value), so
-it is the same in every process, on every machine and whatever order the axes are written in:
-a resumed sweep recognizes a finished point by it.
+network name, batch, precision and every axis value, sorted by name; `repr` of each value)
+and of the content of the network's files (`network_digest`: the TOML or ONNX file and the
+weights npz it names), so it is the same in every process, on every machine and whatever
+order the axes are written in, and a resumed sweep recognizes a finished point by it, but
+not once a network file was edited. The scenario file reaches a point only through these
+values (a sweep runs a preset with its axes' values, nothing else of the file), so an edit
+that changes a point changes its id.
 """
 
 from __future__ import annotations
@@ -85,6 +89,27 @@ class _IdMaker:
                  for i in self.order]
         key = f"({self.machine!r}, {network!r}, ({', '.join(parts)}))"
         return hashlib.blake2b(key.encode("utf-8"), digest_size=ID_DIGITS // 2).hexdigest()
+
+
+def network_digest(network: str) -> str:
+    """16 hex digits of the BLAKE2b hash of a network's files, as `load_network` reads them:
+    its TOML (or ONNX) file and, where the TOML names one that exists, its weights npz."""
+    from accelsim.nn.loader import read_toml, resolve_model_path
+
+    path = resolve_model_path(network)
+    files = [path]
+    if path.suffix.lower() == ".toml":
+        weights = read_toml(path).get("weights")
+        if isinstance(weights, str) and (path.parent / weights).is_file():
+            files.append(path.parent / weights)
+    digest = hashlib.blake2b(digest_size=ID_DIGITS // 2)
+    for file in files:
+        try:
+            with file.open("rb") as data:
+                digest.update(hashlib.file_digest(data, "blake2b").digest())
+        except OSError as err:
+            raise AccelsimError(f"cannot read {file}: {err.strerror or err}") from None
+    return digest.hexdigest()
 
 
 def constraint_names(machine: str, parameters: Sequence[str]) -> dict[str, str]:
@@ -198,6 +223,12 @@ class Sweep:
         return names
 
     @cached_property
+    def network_keys(self) -> tuple[str, ...]:
+        """Each network as its points' ids name it: its name and its files' digest."""
+        return tuple(f"{name}@{network_digest(spec)}"
+                     for name, spec in zip(self.network_names, self.networks, strict=True))
+
+    @cached_property
     def point_axes(self) -> tuple[str, ...]:
         """The axes the explicit points name, in order of first appearance."""
         return tuple(dict.fromkeys(k for p in self.points for k, _ in p))
@@ -256,7 +287,7 @@ class Sweep:
         explicit = list(dict.fromkeys(  # points that fill in to the same values run once
             tuple(dict(p).get(a, self.default(a)) for a in self.point_axes)
             for p in self.points)) or [()]
-        ids = _IdMaker(self.machine, names, fixed)
+        ids, keys = _IdMaker(self.machine, names, fixed), self.network_keys
         for index, network in enumerate(self.network_names):
             for head in explicit:
                 for tail in itertools.product(*(values for _, values in self.axes)):
@@ -266,7 +297,7 @@ class Sweep:
                                **dict(zip(names, values, strict=True))}
                         if not all(check(env) for check in checks):
                             continue
-                    yield Point(ids(network, values), index, values)
+                    yield Point(ids(keys[index], values), index, values)
 
     def count(self) -> int:
         """How many points the sweep has (after constraints)."""

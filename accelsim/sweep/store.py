@@ -6,7 +6,11 @@ accelsim version) and sweep.csv: the header once, then each finished chunk's row
 one write and flushed, in the order chunks finish. Run the same sweep into the same folder
 again and the rows already there are read back (their point ids are skipped, their values
 kept exactly: every number is written as Python's shortest round-trip text); a last line cut
-short by a kill is dropped. A folder whose sweep.csv has other columns, or was written by
+short by a kill is dropped. Every row read back is checked again (`_valid_rows`): one that
+is not a row this sweep writes (garbage, a metric that is not a finite number ≥ 0, an unknown
+status, labels that are not its point id's) is dropped from the file and its point runs
+again; a point's id covers its network files' content (`scenario.space`), so an edited
+network runs again too. A folder whose sweep.csv has other columns, or was written by
 another accelsim version, is refused, never overwritten: its rows belong to another sweep.
 
 When every point is done, the whole folder is replaced at once (`files.write_folder`): the
@@ -22,13 +26,14 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from accelsim.errors import OutputError
-from accelsim.files import check_out_dir, mark_folder, write_folder
+from accelsim.files import check_out_dir, mark_folder, write_folder, write_text_atomically
 from accelsim.scenario.axes import value_kind
 from accelsim.scenario.space import LABELS, METRICS, Sweep
 from accelsim.scenario.sweep_result import SweepResult
@@ -175,9 +180,10 @@ def _lines(rows: list[Row]) -> list[str]:
 
 
 def _read_rows(path: Path, sweep: Sweep) -> tuple[dict[str, Row], dict[str, str]]:
-    """The rows an earlier run of the sweep left in `path` and their CSV lines, by point id;
-    a last line cut short is dropped from the file. Another sweep's (or version's) CSV is
-    refused."""
+    """The valid rows an earlier run of the sweep left in `path` and their CSV lines, by
+    point id (`_valid_rows`); a last line cut short is dropped, and a file holding rows that
+    are not valid is rewritten without them (their points run again). Another sweep's (or
+    version's) CSV is refused."""
     folder = path.parent
     written = _manifest(folder).get("accelsim", VERSION)
     try:
@@ -196,19 +202,54 @@ def _read_rows(path: Path, sweep: Sweep) -> tuple[dict[str, Row], dict[str, str]
         raise OutputError(f"{path} {why}, so its rows cannot be resumed; {FIX}")
     if len(lines) != len(text):  # a value held a line break: write each row afresh
         text = ["", *_lines([tuple(line) for line in lines[1:]])]
-    bad = next((i for i, line in enumerate(lines) if len(line) != len(sweep.columns)), None)
-    columns = list(zip(*lines[1:], strict=True)) or [()] * len(sweep.columns)
-    try:
-        if bad is not None:
-            raise ValueError(f"line {bad + 1} has {len(lines[bad])} cells, not "
-                             f"{len(sweep.columns)}")
-        values = [_column(cells, kind) for cells, kind in zip(columns, _kinds(sweep),
-                                                              strict=True)]
-    except (ValueError, KeyError) as err:
-        raise OutputError(f"{path} holds rows this sweep did not write ({err}); {FIX}"
-                          ) from None
-    done = {row[0]: row for row in zip(*values, strict=True)}
-    return done, {line[0]: raw for line, raw in zip(lines[1:], text[1:], strict=True)}
+    done = _valid_rows(lines[1:], sweep)
+    kept = {line[0]: raw for i, (line, raw) in enumerate(zip(lines[1:], text[1:], strict=True))
+            if i in done}
+    rows = {row[0]: row for row in done.values()}
+    if len(rows) != len(lines) - 1:
+        write_text_atomically(path, csv_text((), sweep.columns)
+                              + "".join(kept[i] for i in rows))
+    return rows, {i: kept[i] for i in rows}
+
+
+def _valid_rows(lines: list[list[str]], sweep: Sweep) -> dict[int, Row]:
+    """Rows by line index, parsed, of the lines that are a row this sweep writes: the right
+    cells, each of its column's kind; status ok with every metric a finite number ≥ 0, or
+    error with a message and no metric; its id a point of the sweep whose labels (machine,
+    network, batch, precision, axis values) are the row's. A later row of the same point
+    wins."""
+    width = len(sweep.columns)
+    fit = [i for i, line in enumerate(lines) if len(line) == width]
+    parsed: dict[int, list[Any]] = {i: [] for i in fit}
+    for c, kind in enumerate(_kinds(sweep)):
+        try:  # a whole column at once where every cell reads
+            for i, value in zip(fit, _column([lines[i][c] for i in fit], kind), strict=True):
+                parsed[i].append(value)
+        except (ValueError, KeyError):
+            for i in fit:
+                try:
+                    parsed[i].append(_CELL[kind](lines[i][c]))
+                except (ValueError, KeyError):
+                    parsed[i].append(_BAD)
+    rows = {i: tuple(v) for i, v in parsed.items() if _BAD not in v and _outcome_ok(v)}
+    labels = len(sweep.columns) - 3 - len(METRICS)  # machine, network, batch, …, axes
+    ids = {row[0] for row in rows.values()}
+    expected = {p.id: sweep.labels(p) for p in sweep.iter_points() if p.id in ids}
+    latest = {row[0]: i for i, row in rows.items()
+              if expected.get(row[0]) == tuple(row[3:3 + labels])}
+    return {i: rows[i] for i in sorted(latest.values())}
+
+
+_BAD = object()  # a cell no sweep writes
+
+
+def _outcome_ok(row: list[Any]) -> bool:
+    """Status ok with every metric a finite number ≥ 0, or error with a message and none."""
+    status, error, metrics = row[1], row[2], row[len(row) - len(METRICS):]
+    if status == "ok":
+        return all(isinstance(v, int | float) and not isinstance(v, bool)
+                   and math.isfinite(v) and v >= 0 for v in metrics)
+    return status == "error" and bool(error) and all(v is None for v in metrics)
 
 
 def _manifest_text(sweep: Sweep, state: str, result: SweepResult | None = None,

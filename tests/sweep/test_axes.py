@@ -251,7 +251,7 @@ def test_ids_hash_the_parameters_whatever_the_axis_order():
     s = grid()
     for p in itertools.islice(s.iter_points(), 0, None, 97):
         items = [*zip(s.parameters, p.values, strict=True), ("precision", "int8")]
-        assert p.id == point_id("tpu-v1", s.network_names[p.network], items)
+        assert p.id == point_id("tpu-v1", s.network_keys[p.network], items)
     swapped = Sweep.of("tpu-v1", ["lstm-char", "lenet5"], {
         "batch": [256, 64, 16, 4, 1], "tpu.array_cols": SIZES, "tpu.array_rows": SIZES})
     assert {p.id for p in swapped.iter_points()} == {p.id for p in s.iter_points()}

@@ -19,7 +19,7 @@ import math
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol, cast
 
 import numpy as np
 
@@ -39,6 +39,8 @@ RECALL_QUERY = "so-I-speak"
 RECALL_TOKENS = (*RECALL_KEYS, *RECALL_FILLERS, RECALL_QUERY)
 HELLO_VOCAB = "helo"
 DATA_LIMIT_BYTES = 2 * 2**30  # largest synthetic data set generated
+MAX_IDX_BYTES = 2**30  # largest IDX body read (MNIST's training images: 47 MB)
+EXTRA_BYTES_COUNTED = 2**20  # bytes beyond an IDX body counted for the message
 
 
 def _check_split(split: str) -> None:
@@ -107,41 +109,68 @@ def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (ubyte data), raw or gzipped, as a numpy array.
 
-    Every failure (unreadable, empty, bad gzip, wrong magic, truncated) names the file.
+    The header is read first and the body only up to the size it declares (at most
+    `MAX_IDX_BYTES`), so a gzip that would expand beyond it is never decompressed whole.
+    Every failure (unreadable, empty, bad gzip, wrong magic, too large, truncated, longer
+    than its header says) names the file.
     """
-    raw = _read_maybe_gzip(path)
-    if not raw:
-        raise DatasetError(f"{path}: the file is empty; download MNIST's IDX files again")
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] == 0:
-        raise DatasetError(f"{path}: not an unsigned-byte IDX file (bad magic number "
-                           f"{raw[:4].hex()}, expected 00000801 for labels or 00000803 for "
-                           "images); download MNIST's IDX files again")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetError(f"{path}: the header of {ndim} dimensions needs {header} bytes but "
-                           f"the file has {len(raw)}; the file is truncated or corrupt")
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    body = np.frombuffer(raw, dtype=np.uint8, offset=header)
-    if body.size != math.prod(dims):
-        raise DatasetError(f"{path}: header says {dims} ({math.prod(dims):,} bytes) but "
-                           f"{body.size:,} bytes follow; the file is truncated or corrupt")
-    return body.reshape(dims)
-
-
-def _read_maybe_gzip(path: Path) -> bytes:
-    """The bytes of a file, decompressed when it is gzip (by name or by its magic bytes)."""
     try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise DatasetError(f"{path}: cannot read the file: {err.strerror or err}") from None
-    if path.suffix != ".gz" and not raw.startswith(b"\x1f\x8b"):
-        return raw
-    try:
-        return gzip.decompress(raw)
+        with _open_maybe_gzip(path) as file:
+            head = file.read(4)
+            if not head:
+                raise DatasetError(f"{path}: the file is empty; download MNIST's IDX files "
+                                   "again")
+            dims = _idx_dims(path, head, file.read(4 * head[3]) if len(head) == 4 else b"")
+            size = math.prod(dims)
+            raw = file.read(size)
+            follow = len(raw) + _count_rest(file)
     except (OSError, EOFError, zlib.error) as err:
         raise DatasetError(f"{path}: not a valid gzip file ({err or type(err).__name__}); "
                            "it is empty, truncated or corrupt: download it again") from None
+    if follow != size:
+        shown = (f"{follow:,}" if follow <= size + EXTRA_BYTES_COUNTED
+                 else f"more than {size + EXTRA_BYTES_COUNTED:,}")
+        raise DatasetError(f"{path}: header says {dims} ({size:,} bytes) but {shown} bytes "
+                           "follow; the file is truncated or corrupt")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(dims)
+
+
+def _count_rest(file: BinaryIO) -> int:
+    """How many bytes are left in `file`, counted up to just over `EXTRA_BYTES_COUNTED`."""
+    count = 0
+    while count <= EXTRA_BYTES_COUNTED and (chunk := file.read(2**16)):
+        count += len(chunk)
+    return count
+
+
+def _idx_dims(path: Path, magic: bytes, sizes: bytes) -> list[int]:
+    """The dimensions an IDX header declares, checked: unsigned bytes, every dimension
+    given, at most `MAX_IDX_BYTES` in all."""
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] != 0x08 or magic[3] == 0:
+        raise DatasetError(f"{path}: not an unsigned-byte IDX file (bad magic number "
+                           f"{magic[:4].hex()}, expected 00000801 for labels or 00000803 for "
+                           "images); download MNIST's IDX files again")
+    ndim, header = magic[3], 4 + 4 * magic[3]
+    if len(sizes) < 4 * ndim:
+        raise DatasetError(f"{path}: the header of {ndim} dimensions needs {header} bytes but "
+                           f"the file has {4 + len(sizes)}; the file is truncated or corrupt")
+    dims = [int.from_bytes(sizes[4 * i: 4 * i + 4], "big") for i in range(ndim)]
+    if math.prod(dims) > MAX_IDX_BYTES:
+        raise DatasetError(f"{path}: header says {dims} ({math.prod(dims):,} bytes); at most "
+                           f"{MAX_IDX_BYTES:,} are read (MNIST's largest file holds 47 MB): "
+                           "the file is corrupt or not MNIST")
+    return dims
+
+
+def _open_maybe_gzip(path: Path) -> BinaryIO:
+    """The file open for reading, decompressed as read when it is gzip (by name or by its
+    magic bytes)."""
+    try:
+        with path.open("rb") as file:
+            gz = path.suffix == ".gz" or file.read(2) == b"\x1f\x8b"
+        return cast(BinaryIO, gzip.open(path, "rb")) if gz else path.open("rb")
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read the file: {err.strerror or err}") from None
 
 
 def _find_idx(folder: Path, stem: str) -> Path:

@@ -177,22 +177,36 @@ class Range:
                                 f"{' (a factor)' if self.scale == 'log' else ''}")
         span = (math.log(self.stop / self.start) / math.log(step) if self.scale == "log"
                 else (self.stop - self.start) / step)
+        if not span < MAX_RANGE:  # inf too: its count cannot be taken
+            raise AccelsimError(f"range start = {self.start!r}, stop = {self.stop!r}, step = "
+                                f"{step!r} gives more than {MAX_RANGE:,} values; at most "
+                                f"{MAX_RANGE:,}: use a larger step or num")
         return math.floor(span * (1 + 1e-12) + 1e-9) + 1
+
+    def _spaced(self, count: int) -> list[float]:
+        """`count` values from start, evenly spaced (by ratio on a log scale)."""
+        log, a, b = self.scale == "log", self.start, self.stop
+        if self.step is not None:
+            return [a * self.step**i if log else a + i * self.step for i in range(count)]
+        if count == 1:
+            return [a]
+        return [a * (b / a) ** (i / (count - 1)) if log
+                else a + (b - a) * i / (count - 1) for i in range(count - 1)] + [b]
 
     def values(self) -> tuple[float | int, ...]:
         """The range's values, in order."""
         self._check()
         count = self._count()
         if count > MAX_RANGE:
-            raise AccelsimError(f"the range gives {count:,} values; at most {MAX_RANGE:,}")
-        log, a, b = self.scale == "log", self.start, self.stop
-        if self.step is not None:
-            out = [a * self.step**i if log else a + i * self.step for i in range(count)]
-        elif count == 1:
-            out = [a]
-        else:
-            out = [a * (b / a) ** (i / (count - 1)) if log
-                   else a + (b - a) * i / (count - 1) for i in range(count - 1)] + [b]
+            raise AccelsimError(f"the range gives {count:,} values; at most {MAX_RANGE:,}: "
+                                "use a smaller num or a larger step")
+        try:
+            out = self._spaced(count)
+        except OverflowError:
+            out = [math.inf]
+        if not all(math.isfinite(v) for v in out):
+            raise AccelsimError(f"range start = {self.start!r}, stop = {self.stop!r}: its "
+                                "values overflow a float; keep start and stop within ±1e307")
         if self.integer:
             return tuple(dict.fromkeys(round(v) for v in out))
         return tuple(float(v) for v in out)

@@ -4,7 +4,7 @@ keys and names with a did-you-mean."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +13,7 @@ from accelsim.checks import check_count
 from accelsim.errors import AccelsimError, ScenarioError
 
 MAX_COUNT = 2**31 - 1  # batch and seq_len, as on the command line
+MAX_VALUES = 10**6  # values one list may hold (a sweep axis's; lists of runs hold fewer)
 T = TypeVar("T")
 
 
@@ -105,13 +106,30 @@ class Doc:
             raise self.bad(key, value, "is too large", f"use at most {MAX_COUNT:,}")
         return number
 
-    def items(self, value: object, key: str, example: str) -> list[tuple[str, object]]:
-        """A value or a list of values, as (key path, value) pairs; never empty."""
+    def items(self, value: object, key: str, example: str,
+              most: int = MAX_VALUES) -> list[tuple[str, object]]:
+        """A value or a list of values, as (key path, value) pairs; never empty, never more
+        than `most`."""
         if not isinstance(value, list):
             return [(key, value)]
         if not value:
             raise self.bad(key, value, "is empty", f"give at least one, e.g. {example}")
+        if len(value) > most:
+            raise ScenarioError(f"{self.where}: {key} lists {len(value):,} values; give at "
+                                f"most {most:,} in one list")
         return [(f"{key}[{i}]", item) for i, item in enumerate(value)]
+
+    def distinct(self, items: list[tuple[str, object]],
+                 check: Callable[[object, str], T]) -> tuple[T, ...]:
+        """Each item checked by `check(item, key)`; one listed twice is an error (found
+        through a set: any number of items in linear time)."""
+        chosen: dict[T, None] = {}
+        for key, item in items:
+            value = check(item, key)
+            if value in chosen:
+                raise self.bad(key, value, "is listed twice", "remove the repeat")
+            chosen[value] = None
+        return tuple(chosen)
 
     def choices(self, value: object, key: str, options: tuple[str, ...],
                 what: str) -> tuple[str, ...]:

@@ -88,6 +88,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "sweep": SWEEP_KEYS,
     "sweep.range": RANGE_KEYS,
 }
+MAX_RUN_VALUES = 1000  # batches (or precisions) one [run] lists: each a run per network, machine
 REFERENCE_METRICS = tuple(m.name for m in RUN_METRICS)  # what [[reference]] metric may name
 _NAME = re.compile(r"\w[\w .+-]{0,99}")  # the scenario's name is its report folder's name
 
@@ -274,13 +275,11 @@ def _run(doc: Mapping[str, Any], d: Doc, read: NetworkReader) -> _Run:
                         "no data set ([training] dataset)", "set accuracy = false, or leave "
                         "that network out")
         networks.append(read(item, key, "trained" if accuracy else "none"))
-    batches: list[int] = []
-    for key, item in d.items(run.get("batch", 1), "run.batch", "batch = [1, 64]"):
-        batches.append(d.unique(d.count(item, key), batches, key))
-    precisions: list[str] = []
-    for key, item in d.items(run.get("precision", MACHINE_PRECISION), "run.precision",
-                             'precision = ["machine"]'):
-        precisions.append(d.unique(_precision(item, key, d), precisions, key))
+    batches = d.distinct(d.items(run.get("batch", 1), "run.batch", "batch = [1, 64]",
+                                 MAX_RUN_VALUES), d.count)
+    precisions = d.distinct(d.items(run.get("precision", MACHINE_PRECISION), "run.precision",
+                                    'precision = ["machine"]', MAX_RUN_VALUES),
+                            lambda item, key: _precision(item, key, d))
     seq_len = None if "seq_len" not in run else d.count(run["seq_len"], "run.seq_len")
     return _Run(tuple(networks), tuple(batches), tuple(precisions), seq_len, accuracy)
 

@@ -121,10 +121,7 @@ def _values(machine: str, axis: str, value: object, key: str,
     else:
         raise d.bad(key, value, "must be a list of values or a range table",
                     'e.g. [8, 16, 32] or { start = 8, stop = 512, num = 7, scale = "log" }')
-    chosen: list[AxisValue] = []
-    for where, item in items:
-        chosen.append(d.unique(_value(machine, axis, item, where, d), chosen, where))
-    return tuple(chosen)
+    return d.distinct(items, lambda item, where: _value(machine, axis, item, where, d))
 
 
 def _axes(table: Mapping[str, object], machine: str,

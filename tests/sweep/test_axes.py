@@ -53,7 +53,8 @@ def test_ranges_give_their_closed_forms(given, values):
     (Range(1, 10, step=1, scale="log"), "above 1 (a factor)"),
     (Range(1, 10, num=0), "num = 0 must be a positive integer"),
     (Range(1, 10, num=3, scale="cubic"), "scale = 'cubic' must be 'linear' or 'log'"),
-    (Range(1, 2e7, step=1), "the range gives 20,000,000 values"),
+    (Range(1, 2e7, step=1), "gives more than 1,000,000 values; at most 1,000,000"),
+    (Range(1, 10, num=20_000_000), "the range gives 20,000,000 values; at most 1,000,000"),
 ])
 def test_bad_ranges_say_what_to_change(given, message):
     with pytest.raises(AccelsimError, match=re.escape(message)):

@@ -19,6 +19,7 @@ from accelsim.machines.results import RunResult
 from accelsim.metrics import OP_METRICS, RUN_METRICS
 from accelsim.precision import Precision
 from accelsim.tables import Table
+from accelsim.units import rate
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class Comparison:
             energy = "—" if r.energy is None else f"{r.joules_per_inference * 1e6:,.1f}"
             yield (r.machine, r.network, str(r.batch), r.precision.value,
                    f"{r.seconds * 1e6:,.1f}", f"{r.device_seconds * 1e6:,.1f}",
-                   f"{r.throughput:,.0f}",
+                   rate(r.throughput),
                    f"{r.achieved_ops_per_s / 1e12:,.3f} T{r.ops_unit}/s",
                    f"{r.utilization:.1%}", acc, energy, r.breakdown_line())
 

@@ -63,6 +63,14 @@ def ratio(value: float | None) -> str:
     return f"{value:.2f}" if 0.01 <= abs(value) < 100 else f"{value:.3g}"
 
 
+def rate(value: float | None) -> str:
+    """A count per second (inferences/s): '—' for none, 13,194, 91.8, 0.5, 3.2e-05; never
+    '0' for a run slower than one a second."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return short(value)
+
+
 def short(value: float) -> str:
     """Three significant digits without an exponent (a plot's bar label, milliseconds in a
     table): 1,070, 91.8, 0.531."""
@@ -72,6 +80,15 @@ def short(value: float) -> str:
 def percent(fraction: float, decimals: int = 2) -> str:
     """0.5479 → '54.79%'."""
     return f"{100 * fraction:.{decimals}f}%"
+
+
+def share(fraction: float) -> str:
+    """A fraction as a percentage to one decimal, or two significant digits below 0.1%:
+    0.5479 → '54.8%', 3.34e-6 → '0.00033%', 0 → '0.0%' (never '0.0%' for a share above 0)."""
+    if not math.isfinite(fraction):
+        return MISSING
+    return f"{fraction:.1%}" if fraction == 0 or abs(fraction) >= 1e-3 else \
+        f"{100 * fraction:.2g}%"
 
 
 def duration(seconds: float) -> str:

@@ -33,6 +33,7 @@ from accelsim.errors import AccelsimError
 from accelsim.ir import Transfer, Workload
 from accelsim.precision import Precision
 from accelsim.tables import Table
+from accelsim.units import rate, share, si
 
 
 class Category(StrEnum):
@@ -296,9 +297,10 @@ class RunResult:
         return (f"{self.network} on {self.machine} ({self.precision.value}, batch "
                 f"{self.batch}): {self.seconds * 1e6:,.1f} µs end to end "
                 f"({self.device_seconds * 1e6:,.1f} µs on the device), "
-                f"{self.throughput:,.0f} inferences/s\n  "
-                f"{self.achieved_ops_per_s / 1e12:.3f} T{self.ops_unit}/s of "
-                f"{self.peak_ops_per_s / 1e12:.1f} peak ({self.utilization:.1%}){acc}{energy}")
+                f"{rate(self.throughput)} inferences/s\n  "
+                f"{si(self.achieved_ops_per_s, f'{self.ops_unit}/s')} of "
+                f"{si(self.peak_ops_per_s, f'{self.ops_unit}/s')} peak "
+                f"({share(self.utilization)}){acc}{energy}")
 
     def op_table(self) -> Table:
         """One row per op: cycles, time, work, utilization, what bound it ('—' for ops fused
@@ -316,7 +318,7 @@ class RunResult:
     def __repr__(self) -> str:
         return (f"RunResult({self.network!r} on {self.machine!r}, {self.precision.value}, "
                 f"batch {self.batch}: {self.seconds * 1e6:,.1f} µs, "
-                f"{self.throughput:,.0f}/s)")
+                f"{rate(self.throughput)}/s)")
 
     def _repr_html_(self) -> str:
         head = f"<p>{html.escape(self.summary()).replace(chr(10), '<br>')}</p>"

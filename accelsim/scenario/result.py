@@ -25,7 +25,7 @@ from accelsim.metrics import METRICS
 from accelsim.quant.study import QuantStudy
 from accelsim.scenario.scenario import Reference, Scenario
 from accelsim.tables import Table
-from accelsim.units import number, quantity, ratio, short
+from accelsim.units import number, quantity, rate, ratio, short
 
 Writer = Callable[["ScenarioResult", Path], Path]
 
@@ -80,7 +80,7 @@ def _best_within(runs: Sequence[RunResult], limit_s: float) -> tuple[str, ...]:
         fastest = min(runs, key=lambda r: r.seconds)
         return (*key, "none", f"{short(fastest.seconds * 1e3)} at batch {fastest.batch}", "—")
     best = max(fitting, key=lambda r: r.throughput)
-    return (*key, str(best.batch), short(best.seconds * 1e3), f"{best.throughput:,.0f}")
+    return (*key, str(best.batch), short(best.seconds * 1e3), rate(best.throughput))
 
 
 @dataclass(frozen=True)

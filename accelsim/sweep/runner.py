@@ -202,6 +202,11 @@ def dask_client(dask: DaskTarget, workers: int | None) -> Iterator[DaskClient]:
         except (OSError, TimeoutError, ValueError) as err:
             raise AccelsimError(f"cannot reach the Dask scheduler at {dask!r}: {err}; start "
                                 "one (`dask scheduler`) or check the address") from None
+        except MemoryError:  # Dask read another protocol's bytes as a frame's length
+            raise AccelsimError(f"{dask!r} answered, but not as a Dask scheduler (another "
+                                "service listens there, e.g. a web server); give the "
+                                "scheduler's address, as `dask scheduler` prints it "
+                                "(tcp://HOST:8786)") from None
         yield client
 
 

@@ -245,6 +245,10 @@ def _check_top_level(doc: dict[str, Any], path: Path) -> None:
         raise ModelFileError(f"{path}: name = {doc['name']!r} must be a non-empty string")
     if not isinstance(doc.get("sequence", False), bool):
         raise ModelFileError(f"{path}: sequence = {doc['sequence']!r} must be true or false")
+    for key in ("description", "weights"):
+        if key in doc and not isinstance(doc[key], str):
+            raise ModelFileError(f"{path}: {key} = {doc[key]!r} must be a string"
+                                 + (", the npz file's name" if key == "weights" else ""))
     shape = doc["input_shape"]
     valid = isinstance(shape, list) and shape and all(
         isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)

@@ -341,3 +341,16 @@ def test_absurd_layer_counts_are_refused_at_once(write_model):
             hidden_size = 4
             num_layers = 100000000
         """))
+
+
+@pytest.mark.parametrize("key", ["description", "weights"])
+def test_text_fields_of_another_kind_are_refused(write_model, key):
+    with pytest.raises(ModelFileError, match=rf"{key} = \[\] must be a string"):
+        ax.network(write_model(f"""
+            name = "net"
+            input_shape = [4]
+            {key} = []
+            [[layers]]
+            type = "linear"
+            out_features = 2
+        """))

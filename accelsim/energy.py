@@ -36,6 +36,16 @@ Sources and assumptions:
   factor is optimistic.
 - **Static power**: each spec's `idle_watts` (the power drawn with nothing to do: leakage,
   clocks, memory refresh, the interfaces) for the whole run, with its source in the spec.
+  Where a spec builds its die from blocks (the TPU), `idle_watts` follows what it builds
+  (`idle_watts_of`): each `Block` of the reference die's floor plan draws its area share of
+  the reference's measured idle power, times how many times the reference's resources the
+  design builds (array cells, buffer bytes, interface bandwidth); a clocked block's share is
+  part leakage (`leakage_fraction`, fixed by area) and part clock tree and idle switching
+  (C·V²·f: ∝ area × clock); the whole scales with the node as dynamic energy does
+  (`technology_factor`, an assumption: leakage per unit area is not modelled by node).
+  Idle power taken proportional to area is the assumption; the area shares are published
+  (the TPU's floor plan, Jouppi et al. 2017, Figure 2), the watts per share are fitted so the
+  reference design draws its measured idle power.
   `tdp_watts` bounds the average: `Energy.tdp_fraction` above 1 means the model draws more
   than the part can dissipate.
 
@@ -133,6 +143,33 @@ class EnergyPart(StrEnum):
     SRAM = "on-chip SRAM"
     DRAM = "DRAM"
     STATIC = "static"  # idle power over the run
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a die's floor plan, for `idle_watts_of`: its share of the reference die's
+    area, how many times the reference's resources a design builds (`scale`: 2.0 for twice
+    the buffer bytes), and whether its idle power follows the core clock (an I/O interface's
+    follows its own link, which `scale` carries)."""
+
+    name: str
+    area_share: float
+    scale: float
+    clocked: bool = True
+
+
+def idle_watts_of(blocks: Sequence[Block], reference_watts: float, *, clock_ratio: float,
+                  leakage_fraction: float, node_ratio: float = 1.0) -> float:
+    """Idle power of a design built from `blocks` (the module docstring's model):
+    `reference_watts` × node_ratio × Σ share · scale · (λ + (1 − λ) · clock_ratio) / Σ share,
+    λ = `leakage_fraction`, clock_ratio 1 for an unclocked block. With every scale, the
+    clock and the node at the reference's, the result is `reference_watts`."""
+    def block_watts(b: Block) -> float:
+        clock = leakage_fraction + (1 - leakage_fraction) * clock_ratio if b.clocked else 1.0
+        return b.area_share * b.scale * clock
+
+    total_share = sum(b.area_share for b in blocks)
+    return reference_watts * node_ratio * sum(map(block_watts, blocks)) / total_share
 
 
 @runtime_checkable

@@ -191,7 +191,7 @@ def test_cpu_power_is_per_core_so_hosts_and_core_what_ifs_scale():
 
 
 def test_power_fields_are_checked_like_every_spec_field():
-    assert ax.machine("tpu-v1", idle_watts=0).spec.idle_watts == 0.0  # a what-if
+    assert ax.machine("tpu-v1", reference_idle_watts=0).spec.idle_watts == 0.0  # a what-if
     with pytest.raises(SpecError, match=r"tpu-v1: process_nm = 0 must be a finite positive "
                                         r"number \(nanometres\)"):
         ax.machine("tpu-v1", process_nm=0)
@@ -233,3 +233,47 @@ def test_the_books_16x_multiplier_claim_is_the_int32_over_int8_energy():
     assert abs(3.7 / 0.2 - 16) > abs(3.1 / 0.2 - 16) < abs(1.1 / 0.2 - 16)
     assert abs(7700 / 282 - 16) > abs(3.1 / 0.2 - 16)
     assert "18.5×" in energy.note and "5.5×" in energy.note and "27.3×" in area.note
+
+
+def test_tpu_idle_power_is_the_papers_28_watts_shared_over_its_floor_plan():
+    spec = ax.machine("tpu-v1").spec
+    plan = {b.name: b for b in spec.floor_plan()}
+    assert sum(b.area_share for b in plan.values()) == pytest.approx(1.0)
+    assert (plan["unified buffer"].area_share, plan["matrix multiply unit"].area_share,
+            plan["accumulators"].area_share, plan["control"].area_share) == (0.29, 0.24, 0.06,
+                                                                             0.02)  # Figure 2
+    assert all(b.scale == 1.0 for b in plan.values())
+    assert spec.idle_watts == pytest.approx(TPU_IDLE_WATTS)
+
+
+def _idle(**overrides):
+    return ax.machine("tpu-v1", **overrides).spec.idle_watts
+
+
+def test_tpu_idle_power_follows_what_the_spec_builds():
+    # each block's share of 28 W times how many times tpu-v1's resources it builds
+    twice_the_cells = TPU_IDLE_WATTS * (1 + 0.24 + 0.29 / 96)  # MMU and weight FIFO
+    assert _idle(array_rows=512) == pytest.approx(twice_the_cells)
+    assert _idle(array_cols=512) == pytest.approx(  # columns: accumulators, activation too
+        twice_the_cells + TPU_IDLE_WATTS * (0.06 + 0.06))
+    assert _idle(unified_buffer_bytes=48 * 2**20) == pytest.approx(TPU_IDLE_WATTS * 1.29)
+    assert _idle(accumulator_rows=8192) == pytest.approx(TPU_IDLE_WATTS * 1.06)
+    assert _idle(ddr_bytes_per_s=68e9) == pytest.approx(TPU_IDLE_WATTS * 1.06)
+    # the clock moves the clocked blocks' non-leakage part only, not the DDR3, PCIe and I/O
+    clocked = 1 - 0.06 - 0.03 - 0.01
+    assert _idle(clock_hz=1400e6) == pytest.approx(TPU_IDLE_WATTS * (1 + clocked * 0.7))
+    assert _idle(process_nm=7) == pytest.approx(
+        TPU_IDLE_WATTS * technology_factor(7) / technology_factor(28))
+    assert _idle(array_rows=64, array_cols=64) < TPU_IDLE_WATTS < _idle(array_rows=1024,
+                                                                          array_cols=1024)
+
+
+def test_a_bigger_or_faster_tpu_trades_energy_for_throughput():
+    """The design-space sweep's Pareto fronts: on CNN0 a 512x512 array is faster than tpu-v1
+    but, with twice its idle power, spends more energy per inference."""
+    net = load_network("tpu-cnn0", weights="none")
+    base = ax.machine("tpu-v1").run(net, batch=8)
+    big = ax.machine("tpu-v1", array_rows=512, array_cols=512, accumulator_rows=8192).run(
+        net, batch=8)
+    assert big.seconds < base.seconds
+    assert big.joules_per_inference > base.joules_per_inference

@@ -7,10 +7,25 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from accelsim.checks import check_choice
+from accelsim.energy import Block, idle_watts_of, technology_factor
 from accelsim.errors import SpecError
 from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 
 NUMERICS = ("fast", "cycle")
+
+# Power: the TPU die's floor plan (Jouppi et al., ISCA 2017, Figure 2), share of the die's area
+# by block; the weight FIFO at the Unified Buffer's share per byte (29% × 256 KiB / 24 MiB);
+# the rest is what the figure leaves unlabelled. See TPUSpec's docstring.
+_LABELLED = (("unified buffer", 0.29), ("matrix multiply unit", 0.24), ("accumulators", 0.06),
+             ("activation pipeline", 0.06), ("DDR3 ports", 0.06), ("PCIe interface", 0.03),
+             ("host interface", 0.02), ("control", 0.02), ("misc I/O", 0.01),
+             ("weight FIFO", 0.29 * 4 * 2**16 / (24 * 2**20)))
+FLOOR_PLAN: tuple[tuple[str, float], ...] = (
+    *_LABELLED, ("rest", 1.0 - sum(share for _, share in _LABELLED)))
+UNCLOCKED = frozenset({"DDR3 ports", "PCIe interface", "misc I/O"})  # I/O: their links' pace
+# Share of a clocked block's idle power that is leakage (the rest is clock tree and idle
+# switching, ∝ clock): an assumption, typical of a 28 nm high-performance logic process.
+LEAKAGE_FRACTION = 0.3
 
 
 @dataclass(frozen=True)
@@ -26,8 +41,19 @@ class TPUSpec:
     integer kernel) or "cycle" (the cycle-level systolic engine); outputs are identical.
 
     Power (accelsim/energy.py): the paper's Table 2 per die — 28 nm, 28 W measured idle
-    (`idle_watts`, the static power), 75 W TDP; its 40 W measured busy is what
-    tests/test_energy.py holds the energy model against.
+    (`reference_idle_watts`), 75 W TDP; its 40 W measured busy is what tests/test_energy.py
+    holds the energy model against. `idle_watts`, the static power, follows what the spec
+    builds (`floor_plan`, `energy.idle_watts_of`): the paper's die floor plan (Figure 2 and
+    section 2: "The 24 MiB Unified Buffer is almost a third of the die and the Matrix
+    Multiply Unit is a quarter"; Unified Buffer 29%, Matrix Multiply Unit 24%, Accumulators
+    6%, Activation Pipeline 6%, DDR3 ports 2 × 3%, PCIe interface 3%, Host interface 2%,
+    Control 2%, Misc. I/O 1%, read off the figure) gives each block its share of the 28 W,
+    scaled by the cells, bytes or bandwidth the spec builds over tpu-v1's; the weight FIFO,
+    not drawn in the figure, takes the Unified Buffer's share per byte (0.3% for its four
+    64 KiB tiles) out of the unlabelled rest (wires, clock spine, pads: fixed). Clocked
+    blocks are `LEAKAGE_FRACTION` leakage and the rest clock power ∝ clock_hz; the DDR3 and
+    PCIe interfaces scale with their bandwidth, not the core clock. tpu-v1 itself draws
+    exactly its measured 28 W; a 1024×1024 array draws 140 W, at 2.8 GHz 491 W.
     """
 
     name: str = "tpu-v1"
@@ -41,12 +67,12 @@ class TPUSpec:
     accumulator_rows: int = 4096
     pcie_bytes_per_s: float = 14 * 2**30
     process_nm: float = 28.0
-    idle_watts: float = 28.0
+    reference_idle_watts: float = 28.0
     tdp_watts: float = 75.0
     numerics: str = "fast"
     source: str = "Jouppi et al., ISCA 2017 (TPU v1)"
 
-    may_be_zero: ClassVar[frozenset[str]] = frozenset({"idle_watts"})  # dynamic energy only
+    may_be_zero: ClassVar[frozenset[str]] = frozenset({"reference_idle_watts"})  # dynamic only
 
     def __post_init__(self) -> None:
         check_spec(self)
@@ -90,6 +116,34 @@ class TPUSpec:
     def ridge_macs_per_weight_byte(self) -> float:
         """Roofline knee: peak MAC/s over weight bandwidth (~1350 for TPU v1)."""
         return self.macs_per_cycle * self.clock_hz / self.ddr_bytes_per_s
+
+    def floor_plan(self) -> tuple[Block, ...]:
+        """The die's blocks (see the class docstring), each scaled by what this spec builds
+        over tpu-v1's."""
+        v1 = TPU_V1
+        cells = self.array_rows * self.array_cols / (v1.array_rows * v1.array_cols)
+        fifo = self.weight_fifo_tiles * cells / v1.weight_fifo_tiles
+        scales = {
+            "unified buffer": self.unified_buffer_bytes / v1.unified_buffer_bytes,
+            "matrix multiply unit": cells,
+            "accumulators": self.accumulator_rows * self.array_cols
+            / (v1.accumulator_rows * v1.array_cols),
+            "activation pipeline": self.array_cols / v1.array_cols,
+            "weight FIFO": fifo,
+            "DDR3 ports": self.ddr_bytes_per_s / v1.ddr_bytes_per_s,
+            "PCIe interface": self.pcie_bytes_per_s / v1.pcie_bytes_per_s}
+        return tuple(Block(name, share, scales.get(name, 1.0), name not in UNCLOCKED)
+                     for name, share in FLOOR_PLAN)
+
+    @property
+    def idle_watts(self) -> float:
+        """Static power of this design: `reference_idle_watts` shared over the floor plan's
+        blocks, scaled by what it builds, its clock and its node (`energy.idle_watts_of`)."""
+        return idle_watts_of(self.floor_plan(), self.reference_idle_watts,
+                             clock_ratio=self.clock_hz / TPU_V1.clock_hz,
+                             leakage_fraction=LEAKAGE_FRACTION,
+                             node_ratio=technology_factor(self.process_nm)
+                             / technology_factor(TPU_V1.process_nm))
 
     def replace(self, **overrides: SpecValue) -> TPUSpec:
         return replace_spec(self, overrides)

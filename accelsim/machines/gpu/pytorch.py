@@ -91,11 +91,11 @@ def _joined_to_forward(out: list[OpCalls], forward_ops: int,
     """A bidirectional layer is one nn.GRU / nn.LSTM call: the reverse direction's kernels
     join the forward direction's call (one dispatch), its ops fused into that call's op."""
     first = out[-forward_ops]
-    joined = tuple(dataclasses.replace(call, kernels=call.kernels + extra.kernels)
-                   for call, extra in zip(first.calls, reverse[0].calls, strict=False))
     if len(first.calls) != 1 or len(reverse[0].calls) != 1:  # a step loop: calls apart
         return reverse
-    out[-forward_ops] = dataclasses.replace(first, calls=joined)
+    (call,), (extra,) = first.calls, reverse[0].calls
+    joined = dataclasses.replace(call, kernels=call.kernels + extra.kernels)
+    out[-forward_ops] = dataclasses.replace(first, calls=(joined,))
     return [OpCalls(item.op, (), first.op.name) for item in reverse]
 
 

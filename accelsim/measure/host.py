@@ -24,8 +24,12 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from accelsim.ir import Gemm
+from accelsim.machines.cpu import framework
 from accelsim.machines.cpu.blis import predict
 from accelsim.machines.cpu.spec import CPUSpec
+from accelsim.machines.results import Category
+from accelsim.precision import Precision
 
 CACHE_DIR = Path("/sys/devices/system/cpu/cpu0/cache")
 # BLAS kernel families → (fp32 lanes the kernels use, mr, nr)
@@ -153,6 +157,31 @@ def rederive(spec: CPUSpec, gemms: Sequence[Timed]) -> CPUSpec:
         spec = spec.replace(fma_efficiency_all_cores=fma_efficiency(spec, measured, spec.cores,
                                                                     (m, k, n)))
     return spec
+
+
+MKL_FIT_MIN_ROWS = 64  # addmm rows above which the packed kernel's FMAs dominate a call
+
+
+def mkl_efficiency(spec: CPUSpec, addmms: Sequence[Timed]) -> CPUSpec:
+    """The spec with `mkl_fma_efficiency` measured from timed one-thread nn.Linear calls
+    (m, k, n, seconds; batch × in → out, bias included): for each call of at least
+    `MKL_FIT_MIN_ROWS` rows and a vector of outputs, the share of peak its FMAs reach over the
+    time the model leaves for the kernel (the measured time less the framework's dispatch,
+    the weights' packing and the output's pages: framework.linear's other parts); the median.
+    The spec is returned unchanged where no call qualifies."""
+    one = spec.replace(cores=1)
+    shares = []
+    for m, k, n, measured in addmms:
+        if m < MKL_FIT_MIN_ROWS or n < spec.simd_lanes:
+            continue
+        result = framework.linear(one, Gemm("linear", m, k, n), Precision.FP32)
+        kernel = result.time[Category.COMPUTE]
+        left = measured - (result.seconds - kernel)
+        if left > 0:
+            shares.append(one.mkl_efficiency * kernel / left)
+    if not shares:
+        return spec
+    return spec.replace(mkl_fma_efficiency=min(1.0, float(np.median(shares))))
 
 
 def measure_page_fault(size_bytes: int = 64 * 2**20) -> float:

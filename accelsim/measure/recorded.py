@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from accelsim.machines.cpu.spec import CPUSpec
-from accelsim.measure.host import rederive
+from accelsim.measure.host import mkl_efficiency, rederive
 
 DATA = "accelsim.measure.data"
 
@@ -45,13 +45,26 @@ def spec_of(doc: dict[str, Any]) -> CPUSpec | None:
 def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
     """The spec a replay runs: the stored one with today's calibration arithmetic re-run on
     the host's own stored GEMMs where it has them (`host.rederive`: its cost per worker
-    thread and all-core FMA efficiency), so it means what a fresh calibration would give."""
+    thread and all-core FMA efficiency), so it means what a fresh calibration would give, and
+    PyTorch's BLAS rate measured from its timed nn.Linear calls where it has them
+    (`host.mkl_efficiency`, on the even rows: `fit_rows`)."""
     spec = spec_of(doc)
     gemm = doc.get("gemm")
     rows = gemm.get("rows", []) if isinstance(gemm, dict) else []
-    if spec is None or not rows:
-        return spec
-    return rederive(spec, [(r["m"], r["k"], r["n"], r["measured_us"] * 1e-6) for r in rows])
+    if spec is None:
+        return None
+    if rows:
+        spec = rederive(spec, [(r["m"], r["k"], r["n"], r["measured_us"] * 1e-6) for r in rows])
+    return mkl_efficiency(spec, [(r["batch"], r["in"], r["out"], r["us_t1"] * 1e-6)
+                                 for r in fit_rows(doc, "linear") if "us_t1" in r])
+
+
+def fit_rows(doc: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """A recorded host's `layers.rows` of one kind that constants may be fitted on: the even
+    ones, in the file's order (validation/cpu_layers.py holds the model to the odd ones)."""
+    layers = doc.get("layers")
+    rows = layers.get("rows", []) if isinstance(layers, dict) else []
+    return [r for r in rows if r.get("kind") == kind][::2]
 
 
 def recorded_hosts() -> list[str]:

@@ -25,15 +25,18 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   same); threads split the N·C planes (grain 0), argmax indices are written as int64.
 - Element-wise (ReLU, sigmoid, ...): a SIMD loop over the tensor, streamed from where it
   lives; threaded above ATen's grain of 32,768 elements.
-- Linear: aten::addmm → the BLAS; its compute is blis.py's GEMM on one core (the busiest
-  thread's block of a row × column grid when the BLAS threads it, its weights then streamed
-  from the shared L3), the numpy call overhead replaced by the framework's. (PyTorch's x86
-  wheels call MKL; its kernels and threading threshold are taken to be OpenBLAS's.)
-- LSTM, GRU and RNN: aten::lstm/gru/rnn_tanh → mkldnn_rnn_layer → oneDNN's brgemm RNN
-  (ONEDNN_VERBOSE on PyTorch 2.13 shows `rnn,brgemm:avx512_core` for all three): weights
-  reordered per call, then per time step one gate GEMM (batch × (input + hidden) ×
-  gates·hidden, layer and recurrent parts in one batch-reduce GEMM), the fused element-wise
-  cell and a step's loop overhead; one parallel region per step.
+- Linear: aten::addmm → PyTorch's x86 BLAS, MKL (mkl.py): a batch-1 call streams the
+  weights through MKL's GEMV; more rows pack the whole weight matrix on every call, then run
+  the packed kernel at the host's MKL rate (`mkl_fma_efficiency`; MKL takes its AVX2 path on
+  AMD CPUs), the numpy call overhead replaced by the framework's.
+- LSTM: aten::lstm → mkldnn_rnn_layer → oneDNN's brgemm RNN (ONEDNN_VERBOSE on PyTorch 2.13:
+  `rnn,brgemm:avx512_core`): weights reordered per call, then per time step one gate GEMM
+  (batch × (input + hidden) × 4·hidden, layer and recurrent parts in one batch-reduce GEMM),
+  the fused element-wise cell and a step's loop overhead; one parallel region per step.
+- GRU and vanilla RNN: ATen's native loop (aten/src/ATen/native/RNN.cpp; ONEDNN_VERBOSE shows
+  no oneDNN primitive for them): the input's linear over every step as one addmm, then per
+  step an addmm of the hidden state and the cell's ATen ops dispatched from C++ (counted with
+  torch.profiler: `ATEN_CELLS`).
 - Threads: every threaded op is an OpenMP parallel region costing `fork_join_cycles` plus
   `fork_join_cycles_per_thread` per team member (Category.LATENCY); the slowest thread's share
   of the work sets the time, its vector loops slowed by the host's all-core derating
@@ -57,6 +60,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from accelsim.ir import (
+    CellKind,
     ConvGeometry,
     Gemm,
     LayerOps,
@@ -68,6 +72,7 @@ from accelsim.ir import (
     Vector,
     VectorKind,
 )
+from accelsim.machines.cpu import mkl
 from accelsim.machines.cpu.blis import FLOAT, CpuGemm, predict
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
@@ -82,6 +87,14 @@ CONV_SETUP_CYCLES = 250_000  # ideep per call (fit: LeNet-5's convolutions at ba
 #                              thread, 100-110 µs each, less their kernels and reorders)
 RNN_SETUP_CYCLES = 370_000  # nn.LSTM/GRU/RNN.forward + mkldnn_rnn_layer setup (fit: LSTM(8,
 #                             8), one step at batch 1, 122 µs, on the Zen 3 host)
+# ATen's native GRU/RNN loop (aten_rnn). The three are fitted together by least squares of
+# the relative error over the even gru and rnn rows of cpu-epyc-zen4-2vcpu-2026-12-07.json
+# (6 shapes × 1 and 2 threads; a grid of 3 × 4 × 4 values, this point within 1% of its best
+# sum of squares); held out on the odd rows (validation/cpu_layers.py).
+RNN_FORWARD_CYCLES = 100_000  # nn.GRU/nn.RNN.forward's Python before ATen's native loop
+ATEN_CPP_OP_CYCLES = 2_500  # an ATen op dispatched from C++: dispatcher, TensorIterator,
+#                             output allocation where out of place
+ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocation)
 RNN_STEP_CYCLES = 1_700  # oneDNN brgemm LSTM, per step: block loops, brgemm calls (fit: the
 #                          per-step slope of LSTM(8, 8) at batch 1, 0.55 µs)
 REORDER_CYCLES_PER_ELEMENT = 1.2  # a blocked-layout permutation (fit: ONEDNN_VERBOSE reorder
@@ -261,7 +274,8 @@ def time_layer(spec: CPUSpec, layer: LayerOps, precision: Precision) -> tuple[Op
     """One layer's ops as PyTorch runs them (recurrent layers as whole nn.LSTM / nn.RNN)."""
     rec = layer.recurrence
     if rec is not None:
-        return onednn_rnn(spec, rec, precision)
+        return onednn_rnn(spec, rec, precision) if rec.kind is CellKind.LSTM \
+            else aten_rnn(spec, rec, precision)
     return tuple(time_op(spec, op, precision) for op in layer.ops)
 
 
@@ -393,9 +407,18 @@ def gemm_s(spec: CPUSpec, m: int, k: int, n: int, precision: Precision,
     return kernel, body - kernel + fault_s(spec, m * n * FLOAT, threads), threads
 
 
+def addmm_s(spec: CPUSpec, m: int, k: int, n: int,
+            precision: Precision) -> tuple[float, float, int]:
+    """(kernel seconds, other seconds, threads) of one aten::addmm through MKL (mkl.py), its
+    output's fresh pages included."""
+    call = mkl.addmm(spec, m, k, n, int8_scale(precision))
+    return call.kernel_s, call.memory_s + fault_s(spec, m * n * FLOAT, call.threads), \
+        call.threads
+
+
 def linear(spec: CPUSpec, op: Gemm, precision: Precision) -> OpResult:
-    """nn.Linear: aten::addmm into the BLAS (module docstring)."""
-    kernel, other, threads = gemm_s(spec, op.m, op.k, op.n, precision)
+    """nn.Linear: aten::addmm into PyTorch's BLAS (mkl.py)."""
+    kernel, other, threads = addmm_s(spec, op.m, op.k, op.n, precision)
     regions = 1 if threads > 1 else 0
     cost = Cost({Category.COMPUTE: kernel * op.count,
                  Category.MEMORY_STALL: other * op.count,
@@ -457,7 +480,10 @@ def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[Op
     """nn.LSTM, nn.GRU and nn.RNN through oneDNN's brgemm RNN primitive (aten mkldnn_rnn_layer:
     PyTorch 2.13 runs all three there on the CPU; ONEDNN_VERBOSE shows `rnn,brgemm` for each):
     setup and weight reorders once, then per step the gate GEMM, the fused cell and the
-    step's loop, one parallel region each."""
+    step's loop, one parallel region each (on the 2-vCPU Zen 4 host a step's region costs
+    less than `region_s`: nn.LSTM(64, 64) at batch 1 ran 32 steps no slower on 2 threads than
+    on 1; on the 16-core Intel host at 16 threads it costs about that: lstm-char at batch 1
+    was no faster on 16 threads than on 1)."""
     gates, steps, team = rec.gates, rec.steps, spec.cores
     kernel, other, threads = gemm_s(spec, gates.m, gates.k, gates.n, precision, False)
     weights = gates.k * gates.n
@@ -478,4 +504,61 @@ def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[Op
         cell_s = seconds(spec, cycles) * derate(spec, threads) * steps
         cell = Cost({Category.ELEMENTWISE: cell_s}, threads, 0, 0)
         results.append(cell.result(spec, op, precision, f"fused {rec.kind.value} cell"))
+    return tuple(results)
+
+
+@dataclass(frozen=True)
+class AtenCell:
+    """One time step of ATen's native recurrent cell (aten/src/ATen/native/RNN.cpp, CPU, the
+    input's linear precomputed for all steps): `kernels` element-wise ATen ops that run a
+    TensorIterator loop (addmm's bias copy_ included) and `views` ops that only make views
+    (transpose, select, t, expand, unsafe_chunk, narrow, slice, as_strided, ...), besides the
+    step's addmm; counted with torch.profiler on PyTorch 2.13 (per-step difference of 3 and 6
+    steps)."""
+
+    kernels: int
+    views: int
+
+
+ATEN_CELLS = {CellKind.GRU: AtenCell(kernels=11, views=32),  # GRUCell: 3 add_, 2 sigmoid_,
+              #   2 mul_, add, tanh_, sub, the bias copy_; 2 chunks of 3 gates as views
+              CellKind.RNN: AtenCell(kernels=3, views=10)}  # SimpleCell: add_, tanh, copy_
+ATEN_RNN_FIXED_VIEWS = 31  # aten::gru/rnn_tanh per call: zeros, unbind, stack, cat, the
+#                            input's linear, transposes (the same profile)
+
+
+def aten_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
+    """nn.GRU and nn.RNN as PyTorch 2.13 runs them on the CPU: ATen's native loop, not oneDNN
+    (ONEDNN_VERBOSE shows an rnn primitive for nn.LSTM only). Once per call the input's linear
+    over every step (one addmm, steps·batch × input × gates·hidden) and the outputs' stack;
+    per step an addmm of the hidden state (batch × hidden × gates·hidden) and the cell's
+    ATen ops (`ATEN_CELLS`), each dispatched from C++ (`ATEN_CPP_OP_CYCLES`,
+    `ATEN_VIEW_OP_CYCLES`) and too small for ATen to thread below its grain."""
+    gates, steps, hidden = rec.gates, rec.steps, rec.hidden
+    batch, width = gates.m, gates.n
+    cell_ops = ATEN_CELLS[rec.kind]
+    pre_k, pre_other, pre_threads = addmm_s(spec, steps * batch, gates.k - hidden, width,
+                                            precision)
+    step_k, step_other, step_threads = addmm_s(spec, batch, hidden, width, precision)
+    output = steps * batch * hidden * FLOAT
+    stack = stream_s(spec, 2 * output, 1) + fault_s(spec, output, 1)
+    regions = int(pre_threads > 1) + int(step_threads > 1) * steps
+    per_step_host = seconds(spec, ATEN_CPP_OP_CYCLES * (cell_ops.kernels + 1)
+                            + ATEN_VIEW_OP_CYCLES * cell_ops.views)
+    fixed_host = seconds(spec, ATEN_VIEW_OP_CYCLES * ATEN_RNN_FIXED_VIEWS
+                         + ATEN_CPP_OP_CYCLES * 4)  # input linear, stack, cat, zeros
+    cost = Cost({Category.COMPUTE: pre_k + step_k * steps,
+                 Category.MEMORY_STALL: pre_other + step_other * steps + stack,
+                 Category.LATENCY: (int(pre_threads > 1) + int(step_threads > 1) * steps)
+                 * region_s(spec, spec.cores),
+                 Category.FRAMEWORK: dispatch_s(spec, RNN_FORWARD_CYCLES) + fixed_host
+                 + per_step_host * steps},
+                max(pre_threads, step_threads), regions)
+    kernel_name = f"aten {rec.kind.value} cell, addmm ×{step_threads} threads"
+    moved = (gates.k * width + steps * batch * (gates.k - hidden)) * FLOAT + output
+    results = [cost.result(spec, gates, precision, kernel_name, moved)]
+    for op in rec.cell:
+        cycles = op.elements / spec.simd_lanes * vector_cycles(spec, op)
+        cell = Cost({Category.ELEMENTWISE: seconds(spec, cycles) * steps}, 1, 0, 0)
+        results.append(cell.result(spec, op, precision, f"aten {rec.kind.value} cell"))
     return tuple(results)

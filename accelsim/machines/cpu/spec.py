@@ -82,6 +82,11 @@ class CPUSpec:
     fork_join_cycles: float = 11000.0
     fork_join_cycles_per_thread: float = 300.0
     fma_efficiency: float = 0.9  # sustained fraction of peak FMA issue in the micro-kernel
+    # The same for PyTorch's BLAS (MKL) kernels behind aten::addmm (machines/cpu/mkl.py); 0:
+    # as `fma_efficiency` (hosts where no PyTorch GEMM was timed). MKL takes its AVX2 path on
+    # AMD CPUs: on the 2-vCPU EPYC Zen 4 host 0.46 of the AVX-512 peak against OpenBLAS's 0.60
+    # (measure/host.py `mkl_efficiency`, from that host's timed nn.Linear calls).
+    mkl_fma_efficiency: float = 0.0
     # The same with every core busy, as the calibration's all-thread GEMM measures it against
     # the GEMM model. blis.py does not read it (each thread at `fma_efficiency`);
     # framework.py's `derate` slows PyTorch's threaded loops by fma_efficiency / this.
@@ -94,14 +99,21 @@ class CPUSpec:
 
     # Overheads a what-if may remove entirely; idle power (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
-        {"call_overhead_s", "thread_sync_s", "page_fault_s", "idle_watts_per_core"})
+        {"call_overhead_s", "thread_sync_s", "page_fault_s", "idle_watts_per_core",
+         "mkl_fma_efficiency"})
 
     def __post_init__(self) -> None:
         check_spec(self)
-        for name in ("fma_efficiency", "fma_efficiency_all_cores"):
+        for name in ("fma_efficiency", "fma_efficiency_all_cores", "mkl_fma_efficiency"):
             if getattr(self, name) > 1:
                 raise SpecError(f"{self.name}: {name} = {getattr(self, name)!r} must be a "
                                 "fraction of peak in (0, 1]; use at most 1")
+
+    @property
+    def mkl_efficiency(self) -> float:
+        """PyTorch's BLAS kernels' sustained fraction of peak (`mkl_fma_efficiency`, else
+        `fma_efficiency`)."""
+        return self.mkl_fma_efficiency or self.fma_efficiency
 
     @property
     def idle_watts(self) -> float:

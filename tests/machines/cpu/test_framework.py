@@ -9,7 +9,8 @@ import math
 import pytest
 
 import accelsim as ax
-from accelsim.ir import ConvGeometry, Gemm, Pool, PoolKind, Vector, VectorKind
+from accelsim.ir import CellKind, ConvGeometry, Gemm, Pool, PoolKind, Vector, VectorKind
+from accelsim.lower import lower
 from accelsim.machines.cpu import framework as fw
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.cpu.spec import HASWELL, SKYLAKE
@@ -165,9 +166,10 @@ def test_lstm_pays_its_setup_once_and_its_loop_per_step(spec):
         8 * seconds(spec, vectors * spec.transcendental_cycles) * derate)
 
 
-def test_rnn_and_gru_run_onednns_rnn_primitive_with_setup_once_per_call(write_model):
-    """PyTorch 2.13 runs nn.RNN and nn.GRU through mkldnn_rnn_layer, as nn.LSTM: the
-    framework's cost is one call's, whatever the sequence length; the gate GEMM runs per step."""
+def test_rnn_and_gru_run_atens_native_loop_per_step(write_model):
+    """PyTorch 2.13 runs nn.RNN and nn.GRU through ATen's native loop (oneDNN's RNN primitive
+    for nn.LSTM only): the input's linear once per call, then per step an addmm and the cell's
+    ATen ops, each a C++ dispatch."""
     gru = ax.network(write_model("""
         name = "gru"
         input_shape = [8]
@@ -177,14 +179,29 @@ def test_rnn_and_gru_run_onednns_rnn_primitive_with_setup_once_per_call(write_mo
         type = "gru"
         hidden_size = 8
     """), weights="none")
-    for net, kind in ((ax.network("rnn-hello"), "rnn"), (gru, "gru")):
+    for net, kind, hidden in ((ax.network("rnn-hello"), "rnn", None), (gru, "gru", 8)):
         short, long = (CPU(ONE).run(net, batch=2, seq_len=steps) for steps in (4, 8))
-        cell = next(op for op in long.layers if op.kernel.startswith("onednn brgemm"))
-        assert cell.kernel.startswith(f"onednn brgemm {kind}")
-        assert cell.time[Category.FRAMEWORK] == pytest.approx(
-            seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.RNN_SETUP_CYCLES))
-        first = next(op for op in short.layers if op.kernel.startswith("onednn brgemm"))
-        assert cell.time[Category.COMPUTE] == pytest.approx(2 * first.time[Category.COMPUTE])
+        cells = [next(op for op in r.layers if op.kernel.startswith(f"aten {kind} cell, addmm"))
+                 for r in (short, long)]
+        per_step = fw.ATEN_CELLS[CellKind(kind)]
+        step_host = seconds(ONE, fw.ATEN_CPP_OP_CYCLES * (per_step.kernels + 1)
+                            + fw.ATEN_VIEW_OP_CYCLES * per_step.views)
+        # four more steps: four more steps' dispatches, nothing else of the framework's
+        assert cells[1].time[Category.FRAMEWORK] - cells[0].time[Category.FRAMEWORK] == \
+            pytest.approx(4 * step_host)
+        assert cells[0].time[Category.FRAMEWORK] == pytest.approx(
+            seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.RNN_FORWARD_CYCLES
+                    + fw.ATEN_VIEW_OP_CYCLES * fw.ATEN_RNN_FIXED_VIEWS
+                    + fw.ATEN_CPP_OP_CYCLES * 4) + 4 * step_host)
+        # the per-step addmm: the hidden state's GEMM through MKL, four more of them
+        rec = next(layer.recurrence for layer in lower(net, batch=2, seq_len=8).layers
+                   if layer.recurrence is not None)
+        step = fw.addmm_s(ONE, 2, rec.hidden, rec.gates.n, Precision.FP32)
+        pre = [fw.addmm_s(ONE, 2 * steps, rec.gates.k - rec.hidden, rec.gates.n,
+                          Precision.FP32) for steps in (4, 8)]
+        assert cells[1].time[Category.COMPUTE] - cells[0].time[Category.COMPUTE] == \
+            pytest.approx(4 * step[0] + pre[1][0] - pre[0][0])
+        assert hidden is None or rec.hidden == hidden
 
 
 # ---- grouped and depthwise convolutions, global pooling, the GRU ---------------------------

@@ -18,6 +18,7 @@ from accelsim.machines.results import Breakdown, Category, RunResult
 from accelsim.report.inputs import NothingToPlot, Runs, runs_of
 from accelsim.report.style import (
     CATEGORY_COLORS,
+    HEIGHT_IN,
     Palette,
     category_handles,
     finish,
@@ -141,7 +142,11 @@ def utilization(result: Runs, ax: Axes | None = None) -> Axes:
     groups = list(dict.fromkeys((net, layer) for _, _, net, layer in values))
     palette = Palette.of(runs)
     series = list(palette.colors)
-    ax = ax or new_axes(max(8.0, 3.0 + 0.5 * len(groups) * max(1, len(series)) / 3), 4.5)
+    labels = [f"{net}: {layer}" for net, layer in groups]
+    # tall enough that the upright labels (~0.065 in a character) leave the Axes room for
+    # its y label, which is centred on it
+    ax = ax or new_axes(max(8.0, 3.0 + 0.5 * len(groups) * max(1, len(series)) / 3),
+                        max(HEIGHT_IN, 3.5 + 0.065 * max(map(len, labels))))
     width = 0.8 / len(series)
     for i, (machine, precision) in enumerate(series):
         for j, (net, layer) in enumerate(groups):
@@ -154,8 +159,7 @@ def utilization(result: Runs, ax: Axes | None = None) -> Axes:
     ax.set_ylim(min(values.values()) / 2, 100 * 1.5)
     percent_axis(ax)
     # upright labels, one line each: a slot is narrower than "tpu-lstm0: lstm_5" written flat
-    ax.set_xticks(np.arange(len(groups)), [f"{net}: {layer}" for net, layer in groups],
-                  fontsize=8, rotation=90)
+    ax.set_xticks(np.arange(len(groups)), labels, fontsize=8, rotation=90)
     legend_outside(ax, palette.handles(markers=False))
     batches = sorted({r.batch for r in runs})
     at = f"batch {batches[0]}" if len(batches) == 1 else "each run's largest batch"

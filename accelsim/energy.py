@@ -3,8 +3,12 @@ static power over its time.
 
 Model (every run, every sweep point)::
 
-    dynamic = tech(nm) · [ Σ_p MACs_p · (mult_p + add_acc(p)) + vector ops · add_v(p)
-                           + on-chip bytes · SRAM/byte ]  +  DRAM bytes · DRAM/byte
+    dynamic = tech(nm) · v² · [ Σ_p MACs_p · (mult_p + add_acc(p)) + vector ops · add_v(p)
+                                + on-chip bytes · SRAM/byte
+                                + instructions · instr + register bytes · RF/byte
+                                + L1 bytes · L1/byte + L2 bytes · L2/byte ]      (CPUs, GPUs)
+              + DRAM bytes · DRAM/byte
+              + active_watts · (ρ + (1 − ρ) · utilization) · device seconds     (CPUs, GPUs)
     static  = idle_watts · seconds            (seconds: the run's end-to-end time)
     joules per inference = (dynamic + static) / batch
     ops per joule        = ops / (dynamic + static)   (ops as `RunResult.ops`: 2 per MAC)
@@ -22,43 +26,80 @@ Sources and assumptions:
   runs, whose element-wise work is on 32-bit accumulators); exp-based ones (sigmoid, tanh)
   are counted as one op too, which underprices them.
 - **SRAM per byte**: Horowitz gives a 64-bit cache access as 10 pJ (8 KB), 20 pJ (32 KB) and
-  100 pJ (1 MB); per byte is that over 8. On-chip bytes are priced at the 1 MB figure,
-  12.5 pJ/byte: the buffers the machines count (the TPU's 24 MiB Unified Buffer and 4 MiB of
-  accumulators) are megabytes, built from banks of that order.
+  100 pJ (1 MB); per byte is that over 8. The TPU's on-chip bytes are priced at the 1 MB
+  figure, 12.5 pJ/byte: its buffers (the 24 MiB Unified Buffer, 4 MiB of accumulators) are
+  megabytes, built from banks of that order.
 - **DRAM per byte**: Horowitz gives 1.3–2.6 nJ per 64-bit DRAM access; the low end over
-  8 bytes, 162.5 pJ/byte. It is not scaled by the logic node: DRAM and its interface are set
-  by the memory, not the compute die. HBM (the H100/H200/V100) costs several times less per
-  bit, so their DRAM term is an overestimate.
+  8 bytes, 162.5 pJ/byte. It is not scaled by the logic node or supply: DRAM and its
+  interface are set by the memory, not the compute die. HBM (the H100/H200/V100) costs
+  several times less per bit, so their DRAM term is an overestimate.
 - **Technology factor** `tech(nm)` = (nm / 45) · (V / 0.9 V)²: dynamic energy is C·V², with
   switched capacitance taken proportional to the feature size and V the node's nominal core
-  supply (`NOMINAL_VOLTS`, typical foundry values; an assumption). It applies to arithmetic
-  and SRAM. FinFET node names (≤ 16 nm) shrink faster than capacitance, so below 16 nm the
-  factor is optimistic.
+  supply (`NOMINAL_VOLTS`, typical foundry values; an assumption). FinFET node names
+  (≤ 16 nm) shrink faster than capacitance, so below 16 nm the factor is optimistic.
+- **Voltage and frequency** (`volts_ratio`): a part's supply is its node's nominal at its
+  nominal clock (`nominal_clock_hz`: tpu-v1's 700 MHz, each GPU preset's datasheet clock) and
+  follows the clock, V / V_nom = 1 + `VF_SLOPE` · (f / f_nom − 1) with `VF_SLOPE` = 1 — the
+  alpha-power law (Sakurai and Newton, IEEE JSSC 1990), f ∝ (V − V_t)^α / V with α ≈ 1.3 and
+  V_t ≈ V / 3, gives d ln V / d ln f ≈ 1 near nominal — held between 0.7 × nominal (SRAM
+  retention: an assumption) and 1.2 × nominal (gate-oxide reliability: an assumption).
+  Dynamic energy per event scales by v² (v = `volts_ratio`), clock-tree and idle switching
+  power by v²·f (`clock_power_ratio`), leakage by v (leakage current held fixed: an
+  assumption; it grows faster). A clock beyond 1.2 × nominal is taken to be reached by a
+  deeper pipeline at the ceiling supply; a design built for a clock sets `nominal_clock_hz`
+  with it.
+- **Instructions, registers and caches** (CPUs and GPUs, `Activity`, `EventCosts`): their
+  timing models' own counts (machines/gpu/power.py: the GEMM kernels' per-warp instruction
+  mix, one fetch and decode per warp instruction; machines/cpu/power.py: the BLIS
+  micro-kernel's loads, broadcasts and FMAs), priced at 45 nm: an instruction's fetch,
+  decode and control at Horowitz's figure for a 32-bit add instruction of a RISC core
+  (~70 pJ, less its 6 pJ register access and 0.1 pJ add: `INSTRUCTION_PJ`), register-file
+  bytes at his 8 KB SRAM figure (1.25 pJ/byte, his 6 pJ register access per 32-bit operand
+  in round numbers), L1 and shared memory at his 32 KB figure (2.5 pJ/byte), L2 and L3 at
+  his 1 MB figure (12.5 pJ/byte). SIMT pays one fetch and decode for 32 lanes (Keckler et
+  al., "GPUs and the future of parallel computing", IEEE Micro 2011), so a GPU's register
+  file, not its instruction stream, is its largest event term.
+- **Active power** (CPUs and GPUs): while a CPU or GPU runs (`device_seconds`) its clocks,
+  pipeline latches and schedulers are un-gated. Both run at their TDP at their peak
+  (Jouppi et al. 2017, Table 2: the Haswell busy at its 145 W TDP; a GPU's boost holds its
+  board limit — an assumption for GPUs), so `active_watts` at nominal is what the TDP leaves
+  over idle and the events at the fp32 peak. A share ρ = `CLOCK_NETWORK_SHARE` (0.5, an
+  assumption: Gonzalez and Horowitz, IEEE JSSC 1996, put 50–80% of a processor's energy in
+  its clock network and on-chip memories) is drawn whatever the run issues; the rest in
+  proportion to its utilization (`active_watts_at`); a clock what-if scales it by v²·f. The
+  TPU has none of this: it has no power management and no turbo (the paper's TPU draws 40 W
+  busy against its 75 W TDP), so its dynamic energy is events alone.
 - **Static power**: each spec's `idle_watts` (the power drawn with nothing to do: leakage,
   clocks, memory refresh, the interfaces) for the whole run, with its source in the spec.
   Where a spec builds its die from blocks (the TPU), `idle_watts` follows what it builds
   (`idle_watts_of`): each `Block` of the reference die's floor plan draws its area share of
   the reference's measured idle power, times how many times the reference's resources the
   design builds (array cells, buffer bytes, interface bandwidth); a clocked block's share is
-  part leakage (`leakage_fraction`, fixed by area) and part clock tree and idle switching
-  (C·V²·f: ∝ area × clock); the whole scales with the node as dynamic energy does
-  (`technology_factor`, an assumption: leakage per unit area is not modelled by node).
-  Idle power taken proportional to area is the assumption; the area shares are published
-  (the TPU's floor plan, Jouppi et al. 2017, Figure 2), the watts per share are fitted so the
-  reference design draws its measured idle power.
-  `tdp_watts` bounds the average: `Energy.tdp_fraction` above 1 means the model draws more
-  than the part can dissipate.
+  part leakage (`leakage_fraction`, ∝ v) and part clock tree and idle switching (∝ area ×
+  v² × clock); the whole scales with the node as dynamic energy does (`technology_factor`,
+  an assumption: leakage per unit area is not modelled by node). Idle power taken
+  proportional to area is the assumption; the area shares are published (the TPU's floor
+  plan, Jouppi et al. 2017, Figure 2), the watts per share are fitted so the reference
+  design draws its measured idle power. A GPU's and a CPU's idle power is the measured or
+  assumed figure of its spec (per core for CPUs), not yet built from SMs and interfaces.
+- **TDP**: the power the part's package is rated for. The TPU's follows what the spec builds
+  (its floor plan at the nominal clock and supply), a CPU's its cores; a GPU's is its
+  board's datasheet figure. A clock set above the nominal does not raise it, so
+  `Energy.tdp_fraction` above 1 means the run draws more than a part built as the spec
+  builds it is packaged to dissipate: a real part would throttle, and the run's times,
+  which assume the clock held, are optimistic.
 
-What the table leaves out: instruction fetch and decode, register files, control and wires,
-which dominate a CPU's or GPU's dynamic energy (Horowitz's point); the GPU and CPU models
-count no on-chip traffic (`OpResult.onchip_bytes` is 0 there), and their `dram_bytes` is the
-traffic their kernels stream whether or not a cache holds it. Their dynamic energy is
-therefore a floor; at small batches their energy is mostly static power over the run.
-Host transfers are not priced alike: the TPU's executor counts its PCIe reads and writes as
-off-chip traffic, so they are in its `dram_bytes` and priced at the DRAM rate (about half of
-LeNet-5's DRAM bytes at batch 64), while the GPU and CPU models keep transfers out of
-`dram_bytes`. A TPU GEMM on 16-bit activations (two passes of the 8-bit array) is priced as
-one int8 MAC per multiply-accumulate, so its arithmetic energy is underestimated about 2×.
+What is left out: control and wires beyond the active power, the CPU's out-of-order
+machinery as events (the active power carries it), packing and set-up instructions, and
+element-wise kernels' instructions beyond PyTorch's vectorized kernel's four per element.
+The GPU and CPU models' `dram_bytes` is the traffic their kernels stream whether or not a
+cache holds it. Host transfers are not priced alike: the TPU's executor counts its PCIe
+reads and writes as off-chip traffic, so they are in its `dram_bytes` and priced at the DRAM
+rate (about half of LeNet-5's DRAM bytes at batch 64), while the GPU and CPU models keep
+transfers out of `dram_bytes`. A TPU GEMM on 16-bit activations (two passes of the 8-bit
+array) is priced as one int8 MAC per multiply-accumulate, so its arithmetic energy is
+underestimated about 2×. A CPU spec prices its runs with its activity and supply only once
+it gives `activity` and `volts_ratio` (machines/cpu/power.py has the counts).
 """
 
 from __future__ import annotations
@@ -129,6 +170,44 @@ def technology_factor(process_nm: float) -> float:
     return nm / REFERENCE_NM * (nominal_volts(nm) / REFERENCE_VOLTS) ** 2
 
 
+# Supply voltage against clock (the module docstring's V–f model): V / V_nominal follows
+# f / f_nominal (`VF_SLOPE`: the alpha-power law's d ln V / d ln f near nominal), held between
+# a floor and a ceiling (assumptions: SRAM retention near 0.7 of nominal; gate-oxide
+# reliability allowing 20% overdrive).
+VF_SLOPE = 1.0
+VOLTS_FLOOR_RATIO, VOLTS_CEILING_RATIO = 0.7, 1.2
+
+
+def volts_ratio(clock_hz: float, nominal_clock_hz: float) -> float:
+    """Supply over the nominal supply at `clock_hz` for a part whose nominal clock is
+    `nominal_clock_hz`: 1 + VF_SLOPE · (f / f_nominal − 1), within [VOLTS_FLOOR_RATIO,
+    VOLTS_CEILING_RATIO]."""
+    ratio = 1.0 + VF_SLOPE * (clock_hz / nominal_clock_hz - 1.0)
+    return min(max(ratio, VOLTS_FLOOR_RATIO), VOLTS_CEILING_RATIO)
+
+
+def clock_power_ratio(clock_hz: float, nominal_clock_hz: float) -> float:
+    """Clock-tree and idle-switching power (C·V²·f) at `clock_hz` over the nominal clock's."""
+    return clock_hz / nominal_clock_hz * volts_ratio(clock_hz, nominal_clock_hz) ** 2
+
+
+# Share of a CPU's or GPU's active power (clocks and pipelines un-gated while it runs: the
+# `Activity.active_watts` its TDP leaves over idle and events) drawn whatever it issues —
+# the clock network; the rest (pipeline latches, operand and result wires) follows its
+# issue rate, taken as its arithmetic utilization. An assumption: Gonzalez and Horowitz
+# (IEEE JSSC 1996) put 50-80% of a processor's energy in its clock network and on-chip
+# memories (which the events price apart).
+CLOCK_NETWORK_SHARE = 0.5
+
+
+def active_watts_at(nominal_watts: float, utilization: float, clock_ratio: float) -> float:
+    """Active power at `utilization` of peak issue, `clock_ratio` (C·V²·f over nominal) times
+    `nominal_watts` × (CLOCK_NETWORK_SHARE + (1 − CLOCK_NETWORK_SHARE) · utilization):
+    `nominal_watts` at the peak and the nominal clock."""
+    u = min(max(utilization, 0.0), 1.0)
+    return nominal_watts * clock_ratio * (CLOCK_NETWORK_SHARE + (1 - CLOCK_NETWORK_SHARE) * u)
+
+
 def mac_pj(precision: Precision) -> float:
     """One MAC at 45 nm: the precision's multiply and its accumulator's add."""
     mult, add = MAC_PARTS[precision]
@@ -140,9 +219,60 @@ class EnergyPart(StrEnum):
 
     ARITHMETIC = "arithmetic"  # the GEMMs' multiply-accumulates
     VECTOR = "vector"  # element-wise and pooling ops
-    SRAM = "on-chip SRAM"
+    INSTRUCTIONS = "instructions"  # fetch, decode and issue (CPUs and GPUs)
+    REGISTERS = "register file"  # operand reads and result writes (CPUs and GPUs)
+    SRAM = "on-chip SRAM"  # buffers, caches and shared memory
     DRAM = "DRAM"
+    ACTIVE = "active clocking"  # clocks and pipelines un-gated while CPUs and GPUs run
     STATIC = "static"  # idle power over the run
+
+
+SRAM_8KB_PJ_PER_BYTE = ENERGY_45NM["sram 8KB"] / ACCESS_BYTES  # 1.25 pJ at 45 nm
+SRAM_32KB_PJ_PER_BYTE = ENERGY_45NM["sram 32KB"] / ACCESS_BYTES  # 2.5 pJ at 45 nm
+# One instruction's fetch, decode and control in a simple 45 nm RISC core, beyond its
+# operation and register accesses: Horowitz (ISSCC 2014) breaks a 32-bit add instruction's
+# ~70 pJ into an I-cache access of 25 pJ, a register-file access of 6 pJ and control for
+# the rest (the add itself 0.1 pJ); 70 − 6 − 0.1.
+INSTRUCTION_PJ = 70.0 - 6.0 - 0.1
+
+
+@dataclass(frozen=True)
+class EventCosts:
+    """Picojoules per event at 45 nm and nominal supply (scaled like arithmetic): an issued
+    instruction (a GPU's warp instruction is one), a register-file byte, an L1 or
+    shared-memory byte, an L2 or L3 byte."""
+
+    instruction_pj: float = INSTRUCTION_PJ
+    register_pj_per_byte: float = SRAM_8KB_PJ_PER_BYTE
+    l1_pj_per_byte: float = SRAM_32KB_PJ_PER_BYTE
+    l2_pj_per_byte: float = SRAM_PJ_PER_BYTE
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What a general-purpose processor's timing model counts beyond arithmetic and DRAM
+    (machines/gpu/power.py, machines/cpu/power.py): instructions issued, register-file,
+    L1/shared-memory and L2/L3 bytes, priced by `costs`; and the seconds its cores run with
+    their clocks un-gated, drawing `active_watts` beyond idle."""
+
+    costs: EventCosts
+    instructions: float = 0.0
+    register_bytes: float = 0.0
+    l1_bytes: float = 0.0
+    l2_bytes: float = 0.0
+    active_seconds: float = 0.0
+    active_watts: float = 0.0
+
+    def joules(self, scale: float) -> dict[EnergyPart, float]:
+        """Its events priced, each pJ figure times `scale` (node and supply), and the
+        active power over its seconds."""
+        c = self.costs
+        return {EnergyPart.INSTRUCTIONS: scale * self.instructions * c.instruction_pj * PJ,
+                EnergyPart.REGISTERS: scale * self.register_bytes * c.register_pj_per_byte
+                * PJ,
+                EnergyPart.SRAM: scale * (self.l1_bytes * c.l1_pj_per_byte
+                                          + self.l2_bytes * c.l2_pj_per_byte) * PJ,
+                EnergyPart.ACTIVE: self.active_watts * self.active_seconds}
 
 
 @dataclass(frozen=True)
@@ -159,13 +289,16 @@ class Block:
 
 
 def idle_watts_of(blocks: Sequence[Block], reference_watts: float, *, clock_ratio: float,
-                  leakage_fraction: float, node_ratio: float = 1.0) -> float:
+                  leakage_fraction: float, node_ratio: float = 1.0,
+                  volts_ratio: float = 1.0) -> float:
     """Idle power of a design built from `blocks` (the module docstring's model):
-    `reference_watts` × node_ratio × Σ share · scale · (λ + (1 − λ) · clock_ratio) / Σ share,
-    λ = `leakage_fraction`, clock_ratio 1 for an unclocked block. With every scale, the
-    clock and the node at the reference's, the result is `reference_watts`."""
+    `reference_watts` × node_ratio × Σ share · scale · (λ·v + (1 − λ) · clock_ratio · v²)
+    / Σ share, λ = `leakage_fraction`, v = `volts_ratio` (leakage ∝ V, clock power ∝ V²·f);
+    an unclocked block (I/O on its own supply) counts 1. With every scale, the clock, the
+    supply and the node at the reference's, the result is `reference_watts`."""
     def block_watts(b: Block) -> float:
-        clock = leakage_fraction + (1 - leakage_fraction) * clock_ratio if b.clocked else 1.0
+        clock = leakage_fraction * volts_ratio \
+            + (1 - leakage_fraction) * clock_ratio * volts_ratio ** 2 if b.clocked else 1.0
         return b.area_share * b.scale * clock
 
     total_share = sum(b.area_share for b in blocks)
@@ -189,6 +322,22 @@ class PoweredSpec(Protocol):
     def tdp_watts(self) -> float: ...
 
 
+@runtime_checkable
+class SuppliedSpec(PoweredSpec, Protocol):
+    """A spec whose supply follows its clock (`volts_ratio`: supply over nominal); a spec
+    without it is priced at its node's nominal supply."""
+
+    @property
+    def volts_ratio(self) -> float: ...
+
+
+@runtime_checkable
+class ActiveSpec(PoweredSpec, Protocol):
+    """A spec whose machine's timing model counts more than arithmetic (CPUs and GPUs)."""
+
+    def activity(self, result: CountedRun) -> Activity: ...
+
+
 @dataclass(frozen=True)
 class Energy:
     """A run's energy: joules per batch by part, the counts priced, and the spec's power."""
@@ -205,6 +354,8 @@ class Energy:
     technology_factor: float
     idle_watts: float
     tdp_watts: float
+    volts_ratio: float = 1.0  # supply over nominal: dynamic energy scales by its square
+    activity: Activity | None = None
 
     def __getitem__(self, part: EnergyPart) -> float:
         return dict(self.parts).get(part, 0.0)
@@ -236,7 +387,9 @@ class Energy:
 
     @property
     def tdp_fraction(self) -> float:
-        """Average power over the spec's TDP (above 1: more than the part can dissipate)."""
+        """Average power over the spec's TDP. Above 1: the run draws more than the package
+        of a part built as the spec builds it is rated to dissipate (a clock set above the
+        nominal does that); a real part would throttle, so its times are optimistic."""
         return self.average_watts / self.tdp_watts
 
     def fractions(self) -> dict[EnergyPart, float]:
@@ -259,10 +412,13 @@ class Energy:
 
 def energy_from_counts(spec: PoweredSpec, *, macs: Mapping[Precision, int], vector_ops: int,
                        sram_bytes: float, dram_bytes: float, seconds: float, batch: int,
-                       vector_precision: Precision | None = None) -> Energy:
-    """Price counts with `spec`'s node and idle power (the module docstring's model).
+                       vector_precision: Precision | None = None,
+                       activity: Activity | None = None) -> Energy:
+    """Price counts with `spec`'s node, supply and idle power (the module docstring's model).
     `macs` maps each precision to its multiply-accumulates; vector ops are priced in
-    `vector_precision`, by default the MACs' precision (fp32 when there are none or several)."""
+    `vector_precision`, by default the MACs' precision (fp32 when there are none or several);
+    `activity`, where the machine counts it, adds instructions, register and cache bytes and
+    active power."""
     owner = spec.name
     counts = {Precision.parse(p): int(check_number(n, f"macs[{p}]", owner=owner, integer=True,
                                                    zero_ok=True)) for p, n in macs.items()}
@@ -275,16 +431,21 @@ def energy_from_counts(spec: PoweredSpec, *, macs: Mapping[Precision, int], vect
     if vector_precision is None:
         vector_precision = next(iter(counts)) if len(counts) == 1 else Precision.FP32
     tech = technology_factor(spec.process_nm)
-    parts = {EnergyPart.ARITHMETIC: tech * sum(n * mac_pj(p) for p, n in counts.items()) * PJ,
-             EnergyPart.VECTOR: tech * vector_ops * ENERGY_45NM[VECTOR_PART[vector_precision]]
+    volts = spec.volts_ratio if isinstance(spec, SuppliedSpec) else 1.0
+    scale = tech * volts ** 2  # C·V²: the node's, then the supply over nominal
+    parts = {EnergyPart.ARITHMETIC: scale * sum(n * mac_pj(p) for p, n in counts.items()) * PJ,
+             EnergyPart.VECTOR: scale * vector_ops * ENERGY_45NM[VECTOR_PART[vector_precision]]
              * PJ,
-             EnergyPart.SRAM: tech * sram * SRAM_PJ_PER_BYTE * PJ,
-             EnergyPart.DRAM: dram * DRAM_PJ_PER_BYTE * PJ,
-             EnergyPart.STATIC: spec.idle_watts * seconds}
-    return Energy(batch, seconds, 2 * sum(counts.values()),
-                  tuple((p, j) for p, j in parts.items() if j > 0),
+             EnergyPart.SRAM: scale * sram * SRAM_PJ_PER_BYTE * PJ,
+             EnergyPart.DRAM: dram * DRAM_PJ_PER_BYTE * PJ}
+    if activity is not None:
+        for part, joules in activity.joules(scale).items():
+            parts[part] = parts.get(part, 0.0) + joules
+    parts[EnergyPart.STATIC] = spec.idle_watts * seconds
+    ordered = ((p, parts[p]) for p in EnergyPart if parts.get(p, 0.0) > 0)
+    return Energy(batch, seconds, 2 * sum(counts.values()), tuple(ordered),
                   tuple(counts.items()), vector_ops, sram, dram, spec.process_nm, tech,
-                  spec.idle_watts, spec.tdp_watts)
+                  spec.idle_watts, spec.tdp_watts, volts, activity)
 
 
 def vector_ops_of(workload: Workload) -> int:
@@ -318,6 +479,9 @@ class CountedRun(Protocol):
     def seconds(self) -> float: ...
 
     @property
+    def device_seconds(self) -> float: ...
+
+    @property
     def batch(self) -> int: ...
 
     @property
@@ -331,7 +495,8 @@ class HasSpec(Protocol):
 
 def energy_of(result: CountedRun, machine: HasSpec) -> Energy:
     """A run priced with `machine`'s spec: its MACs (ops / 2) at its precision, its vector
-    ops, the on-chip and DRAM bytes of its ops and its end-to-end seconds. Equal to
+    ops, the on-chip and DRAM bytes of its ops, its end-to-end seconds and, for a CPU or GPU,
+    the activity its timing model counts (`ActiveSpec.activity`). Equal to
     `energy_from_counts` on those counts (what the fast sweep path calls)."""
     spec = machine.spec
     if not isinstance(spec, PoweredSpec):
@@ -342,4 +507,5 @@ def energy_of(result: CountedRun, machine: HasSpec) -> Energy:
         spec, macs={result.precision: result.ops // 2}, vector_ops=result.vector_ops,
         sram_bytes=sum(op.onchip_bytes for op in result.layers),
         dram_bytes=sum(op.dram_bytes for op in result.layers), seconds=result.seconds,
-        batch=result.batch)
+        batch=result.batch,
+        activity=spec.activity(result) if isinstance(spec, ActiveSpec) else None)

@@ -217,6 +217,7 @@ class PowerFigures(NamedTuple):
     process_nm: float
     idle_watts: float
     tdp_watts: float
+    volts_ratio: float
 
 
 @lru_cache(maxsize=16384)
@@ -234,7 +235,8 @@ def _energy(spec: TPUSpec, shape: WorkloadShape, batch: int, dram_bytes: int,
     idle_watts × seconds, is the model's only term that depends on time, and the last of the
     parts it sums, so adding it to the cached parts gives the same floats as pricing the
     point afresh (tests/sweep/test_fast_tpu.py checks both against the reference)."""
-    power = PowerFigures(spec.name, spec.process_nm, spec.idle_watts, spec.tdp_watts)
+    power = PowerFigures(spec.name, spec.process_nm, spec.idle_watts, spec.tdp_watts,
+                         spec.volts_ratio)
     dynamic = _dynamic_energy(power, shape.ops, shape.vector_ops, sram_bytes, dram_bytes,
                               batch)
     static = spec.idle_watts * seconds

@@ -20,6 +20,8 @@ the datasheet's board power (per die for the K80), `idle_watts` the static power
 run. Only the K80 has a measured idle figure (Jouppi et al. 2017, Table 2: 25 W idle, 98 W
 busy, 150 W TDP per die); NVIDIA publishes none for the others, so their idle power is the
 K80 die's idle share of its TDP (25 / 150) times their TDP — an assumption, noted per preset.
+A run's instructions, register and cache bytes and active power come from power.py
+(`activity`); the supply follows `clock_hz` from `nominal_clock_hz` (`volts_ratio`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from accelsim.energy import Activity, volts_ratio
 from accelsim.errors import AccelsimError, SpecError
+from accelsim.machines.gpu.power import Run, activity_of
 from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 from accelsim.precision import Precision
 
@@ -87,15 +91,21 @@ class GPUSpec:
     process_nm: float = 5.0
     idle_watts: float = 700 * 25 / 150
     tdp_watts: float = 700.0
+    # The clock the supply is nominal at (energy.volts_ratio): 0, the default, is the spec's
+    # own clock_hz, filled in when the spec is made, so that a clock what-if moves the clock
+    # and not the nominal (the preset's datasheet clock).
+    nominal_clock_hz: float = 0.0
     source: str = ""
 
     # Overheads a what-if may remove entirely (a free launch, no cold start); idle power
     # (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
-        {"kernel_launch_s", "cold_start_cycles", "idle_watts"})
+        {"kernel_launch_s", "cold_start_cycles", "idle_watts", "nominal_clock_hz"})
 
     def __post_init__(self) -> None:
         check_spec(self)
+        if not self.nominal_clock_hz:
+            object.__setattr__(self, "nominal_clock_hz", self.clock_hz)
         for precision, _ in self.tensor_ops_per_cycle_per_sm:
             if precision not in TENSOR_PRECISIONS:
                 raise SpecError(f"{self.name}: tensor_ops_per_cycle_per_sm names "
@@ -147,6 +157,15 @@ class GPUSpec:
     @property
     def precisions(self) -> frozenset[Precision]:
         return frozenset({Precision.FP32} | {p for p, _ in self.tensor_ops_per_cycle_per_sm})
+
+    @property
+    def volts_ratio(self) -> float:
+        """Supply over nominal at `clock_hz` (`energy.volts_ratio`)."""
+        return volts_ratio(self.clock_hz, self.nominal_clock_hz)
+
+    def activity(self, result: Run) -> Activity:
+        """A run's warp instructions, register and cache bytes and active power (power.py)."""
+        return activity_of(self, result)
 
     def replace(self, **overrides: SpecValue) -> GPUSpec:
         return replace_spec(self, overrides)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from accelsim.checks import check_choice
-from accelsim.energy import Block, idle_watts_of, technology_factor
+from accelsim.energy import Block, idle_watts_of, technology_factor, volts_ratio
 from accelsim.errors import SpecError
 from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 
@@ -51,9 +51,15 @@ class TPUSpec:
     scaled by the cells, bytes or bandwidth the spec builds over tpu-v1's; the weight FIFO,
     not drawn in the figure, takes the Unified Buffer's share per byte (0.3% for its four
     64 KiB tiles) out of the unlabelled rest (wires, clock spine, pads: fixed). Clocked
-    blocks are `LEAKAGE_FRACTION` leakage and the rest clock power ∝ clock_hz; the DDR3 and
-    PCIe interfaces scale with their bandwidth, not the core clock. tpu-v1 itself draws
-    exactly its measured 28 W; a 1024×1024 array draws 140 W, at 2.8 GHz 491 W.
+    blocks are `LEAKAGE_FRACTION` leakage (∝ supply) and the rest clock power (∝ supply² ×
+    clock_hz); the DDR3 and PCIe interfaces scale with their bandwidth, not the core clock.
+    The supply follows the clock above and below `nominal_clock_hz` (`energy.volts_ratio`:
+    V ∝ f between 0.7 and 1.2 × nominal), so a clock what-if costs more per operation too.
+    tpu-v1 itself draws exactly its measured 28 W; a 1024×1024 array 140 W, tpu-v1 at
+    2.8 GHz 113 W (at the 1.2 × supply ceiling). `tdp_watts` scales the 75 W
+    (`reference_tdp_watts`) over the floor plan alike, at the nominal clock: a clock above
+    it gives no bigger package, so a run can exceed it (`Energy.tdp_fraction` > 1: TPU' at
+    1050 MHz on CNN0 draws 78 W).
     """
 
     name: str = "tpu-v1"
@@ -67,8 +73,11 @@ class TPUSpec:
     accumulator_rows: int = 4096
     pcie_bytes_per_s: float = 14 * 2**30
     process_nm: float = 28.0
+    # The clock the design's supply is nominal at (energy.volts_ratio): a `clock_hz` above it
+    # raises the supply; a design built for another clock (a deeper pipeline) sets both.
+    nominal_clock_hz: float = 700e6
     reference_idle_watts: float = 28.0
-    tdp_watts: float = 75.0
+    reference_tdp_watts: float = 75.0
     numerics: str = "fast"
     source: str = "Jouppi et al., ISCA 2017 (TPU v1)"
 
@@ -135,15 +144,32 @@ class TPUSpec:
         return tuple(Block(name, share, scales.get(name, 1.0), name not in UNCLOCKED)
                      for name, share in FLOOR_PLAN)
 
+    def _floor_plan_watts(self, reference_watts: float, clock_hz: float) -> float:
+        return idle_watts_of(self.floor_plan(), reference_watts,
+                             clock_ratio=clock_hz / TPU_V1.clock_hz,
+                             leakage_fraction=LEAKAGE_FRACTION,
+                             node_ratio=technology_factor(self.process_nm)
+                             / technology_factor(TPU_V1.process_nm),
+                             volts_ratio=volts_ratio(clock_hz, self.nominal_clock_hz))
+
+    @property
+    def volts_ratio(self) -> float:
+        """Supply over the node's nominal at `clock_hz` (`energy.volts_ratio`)."""
+        return volts_ratio(self.clock_hz, self.nominal_clock_hz)
+
     @property
     def idle_watts(self) -> float:
         """Static power of this design: `reference_idle_watts` shared over the floor plan's
-        blocks, scaled by what it builds, its clock and its node (`energy.idle_watts_of`)."""
-        return idle_watts_of(self.floor_plan(), self.reference_idle_watts,
-                             clock_ratio=self.clock_hz / TPU_V1.clock_hz,
-                             leakage_fraction=LEAKAGE_FRACTION,
-                             node_ratio=technology_factor(self.process_nm)
-                             / technology_factor(TPU_V1.process_nm))
+        blocks, scaled by what it builds, its clock and supply and its node
+        (`energy.idle_watts_of`)."""
+        return self._floor_plan_watts(self.reference_idle_watts, self.clock_hz)
+
+    @property
+    def tdp_watts(self) -> float:
+        """The package's rating for this design: `reference_tdp_watts` scaled as the floor
+        plan's idle power is, at the nominal clock and supply (what the design is built and
+        packaged for); a `clock_hz` above `nominal_clock_hz` does not raise it."""
+        return self._floor_plan_watts(self.reference_tdp_watts, self.nominal_clock_hz)
 
     def replace(self, **overrides: SpecValue) -> TPUSpec:
         return replace_spec(self, overrides)

@@ -38,7 +38,7 @@ Sources and assumptions:
   supply (`NOMINAL_VOLTS`, typical foundry values; an assumption). FinFET node names
   (≤ 16 nm) shrink faster than capacitance, so below 16 nm the factor is optimistic.
 - **Voltage and frequency** (`volts_ratio`): a part's supply is its node's nominal at its
-  nominal clock (`nominal_clock_hz`: tpu-v1's 700 MHz, each GPU preset's datasheet clock) and
+  nominal clock (`nominal_clock_hz`: tpu-v1's 700 MHz, each GPU and CPU preset's clock) and
   follows the clock, V / V_nom = 1 + `VF_SLOPE` · (f / f_nom − 1) with `VF_SLOPE` = 1 — the
   alpha-power law (Sakurai and Newton, IEEE JSSC 1990), f ∝ (V − V_t)^α / V with α ≈ 1.3 and
   V_t ≈ V / 3, gives d ln V / d ln f ≈ 1 near nominal — held between 0.7 × nominal (SRAM
@@ -98,8 +98,7 @@ reads and writes as off-chip traffic, so they are in its `dram_bytes` and priced
 rate (about half of LeNet-5's DRAM bytes at batch 64), while the GPU and CPU models keep
 transfers out of `dram_bytes`. A TPU GEMM on 16-bit activations (two passes of the 8-bit
 array) is priced as one int8 MAC per multiply-accumulate, so its arithmetic energy is
-underestimated about 2×. A CPU spec prices its runs with its activity and supply only once
-it gives `activity` and `volts_ratio` (machines/cpu/power.py has the counts).
+underestimated about 2×.
 """
 
 from __future__ import annotations

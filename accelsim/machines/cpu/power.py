@@ -22,7 +22,8 @@ scheduling and retirement cost more, which the active power carries.
 Active power: a Haswell under a full load draws its TDP (Jouppi et al. 2017, Table 2: busy
 145 W = TDP; turbo fills the envelope), so the power that is neither idle nor events is
 `tdp − idle − events at the FMA peak` (`nominal_active_watts`), drawn over the run's compute
-time (`device_seconds`) as energy.active_watts_at shares it by utilization.
+time (`device_seconds`) as energy.active_watts_at shares it by utilization; a clock what-if
+scales it as C·V²·f.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from accelsim.energy import Activity, EventCosts, active_watts_at, mac_pj, technology_factor
+from accelsim.energy import (
+    Activity,
+    EventCosts,
+    active_watts_at,
+    clock_power_ratio,
+    mac_pj,
+    technology_factor,
+)
 from accelsim.precision import Precision
 
 if TYPE_CHECKING:
@@ -98,12 +106,13 @@ def activity_of(spec: CPUSpec, result: Run) -> Activity:
         * LOAD_REGISTER_BYTES_PER_LANE,
         l1_bytes=totals[2] + 2 * result.vector_ops * LANE_BYTES, l2_bytes=totals[3],
         active_seconds=float(result.device_seconds),
-        active_watts=active_watts_at(nominal_active_watts(spec), result.utilization, 1.0))
+        active_watts=active_watts_at(nominal_active_watts(spec), result.utilization,
+                                     clock_power_ratio(spec.clock_hz, spec.nominal_clock_hz)))
 
 
 def peak_event_watts(spec: CPUSpec) -> float:
-    """Arithmetic and events with every core's FMA pipes full (fp32), at the spec's clock."""
-    macs_per_s = spec.fp32_peak_flops / 2
+    """Arithmetic and events with every core's FMA pipes full (fp32), at the nominal clock."""
+    macs_per_s = spec.fp32_peak_flops / 2 * spec.nominal_clock_hz / spec.clock_hz
     inst, regs, l1, l2 = events_per_mac(spec, Precision.FP32)
     c = CPU_COSTS
     pj = mac_pj(Precision.FP32) + inst * c.instruction_pj + regs * c.register_pj_per_byte \

@@ -29,8 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from accelsim.energy import Activity, volts_ratio
 from accelsim.errors import SpecError
 from accelsim.ir import VectorKind
+from accelsim.machines.cpu.power import Run, activity_of
 from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 from accelsim.precision import Precision
 
@@ -95,15 +97,20 @@ class CPUSpec:
     process_nm: float = 7.0
     tdp_watts_per_core: float = 280 / 64
     idle_watts_per_core: float = 280 / 64 * 41 / 145
+    # The clock the supply is nominal at (energy.volts_ratio): 0, the default, is the spec's
+    # own clock_hz, filled in when the spec is made, so a clock what-if moves the supply.
+    nominal_clock_hz: float = 0.0
     source: str = ""
 
     # Overheads a what-if may remove entirely; idle power (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
         {"call_overhead_s", "thread_sync_s", "page_fault_s", "idle_watts_per_core",
-         "mkl_fma_efficiency"})
+         "mkl_fma_efficiency", "nominal_clock_hz"})
 
     def __post_init__(self) -> None:
         check_spec(self)
+        if not self.nominal_clock_hz:
+            object.__setattr__(self, "nominal_clock_hz", self.clock_hz)
         for name in ("fma_efficiency", "fma_efficiency_all_cores", "mkl_fma_efficiency"):
             if getattr(self, name) > 1:
                 raise SpecError(f"{self.name}: {name} = {getattr(self, name)!r} must be a "
@@ -123,6 +130,15 @@ class CPUSpec:
     @property
     def tdp_watts(self) -> float:
         return self.cores * self.tdp_watts_per_core
+
+    @property
+    def volts_ratio(self) -> float:
+        """Supply over nominal at `clock_hz` (`energy.volts_ratio`)."""
+        return volts_ratio(self.clock_hz, self.nominal_clock_hz)
+
+    def activity(self, result: Run) -> Activity:
+        """A run's instructions, register and cache bytes and active power (power.py)."""
+        return activity_of(self, result)
 
     @property
     def memory_bytes_per_s(self) -> float:

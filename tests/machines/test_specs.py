@@ -88,7 +88,13 @@ def outputs(machine: Machine) -> list[Any]:
     return seen
 
 
+# Fields whose 0 means "as another field" (mkl_fma_efficiency: as fma_efficiency): set.
+UNSET = {"mkl_fma_efficiency": [0.3]}
+
+
 def perturbations(value: Any, field: str = "") -> list[Any]:
+    if field in UNSET and not value:
+        return UNSET[field]
     if field in CHOICES:  # a setting named from a list: every other choice
         return [choice for choice in CHOICES[field] if choice != value]
     if isinstance(value, bool):

@@ -114,9 +114,10 @@ IM2COL_CYCLES_PER_VECTOR = 1.0  # im2col copies a vector of the columns buffer p
 ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
 PAGE_BYTES = 4096
 INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
-DW_UR_W = 4  # oneDNN's depthwise kernel (jit_uni_dw_conv): output pixels in registers per
-#              channel vector, its taps' FMAs one chain each (assumed from the kernel's
-#              blocking; no depthwise layer was measured)
+# oneDNN's depthwise kernel (jit_uni_dw_conv_fwd_kernel_f32::init_conf): `ur_w` output pixels
+# × `nb_ch_blocking` channel vectors in registers, by ISA (avx512: 6 × 4, avx2: 4 × 3); each
+# FMA reads its input vector from memory, so two load ports cap it at two FMAs a cycle too.
+DW_BLOCKING = {16: (6, 4), 8: (4, 3)}
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,7 @@ def slow_conv2d(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
     unfold = seconds(spec, columns / spec.simd_lanes * IM2COL_CYCLES_PER_VECTOR) \
         if columns else 0.0
     unfold = max(unfold, stream_s(spec, 2 * columns * FLOAT, 1)) if columns else 0.0
-    kernel, other, _ = gemm_s(one_core(spec), op.n, op.k, pixels, precision)
+    kernel, other, _ = addmm_s(one_core(spec), pixels, op.k, op.n, precision)
     out = op.m * op.n * FLOAT
     cost = Cost({Category.COMPUTE: kernel * per_thread * op.count,
                  Category.MEMORY_STALL: ((other + unfold) * per_thread
@@ -353,8 +354,10 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
     batch = op.m // out_pixels
     if g.depthwise:
         oc_vectors = math.ceil(out_c / lanes)
-        units = batch * g.out_hw[0] * oc_vectors
-        accumulators: float = min(g.out_hw[1], DW_UR_W)
+        ur_w, ch_blocks = DW_BLOCKING[16 if lanes >= 16 else 8]
+        ch_blocking = min(oc_vectors, ch_blocks)
+        units = batch * g.out_hw[0] * math.ceil(oc_vectors / ch_blocking)
+        accumulators: float = min(g.out_hw[1], ur_w) * ch_blocking
         fmas = op.m * g.kernel[0] * g.kernel[1] * oc_vectors
     else:
         group_vectors = math.ceil(op.n / lanes)

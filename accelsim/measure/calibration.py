@@ -25,7 +25,9 @@ from accelsim.errors import AccelsimError
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.measure import host
 
-SCHEMA = 2  # 2: thread_sync_s measured per worker thread (files of schema 1 are measured again)
+# 2: thread_sync_s measured per worker thread; 3: page_fault_s on 4 KiB pages and PyTorch's
+# BLAS rate (mkl_fma_efficiency) where PyTorch is installed (older files are measured again)
+SCHEMA = 3
 FILE_NAME = "cpu-host.json"
 Note = Callable[[str], None]
 

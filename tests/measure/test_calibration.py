@@ -75,8 +75,8 @@ def test_a_calibration_by_an_older_method_is_measured_again(tmp_path, monkeypatc
 @pytest.mark.parametrize("content, message", [
     (b"", "unreadable"), (b"\xff\xfe not utf-8", "unreadable"), (b"{\"schema\": 1}", "not an"),
     (b"[1, 2]", "not an"),
-    (b"{\"schema\": 2, \"spec\": {\"cores\": 2.5}}", "calibration file"),
-    (b"{\"schema\": 2, \"spec\": {\"warp_count\": 3}}", "unknown field"),
+    (b"{\"schema\": 3, \"spec\": {\"cores\": 2.5}}", "calibration file"),
+    (b"{\"schema\": 3, \"spec\": {\"warp_count\": 3}}", "unknown field"),
 ])
 def test_damaged_calibration_files_are_named(tmp_path, content, message):
     path = tmp_path / "bad.json"

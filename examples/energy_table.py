@@ -10,7 +10,7 @@ accelsim/measure/data), so the table does not depend on the machine that prints 
 from __future__ import annotations
 
 import accelsim as ax
-from accelsim.machines.presets import HOST, build
+from accelsim.machines.presets import HOST, build_host
 from accelsim.machines.results import RunResult
 from accelsim.measure.recorded import read, spec_of
 
@@ -20,7 +20,9 @@ BATCHES = (1, 64)
 
 def machine(name: str) -> ax.Machine:
     if name == HOST:
-        return build(HOST, host_spec=spec_of(read(RECORDED_HOST)))
+        spec = spec_of(read(RECORDED_HOST))
+        assert spec is not None
+        return build_host(spec, {})
     return ax.machine(name)
 
 

@@ -5,8 +5,10 @@ then run the packed kernel.
 
 Timing model of one call, `m` rows × `k` inputs × `n` outputs, weights k·n floats:
 
-- GEMV (m = 1): k·n · max(`GEMV_CYCLES_PER_WEIGHT`, 4 B / bandwidth of the level that holds
-  the weights): a dot product per output, reduction-bound in cache, streaming-bound beyond.
+- GEMV (m = 1): k·n · max(cycles per weight, 4 B / bandwidth of the level that holds the
+  weights): a dot product per output, `GEMV_CYCLES_PER_WEIGHT` with the weights in L2 (one
+  thread), `GEMV_BEYOND_L2_CYCLES_PER_WEIGHT` beyond (every thread a band of the outputs),
+  and no faster than the shared DRAM where the weights live there.
 - GEMM (m ≥ 2): packing k·n · `PACK_BYTES_PER_WEIGHT` / bandwidth (read the weights, write the
   packed copy, its write-allocate read, the kernel's read of it), on the calling thread, plus
   m·k·n FMAs at the host's MKL rate: `fma_pipes × simd_lanes × spec.mkl_efficiency` per
@@ -38,6 +40,9 @@ from accelsim.machines.cpu.spec import CPUSpec
 
 GEMV_CYCLES_PER_WEIGHT = 0.25  # MKL's transposed SGEMV in cache: a dot product per output
 #                                (fit: the even row nn.Linear(784, 256) at batch 1, 21.1 µs)
+GEMV_BEYOND_L2_CYCLES_PER_WEIGHT = 0.59  # the same streaming weights from beyond L2, per core
+#                                         (fit: the even row nn.Linear(4096, 1024) at batch 1,
+#                                         one thread, 688.8 µs; 0.37-0.64 in the F.linear grid)
 PACK_BYTES_PER_WEIGHT = 16  # read 4 + write 4 + write-allocate 4 + the kernel's read 4
 
 
@@ -72,8 +77,10 @@ def addmm(spec: CPUSpec, m: int, k: int, n: int, int8_scale: float = 1.0) -> Mkl
     faster on 2 threads than on 1 on the Zen 4 host."""
     weights = k * n * FLOAT
     if m == 1:
-        threads = 1 if k * n * FLOAT <= spec.l2_bytes else spec.cores
-        per_weight = max(GEMV_CYCLES_PER_WEIGHT / threads,
+        in_l2 = weights <= spec.l2_bytes
+        threads = 1 if in_l2 else spec.cores
+        per_core = GEMV_CYCLES_PER_WEIGHT if in_l2 else GEMV_BEYOND_L2_CYCLES_PER_WEIGHT
+        per_weight = max(per_core / threads,
                          FLOAT / weights_bytes_per_cycle(spec, weights, threads))
         return MklCall(0.0, k * n * per_weight / spec.clock_hz, threads)
     vectors = math.ceil(n / spec.simd_lanes)

@@ -18,8 +18,11 @@ def test_batch_one_is_a_gemv_streaming_the_weights_once():
     call = mkl.addmm(HOST, 1, 256, 256)  # 256 KiB of weights: in L2
     assert call.kernel_s == 0
     assert call.memory_s == pytest.approx(256 * 256 * mkl.GEMV_CYCLES_PER_WEIGHT / 3e9)
-    big = mkl.addmm(HOST, 1, 4096, 2048)  # 32 MiB: beyond half of L3, DRAM's 8 B/cycle
-    assert big.memory_s == pytest.approx(4096 * 2048 * 4 / 24e9)
+    big = mkl.addmm(HOST, 1, 4096, 2048)  # 32 MiB: beyond L2, at MKL's streaming rate
+    assert big.memory_s == pytest.approx(
+        4096 * 2048 * mkl.GEMV_BEYOND_L2_CYCLES_PER_WEIGHT / 3e9)
+    slow_dram = HOST.replace(dram_bytes_per_s=6e9)  # 2 B/cycle: the shared DRAM bounds it
+    assert mkl.addmm(slow_dram, 1, 4096, 2048).memory_s == pytest.approx(4096 * 2048 * 4 / 6e9)
 
 
 def test_rows_pack_the_whole_weight_matrix_then_run_the_kernel_at_the_mkl_rate():

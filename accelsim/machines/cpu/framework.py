@@ -480,8 +480,8 @@ def elementwise(spec: CPUSpec, op: Vector, precision: Precision) -> OpResult:
 
 
 def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
-    """nn.LSTM, nn.GRU and nn.RNN through oneDNN's brgemm RNN primitive (aten mkldnn_rnn_layer:
-    PyTorch 2.13 runs all three there on the CPU; ONEDNN_VERBOSE shows `rnn,brgemm` for each):
+    """nn.LSTM through oneDNN's brgemm RNN primitive (aten mkldnn_rnn_layer; ONEDNN_VERBOSE on
+    PyTorch 2.13 shows `rnn,brgemm` for nn.LSTM only, nn.GRU and nn.RNN run `aten_rnn`):
     setup and weight reorders once, then per step the gate GEMM, the fused cell and the
     step's loop, one parallel region each (on the 2-vCPU Zen 4 host a step's region costs
     less than `region_s`: nn.LSTM(64, 64) at batch 1 ran 32 steps no slower on 2 threads than

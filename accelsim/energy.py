@@ -71,7 +71,7 @@ Sources and assumptions:
   busy against its 75 W TDP), so its dynamic energy is events alone.
 - **Static power**: each spec's `idle_watts` (the power drawn with nothing to do: leakage,
   clocks, memory refresh, the interfaces) for the whole run, with its source in the spec.
-  Where a spec builds its die from blocks (the TPU), `idle_watts` follows what it builds
+  Where a spec builds its die from blocks (the TPU, GPUs), `idle_watts` follows what it builds
   (`idle_watts_of`): each `Block` of the reference die's floor plan draws its area share of
   the reference's measured idle power, times how many times the reference's resources the
   design builds (array cells, buffer bytes, interface bandwidth); a clocked block's share is
@@ -80,11 +80,14 @@ Sources and assumptions:
   an assumption: leakage per unit area is not modelled by node). Idle power taken
   proportional to area is the assumption; the area shares are published (the TPU's floor
   plan, Jouppi et al. 2017, Figure 2), the watts per share are fitted so the reference
-  design draws its measured idle power. A GPU's and a CPU's idle power is the measured or
-  assumed figure of its spec (per core for CPUs), not yet built from SMs and interfaces.
+  design draws its measured idle power. A GPU builds its die alike (machines/gpu/power.py:
+  SM SRAM and lanes, L2, memory interface, host links, fixed blocks; assumed shares), from
+  each preset's own idle figure at its own design; a CPU's idle power is its spec's figure
+  per core.
 - **TDP**: the power the part's package is rated for. The TPU's follows what the spec builds
   (its floor plan at the nominal clock and supply), a CPU's its cores; a GPU's is its
-  board's datasheet figure. A clock set above the nominal does not raise it, so
+  board's datasheet figure (a GPU what-if whose idle power and peak events exceed it gets no
+  active power: machines/gpu/power.py). A clock set above the nominal does not raise it, so
   `Energy.tdp_fraction` above 1 means the run draws more than a part built as the spec
   builds it is packaged to dissipate: a real part would throttle, and the run's times,
   which assume the clock held, are optimistic.

@@ -422,3 +422,92 @@ def test_a_bigger_or_faster_tpu_trades_energy_for_throughput():
         net, batch=8)
     assert big.seconds < base.seconds
     assert big.joules_per_inference > base.joules_per_inference
+
+
+# Each GPU preset's idle figure before its idle power followed its floor plan: the K80 die's
+# measured 25 W, the others the K80's idle share of their TDP (gpu/spec.py).
+GPU_IDLE_WATTS = {"gpu-h200": 700 / 6, "gpu-h100": 700 / 6, "gpu-a100": 400 / 6,
+                  "gpu-v100": 300 / 6, "gpu-p100": 300 / 6, "gpu-t4": 70 / 6, "gpu-k80": 25.0,
+                  "gpu-8800gtx": 155 / 6}
+# gpu/power.py's floor plan: SM SRAM, SM lanes and control, L2, memory interface; the
+# memory, host and misc I/O interfaces (0.12 + 0.06 + 0.04) keep their links' pace.
+SM_SRAM, SM_LANES, L2, MEMORY = 0.18, 0.42, 0.10, 0.12
+GPU_CLOCKED = 1 - 0.12 - 0.06 - 0.04
+
+
+def test_gpu_presets_are_all_listed():
+    assert set(GPU_IDLE_WATTS) == {p for p in ax.presets() if p.startswith("gpu-")}
+
+
+@pytest.mark.parametrize("preset", sorted(GPU_IDLE_WATTS))
+def test_every_gpu_preset_idles_at_its_reference_watts_at_its_defaults(preset):
+    spec = ax.machine(preset).spec
+    plan = spec.floor_plan()
+    assert sum(b.area_share for b in plan) == pytest.approx(1.0)
+    assert all(b.scale == pytest.approx(1.0) for b in plan)
+    assert spec.idle_watts == pytest.approx(spec.reference_idle_watts) \
+        == pytest.approx(GPU_IDLE_WATTS[preset])
+
+
+def _gpu_idle(preset="gpu-h100", **overrides):
+    return ax.machine(preset, **overrides).spec.idle_watts
+
+
+@pytest.mark.parametrize("preset", ["gpu-h100", "gpu-k80", "gpu-8800gtx"])
+def test_gpu_idle_power_follows_its_sms_l2_and_memory_interface(preset):
+    watts, spec = GPU_IDLE_WATTS[preset], ax.machine(preset).spec
+    # twice the SMs: both SM blocks twice over
+    assert _gpu_idle(preset, sm_count=2 * spec.sm_count) == pytest.approx(
+        watts * (1 + SM_SRAM + SM_LANES))
+    assert _gpu_idle(preset, dram_bytes_per_s=2 * spec.dram_bytes_per_s) == pytest.approx(
+        watts * (1 + MEMORY))
+    assert _gpu_idle(preset, l2_bytes=2 * spec.l2_bytes) == pytest.approx(watts * (1 + L2))
+    assert _gpu_idle(preset, fp32_lanes_per_sm=2 * spec.fp32_lanes_per_sm) == pytest.approx(
+        watts * (1 + SM_LANES))
+    # the SM SRAM is its 32-bit registers and its L1/shared-memory SRAM
+    sram = 4 * spec.registers_per_sm + spec.l1_bytes_per_sm
+    assert _gpu_idle(preset, registers_per_sm=2 * spec.registers_per_sm) == pytest.approx(
+        watts * (1 + SM_SRAM * 4 * spec.registers_per_sm / sram))
+
+
+def test_an_h100_with_twice_the_sms_idles_at_187_watts():
+    assert _gpu_idle(sm_count=264) == pytest.approx(700 / 6 * 1.6) == pytest.approx(186.7,
+                                                                                   abs=0.1)
+    # the H100 is built from the H200's spec, but idles at its own design: its 50 MiB of L2
+    # and 3.35 TB/s are its reference, not scaled down from the H200's 60 MiB and 4.8 TB/s
+    h100 = ax.machine("gpu-h100").spec
+    assert (h100.reference_l2_bytes, h100.reference_dram_bytes_per_s) == (50 * 2**20, 3.35e12)
+
+
+def test_gpu_idle_power_follows_the_clock_and_supply_as_the_tpus():
+    clock = ax.machine("gpu-h100").spec.clock_hz
+    watts = GPU_IDLE_WATTS["gpu-h100"]
+    for ratio, volts in ((1.1, 1.1), (2.0, 1.2), (0.8, 0.8)):  # 1.2: the supply's ceiling
+        assert _gpu_idle(clock_hz=ratio * clock) == pytest.approx(watts * (
+            1 - GPU_CLOCKED + GPU_CLOCKED * (0.3 * volts + 0.7 * ratio * volts**2)))
+    # a design built for the faster clock: nominal supply, clock power × clock
+    assert _gpu_idle(clock_hz=1.2 * clock, nominal_clock_hz=1.2 * clock) == pytest.approx(
+        watts * (1 + GPU_CLOCKED * 0.7 * 0.2))
+    assert _gpu_idle(process_nm=3) == pytest.approx(
+        watts * technology_factor(3) / technology_factor(5))
+
+
+def test_gpu_active_power_is_clamped_where_a_what_if_leaves_the_board_nothing():
+    """Active power is what the board's TDP leaves over idle and the peak's events; a T4 with
+    twice its SMs idles at 18.7 W and needs 52 W of events at its peak: nothing over of its
+    70 W, so no active power rather than a negative one."""
+    t4 = ax.machine("gpu-t4").spec
+    assert gpu_power.nominal_active_watts(t4) == pytest.approx(
+        70 - 70 / 6 - gpu_power.peak_event_watts(t4))
+    big = ax.machine("gpu-t4", sm_count=80)
+    assert big.spec.idle_watts == pytest.approx(70 / 6 * 1.6)
+    assert 70 - big.spec.idle_watts - gpu_power.peak_event_watts(big.spec) < 0
+    assert gpu_power.nominal_active_watts(big.spec) == 0.0
+    e = big.run(load_network("tpu-cnn0", weights="none"), batch=8).energy
+    assert e[EnergyPart.ACTIVE] == 0.0 and e.dynamic_joules > 0
+    assert e.static_joules == pytest.approx(big.spec.idle_watts * e.seconds)
+    # an H100 with twice the SMs keeps some: 700 − 187 − twice the peak's events
+    h100 = ax.machine("gpu-h100", sm_count=264).spec
+    assert gpu_power.nominal_active_watts(h100) == pytest.approx(
+        700 - 700 / 6 * 1.6 - 2 * gpu_power.peak_event_watts(ax.machine("gpu-h100").spec))
+    assert gpu_power.nominal_active_watts(h100) > 0

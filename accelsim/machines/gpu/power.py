@@ -35,7 +35,37 @@ is neither idle nor events is `tdp − idle − events at the fp32 peak` (`nomin
 the events of the menu's largest SIMT tile at every lane's FMA each cycle, at the nominal
 clock). A run draws its clock network's share of it whatever it issues and the rest in
 proportion to its utilization (`energy.active_watts_at`), and a clock what-if scales it as
-C·V²·f (`energy.clock_power_ratio`).
+C·V²·f (`energy.clock_power_ratio`). The TDP is the board's datasheet figure whatever the
+spec builds, while idle power and the peak's events follow the design (spec.py's floor plan),
+so a what-if that builds more (a T4 with twice its SMs: 18.7 W idle and 52 W of events at
+the peak against its 70 W board) can leave nothing over: the active power is then clamped
+at 0 rather than scaled, and such a run shows `Energy.tdp_fraction` above 1 (the board could
+not hold its clock; its times are optimistic), as a TPU clocked past its package does.
+
+Static power (`floor_plan_of`, `idle_watts_from`): each preset's idle figure
+(`reference_idle_watts`, spec.py) at its own design, shared over the die's floor plan
+(`FLOOR_PLAN`, shares of its area; one plan for every preset, an assumption for the older,
+smaller dies). NVIDIA publishes no area breakdown. Annotated die shots (GP100's, shown at
+Hot Chips 28; GA100's, GA102's and GH100's, annotated by others) show the SM array as most
+of a big data-centre die, the L2 slices as a band across its middle and the HBM or GDDR
+PHYs, NVLink and PCIe along its edges, a small part of it; the shares are the commonly
+quoted round figures for such a die, taken as assumptions: SMs 60%, L2 10%, memory
+interface (controllers and PHYs) 12%, PCIe, NVLink and the host interface 6%, and 12% that
+no spec field scales (crossbar and GPC front ends 8%; video, display and misc I/O 4%). The
+SM array is split by what a spec says of an SM. Its SRAM — the register file
+(`registers_per_sm` × 4 bytes) and the L1/shared-memory SRAM (`l1_bytes_per_sm`) — is 18%
+of the die (30% of an SM; an assumption), scaled by `sm_count` × those bytes. The rest of
+the SM (FP32, INT32 and FP64 lanes, tensor cores, schedulers, load/store and texture units:
+42%) is scaled by `sm_count` × `fp32_lanes_per_sm`, taken as the SM's width: its other units
+are assumed to grow with it, and a what-if on `tensor_ops_per_cycle_per_sm` alone leaves
+idle power as it is. L2 scales with `l2_bytes`, the memory interface with
+`dram_bytes_per_s`; no GPU spec field gives the host or NVLink bandwidth (the runtime's
+host_* rates are the software path's), so that block is fixed. Each block's scale is what
+the spec builds over its reference design (`GPUSpec.design` over the `reference_*` fields).
+Clocked blocks are `LEAKAGE_FRACTION` leakage (∝ supply) and the rest clock power
+(∝ supply² × clock, from `reference_clock_hz`); the memory, host and misc I/O interfaces run
+at their links' pace; the node scales the whole as it does dynamic energy
+(`energy.technology_factor`), as the TPU's (energy.py's module docstring).
 """
 
 from __future__ import annotations
@@ -46,11 +76,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from accelsim.energy import (
     Activity,
+    Block,
     EventCosts,
     active_watts_at,
     clock_power_ratio,
+    idle_watts_of,
     mac_pj,
     technology_factor,
+    volts_ratio,
 )
 from accelsim.machines.gpu.kernels import SIMT_MENU, TENSOR_MENU, TileConfig, warp_program
 from accelsim.precision import Precision
@@ -65,6 +98,21 @@ GEMV_LANE_INSTRUCTIONS = 3  # an FMA and the two operands' loads per MAC
 MMA_SHAPE = (16, 8, 16)  # m16n8k16, as kernels.py's tensor-core warp program
 LEGACY_TILE = TileConfig("legacy 32x32x8", 32, 32, 8, 1, 2, 2, 80)
 _DIMS = re.compile(r"(\d+)x(\d+)x(\d+)")
+
+# The die's floor plan, share of its area by block (module docstring: assumed round figures
+# for a big data-centre GPU; no published breakdown), and the `GPUSpec.design` quantity each
+# scaled block follows.
+FLOOR_PLAN: tuple[tuple[str, float], ...] = (
+    ("SM register files and L1", 0.18), ("SM lanes and control", 0.42), ("L2", 0.10),
+    ("memory interface", 0.12), ("PCIe, NVLink and host interface", 0.06),
+    ("crossbar and front end", 0.08), ("video and misc I/O", 0.04))
+UNCLOCKED = frozenset({"memory interface", "PCIe, NVLink and host interface",
+                       "video and misc I/O"})  # I/O: their links' pace
+SCALED_BY = {"SM register files and L1": "sm_sram_bytes", "SM lanes and control": "fp32_lanes",
+             "L2": "l2_bytes", "memory interface": "dram_bytes_per_s"}
+# Share of a clocked block's idle power that is leakage (the rest is clock tree and idle
+# switching, ∝ clock): an assumption, the TPU's (machines/tpu/spec.py), at every node.
+LEAKAGE_FRACTION = 0.3
 
 
 class _Op(Protocol):
@@ -175,6 +223,26 @@ def peak_event_watts(spec: GPUSpec) -> float:
 
 def nominal_active_watts(spec: GPUSpec) -> float:
     """Un-gated SM power at the nominal clock: what the TDP leaves over idle and the peak's
-    events (module docstring), at least 0."""
+    events (module docstring), clamped at 0 where a what-if's idle and events exceed it."""
     return max(spec.tdp_watts - spec.idle_watts - peak_event_watts(spec), 0.0)
 
+
+
+def floor_plan_of(spec: GPUSpec) -> tuple[Block, ...]:
+    """The die's blocks (module docstring), each scaled by what `spec` builds over its
+    reference design."""
+    design = spec.design()
+    scales = {block: design[q] / getattr(spec, f"reference_{q}") for block, q in SCALED_BY.items()}
+    return tuple(Block(name, share, scales.get(name, 1.0), name not in UNCLOCKED)
+                 for name, share in FLOOR_PLAN)
+
+
+def idle_watts_from(spec: GPUSpec) -> float:
+    """`spec`'s static power: its `reference_idle_watts` over its floor plan at its clock,
+    supply and node (`energy.idle_watts_of`)."""
+    return idle_watts_of(floor_plan_of(spec), spec.reference_idle_watts,
+                         clock_ratio=spec.clock_hz / spec.reference_clock_hz,
+                         leakage_fraction=LEAKAGE_FRACTION,
+                         node_ratio=technology_factor(spec.process_nm)
+                         / technology_factor(spec.reference_process_nm),
+                         volts_ratio=volts_ratio(spec.clock_hz, spec.nominal_clock_hz))

@@ -17,23 +17,34 @@ H200's values for them.
 
 Power (accelsim/energy.py prices runs with it): `process_nm` is the die's node, `tdp_watts`
 the datasheet's board power (per die for the K80), `idle_watts` the static power drawn over a
-run. Only the K80 has a measured idle figure (Jouppi et al. 2017, Table 2: 25 W idle, 98 W
-busy, 150 W TDP per die); NVIDIA publishes none for the others, so their idle power is the
-K80 die's idle share of its TDP (25 / 150) times their TDP — an assumption, noted per preset.
-A run's instructions, register and cache bytes and active power come from power.py
-(`activity`); the supply follows `clock_hz` from `nominal_clock_hz` (`volts_ratio`).
+run, which follows what the spec builds from each preset's own figure at its own design
+(`reference_idle_watts`; below). Only the K80 has a measured idle figure (Jouppi et al. 2017,
+Table 2: 25 W idle, 98 W busy, 150 W TDP per die); NVIDIA publishes none for the others, so
+their reference idle power is the K80 die's idle share of its TDP (25 / 150) times their TDP
+— an assumption, noted per preset. A run's instructions, register and cache bytes and active
+power come from power.py (`activity`); the supply follows `clock_hz` from `nominal_clock_hz`
+(`volts_ratio`).
+
+Idle power follows the spec's floor plan (`GPUSpec.floor_plan`; power.py gives its shares
+and their sources, `energy.idle_watts_of` the model): every preset idles at its reference
+figure at its defaults, an H100 with twice the SMs (264) at 187 W against its 117 W. The
+`reference_*` fields hold the design that figure is at, filled in from the spec itself when
+it is made (as `nominal_clock_hz` is), so a what-if keeps its preset's and scales from it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-from accelsim.energy import Activity, volts_ratio
+from accelsim.energy import Activity, Block, volts_ratio
 from accelsim.errors import AccelsimError, SpecError
-from accelsim.machines.gpu.power import Run, activity_of
+from accelsim.machines.gpu.power import Run, activity_of, floor_plan_of, idle_watts_from
 from accelsim.machines.specs import SpecValue, check_spec, replace_spec
 from accelsim.precision import Precision
+
+REGISTER_BYTES = 4  # a 32-bit register
 
 
 @dataclass(frozen=True)
@@ -89,23 +100,37 @@ class GPUSpec:
     has_grid_sync: bool = True
     # --- power (module docstring); defaults are the H200's ---
     process_nm: float = 5.0
-    idle_watts: float = 700 * 25 / 150
     tdp_watts: float = 700.0
     # The clock the supply is nominal at (energy.volts_ratio): 0, the default, is the spec's
     # own clock_hz, filled in when the spec is made, so that a clock what-if moves the clock
     # and not the nominal (the preset's datasheet clock).
     nominal_clock_hz: float = 0.0
+    # Static power at the reference design (the preset's figure at its own defaults) and that
+    # design (`design()`): 0, the default for each reference_* below, is this spec's own,
+    # filled in when it is made, so a what-if scales idle power from its preset's design.
+    reference_idle_watts: float = 700 * 25 / 150
+    reference_clock_hz: float = 0.0
+    reference_process_nm: float = 0.0
+    reference_sm_sram_bytes: float = 0.0  # register files and L1/shared SRAM of all SMs
+    reference_fp32_lanes: float = 0.0  # of all SMs
+    reference_l2_bytes: float = 0.0
+    reference_dram_bytes_per_s: float = 0.0
     source: str = ""
 
     # Overheads a what-if may remove entirely (a free launch, no cold start); idle power
-    # (energy from the work alone).
+    # (energy from the work alone); fields whose 0 means "this spec's own".
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
-        {"kernel_launch_s", "cold_start_cycles", "idle_watts", "nominal_clock_hz"})
+        {"kernel_launch_s", "cold_start_cycles", "reference_idle_watts", "nominal_clock_hz",
+         "reference_clock_hz", "reference_process_nm", "reference_sm_sram_bytes",
+         "reference_fp32_lanes", "reference_l2_bytes", "reference_dram_bytes_per_s"})
 
     def __post_init__(self) -> None:
         check_spec(self)
         if not self.nominal_clock_hz:
             object.__setattr__(self, "nominal_clock_hz", self.clock_hz)
+        for quantity, value in self.design().items():
+            if not getattr(self, f"reference_{quantity}"):
+                object.__setattr__(self, f"reference_{quantity}", float(value))
         for precision, _ in self.tensor_ops_per_cycle_per_sm:
             if precision not in TENSOR_PRECISIONS:
                 raise SpecError(f"{self.name}: tensor_ops_per_cycle_per_sm names "
@@ -163,6 +188,28 @@ class GPUSpec:
         """Supply over nominal at `clock_hz` (`energy.volts_ratio`)."""
         return volts_ratio(self.clock_hz, self.nominal_clock_hz)
 
+    def design(self) -> dict[str, float]:
+        """What the floor plan's blocks and idle power scale with (each `reference_` field
+        holds its preset's): clock, node, the SMs' SRAM bytes and FP32 lanes, L2 bytes and
+        DRAM bandwidth."""
+        return {"clock_hz": self.clock_hz, "process_nm": self.process_nm,
+                "sm_sram_bytes": float(self.sm_count * (REGISTER_BYTES * self.registers_per_sm
+                                                        + self.l1_bytes_per_sm)),
+                "fp32_lanes": float(self.sm_count * self.fp32_lanes_per_sm),
+                "l2_bytes": float(self.l2_bytes), "dram_bytes_per_s": self.dram_bytes_per_s}
+
+    def floor_plan(self) -> tuple[Block, ...]:
+        """The die's blocks (power.py), each scaled by what this spec builds over its
+        reference design."""
+        return floor_plan_of(self)
+
+    @property
+    def idle_watts(self) -> float:
+        """Static power of this design: `reference_idle_watts` shared over the floor plan's
+        blocks, scaled by what it builds, its clock and supply and its node (power.py,
+        `energy.idle_watts_of`); the reference figure at the reference design."""
+        return idle_watts_from(self)
+
     def activity(self, result: Run) -> Activity:
         """A run's warp instructions, register and cache bytes and active power (power.py)."""
         return activity_of(self, result)
@@ -172,6 +219,15 @@ class GPUSpec:
 
 
 TENSOR_PRECISIONS = (Precision.FP16, Precision.BF16, Precision.INT8)
+# The reference design's fields (`GPUSpec.design`), not its idle figure.
+REFERENCE_FIELDS = tuple(f.name for f in dataclasses.fields(GPUSpec)
+                         if f.name.startswith("reference_") and not f.name.endswith("_watts"))
+
+
+def _as_its_own_reference(spec: GPUSpec) -> GPUSpec:
+    """`spec` (a preset made from another by `replace`) with its own design as the reference
+    its idle figure is at, rather than the other's."""
+    return spec.replace(**dict.fromkeys(REFERENCE_FIELDS, 0.0))
 
 
 K80_IDLE_SHARE = 25 / 150  # a K80 die's measured idle over its TDP (Jouppi et al. 2017, Table 2)
@@ -196,12 +252,13 @@ H200 = GPUSpec(
     tensor_ops_per_cycle_per_sm=_tensor(4096, 4096, 8192),
     # TSMC 4N (an N5-family process: 5 nm class); up to 700 W (H200 SXM product brief);
     # idle assumed K80_IDLE_SHARE of it (117 W; no published figure)
-    process_nm=5.0, tdp_watts=700.0, idle_watts=700 * K80_IDLE_SHARE,
+    process_nm=5.0, tdp_watts=700.0, reference_idle_watts=700 * K80_IDLE_SHARE,
     source="NVIDIA H200 product brief (2024), Hopper whitepaper (2022)")
-# Power as the H200: TSMC 4N, up to 700 W (H100 SXM datasheet), idle assumed.
-H100 = H200.replace(name="gpu-h100", dram_bytes_per_s=3.35e12, dram_bytes=80 * 2**30,
-                    l2_bytes=50 * 2**20,
-                    source="NVIDIA H100 SXM datasheet, Hopper whitepaper (2022)")
+# Power as the H200: TSMC 4N, up to 700 W (H100 SXM datasheet), idle assumed (the H200's
+# 117 W at the H100's own design: its HBM3 and L2 are not scaled down from the H200's).
+H100 = _as_its_own_reference(H200.replace(
+    name="gpu-h100", dram_bytes_per_s=3.35e12, dram_bytes=80 * 2**30, l2_bytes=50 * 2**20,
+    source="NVIDIA H100 SXM datasheet, Hopper whitepaper (2022)"))
 # Volta V100 SXM2: 80 SMs × 64 FP32 lanes at 1.53 GHz = 15.7 TFLOPS; 640 tensor cores
 # (8 per SM × 64 FMA × 2) = 125 TFLOPS fp16. Memory: the 16 GiB HBM2 part of the 2017
 # whitepaper (a 32 GB V100 SXM2 followed in 2018; override dram_bytes for it).
@@ -215,7 +272,7 @@ V100 = GPUSpec(
     shared_latency_cycles=20, fma_latency_cycles=4, kernel_launch_s=2.0e-6,
     tensor_ops_per_cycle_per_sm=_tensor(1024),
     # TSMC 12 nm FFN; 300 W (V100 SXM2 datasheet); idle assumed K80_IDLE_SHARE of it (50 W)
-    process_nm=12.0, tdp_watts=300.0, idle_watts=300 * K80_IDLE_SHARE,
+    process_nm=12.0, tdp_watts=300.0, reference_idle_watts=300 * K80_IDLE_SHARE,
     has_async_copy=False, source="NVIDIA Tesla V100 whitepaper (2017)")
 # One GK210 die of a Tesla K80, as the TPU paper compared: 13 SMX × 192 lanes at 560 MHz =
 # 2.8 TFLOPS, 160 GB/s, 12 GiB of GDDR5 (the board's 24 GiB is 12 per die).
@@ -230,7 +287,7 @@ K80 = GPUSpec(
     has_async_copy=False, has_grid_sync=False,
     # Jouppi et al. 2017, Table 2, per die: 28 nm, 150 W TDP (the board's 300 W over two
     # dies), 25 W measured idle (98 W measured busy)
-    process_nm=28.0, tdp_watts=150.0, idle_watts=25.0,
+    process_nm=28.0, tdp_watts=150.0, reference_idle_watts=25.0,
     source="Jouppi et al. 2017 (one K80 die); NVIDIA Tesla K80 datasheet")
 # GeForce 8800 GTX (G80, 2006): 16 SMs × 8 lanes = 128 cores at a 1.35 GHz shader clock; a MAD
 # plus a co-issued MUL per lane per cycle = 518 GFLOPS, the book's "~500 GFLOPS"; 768 MiB of
@@ -247,7 +304,7 @@ GTX8800 = GPUSpec(
     # G80 is a TSMC 90 nm die; ~155 W board power (the commonly listed figure for the 8800
     # GTX); idle assumed K80_IDLE_SHARE of it (26 W; G80 had little power gating, so its
     # real idle was likely higher)
-    process_nm=90.0, tdp_watts=155.0, idle_watts=155 * K80_IDLE_SHARE,
+    process_nm=90.0, tdp_watts=155.0, reference_idle_watts=155 * K80_IDLE_SHARE,
     source="NVIDIA GeForce 8800 GTX / G80 technical brief (2006)")
 
 # --- P100, T4, A100: datasheet presets, fitted to no timing ---
@@ -298,7 +355,7 @@ P100 = GPUSpec(
     l2_latency_cycles=234, shared_latency_cycles=24, fma_latency_cycles=6,
     kernel_launch_s=2.0e-6, has_async_copy=False,
     # TSMC 16 nm FinFET; 300 W (P100 SXM2 datasheet); idle assumed K80_IDLE_SHARE (50 W)
-    process_nm=16.0, tdp_watts=300.0, idle_watts=300 * K80_IDLE_SHARE,
+    process_nm=16.0, tdp_watts=300.0, reference_idle_watts=300 * K80_IDLE_SHARE,
     source="NVIDIA Tesla P100 whitepaper (2016) and SXM2 datasheet; Jia et al. 2018/2019 "
            "latencies; fitted to no timing")
 # Tesla T4 (TU104, compute capability 7.5), Turing whitepaper and T4 datasheet: 40 SMs × 64
@@ -320,7 +377,7 @@ T4 = GPUSpec(
     kernel_launch_s=2.0e-6, tensor_ops_per_cycle_per_sm=_tensor(1024, int8=2048),
     has_async_copy=False,
     # TSMC 12 nm FFN; 70 W (T4 datasheet); idle assumed K80_IDLE_SHARE of it (11.7 W)
-    process_nm=12.0, tdp_watts=70.0, idle_watts=70 * K80_IDLE_SHARE,
+    process_nm=12.0, tdp_watts=70.0, reference_idle_watts=70 * K80_IDLE_SHARE,
     source="NVIDIA Turing architecture whitepaper (2018), Tesla T4 datasheet; Jia et al. "
            "2019 latencies; fitted to no timing")
 # A100 SXM4 40 GB (GA100, compute capability 8.0), A100 whitepaper: 108 SMs × 64 FP32 lanes
@@ -343,7 +400,7 @@ A100 = GPUSpec(
     l2_latency_cycles=200, shared_latency_cycles=23, fma_latency_cycles=4,
     kernel_launch_s=2.0e-6, tensor_ops_per_cycle_per_sm=_tensor(2048, 2048, 4096),
     # TSMC N7; 400 W (A100 SXM4 datasheet); idle assumed K80_IDLE_SHARE of it (67 W)
-    process_nm=7.0, tdp_watts=400.0, idle_watts=400 * K80_IDLE_SHARE,
+    process_nm=7.0, tdp_watts=400.0, reference_idle_watts=400 * K80_IDLE_SHARE,
     source="NVIDIA A100 Tensor Core GPU architecture whitepaper (2020) and datasheet; "
            "Abdelkhalik et al. 2022 latencies; fitted to no timing")
 

@@ -29,7 +29,7 @@ scales it as C·V²·f.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from accelsim.energy import (
     Activity,
@@ -41,8 +41,33 @@ from accelsim.energy import (
 )
 from accelsim.precision import Precision
 
-if TYPE_CHECKING:
-    from accelsim.machines.cpu.spec import CPUSpec
+
+class CPUSpec(Protocol):
+    """What the CPU's power model reads of its spec (machines/cpu/spec.py's CPUSpec; a
+    protocol, so that the spec may import this module)."""
+
+    @property
+    def clock_hz(self) -> float: ...
+    @property
+    def nominal_clock_hz(self) -> float: ...
+    @property
+    def process_nm(self) -> float: ...
+    @property
+    def simd_lanes(self) -> int: ...
+    @property
+    def mr(self) -> int: ...
+    @property
+    def nr(self) -> int: ...
+
+    @property
+    def fp32_peak_flops(self) -> float: ...
+
+    @property
+    def idle_watts(self) -> float: ...
+
+    @property
+    def tdp_watts(self) -> float: ...
+
 
 CPU_COSTS = EventCosts()
 FMA_REGISTER_BYTES_PER_LANE = 16  # three 32-bit sources read, one result written

@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from accelsim.energy import (
     Activity,
@@ -88,8 +88,37 @@ from accelsim.energy import (
 from accelsim.machines.gpu.kernels import SIMT_MENU, TENSOR_MENU, TileConfig, warp_program
 from accelsim.precision import Precision
 
-if TYPE_CHECKING:
-    from accelsim.machines.gpu.spec import GPUSpec
+
+class GPUSpec(Protocol):
+    """What the GPU's power model reads of its spec (machines/gpu/spec.py's GPUSpec; a
+    protocol, so that the spec may import this module)."""
+
+    @property
+    def clock_hz(self) -> float: ...
+    @property
+    def nominal_clock_hz(self) -> float: ...
+    @property
+    def process_nm(self) -> float: ...
+    @property
+    def sm_count(self) -> int: ...
+    @property
+    def fp32_lanes_per_sm(self) -> int: ...
+    @property
+    def warp_size(self) -> int: ...
+    @property
+    def reference_clock_hz(self) -> float: ...
+    @property
+    def reference_idle_watts(self) -> float: ...
+    @property
+    def reference_process_nm(self) -> float: ...
+    @property
+    def tdp_watts(self) -> float: ...
+
+    @property
+    def idle_watts(self) -> float: ...
+
+    def design(self) -> dict[str, float]: ...
+
 
 GPU_COSTS = EventCosts()  # the module docstring's prices
 LANE_REGISTER_BYTES = 16  # three 32-bit source operands read, one result written

@@ -34,7 +34,7 @@ from typing import Any
 
 from accelsim.errors import AccelsimError
 from accelsim.measure import recorded
-from accelsim.measure.torch_networks import REPEATS, time_forward
+from accelsim.measure.torch_networks import REPEATS, graph_module, time_forward
 
 ROUNDS = 3
 CONV_MAX_FLOPS = 1.5e9
@@ -117,85 +117,6 @@ def _runner(case: dict[str, Any]) -> tuple[Any, Any]:
         return module, torch.randn(case["batch"], case["in"])
     module, sample = graph_module(case["net"])
     return module, torch.randn(case["batch"], *sample)
-
-
-def graph_module(network: str) -> tuple[Any, tuple[int, ...]]:
-    """(module, one sample's shape): a bundled network as torch modules, layer for layer,
-    each layer reading the layers it names (batch norm a module of its own, as eager
-    PyTorch runs it)."""
-    from torch import nn
-
-    from accelsim.nn.loader import load_network
-
-    net = load_network(network, weights="none")
-    layers = [(layer.name, sources, _torch_layer(layer, ins))
-              for (layer, ins, _), sources in zip(net.layer_io(), net.sources, strict=True)]
-
-    class Graph(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.parts = nn.ModuleList(part for _, _, part in layers)
-
-        def forward(self, x: Any) -> Any:
-            values = {"input": x}
-            for (name, sources, _), part in zip(layers, self.parts, strict=True):
-                values[name] = part(*(values[s] for s in sources))
-            return values[layers[-1][0]]
-
-    return Graph().eval(), tuple(net.sample_shape())
-
-
-def _torch_layer(layer: Any, ins: tuple[tuple[int, ...], ...]) -> Any:
-    """One layer as a torch module (`Apply` wraps functions)."""
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    class Apply(nn.Module):
-        def __init__(self, fn: Any) -> None:
-            super().__init__()
-            self.fn = fn
-
-        def forward(self, *xs: Any) -> Any:
-            return self.fn(*xs)
-
-    class Recurrent(nn.Module):
-        def __init__(self, cell: nn.Module) -> None:
-            super().__init__()
-            self.cell = cell
-
-        def forward(self, x: Any) -> Any:
-            return self.cell(x)[0]
-
-    kind, shape = layer.type_name, ins[0]
-    if kind == "conv2d":
-        top, left, bottom, right = layer.padding
-        if (top, left) != (bottom, right):
-            raise ValueError(f"{layer.name}: asymmetric padding has no nn.Conv2d equivalent")
-        return nn.Conv2d(shape[0], layer.out_channels, layer.kernel_size, layer.stride,
-                         (top, left), layer.dilation, layer.groups, bias=layer.bias)
-    if kind == "batchnorm2d":
-        return nn.BatchNorm2d(shape[0], layer.eps)
-    if kind in ("maxpool2d", "avgpool2d"):
-        pool = F.max_pool2d if kind == "maxpool2d" else F.avg_pool2d
-        size, stride = layer.kernel_size, layer.stride or layer.kernel_size
-        pad = layer.padding[:2]
-        return Apply(lambda x, p=pool, k=size, s=stride, q=pad: p(x, k, s, q))
-    if kind == "globalavgpool2d":
-        return Apply(lambda x: F.adaptive_avg_pool2d(x, 1))
-    if kind == "linear":
-        return nn.Linear(shape[-1], layer.out_features, bias=layer.bias)
-    if kind in ("lstm", "gru", "rnn"):
-        cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
-        return Recurrent(cls(shape[-1], layer.hidden_size, getattr(layer, "num_layers", 1),
-                             batch_first=True, bidirectional=layer.bidirectional))
-    functions = {"flatten": lambda x: x.flatten(1), "relu": torch.relu,
-                 "relu6": F.relu6, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-                 "softmax": lambda x: torch.softmax(x, -1), "add": torch.add,
-                 "concat": lambda *xs: torch.cat(xs, 1)}
-    if kind not in functions:
-        raise ValueError(f"{layer.name}: no PyTorch equivalent for layer type {kind!r}")
-    return Apply(functions[kind])
 
 
 def measure_here(rows: Sequence[dict[str, Any]], threads: int,

@@ -50,58 +50,94 @@ def torch_available() -> bool:
 
 
 def _torch_model(network: str) -> tuple[Any, tuple[int, ...]]:
-    """(module, one sample's shape) for a bundled or TOML network, built from its layers."""
-    import torch
+    """(module, one sample's shape) for a bundled or TOML network whose layers form a chain:
+    its layers' torch modules (`torch_layer`) in an nn.Sequential."""
     from torch import nn
 
     from accelsim.nn.loader import load_network
 
     net = load_network(network, weights="none")
-    sample = tuple(net.sample_shape())
+    modules = [torch_layer(layer, ins) for layer, ins, _ in net.layer_io()]
+    return nn.Sequential(*modules).eval(), tuple(net.sample_shape())
 
-    class Recurrent(nn.Module):
-        def __init__(self, cls: type[nn.Module], inputs: int, hidden: int) -> None:
+
+def graph_module(network: str) -> tuple[Any, tuple[int, ...]]:
+    """(module, one sample's shape): a bundled network as torch modules, layer for layer,
+    each layer reading the layers it names (batch norm a module of its own, as eager
+    PyTorch runs it)."""
+    from torch import nn
+
+    from accelsim.nn.loader import load_network
+
+    net = load_network(network, weights="none")
+    layers = [(layer.name, sources, torch_layer(layer, ins))
+              for (layer, ins, _), sources in zip(net.layer_io(), net.sources, strict=True)]
+
+    class Graph(nn.Module):
+        def __init__(self) -> None:
             super().__init__()
-            self.cell = cls(inputs, hidden, batch_first=True)
+            self.parts = nn.ModuleList(part for _, _, part in layers)
 
         def forward(self, x: Any) -> Any:
-            return self.cell(x)[0]
+            values = {"input": x}
+            for (name, sources, _), part in zip(layers, self.parts, strict=True):
+                values[name] = part(*(values[s] for s in sources))
+            return values[layers[-1][0]]
+
+    return Graph().eval(), tuple(net.sample_shape())
+
+
+def torch_layer(layer: Any, ins: tuple[tuple[int, ...], ...]) -> Any:
+    """One layer as a torch module (`Apply` wraps functions)."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
 
     class Apply(nn.Module):
         def __init__(self, fn: Any) -> None:
             super().__init__()
             self.fn = fn
 
-        def forward(self, x: Any) -> Any:
-            return self.fn(x)
+        def forward(self, *xs: Any) -> Any:
+            return self.fn(*xs)
 
-    modules: list[nn.Module] = []
-    layer: Any  # each layer type has its own fields (out_channels, hidden_size, ...)
-    for layer, in_shape, _ in net.layer_shapes():
-        kind = layer.type_name
-        if kind == "conv2d":
-            modules.append(nn.Conv2d(in_shape[0], layer.out_channels, layer.kernel_size,
-                                     layer.stride, layer.padding, bias=layer.bias))
-        elif kind in ("maxpool2d", "avgpool2d"):
-            pool = torch.max_pool2d if kind == "maxpool2d" else torch.nn.functional.avg_pool2d
-            size, stride = layer.kernel_size, layer.stride or layer.kernel_size
-            modules.append(Apply(lambda x, p=pool, k=size, s=stride: p(x, k, s)))
-        elif kind == "linear":
-            modules.append(nn.Linear(in_shape[-1], layer.out_features, bias=layer.bias))
-        elif kind == "flatten":
-            modules.append(Apply(lambda x: x.flatten(1)))
-        elif kind in ("relu", "sigmoid", "tanh"):
-            modules.append(Apply(getattr(torch, kind)))
-        elif kind == "softmax":
-            modules.append(Apply(lambda x: torch.softmax(x, -1)))
-        elif kind in ("lstm", "rnn"):
-            cls = nn.LSTM if kind == "lstm" else nn.RNN
-            for _ in range(getattr(layer, "num_layers", 1)):
-                modules.append(Recurrent(cls, in_shape[-1], layer.hidden_size))
-                in_shape = (*in_shape[:-1], layer.hidden_size)
-        else:
-            raise ValueError(f"{network}: no PyTorch equivalent for layer type {kind!r}")
-    return nn.Sequential(*modules).eval(), sample
+    class Recurrent(nn.Module):
+        def __init__(self, cell: nn.Module) -> None:
+            super().__init__()
+            self.cell = cell
+
+        def forward(self, x: Any) -> Any:
+            return self.cell(x)[0]
+
+    kind, shape = layer.type_name, ins[0]
+    if kind == "conv2d":
+        top, left, bottom, right = layer.padding
+        if (top, left) != (bottom, right):
+            raise ValueError(f"{layer.name}: asymmetric padding has no nn.Conv2d equivalent")
+        return nn.Conv2d(shape[0], layer.out_channels, layer.kernel_size, layer.stride,
+                         (top, left), layer.dilation, layer.groups, bias=layer.bias)
+    if kind == "batchnorm2d":
+        return nn.BatchNorm2d(shape[0], layer.eps)
+    if kind in ("maxpool2d", "avgpool2d"):
+        pool = F.max_pool2d if kind == "maxpool2d" else F.avg_pool2d
+        size, stride = layer.kernel_size, layer.stride or layer.kernel_size
+        pad = layer.padding[:2]
+        return Apply(lambda x, p=pool, k=size, s=stride, q=pad: p(x, k, s, q))
+    if kind == "globalavgpool2d":
+        return Apply(lambda x: F.adaptive_avg_pool2d(x, 1))
+    if kind == "linear":
+        return nn.Linear(shape[-1], layer.out_features, bias=layer.bias)
+    if kind in ("lstm", "gru", "rnn"):
+        cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
+        return Recurrent(cls(shape[-1], layer.hidden_size, getattr(layer, "num_layers", 1),
+                             batch_first=True, bidirectional=layer.bidirectional))
+    functions = {"flatten": lambda x: x.flatten(1), "relu": torch.relu,
+                 "relu6": F.relu6, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+                 "softmax": lambda x: torch.softmax(x, -1), "add": torch.add,
+                 "concat": lambda *xs: torch.cat(xs, 1)}
+    if kind not in functions:
+        raise ValueError(f"{layer.name}: no PyTorch equivalent for layer type {kind!r}")
+    return Apply(functions[kind])
 
 
 def time_forward(module: Any, x: Any, repeats: int = REPEATS) -> float:

@@ -111,7 +111,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -463,6 +463,26 @@ class _Traffic(Protocol):
 
     @property
     def onchip_bytes(self) -> int: ...
+
+
+OpT_co = TypeVar("OpT_co", covariant=True)
+
+
+class ActiveRun(Protocol[OpT_co]):
+    """What a GPU's or CPU's activity model (machines/*/power.py `activity_of`) reads of a
+    `RunResult`: its ops (of the kind the model reads) and how busy the device was."""
+
+    @property
+    def layers(self) -> Sequence[OpT_co]: ...
+
+    @property
+    def vector_ops(self) -> int: ...
+
+    @property
+    def device_seconds(self) -> float: ...
+
+    @property
+    def utilization(self) -> float: ...
 
 
 class CountedRun(Protocol):

@@ -4,6 +4,9 @@ around it."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -17,6 +20,21 @@ from accelsim.comparison import Comparison, Entry
 from accelsim.engine import compare
 from accelsim.scenario import MachineChoice, NetworkChoice, Reference, Scenario
 from accelsim.scenario.result import ReferenceRow, ScenarioResult
+
+
+def _load_plot_check():
+    """plot_check.py beside this file, importable as `plot_check` by the tests here (tests are
+    not a package: loaded by path once, before the test modules)."""
+    if "plot_check" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "plot_check", Path(__file__).with_name("plot_check.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["plot_check"] = module
+        spec.loader.exec_module(module)
+
+
+_load_plot_check()
 
 NETWORKS = ["lenet5", "lstm-char"]
 MACHINES = ["tpu-v1", "gpu-h200", "cpu-haswell-e5-2699v3"]

@@ -4,27 +4,10 @@ the bundled scenarios' plots means something."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
+import plot_check as check  # tests/report/conftest.py loads it by path
 import pytest
 from matplotlib.figure import Figure
-
-
-def _load_checker():
-    """plot_check.py beside this file (tests are not a package: loaded by path)."""
-    if "plot_check" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "plot_check", Path(__file__).with_name("plot_check.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["plot_check"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["plot_check"]
-
-
-check = _load_checker()
 
 
 def panel(width: float = 6.0, height: float = 4.0):

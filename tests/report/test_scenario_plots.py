@@ -11,13 +11,12 @@ marker (`make test-slow` and .ci/run check them).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import plot_check as check  # tests/report/conftest.py loads it by path
 import pytest
 from matplotlib.figure import Figure
 
@@ -34,18 +33,6 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 FAST = {"quickstart", "bring-your-own"}
 
 
-def _load_checker():
-    """plot_check.py beside this file (tests are not a package: loaded by path)."""
-    if "plot_check" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "plot_check", Path(__file__).with_name("plot_check.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["plot_check"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["plot_check"]
-
-
-check = _load_checker()
 
 
 def figures(path: Path) -> Iterator[tuple[str, Figure]]:

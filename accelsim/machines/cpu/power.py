@@ -28,10 +28,10 @@ scales it as C·V²·f.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Protocol
 
 from accelsim.energy import (
+    ActiveRun,
     Activity,
     EventCosts,
     active_watts_at,
@@ -84,20 +84,7 @@ class Op(Protocol):
     def precision(self) -> Precision: ...
 
 
-class Run(Protocol):
-    """What `activity_of` reads of a `RunResult`."""
-
-    @property
-    def layers(self) -> Sequence[Op]: ...
-
-    @property
-    def vector_ops(self) -> int: ...
-
-    @property
-    def device_seconds(self) -> float: ...
-
-    @property
-    def utilization(self) -> float: ...
+Run = ActiveRun[Op]  # what `activity_of` reads of a `RunResult`
 
 
 def macs_per_lane(precision: Precision) -> int:

@@ -71,10 +71,10 @@ at their links' pace; the node scales the whole as it does dynamic energy
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Protocol
 
 from accelsim.energy import (
+    ActiveRun,
     Activity,
     Block,
     EventCosts,
@@ -161,20 +161,7 @@ class _Op(Protocol):
     def dram_bytes(self) -> int: ...
 
 
-class Run(Protocol):
-    """What `activity_of` reads of a `RunResult`."""
-
-    @property
-    def layers(self) -> Sequence[_Op]: ...
-
-    @property
-    def vector_ops(self) -> int: ...
-
-    @property
-    def device_seconds(self) -> float: ...
-
-    @property
-    def utilization(self) -> float: ...
+Run = ActiveRun[_Op]  # what `activity_of` reads of a `RunResult`
 
 
 def tile_of(kernel: str) -> TileConfig | None:

@@ -324,6 +324,17 @@ class PoweredSpec(Protocol):
     def tdp_watts(self) -> float: ...
 
 
+class ClockedSpec(PoweredSpec, Protocol):
+    """A spec whose power a GPU or CPU activity model scales with its clock over the clock
+    it was designed for (machines/*/power.py)."""
+
+    @property
+    def clock_hz(self) -> float: ...
+
+    @property
+    def nominal_clock_hz(self) -> float: ...
+
+
 @runtime_checkable
 class SuppliedSpec(PoweredSpec, Protocol):
     """A spec whose supply follows its clock (`volts_ratio`: supply over nominal); a spec

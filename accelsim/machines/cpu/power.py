@@ -33,6 +33,7 @@ from typing import Protocol
 from accelsim.energy import (
     ActiveRun,
     Activity,
+    ClockedSpec,
     EventCosts,
     active_watts_at,
     clock_power_ratio,
@@ -42,31 +43,21 @@ from accelsim.energy import (
 from accelsim.precision import Precision
 
 
-class CPUSpec(Protocol):
+class CPUSpec(ClockedSpec, Protocol):
     """What the CPU's power model reads of its spec (machines/cpu/spec.py's CPUSpec; a
-    protocol, so that the spec may import this module)."""
+    protocol, so that the spec may import this module), besides its clocks and power."""
 
     @property
-    def clock_hz(self) -> float: ...
-    @property
-    def nominal_clock_hz(self) -> float: ...
-    @property
-    def process_nm(self) -> float: ...
-    @property
     def simd_lanes(self) -> int: ...
+
     @property
     def mr(self) -> int: ...
+
     @property
     def nr(self) -> int: ...
 
     @property
     def fp32_peak_flops(self) -> float: ...
-
-    @property
-    def idle_watts(self) -> float: ...
-
-    @property
-    def tdp_watts(self) -> float: ...
 
 
 CPU_COSTS = EventCosts()

@@ -77,6 +77,7 @@ from accelsim.energy import (
     ActiveRun,
     Activity,
     Block,
+    ClockedSpec,
     EventCosts,
     active_watts_at,
     clock_power_ratio,
@@ -89,33 +90,27 @@ from accelsim.machines.gpu.kernels import SIMT_MENU, TENSOR_MENU, TileConfig, wa
 from accelsim.precision import Precision
 
 
-class GPUSpec(Protocol):
+class GPUSpec(ClockedSpec, Protocol):
     """What the GPU's power model reads of its spec (machines/gpu/spec.py's GPUSpec; a
-    protocol, so that the spec may import this module)."""
+    protocol, so that the spec may import this module), besides its clocks and power."""
 
-    @property
-    def clock_hz(self) -> float: ...
-    @property
-    def nominal_clock_hz(self) -> float: ...
-    @property
-    def process_nm(self) -> float: ...
     @property
     def sm_count(self) -> int: ...
-    @property
-    def fp32_lanes_per_sm(self) -> int: ...
-    @property
-    def warp_size(self) -> int: ...
-    @property
-    def reference_clock_hz(self) -> float: ...
-    @property
-    def reference_idle_watts(self) -> float: ...
-    @property
-    def reference_process_nm(self) -> float: ...
-    @property
-    def tdp_watts(self) -> float: ...
 
     @property
-    def idle_watts(self) -> float: ...
+    def fp32_lanes_per_sm(self) -> int: ...
+
+    @property
+    def warp_size(self) -> int: ...
+
+    @property
+    def reference_clock_hz(self) -> float: ...
+
+    @property
+    def reference_idle_watts(self) -> float: ...
+
+    @property
+    def reference_process_nm(self) -> float: ...
 
     def design(self) -> dict[str, float]: ...
 

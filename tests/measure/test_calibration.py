@@ -160,3 +160,18 @@ def test_rederive_recovers_a_hosts_rates_from_its_own_gemm_timings():
     assert got.fma_efficiency_all_cores == pytest.approx(0.6, rel=0.02)
     assert got.fma_efficiency == stale.fma_efficiency
     assert host.rederive(stale, []) == stale
+
+
+def test_without_pytorch_the_mkl_rate_is_left_to_the_openblas_one(monkeypatch):
+    """`measure_mkl` times nn.Linear only where PyTorch is installed; otherwise the spec is
+    returned as it was (mkl_fma_efficiency 0: as fma_efficiency)."""
+    import importlib.util
+
+    from accelsim.machines.cpu.spec import HASWELL
+    from accelsim.measure import host
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))
+    assert host.measure_mkl(HASWELL) is HASWELL
+    assert HASWELL.mkl_efficiency == HASWELL.fma_efficiency

@@ -21,6 +21,10 @@ def test_host_detection_is_sane():
     assert spec.cores >= 1 and 0.5e9 < spec.clock_hz < 6e9
     assert spec.simd_lanes in (4, 8, 16) and spec.l1_bytes >= 16 * 1024
     assert 0.2 <= spec.fma_efficiency <= 1.0 and spec.call_overhead_s < 20e-6
+    # a 4 KiB page fault costs a fraction of a microsecond to tens of them, never the
+    # ~0.05 µs a huge page's fault spread over its 512 small pages would suggest
+    assert 0.1e-6 < spec.page_fault_s < 50e-6
+    assert spec.mkl_fma_efficiency == 0 or 0.05 < spec.mkl_fma_efficiency <= 1
 
 
 def test_live_host_gemms_within_20_percent(tmp_path):

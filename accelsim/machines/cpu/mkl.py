@@ -12,7 +12,9 @@ Timing model of one call, `m` rows × `k` inputs × `n` outputs, weights k·n fl
 - GEMM (m ≥ 2): packing k·n · `PACK_BYTES_PER_WEIGHT` / bandwidth (read the weights, write the
   packed copy, its write-allocate read, the kernel's read of it), on the calling thread, plus
   m·k·n FMAs at the host's MKL rate: `fma_pipes × simd_lanes × spec.mkl_efficiency` per
-  cycle, split over the threads MKL uses (the BLAS threshold, as blis.gemm_threads).
+  cycle, split over every core with a vector of outputs: MKL threads even small calls (on
+  the Zen 4 host F.linear of 2–8 rows × 256² weights ran no faster on 2 threads than on 1),
+  where OpenBLAS keeps calls under 262,144 MACs on one thread.
 - A threaded call costs one OpenMP region (framework.region_s).
 
 Where the weights live: L2 up to `l2_bytes`, L3 up to half of it (`blis.RESIDENT_SHARE`: a VM
@@ -35,7 +37,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE, gemm_threads
+from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE
 from accelsim.machines.cpu.spec import CPUSpec
 
 GEMV_CYCLES_PER_WEIGHT = 0.25  # MKL's transposed SGEMV in cache: a dot product per output
@@ -84,7 +86,7 @@ def addmm(spec: CPUSpec, m: int, k: int, n: int, int8_scale: float = 1.0) -> Mkl
                          FLOAT / weights_bytes_per_cycle(spec, weights, threads))
         return MklCall(0.0, k * n * per_weight / spec.clock_hz, threads)
     vectors = math.ceil(n / spec.simd_lanes)
-    threads = min(gemm_threads(spec, m, k, n), vectors)
+    threads = min(spec.cores, vectors)
     held = weights_bytes_per_cycle(spec, 2 * weights, 1)  # the weights and their packed copy
     pack = weights * PACK_BYTES_PER_WEIGHT / FLOAT / held
     fmas = m * k * vectors * spec.simd_lanes / int8_scale / threads

@@ -75,3 +75,12 @@ def test_the_host_rate_is_recovered_from_timed_linear_calls():
 
 def test_no_mkl_rate_means_the_calibrated_one():
     assert HOST.replace(mkl_fma_efficiency=0).mkl_efficiency == HOST.fma_efficiency
+
+
+def test_mkl_threads_even_small_calls_where_openblas_would_not():
+    from accelsim.machines.cpu.blis import gemm_threads
+
+    two = HOST.replace(cores=2)
+    assert gemm_threads(two, 4, 256, 256) == 1  # OpenBLAS: under 262,144 MACs, one thread
+    assert mkl.addmm(two, 4, 256, 256).threads == 2
+    assert mkl.addmm(two, 4, 256, 8).threads == 1  # a single vector of outputs

@@ -552,8 +552,7 @@ def aten_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpRe
                          + ATEN_CPP_OP_CYCLES * 4)  # input linear, stack, cat, zeros
     cost = Cost({Category.COMPUTE: pre_k + step_k * steps,
                  Category.MEMORY_STALL: pre_other + step_other * steps + stack,
-                 Category.LATENCY: (int(pre_threads > 1) + int(step_threads > 1) * steps)
-                 * region_s(spec, spec.cores),
+                 Category.LATENCY: regions * region_s(spec, spec.cores),
                  Category.FRAMEWORK: dispatch_s(spec, RNN_FORWARD_CYCLES) + fixed_host
                  + per_step_host * steps},
                 max(pre_threads, step_threads), regions)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import json
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -59,12 +60,27 @@ def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
                                  for r in fit_rows(doc, "linear") if "us_t1" in r])
 
 
+def fitted_flags(rows: Sequence[Mapping[str, Any]],
+                 group: Callable[[Mapping[str, Any]], str]) -> list[bool]:
+    """Which rows constants may be fitted on: the even rows of each group, in the file's
+    order (validation/cpu_layers.py holds the model to the odd ones)."""
+    seen: dict[str, int] = {}
+    flags = []
+    for row in rows:
+        name = group(row)
+        flags.append(seen.get(name, 0) % 2 == 0)
+        seen[name] = seen.get(name, 0) + 1
+    return flags
+
+
 def fit_rows(doc: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    """A recorded host's `layers.rows` of one kind that constants may be fitted on: the even
-    ones, in the file's order (validation/cpu_layers.py holds the model to the odd ones)."""
+    """A recorded host's `layers.rows` of one kind that constants may be fitted on
+    (`fitted_flags`, grouped by kind)."""
     layers = doc.get("layers")
-    rows = layers.get("rows", []) if isinstance(layers, dict) else []
-    return [r for r in rows if r.get("kind") == kind][::2]
+    rows = [r for r in (layers.get("rows", []) if isinstance(layers, dict) else [])
+            if r.get("kind") == kind]
+    return [r for r, fitted in zip(rows, fitted_flags(rows, lambda r: kind), strict=True)
+            if fitted]
 
 
 def recorded_hosts() -> list[str]:

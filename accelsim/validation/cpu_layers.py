@@ -76,13 +76,7 @@ def family_of(row: Mapping[str, Any]) -> str:
 
 def in_fit(rows: Sequence[Mapping[str, Any]]) -> list[bool]:
     """The rows fitted constants may be fitted on: the even rows of each family."""
-    seen: dict[str, int] = {}
-    out = []
-    for row in rows:
-        family = family_of(row)
-        out.append(seen.get(family, 0) % 2 == 0)
-        seen[family] = seen.get(family, 0) + 1
-    return out
+    return recorded.fitted_flags(rows, family_of)
 
 
 def case_name(row: Mapping[str, Any]) -> str:

@@ -43,7 +43,8 @@ def test_lstm_char_beats_unigram_statistics_on_held_out_text():
 
 
 @pytest.mark.parametrize("name", ["lenet5", "lenet5-classic", "cnn-wide", "rnn-hello",
-                                  "lstm-recall", "rnn-recall", "lstm-char"])
+                                  "lstm-recall", "rnn-recall", "lstm-char", "resnet-digits",
+                                  "gru-char"])
 def test_recorded_metrics_are_reproduced(name):
     net = ax.network(name)
     meta = read_weights_meta(net.weights_path)

@@ -63,7 +63,8 @@ def measure_call_overhead(repeats: int = 2000) -> float:
     return float(np.median(rounds))
 
 
-CALIBRATION_GEMM = (384, 384, 384)
+Shape = tuple[int, int, int]  # m, k, n
+CALIBRATION_GEMM: Shape = (384, 384, 384)
 
 
 def gemm_seconds(m: int, k: int, n: int, rounds: int = 5, threads: int | None = None) -> float:
@@ -94,7 +95,8 @@ def fma_efficiency(spec: CPUSpec, measured_s: float, threads: int,
     model runs every thread at the one-thread figure (blis.py); the all-thread one checks it
     (near the one-thread figure when the model explains the threaded run), and what it falls
     short by slows PyTorch's threaded loops (framework.py's `derate`)."""
-    ideal = predict(spec.replace(fma_efficiency=1.0, cores=threads), *shape)
+    ideal = predict(spec.replace(fma_efficiency=1.0, fma_efficiency_all_cores=1.0, cores=threads),
+                    *shape)
     rest = ideal.seconds - ideal.kernel_seconds
     return float(np.clip(ideal.kernel_seconds / max(measured_s - rest, 1e-9), 0.2, 1.0))
 
@@ -103,16 +105,34 @@ def calibrate_blas(spec: CPUSpec, one: float | None = None, everyone: float | No
                    threaded: float | None = None) -> CPUSpec:
     """The spec with the BLAS's rates measured (or computed from given timings), each after
     what it depends on: the one-thread FMA efficiency, then the cost of each worker thread
-    (`thread_sync`, whose GEMM runs at that efficiency), then the all-thread efficiency (its
-    run pays for the workers)."""
+    (`thread_sync`) and the all-thread efficiency (`settle_threads`: each threaded GEMM of the
+    model runs at the all-thread rate and pays for its workers, so each depends on the
+    other)."""
     one = one if one is not None else gemm_seconds(*CALIBRATION_GEMM, threads=1)
     spec = spec.replace(fma_efficiency=fma_efficiency(spec, one, 1))
-    if spec.cores > 1:
-        shape = thread_sync_shape(spec.cores)
-        threaded = threaded if threaded is not None else gemm_seconds(*shape)
-        spec = spec.replace(thread_sync_s=thread_sync(spec, threaded))
+    threaded = threaded if threaded is not None or spec.cores < 2 else \
+        gemm_seconds(*thread_sync_shape(spec.cores))
     everyone = everyone if everyone is not None else gemm_seconds(*CALIBRATION_GEMM)
-    return spec.replace(fma_efficiency_all_cores=fma_efficiency(spec, everyone, spec.cores))
+    sync = (thread_sync_shape(spec.cores), threaded) if threaded is not None else None
+    return settle_threads(spec, sync, (CALIBRATION_GEMM, everyone))
+
+
+SETTLE_ROUNDS = 4  # alternations of `settle_threads`: its changes shrink ~10× a round
+
+
+def settle_threads(spec: CPUSpec, sync: tuple[Shape, float] | None,
+                   square: tuple[Shape, float] | None) -> CPUSpec:
+    """`thread_sync_s` from the all-thread GEMM `sync` (shape, seconds) and
+    `fma_efficiency_all_cores` from the all-thread GEMM `square`, alternately until they
+    agree (the first from the one-thread efficiency); either is kept where its GEMM is None."""
+    spec = spec.replace(fma_efficiency_all_cores=spec.fma_efficiency) if square else spec
+    for _ in range(SETTLE_ROUNDS):
+        if sync is not None and spec.cores > 1:
+            spec = spec.replace(thread_sync_s=thread_sync(spec, sync[1], sync[0]))
+        if square is not None:
+            spec = spec.replace(fma_efficiency_all_cores=fma_efficiency(
+                spec, square[1], spec.cores, square[0]))
+    return spec
 
 
 def thread_sync_shape(cores: int) -> tuple[int, int, int]:
@@ -141,24 +161,22 @@ def rederive(spec: CPUSpec, gemms: Sequence[Timed]) -> CPUSpec:
     """A recorded host's spec with today's calibration arithmetic (`calibrate_blas`) re-run on
     its own stored GEMMs, timed on all its cores (a recorded host's GEMM rows): `thread_sync_s`
     from the row the model runs on every core with a share of MACs per thread nearest
-    `thread_sync_shape`'s, then `fma_efficiency_all_cores` from the square GEMM nearest the
-    384³ calibration GEMM. The one-thread `fma_efficiency` is kept (no row ran on one thread by
-    choice). The spec is returned unchanged where no row fits a step."""
+    `thread_sync_shape`'s and `fma_efficiency_all_cores` from the square GEMM nearest the
+    384³ calibration GEMM (`settle_threads`). The one-thread `fma_efficiency` is kept (no row
+    ran on one thread by choice). A value is kept where no row fits its step."""
     def per_thread(m: int, k: int, n: int) -> float:
         return m * k * n / max(predict(spec, m, k, n).threads, 1)
 
     target = per_thread(*thread_sync_shape(spec.cores)) if spec.cores > 1 else 0.0
     spread = [g for g in gemms if spec.cores > 1 and g[0] > 1
               and predict(spec, *g[:3]).threads == spec.cores]
-    if spread:
-        m, k, n, measured = min(spread, key=lambda g: abs(math.log(per_thread(*g[:3]) / target)))
-        spec = spec.replace(thread_sync_s=thread_sync(spec, measured, (m, k, n)))
+    sync = min(spread, key=lambda g: abs(math.log(per_thread(*g[:3]) / target))) \
+        if spread else None
     squares = [g for g in gemms if g[0] == g[1] == g[2]]
-    if squares:
-        m, k, n, measured = min(squares, key=lambda g: abs(math.log(g[0] / CALIBRATION_GEMM[0])))
-        spec = spec.replace(fma_efficiency_all_cores=fma_efficiency(spec, measured, spec.cores,
-                                                                    (m, k, n)))
-    return spec
+    square = min(squares, key=lambda g: abs(math.log(g[0] / CALIBRATION_GEMM[0]))) \
+        if squares else None
+    return settle_threads(spec, (sync[:3], sync[3]) if sync else None,
+                          (square[:3], square[3]) if square else None)
 
 
 MKL_FIT_MIN_ROWS = 64  # addmm rows above which the packed kernel's FMAs dominate a call
@@ -242,6 +260,34 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def cpu_family() -> tuple[str, int]:
+    """(vendor_id, cpu family) from /proc/cpuinfo; ("", 0) where it says nothing."""
+    vendor, family = "", 0
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "vendor_id":
+                vendor = value.strip()
+            elif key.strip() == "cpu family" and value.strip().isdigit():
+                family = int(value)
+            if vendor and family:
+                break
+    except OSError:
+        pass
+    return vendor, family
+
+
+ZEN4_FAMILY = 25  # AMD family 19h: Zen 3 and Zen 4 (only Zen 4 has AVX-512)
+
+
+def fma_datapath_bits(flags: set[str], cpu: tuple[str, int] | None = None) -> int:
+    """`CPUSpec.fma_bits`: 256 for AMD's family 19h with AVX-512 (Zen 4 splits a 512-bit
+    FMA over its two 256-bit pipes), else 0 (each pipe a whole vector)."""
+    vendor, family = cpu if cpu is not None else cpu_family()
+    return 256 if vendor == "AuthenticAMD" and family == ZEN4_FAMILY and "avx512f" in flags \
+        else 0
+
+
 def cache_sizes() -> dict[int, int]:
     """Data/unified cache bytes per level for one core (L3: the whole shared cache)."""
     sizes = {}
@@ -315,7 +361,8 @@ def detect_host() -> CPUSpec:
     cores = blas_cores()
     spec = CPUSpec(
         name="cpu-host", cores=cores, clock_hz=clock.measure_clock_hz(), simd_lanes=lanes,
-        fma_pipes=2 if "fma" in flags else 1, l1_bytes=caches.get(1, 32 * 1024),
+        fma_pipes=2 if "fma" in flags else 1, fma_bits=fma_datapath_bits(flags),
+        l1_bytes=caches.get(1, 32 * 1024),
         l2_bytes=caches.get(2, 512 * 1024), l3_bytes=caches.get(3, 8 * 2**20),
         dram_bytes_per_s=measure_bandwidth(), mr=mr, nr=nr,
         vnni="avx512_vnni" in flags or "avx_vnni" in flags,

@@ -89,7 +89,7 @@ def outputs(machine: Machine) -> list[Any]:
 
 
 # Fields whose 0 means "as another field" (mkl_fma_efficiency: as fma_efficiency): set.
-UNSET = {"mkl_fma_efficiency": [0.3]}
+UNSET = {"mkl_fma_efficiency": [0.3], "fma_bits": [32]}  # 32 bits: a lane per pipe
 
 
 def perturbations(value: Any, field: str = "") -> list[Any]:
@@ -187,8 +187,8 @@ def test_counts_are_whole_and_zero_only_where_it_means_something(preset: str) ->
             with pytest.raises(SpecError, match=f"{field} = 0 must be a"):
                 ax.machine(preset, **{field: 0})
         if kind == "int":
-            with pytest.raises(SpecError, match=rf"{field} = 2.5 must be a positive integer.*"
-                                                "use 2 or 3"):
+            rule = "whole number ≥ 0" if field in may_be_zero else "positive integer"
+            with pytest.raises(SpecError, match=rf"{field} = 2.5 must be a {rule}.*use 2 or 3"):
                 ax.machine(preset, **{field: 2.5})
             value = getattr(spec, field)
             for same in (float(value), np.int64(value)):  # accepted, stored as int

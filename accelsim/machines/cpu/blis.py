@@ -17,10 +17,13 @@ its size (L2, L3 or DRAM bandwidth per core), a working set that every call read
 staying in a level only within half of it (`RESIDENT_SHARE`, the blocking's rule); operands
 beyond half of L3 also pay their DRAM traffic. Columns beyond the last full mr panel go
 through the kernel's tails (mr/2, mr/4, ... 1 wide) at the FMAs those issue (`TAIL_FMAS`);
-rows beyond the last nr go through narrower tails at the same cost per row. Every thread's
-micro-kernel runs at the one-thread rate, each core with its own FMA units: this model does
-not read `fma_efficiency_all_cores` (the calibration measures it against this model; only
-framework.py's PyTorch loops are slowed by it).
+rows beyond the last nr go through narrower tails at the same cost per row. A threaded
+call's micro-kernels run at the all-core rate (`fma_efficiency_all_cores`, at most the
+one-thread one), which the calibration times with every core busy: on a shared VM the cores
+slow down together (on the 2-vCPU EPYC Zen 4 host, 384³ on two threads ran 1.4-2.1× faster
+than on one, varying from minute to minute, with no steal time and both vCPUs alike alone).
+FMA issue is `vector_fmas_per_cycle`: AMD Zen 4's 256-bit pipes take a 512-bit FMA in two
+halves (`fma_bits`).
 
 Paths and threads:
 - A single row or column goes to GEMV (numpy's matmul does that): the matrix streams once,
@@ -222,7 +225,7 @@ def microkernel_cycles(spec: CPUSpec, kc: int, c_bandwidth: float,
     its C tile: nr row pieces mr wide (OpenBLAS's column-major view of numpy's row-major C),
     each read and written back, from wherever C is."""
     vectors = math.ceil(spec.mr / spec.simd_lanes)
-    fma = vectors * spec.nr / spec.fma_pipes
+    fma = vectors * spec.nr / spec.vector_fmas_per_cycle
     loads = (vectors + spec.nr) / LOAD_PORTS
     c_lines = spec.nr * math.ceil(spec.mr * FLOAT / LINE)
     c_update = max(2 * vectors * spec.nr / LOAD_PORTS, 2 * c_lines * LINE / c_bandwidth)
@@ -244,9 +247,11 @@ def thread_cycles(spec: CPUSpec, grid: ThreadGrid, k: int, source_bytes: int,
     tiles = column_fmas(spec, grid.cols) / math.ceil(spec.mr / spec.simd_lanes) \
         * grid.rows / spec.nr
     kernel = 0.0
+    efficiency = spec.fma_efficiency if grid.threads < 2 else \
+        min(spec.fma_efficiency, spec.fma_efficiency_all_cores)
     for kb in range(k_blocks):
         kc = min(blk.kc, k - kb * blk.kc)
-        kernel += tiles * microkernel_cycles(spec, kc, c_bw, spec.fma_efficiency)
+        kernel += tiles * microkernel_cycles(spec, kc, c_bw, efficiency)
     return ThreadCycles(pack_a + pack_b, kernel, math.ceil(tiles) * k_blocks, blk)
 
 
@@ -282,7 +287,7 @@ def gemv(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
         max(1, min(spec.cores, out // GEMV_MIN_PER_THREAD))
     band = math.ceil(out / threads)
     stream = k * band * FLOAT / reread_bandwidth(spec, matrix)
-    flops = k * band / (spec.simd_lanes * spec.fma_pipes)
+    flops = k * band / (spec.simd_lanes * spec.vector_fmas_per_cycle)
     cycles = max(stream, flops) + spec.l2_latency_cycles
     overhead = spec.call_overhead_s + sync_seconds(spec, threads)
     seconds = cycles / spec.clock_hz + overhead
@@ -305,7 +310,8 @@ def small_gemm_cycles(spec: CPUSpec, m: int, k: int, n: int) -> tuple[float, int
     cycles, tiles = 0.0, 0
     for (vectors, rows), count in zip(SMALL_GEMM_TILES, chunks, strict=True):
         for height, tall in ((rows, m // rows), (2, m % rows // 2), (1, m % rows % 2)):
-            step = max(vectors * height / spec.fma_pipes, (vectors + height) / LOAD_PORTS)
+            step = max(vectors * height / spec.vector_fmas_per_cycle,
+                       (vectors + height) / LOAD_PORTS)
             cycles += count * tall * (k * step + vectors * height)
             tiles += count * tall
     return cycles, tiles

@@ -19,7 +19,8 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   pixels × `oc_blocks` output-channel vectors in registers (CONV_KERNELS, from oneDNN's
   init_conf), so output channels are padded to whole vectors (6 channels use 6 of 8 or 16
   lanes) and a kernel with fewer accumulators than fma_latency_cycles × fma_pipes waits on the
-  FMA latency. Threads split batch × output rows × channel chunks.
+  FMA latency; no kernel outruns the core's peak (`vector_fmas_per_cycle`: on AMD Zen 4, one
+  512-bit FMA a cycle). Threads split batch × output rows × channel chunks.
 - Max pooling: ATen's NCHW loop (cpu_max_pool): scalar code, a data-dependent compare per
   window element (POOL_CYCLES_PER_WINDOW_ELEMENT; average pooling is assumed to cost the
   same); threads split the N·C planes (grain 0), argmax indices are written as int64.
@@ -367,7 +368,8 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
         accumulators = kern.pixels(g.out_hw[1], blocks) * blocks
         fmas = op.m * op.k * oc_vectors
     threads = min(team, units)
-    rate = min(spec.fma_pipes, accumulators / spec.fma_latency_cycles) * DIRECT_CONV_EFFICIENCY
+    rate = min(min(spec.fma_pipes, accumulators / spec.fma_latency_cycles)
+               * DIRECT_CONV_EFFICIENCY, spec.vector_fmas_per_cycle)
     compute = seconds(spec, fmas / int8_scale(precision) / rate) * share(units, threads)
     flat = g.in_channels < lanes  # the first convolution reads NCHW directly
     in_c = g.in_channels if flat else math.ceil(g.in_channels / lanes) * lanes

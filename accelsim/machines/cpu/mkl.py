@@ -11,10 +11,11 @@ Timing model of one call, `m` rows × `k` inputs × `n` outputs, weights k·n fl
   and no faster than the shared DRAM where the weights live there.
 - GEMM (m ≥ 2): packing k·n · `PACK_BYTES_PER_WEIGHT` / bandwidth (read the weights, write the
   packed copy, its write-allocate read, the kernel's read of it), on the calling thread, plus
-  m·k·n FMAs at the host's MKL rate: `fma_pipes × simd_lanes × spec.mkl_efficiency` per
-  cycle, split over every core with a vector of outputs: MKL threads even small calls (on
-  the Zen 4 host F.linear of 2–8 rows × 256² weights ran no faster on 2 threads than on 1),
-  where OpenBLAS keeps calls under 262,144 MACs on one thread.
+  m·k·n FMAs at the host's MKL rate: `fma_pipes × simd_lanes × spec.mkl_efficiency` per cycle
+  (at most the core's peak, `vector_fmas_per_cycle` vectors), split over every core with a
+  vector of outputs: MKL threads even small calls (on the Zen 4 host F.linear of 2–8 rows × 256²
+  weights ran no faster on 2 threads than on 1), where OpenBLAS keeps calls under 262,144 MACs
+  on one thread.
 - A threaded call costs one OpenMP region (framework.region_s).
 
 Where the weights live: L2 up to `l2_bytes`, L3 up to half of it (`blis.RESIDENT_SHARE`: a VM
@@ -68,8 +69,9 @@ def weights_bytes_per_cycle(spec: CPUSpec, size_bytes: int, threads: int) -> flo
 
 
 def fmas_per_cycle(spec: CPUSpec) -> float:
-    """MKL's sustained fp32 FMAs per cycle and core on this host."""
-    return spec.fma_pipes * spec.simd_lanes * spec.mkl_efficiency
+    """MKL's sustained fp32 FMAs per cycle and core on this host (at most its peak)."""
+    return spec.simd_lanes * min(spec.fma_pipes * spec.mkl_efficiency,
+                                 spec.vector_fmas_per_cycle)
 
 
 def addmm(spec: CPUSpec, m: int, k: int, n: int, int8_scale: float = 1.0) -> MklCall:

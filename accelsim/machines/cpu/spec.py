@@ -1,13 +1,14 @@
 """Multi-core SIMD CPU specifications, as data. Units are in the field names.
 
 A core retires `fma_pipes` vector FMAs of `simd_lanes` fp32 lanes per cycle (2 flops per lane
-per FMA); without FMA hardware (`fma=False`) a multiply and an add port each take one vector
-per cycle, the same 2 flops per lane per cycle. The BLAS library's micro-kernel is mr × nr
-(OpenBLAS's Haswell SGEMM kernel, used on AVX2 and on AVX-512 machines under DYNAMIC_ARCH,
-is 16 × 4). Sources: Intel ARK and the Xeon E5-2699 v3 / Platinum 8180 datasheets; Jouppi et
-al. 2017 for the TPU paper's Haswell (18 cores, 2.3 GHz, 1.3 TFLOPS, 51 GB/s); the book for
-its 2006 and 2017 CPUs, which it counts as 4 cores × 2 and 28 cores × 16 single-precision
-values per instruction (one vector instruction per cycle and port).
+per FMA; half as many where each pipe is half a vector wide, `fma_bits`); without FMA hardware
+(`fma=False`) a multiply and an add port each take one vector per cycle, the same 2 flops per
+lane per cycle. The BLAS library's micro-kernel is mr × nr (OpenBLAS's Haswell SGEMM kernel,
+used on AVX2 and on AVX-512 machines under DYNAMIC_ARCH, is 16 × 4). Sources: Intel ARK and the
+Xeon E5-2699 v3 / Platinum 8180 datasheets; Jouppi et al. 2017 for the TPU paper's Haswell (18
+cores, 2.3 GHz, 1.3 TFLOPS, 51 GB/s); the book for its 2006 and 2017 CPUs, which it counts as 4
+cores × 2 and 28 cores × 16 single-precision values per instruction (one vector instruction per
+cycle and port).
 
 `memory_bytes` (the DRAM that holds weights, activations and im2col workspaces; see
 machines/capacity.py) is the server's configuration, not the chip's, so the presets' values
@@ -83,6 +84,12 @@ class CPUSpec:
     # 2-vCPU EPYC Zen 3 VM: +3.5 µs at 3.11 GHz (with the team's threads still spinning).
     fork_join_cycles: float = 11000.0
     fork_join_cycles_per_thread: float = 300.0
+    # Width of one FMA pipe's datapath in bits; 0: a whole vector. AMD Zen 4 runs each 512-bit
+    # FMA as two halves on its two 256-bit pipes, one 16-lane FMA a cycle (Agner Fog's
+    # microarchitecture guide, Zen 4; measured here: OpenBLAS's unpacked small-matrix kernel
+    # ran at half the two-pipe rate on the 2-vCPU EPYC Zen 4 host). It sets the peak and the
+    # OpenBLAS kernels' issue arithmetic (blis.py); `vector_fmas_per_cycle`.
+    fma_bits: int = 0
     fma_efficiency: float = 0.9  # sustained fraction of peak FMA issue in the micro-kernel
     # The same for PyTorch's BLAS (MKL) kernels behind aten::addmm (machines/cpu/mkl.py); 0:
     # as `fma_efficiency` (hosts where no PyTorch GEMM was timed). MKL takes its AVX2 path on
@@ -90,7 +97,7 @@ class CPUSpec:
     # (measure/host.py `mkl_efficiency`, from that host's timed nn.Linear calls).
     mkl_fma_efficiency: float = 0.0
     # The same with every core busy, as the calibration's all-thread GEMM measures it against
-    # the GEMM model. blis.py does not read it (each thread at `fma_efficiency`);
+    # the GEMM model: blis.py's threaded calls run at it (at most `fma_efficiency`);
     # framework.py's `derate` slows PyTorch's threaded loops by fma_efficiency / this.
     fma_efficiency_all_cores: float = 0.85
     # --- power (module docstring); defaults: a 7 nm-class server core (EPYC 7763) ---
@@ -105,7 +112,7 @@ class CPUSpec:
     # Overheads a what-if may remove entirely; idle power (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
         {"call_overhead_s", "thread_sync_s", "page_fault_s", "idle_watts_per_core",
-         "mkl_fma_efficiency", "nominal_clock_hz"})
+         "mkl_fma_efficiency", "nominal_clock_hz", "fma_bits"})
 
     def __post_init__(self) -> None:
         check_spec(self)
@@ -117,10 +124,19 @@ class CPUSpec:
                                 "fraction of peak in (0, 1]; use at most 1")
 
     @property
+    def vector_fmas_per_cycle(self) -> float:
+        """Vector FMAs a core retires per cycle: `fma_pipes`, fewer where a pipe is narrower
+        than a vector (`fma_bits`)."""
+        if not self.fma_bits:
+            return float(self.fma_pipes)
+        return self.fma_pipes * min(1.0, self.fma_bits / (32 * self.simd_lanes))
+
+    @property
     def mkl_efficiency(self) -> float:
-        """PyTorch's BLAS kernels' sustained fraction of peak (`mkl_fma_efficiency`, else
-        `fma_efficiency`)."""
-        return self.mkl_fma_efficiency or self.fma_efficiency
+        """PyTorch's BLAS kernels' sustained fraction of `fma_pipes` vector FMAs a cycle
+        (`mkl_fma_efficiency`, else OpenBLAS's `fma_efficiency` of the peak rate)."""
+        return self.mkl_fma_efficiency or \
+            self.fma_efficiency * self.vector_fmas_per_cycle / self.fma_pipes
 
     @property
     def idle_watts(self) -> float:
@@ -147,7 +163,7 @@ class CPUSpec:
 
     @property
     def flops_per_cycle_per_core(self) -> float:
-        return 2.0 * self.simd_lanes * self.fma_pipes
+        return 2.0 * self.simd_lanes * self.vector_fmas_per_cycle
 
     @property
     def fp32_peak_flops(self) -> float:

@@ -109,6 +109,36 @@ def test_every_thread_runs_at_the_one_thread_rate():
     assert whole.kernel_seconds == pytest.approx(alone.kernel_seconds, rel=0.01)
 
 
+def test_threads_slow_to_the_all_core_rate():
+    """A host whose cores slow down when all are busy (fma_efficiency_all_cores below the
+    one-thread figure): threaded calls' kernels run at the all-core rate, one-thread ones
+    keep theirs (FMA-bound steps take twice as long at half the efficiency; the C tiles'
+    loads and stores keep their time)."""
+    busy = AVX512.replace(fma_efficiency=0.8, fma_efficiency_all_cores=0.4)
+    slowed = predict(busy, 4096, 512, 512).kernel_seconds
+    steady = predict(busy.replace(fma_efficiency_all_cores=0.8), 4096, 512, 512).kernel_seconds
+    assert 1.9 < slowed / steady < 2.0
+    alone = predict(busy.replace(cores=1), 256, 512, 512)
+    assert alone.kernel_seconds == pytest.approx(
+        predict(busy.replace(cores=1, fma_efficiency_all_cores=0.8), 256, 512, 512)
+        .kernel_seconds)
+
+
+def test_half_width_pipes_halve_the_fma_rate():
+    """Zen 4 (`fma_bits` 256 under 16 lanes): one 16-lane FMA a cycle, so FMA-bound kernels
+    take twice the cycles (the small-matrix kernel: 16 FMAs at 1 a cycle, not 2), and the
+    peak halves."""
+    zen4 = AVX512.replace(fma_bits=256)
+    assert zen4.vector_fmas_per_cycle == 1.0 and AVX512.vector_fmas_per_cycle == 2.0
+    assert zen4.fp32_peak_flops == AVX512.fp32_peak_flops / 2
+    assert small_gemm_cycles(zen4, 4, 10, 64) == (10 * 16 + 16, 1)
+    # 6 rows of one vector: load-bound at 2 pipes ((1 + 6) / 2 loads), FMA-bound at 1 (6)
+    assert small_gemm_cycles(AVX512, 6, 10, 16) == (10 * 3.5 + 6, 1)
+    assert small_gemm_cycles(zen4, 6, 10, 16) == (10 * 6 + 6, 1)
+    assert AVX512.replace(fma_bits=512).vector_fmas_per_cycle == 2.0  # a whole vector
+    assert HASWELL.replace(fma_bits=256).vector_fmas_per_cycle == 2.0  # AVX2: whole too
+
+
 def test_small_matrix_kernel_on_avx512_only():
     # one 64-column chunk of 4 rows: k steps of max(16 FMAs / 2 pipes, 8 loads / 2 ports),
     # then 16 stores

@@ -10,7 +10,9 @@ packed A block fills half of L2, nc so the packed B panel fills half of L3. The 
 micro-kernel runs kc rank-1 updates: mr columns of C (OpenBLAS's M, in vectors), nr rows.
 
 Time of one thread = packing (every element read from where it lives and copied into its
-panels: B's rows are contiguous, A's rows are gathered) + micro-kernel calls + C updates (each
+panels: B's rows are contiguous, A's rows are gathered; a panel takes one line from each of
+B's rows, so rows a page apart cost an address translation per line, `PACK_PAGE_CYCLES`) +
+micro-kernel calls + C updates (each
 tile's nr rows loaded and stored once per kc block). A micro-kernel step costs max(FMA cycles
 at the measured sustained rate `fma_efficiency`, load cycles); where the data lives follows
 its size (L2, L3 or DRAM bandwidth per core), a working set that every call reads again
@@ -60,6 +62,13 @@ LOAD_PORTS = 2
 MICROKERNEL_CALL_CYCLES = 24  # call, pointer setup, loop control, prefetches
 PACK_B_CYCLES_PER_VECTOR = 1.0  # B rows are contiguous: a load and a store per vector
 PACK_A_CYCLES_PER_ELEMENT = 0.5  # A is gathered across rows into mr-wide panels
+# Packing B's panels reads one line of each of B's rows (mr floats); rows a page or more apart
+# put every line on its own page (an address translation each; rows closer share a page).
+# Cycles per page so reached (fit: one-thread numpy GEMMs of k = 1024 and n = 256, 512, 2048
+# at 16-128 rows on the 2-vCPU EPYC Zen 4 host, the intercept over rows less the packing's
+# streaming cost: 0.16, 0.44, 1.19 cycles per element; least squares 17.7).
+PACK_PAGE_CYCLES = 18.0
+PAGE = 4096
 LINE = 64
 MAX_KC = 384  # longer k blocks stop paying: the C update is amortised and B still fits
 RESIDENT_SHARE = 0.5  # of a cache level a working set re-read every call may occupy
@@ -232,8 +241,14 @@ def microkernel_cycles(spec: CPUSpec, kc: int, c_bandwidth: float,
     return kc * max(fma / efficiency, loads) + c_update + MICROKERNEL_CALL_CYCLES
 
 
+def pack_page_cycles(row_bytes: int) -> float:
+    """Address translation cycles per packed element of B, whose rows are `row_bytes` apart
+    (`PACK_PAGE_CYCLES` per page its panel lines reach)."""
+    return min(1.0, row_bytes / PAGE) * FLOAT / LINE * PACK_PAGE_CYCLES
+
+
 def thread_cycles(spec: CPUSpec, grid: ThreadGrid, k: int, source_bytes: int,
-                  output_bytes: int) -> ThreadCycles:
+                  output_bytes: int, row_bytes: int = 0) -> ThreadCycles:
     """Packing and micro-kernel cycles of one thread: its `grid.cols` columns of B (over all
     of k), its piece of A (again for each nc panel), and its rows × cols block of C in
     full-tile equivalents (`column_fmas`; rows need no padding: the kernels' row tails cost
@@ -242,7 +257,8 @@ def thread_cycles(spec: CPUSpec, grid: ThreadGrid, k: int, source_bytes: int,
     a_bw = reread_bandwidth(spec, source_bytes)
     c_bw = bandwidth_for(spec, min(output_bytes, blk.mc * blk.nc * FLOAT))
     col_blocks, k_blocks = math.ceil(grid.cols / blk.nc), math.ceil(k / blk.kc)
-    pack_b = k * grid.cols * (FLOAT / a_bw + PACK_B_CYCLES_PER_VECTOR / spec.simd_lanes)
+    pack_b = k * grid.cols * (FLOAT / a_bw + PACK_B_CYCLES_PER_VECTOR / spec.simd_lanes
+                              + pack_page_cycles(row_bytes))
     pack_a = col_blocks * grid.piece * k * (FLOAT / a_bw + PACK_A_CYCLES_PER_ELEMENT)
     tiles = column_fmas(spec, grid.cols) / math.ceil(spec.mr / spec.simd_lanes) \
         * grid.rows / spec.nr
@@ -329,8 +345,9 @@ def small_gemm(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
 
 
 @lru_cache(maxsize=65536)
-def predict(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
-    """Time of C[m, n] = A[m, k] @ B[k, n] in fp32 through numpy's BLAS."""
+def predict(spec: CPUSpec, m: int, k: int, n: int, row_bytes: int | None = None) -> CpuGemm:
+    """Time of C[m, n] = A[m, k] @ B[k, n] in fp32 through numpy's BLAS. B's rows lie
+    `row_bytes` apart (by default n floats, numpy's layout; 0 for weights already in blocks)."""
     if min(m, n) == 1:
         return gemv(spec, m, k, n)
     if small_gemm_applies(spec, m, k, n):
@@ -338,7 +355,8 @@ def predict(spec: CPUSpec, m: int, k: int, n: int) -> CpuGemm:
     threads = gemm_threads(spec, m, k, n)
     grid = partition(spec, m, n, threads)
     operands = (m * k + k * n) * FLOAT
-    part = thread_cycles(spec, grid, k, operands, m * n * FLOAT)
+    part = thread_cycles(spec, grid, k, operands, m * n * FLOAT,
+                         n * FLOAT if row_bytes is None else row_bytes)
     traffic = {"a": m * k * FLOAT * math.ceil(n / part.blocking.nc), "b": k * n * FLOAT,
                "c": 2 * m * n * FLOAT * math.ceil(k / part.blocking.kc)}
     in_dram = operands > spec.l3_bytes * RESIDENT_SHARE

@@ -262,9 +262,10 @@ def busiest_block(spec: CPUSpec, m: int, k: int, n: int, threads: int) -> tuple[
     MKL (PyTorch's BLAS on x86) and oneDNN's RNN split both C's rows and its columns; their
     partitioners are not modelled, so the grid is the one a partitioner aims for: a split of
     rows alone leaves threads idle once the row panels run out (m < mr × threads) and
-    unbalanced just above that (32 panels over 16 or 28 threads: 2 each either way)."""
+    unbalanced just above that (32 panels over 16 or 28 threads: 2 each either way). The
+    weights were reordered into blocks per call: no row of them lies a page apart."""
     one = one_core(spec)
-    blocks = ((predict(one, tm, k, tn), tn) for tm, tn in thread_blocks(spec, m, n, threads))
+    blocks = ((predict(one, tm, k, tn, 0), tn) for tm, tn in thread_blocks(spec, m, n, threads))
     return min(blocks, key=lambda block: block[0].seconds)
 
 

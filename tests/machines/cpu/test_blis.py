@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from accelsim.machines.cpu.blis import (
+    PACK_PAGE_CYCLES,
     blocking,
     column_fmas,
     gemm_threads,
+    pack_page_cycles,
     partition,
     predict,
     row_pieces,
@@ -85,8 +87,10 @@ def test_each_thread_packs_its_own_columns_of_b():
     grid = partition(spec, 4096, 80, 16)
     assert (grid.rows, grid.cols, grid.piece) == (256, 80, 256)
     # operands (2 MB) beyond half of L2 stream from L3 (20 B/cycle): B's 120 × 80 rows at a
-    # cycle per 16-float vector, A's 256 × 120 piece gathered at half a cycle per float
-    cycles = 120 * 80 * (4 / 20 + 1 / 16) + 256 * 120 * (4 / 20 + 0.5)
+    # cycle per 16-float vector (rows 320 B apart: a line reaches 320/4096 of a page), A's
+    # 256 × 120 piece gathered at half a cycle per float
+    cycles = 120 * 80 * (4 / 20 + 1 / 16 + 320 / 4096 * PACK_PAGE_CYCLES / 16) \
+        + 256 * 120 * (4 / 20 + 0.5)
     banded = predict(spec, 4096, 120, 80)
     assert banded.pack_seconds == pytest.approx(cycles / spec.clock_hz)
 
@@ -137,6 +141,18 @@ def test_half_width_pipes_halve_the_fma_rate():
     assert small_gemm_cycles(zen4, 6, 10, 16) == (10 * 6 + 6, 1)
     assert AVX512.replace(fma_bits=512).vector_fmas_per_cycle == 2.0  # a whole vector
     assert HASWELL.replace(fma_bits=256).vector_fmas_per_cycle == 2.0  # AVX2: whole too
+
+
+def test_packing_pays_a_translation_per_page_its_lines_reach():
+    """Each packed line of B (16 floats) comes from its own row: rows a page or more apart put
+    every line on a new page, rows closer share one (a quarter of a page per line at 1 KiB)."""
+    assert pack_page_cycles(8192) == pack_page_cycles(4096) == PACK_PAGE_CYCLES / 16
+    assert pack_page_cycles(1024) == PACK_PAGE_CYCLES / 64 and pack_page_cycles(0) == 0.0
+    one = HASWELL.replace(cores=1)
+    strided, blocked = predict(one, 16, 1024, 2048), predict(one, 16, 1024, 2048, 0)
+    extra = (strided.pack_seconds - blocked.pack_seconds) * one.clock_hz
+    assert extra == pytest.approx(1024 * 2048 * PACK_PAGE_CYCLES / 16)
+    assert strided.kernel_seconds == blocked.kernel_seconds
 
 
 def test_small_matrix_kernel_on_avx512_only():

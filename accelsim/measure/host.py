@@ -92,9 +92,8 @@ def fma_efficiency(spec: CPUSpec, measured_s: float, threads: int,
     efficiency at which the model reproduces the in-cache square GEMM (384³: 113 MFLOP, all
     operands in L2/L3, compute-bound on every x86 core) run on `threads` threads. On a shared
     host this also absorbs what busy sibling hyperthreads take from the FMA units. The GEMM
-    model runs every thread at the one-thread figure (blis.py); the all-thread one checks it
-    (near the one-thread figure when the model explains the threaded run), and what it falls
-    short by slows PyTorch's threaded loops (framework.py's `derate`)."""
+    model runs a threaded call at the all-thread figure (blis.py), and what it falls short of
+    the one-thread figure by slows PyTorch's threaded loops (framework.py's `derate`)."""
     ideal = predict(spec.replace(fma_efficiency=1.0, fma_efficiency_all_cores=1.0, cores=threads),
                     *shape)
     rest = ideal.seconds - ideal.kernel_seconds
@@ -117,7 +116,7 @@ def calibrate_blas(spec: CPUSpec, one: float | None = None, everyone: float | No
     return settle_threads(spec, sync, (CALIBRATION_GEMM, everyone))
 
 
-SETTLE_ROUNDS = 4  # alternations of `settle_threads`: its changes shrink ~10× a round
+SETTLE_ROUNDS = 4  # alternations of `settle_threads`: its changes shrink 10-30× a round
 
 
 def settle_threads(spec: CPUSpec, sync: tuple[Shape, float] | None,

@@ -249,31 +249,33 @@ def measure_mkl(spec: CPUSpec) -> CPUSpec:
     return mkl_efficiency(spec, timed)
 
 
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def cpuinfo(path: Path = CPUINFO) -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (name → value); empty where unreadable."""
+    fields: dict[str, str] = {}
+    try:
+        text = path.read_text()
+    except OSError:
+        return fields
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the end of the first processor's block
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
 def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    return set(cpuinfo().get("flags", "").split())
 
 
-def cpu_family() -> tuple[str, int]:
-    """(vendor_id, cpu family) from /proc/cpuinfo; ("", 0) where it says nothing."""
-    vendor, family = "", 0
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "vendor_id":
-                vendor = value.strip()
-            elif key.strip() == "cpu family" and value.strip().isdigit():
-                family = int(value)
-            if vendor and family:
-                break
-    except OSError:
-        pass
-    return vendor, family
+def cpu_family(fields: dict[str, str] | None = None) -> tuple[str, int]:
+    """(vendor_id, cpu family) of /proc/cpuinfo's fields; ("", 0) where it says nothing."""
+    fields = cpuinfo() if fields is None else fields
+    family = fields.get("cpu family", "")
+    return fields.get("vendor_id", ""), int(family) if family.isdigit() else 0
 
 
 ZEN4_FAMILY = 25  # AMD family 19h: Zen 3 and Zen 4 (only Zen 4 has AVX-512)
@@ -329,13 +331,7 @@ def memory_bytes() -> int | None:
 
 
 def cpu_model_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpuinfo().get("model name") or platform.processor() or platform.machine()
 
 
 def fingerprint() -> dict[str, object]:

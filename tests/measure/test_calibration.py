@@ -170,6 +170,18 @@ def test_rederive_recovers_a_hosts_rates_from_its_own_gemm_timings():
     assert host.rederive(stale, []) == stale
 
 
+def test_cpuinfo_reads_the_first_processor(tmp_path: Path):
+    path = tmp_path / "cpuinfo"
+    path.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n"
+                    "model name\t: AMD EPYC 9R14\nflags\t\t: fpu avx2 avx512f\n\n"
+                    "processor\t: 1\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n")
+    fields = host.cpuinfo(path)
+    assert fields["model name"] == "AMD EPYC 9R14" and fields["flags"] == "fpu avx2 avx512f"
+    assert host.cpu_family(fields) == ("AuthenticAMD", 25)
+    assert host.cpu_family({}) == ("", 0)
+    assert host.cpuinfo(tmp_path / "missing") == {}
+
+
 def test_zen4_pipes_are_half_a_vector_wide():
     """AMD's family 19h with AVX-512 (Zen 4) runs a 512-bit FMA as two 256-bit halves; Zen 3
     (no AVX-512), Intel and Zen 5 (family 1Ah) retire whole vectors."""

@@ -107,7 +107,8 @@ def _cmd_time(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from accelsim.validation.validate import validate_machine
 
-    report = validate_machine(args.machine, networks=args.networks, deepbench=args.deepbench)
+    report = validate_machine(args.machine, networks=args.networks, deepbench=args.deepbench,
+                              layers=args.layers)
     print(report.text())
     return 0
 
@@ -396,6 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--networks", action="store_true",
                        help="whole networks (device and end-to-end times) instead of GEMMs; "
                             "cpu-host times PyTorch live (pip install torch==2.13.0)")
+    check.add_argument("--layers", action="store_true",
+                       help="CPUs: single PyTorch layers (convolutions, LSTM/GRU/RNN, Linear), "
+                            "per family, fitted and held-out rows apart; cpu-host times the "
+                            "held-out cases live (pip install torch==2.13.0)")
     check.add_argument("--deepbench", action="store_true",
                        help="gpu-v100: DeepBench's published V100 GEMMs, convolutions, LSTMs, "
                             "GRUs and vanilla RNNs, per family and precision, worst rows")

@@ -83,6 +83,12 @@ def fit_rows(doc: dict[str, Any], kind: str) -> list[dict[str, Any]]:
             if fitted]
 
 
+def layer_hosts() -> list[str]:
+    """Recorded CPU files with single-layer timings (`layers.rows`) and a spec to replay."""
+    return [name for name in data_files() if name.startswith("cpu-")
+            and spec_of(read(name)) is not None and "rows" in read(name).get("layers", {})]
+
+
 def recorded_hosts() -> list[str]:
     """Recorded CPU files that can be replayed (they carry a spec and GEMM rows)."""
     return [name for name in data_files() if name.startswith("cpu-")

@@ -21,13 +21,15 @@ from accelsim.errors import AccelsimError
 from accelsim.ir import ConvGeometry, Gemm
 from accelsim.lower import lower
 from accelsim.machines.cpu import framework
+from accelsim.machines.cpu.core import CPU
 from accelsim.machines.cpu.spec import CPUSpec
-from accelsim.measure import recorded
+from accelsim.measure import recorded, torch_layers, torch_networks
 from accelsim.nn.loader import build_network
 from accelsim.precision import Precision
 from accelsim.validation.comparison import Compared, fraction_over_2x, median_ape
 
 FAMILIES = ("conv", "rnn", "linear", "net")
+LIVE_FAMILIES = ("conv", "rnn", "linear")  # the bundled graph networks take minutes more
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,26 @@ def recorded_report(name: str, families: Iterable[str] = FAMILIES) -> LayerRepor
         raise AccelsimError(f"{name} carries no spec with layers.rows to replay")
     return LayerReport(f"{name.removesuffix('.json')} (recorded, {spec.cores} cores)",
                        compare(spec, doc["layers"]["rows"], families))
+
+
+def live_report(cpu: CPU, families: Iterable[str] = LIVE_FAMILIES,
+                rounds: int = torch_layers.ROUNDS) -> LayerReport:
+    """The held-out cases (`torch_layers.cases()` that `in_fit` leaves out: shapes no constant
+    was fitted on) timed live through PyTorch on this host, at 1 thread and at every core
+    (`torch_layers.measure_rounds`), against the model of `cpu`'s calibrated spec."""
+    if not torch_networks.torch_available():
+        raise AccelsimError("timing layers live needs PyTorch, which is not installed; "
+                            "install it with `pip install torch==2.13.0` (the CPU build)")
+    wanted = set(families)
+    cases = torch_layers.cases()
+    timed = [not fitted and family_of(case) in wanted
+             for case, fitted in zip(cases, in_fit(cases), strict=True)]
+    measured = iter(torch_layers.measure_rounds(
+        [case for case, live in zip(cases, timed, strict=True) if live],
+        sorted({1, cpu.spec.cores}), rounds))
+    rows = [next(measured) if live else case for case, live in zip(cases, timed, strict=True)]
+    return LayerReport(f"{cpu.name} (live, {cpu.spec.cores} cores)",
+                       compare(cpu.spec, rows, wanted))
 
 
 def summary(report: LayerReport) -> dict[str, float]:

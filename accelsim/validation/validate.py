@@ -1,8 +1,9 @@
-"""`accelsim validate MACHINE [--networks | --deepbench]`: a machine model against real
-measurements of that machine (a GPU's recorded files, this host live, or a recorded CPU host
-replayed with its spec): kernels (GEMMs) by default, whole networks with `networks=True`, and
-for the GPU DeepBench was measured on (`gpu-v100`) every DeepBench family with
-`deepbench=True` (deepbench.py)."""
+"""`accelsim validate MACHINE [--networks | --layers | --deepbench]`: a machine model against
+real measurements of that machine (a GPU's recorded files, this host live, or a recorded CPU
+host replayed with its spec): kernels (GEMMs) by default, whole networks with
+`networks=True`, single PyTorch layers with `layers=True` (cpu_layers.py: a recorded host's
+layer rows, or this host's held-out cases timed live), and for the GPU DeepBench was measured
+on (`gpu-v100`) every DeepBench family with `deepbench=True` (deepbench.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from accelsim.machines.base import Machine
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.gpu.core import GPU
 from accelsim.measure import recorded
-from accelsim.validation import cpu_gemms, cpu_networks, deepbench, gpu_recorded
+from accelsim.validation import cpu_gemms, cpu_layers, cpu_networks, deepbench, gpu_recorded
 
 M = TypeVar("M", bound=Machine)
 
@@ -47,18 +48,23 @@ NETWORKS: dict[str, Callable[[Machine], Report]] = {
 
 def names() -> list[str]:
     """What can be validated: the machines with measurements, and the recorded CPU hosts."""
-    return [*LIVE, *(n.removesuffix(".json") for n in recorded.recorded_hosts())]
+    files = dict.fromkeys([*recorded.recorded_hosts(), *recorded.layer_hosts()])
+    return [*LIVE, *(n.removesuffix(".json") for n in files)]
 
 
-def validate_machine(name: str, networks: bool = False, deepbench: bool = False) -> Report:
+def validate_machine(name: str, networks: bool = False, deepbench: bool = False,
+                     layers: bool = False) -> Report:
     """The validation report of a machine that has reference measurements: its kernels, or
-    with `networks` its whole networks (device and end-to-end times where measured), or with
-    `deepbench` (gpu-v100 only) every DeepBench family. For `cpu-host` the networks are
-    timed live through PyTorch, which must be installed."""
-    if networks and deepbench:
-        raise AccelsimError("choose one of --networks and --deepbench")
+    with `networks` its whole networks (device and end-to-end times where measured), with
+    `layers` its single PyTorch layers (CPUs), or with `deepbench` (gpu-v100 only) every
+    DeepBench family. For `cpu-host` networks and layers are timed live through PyTorch,
+    which must be installed."""
+    if networks + deepbench + layers > 1:
+        raise AccelsimError("choose one of --networks, --layers and --deepbench")
     if deepbench:
         return _deepbench(name)
+    if layers:
+        return _layers(name)
     if f"{name}.json" in recorded.recorded_hosts():
         if networks:
             return cpu_networks.recorded_report(f"{name}.json")
@@ -71,6 +77,17 @@ def validate_machine(name: str, networks: bool = False, deepbench: bool = False)
 
 
 DEEPBENCH_PRESET = deepbench.PRESET
+
+
+def _layers(name: str) -> Report:
+    """Single PyTorch layers: a recorded host's layer rows, or this host's timed live."""
+    if f"{name}.json" in recorded.layer_hosts():
+        return cpu_layers.recorded_report(f"{name}.json")
+    if name != "cpu-host":
+        have = [n.removesuffix(".json") for n in recorded.layer_hosts()]
+        raise AccelsimError(f"no single-layer measurements for {name!r}; validate --layers "
+                            f"one of cpu-host (live), {', '.join(have)}")
+    return _checked(CPU, cpu_layers.live_report)(machine(name))
 
 
 def _deepbench(name: str) -> Report:

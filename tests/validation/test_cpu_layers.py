@@ -43,3 +43,52 @@ def test_the_replayed_spec_carries_the_mkl_rate_its_own_linear_rows_give(report)
     spec = recorded.replay_spec_of(recorded.read(ZEN4))
     assert 0.40 < spec.mkl_fma_efficiency < 0.52  # MKL's AVX2 path: below OpenBLAS's
     assert spec.mkl_fma_efficiency < spec.fma_efficiency
+
+
+def test_live_report_times_the_held_out_cases_only(monkeypatch):
+    """Live, only the cases no constant was fitted on are timed (at 1 thread and every
+    core), and each timing lands on its own case: timings made 10% above the model's own
+    prediction come back as -9.1% on every row."""
+    import accelsim as ax
+    from accelsim.measure import torch_layers, torch_networks
+
+    cpu = ax.machine("cpu-haswell-e5-2699v3", cores=2)
+    asked: list[dict] = []
+
+    def fake(rows, thread_counts, rounds):
+        asked.extend(rows)
+        return [{**row, **{f"us_t{t}": 1.1 * cpu_layers.predicted_us(cpu.spec, row, t)
+                           for t in thread_counts}} for row in rows]
+
+    monkeypatch.setattr(torch_networks, "torch_available", lambda: True)
+    monkeypatch.setattr(torch_layers, "measure_rounds", fake)
+    report = cpu_layers.live_report(cpu, families=("rnn", "linear"))
+    cases = torch_layers.cases()
+    held = [c for c, fitted in zip(cases, cpu_layers.in_fit(cases), strict=True)
+            if not fitted and cpu_layers.family_of(c) in ("rnn", "linear")]
+    assert asked == held and len(held) == 14
+    assert len(report.rows) == 2 * len(held) and not report.of(fitted=True)
+    assert all(r.error == pytest.approx(1 / 1.1 - 1) for r in report.rows)
+
+
+def test_live_report_needs_torch(monkeypatch):
+    import accelsim as ax
+    from accelsim.errors import AccelsimError
+    from accelsim.measure import torch_networks
+
+    monkeypatch.setattr(torch_networks, "torch_available", lambda: False)
+    with pytest.raises(AccelsimError, match=r"pip install torch==2\.13\.0"):
+        cpu_layers.live_report(ax.machine("cpu-haswell-e5-2699v3"))
+
+
+def test_validate_layers_replays_a_recorded_host_and_names_the_others():
+    from accelsim.errors import AccelsimError
+    from accelsim.validation.validate import names, validate_machine
+
+    report = validate_machine(ZEN4.removesuffix(".json"), layers=True)
+    assert isinstance(report, cpu_layers.LayerReport) and len(report.held_out("conv")) == 68
+    assert ZEN4.removesuffix(".json") in names()
+    with pytest.raises(AccelsimError, match="cpu-host \\(live\\), cpu-epyc-zen4-2vcpu"):
+        validate_machine("gpu-h200", layers=True)
+    with pytest.raises(AccelsimError, match="choose one of"):
+        validate_machine("cpu-host", networks=True, layers=True)

@@ -40,9 +40,9 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   torch.profiler: `ATEN_CELLS`).
 - Threads: every threaded op is an OpenMP parallel region costing `fork_join_cycles` plus
   `fork_join_cycles_per_thread` per team member (Category.LATENCY); the slowest thread's share
-  of the work sets the time, its vector loops slowed by the host's all-core derating
-  (`derate`). Outputs above `fresh_output_bytes` (glibc maps them fresh each call) take a
-  page fault per 4 KiB page on first touch.
+  of the work sets the time, its reorders and element-wise loops slowed by the host's
+  all-core derating (`derate`). Outputs above `fresh_output_bytes` (glibc maps them fresh each
+  call) take a page fault per 4 KiB page on first touch.
 
 `device_seconds` is everything but Category.FRAMEWORK. int8 (VNNI) divides the FMA work by 4
 and keeps the rest (an assumption: PyTorch's quantized kernels are not modelled separately).
@@ -239,9 +239,12 @@ def one_core(spec: CPUSpec) -> CPUSpec:
 def derate(spec: CPUSpec, threads: int) -> float:
     """How much slower a core's vector loops run with every core busy (all-core clocks,
     shared caches and memory, a VM's neighbours), as the host's calibration measured it: the
-    ratio of its one-core to its all-core sustained FMA efficiency. Applied to threaded GEMMs,
-    convolutions, reorders and element-wise loops; not to ATen's scalar pooling loop (the
-    all-core clock loss of FMA-heavy code, AVX-512's above all, spares scalar code)."""
+    ratio of its one-core to its all-core sustained FMA efficiency. Applied to reorders and
+    element-wise loops; not to ATen's scalar pooling loop (the all-core clock loss of
+    FMA-heavy code, AVX-512's above all, spares scalar code), nor to the kernels measured to
+    scale without it: oneDNN's direct convolution and brgemm RNN GEMMs (their blocks stay in
+    each core's L1/L2; the Zen 4 host's even nn.LSTM rows ran 2.0-2.1× faster on 2 threads
+    than on 1 where this ratio was 1.5) and MKL (mkl.py)."""
     if threads <= 1:
         return 1.0
     return max(1.0, spec.fma_efficiency / spec.fma_efficiency_all_cores)
@@ -400,12 +403,13 @@ def gemm_s(spec: CPUSpec, m: int, k: int, n: int, precision: Precision,
     """(kernel seconds, other seconds, threads) of one GEMM call as the busiest thread runs it,
     without the numpy call overhead; a BLAS threads it above its size `threshold`, oneDNN's
     RNN always. A thread's block of the weights was written by all the threads (PyTorch's
-    reorders and copies), so it comes from the shared L3, not its own L2."""
+    reorders and copies), so it comes from the shared L3, not its own L2. Not slowed by the
+    all-core `derate` (oneDNN's brgemm, whose only caller this is)."""
     tiles = math.ceil(m / spec.mr) * math.ceil(n / spec.nr)
     small = threshold and m * k * n <= spec.multithread_min_macs  # as blis.gemm_threads
     threads = 1 if small else min(spec.cores, tiles)
     g, tn = busiest_block(spec, m, k, n, threads)
-    scale = int8_scale(precision) / derate(spec, threads)
+    scale = int8_scale(precision)
     kernel = g.kernel_seconds / scale
     body = (g.seconds - g.overhead_seconds) / scale
     if threads > 1:

@@ -283,7 +283,8 @@ ZEN4_FAMILY = 25  # AMD family 19h: Zen 3 and Zen 4 (only Zen 4 has AVX-512)
 
 def fma_datapath_bits(flags: set[str], cpu: tuple[str, int] | None = None) -> int:
     """`CPUSpec.fma_bits`: 256 for AMD's family 19h with AVX-512 (Zen 4 splits a 512-bit
-    FMA over its two 256-bit pipes), else 0 (each pipe a whole vector)."""
+    FMA over its two 256-bit pipes), else 0 (each pipe a whole vector). Not detected: the
+    mobile Zen 5 parts (family 1Ah) that keep 256-bit pipes, unlike the server ones."""
     vendor, family = cpu if cpu is not None else cpu_family()
     return 256 if vendor == "AuthenticAMD" and family == ZEN4_FAMILY and "avx512f" in flags \
         else 0

@@ -21,13 +21,14 @@ import os
 import platform
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from accelsim.ir import Gemm
-from accelsim.machines.cpu import framework
+from accelsim.machines.cpu import framework, mkl
 from accelsim.machines.cpu.blis import predict
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Category
@@ -178,6 +179,25 @@ def rederive(spec: CPUSpec, gemms: Sequence[Timed]) -> CPUSpec:
                           (square[:3], square[3]) if square else None)
 
 
+def mkl_stream_rate(spec: CPUSpec, addmms: Sequence[Timed]) -> CPUSpec:
+    """The spec with `mkl_stream_cycles_per_weight` measured from timed one-thread nn.Linear
+    calls (m, k, n, seconds): for each batch-1 call whose weights lie beyond L2, the cycles
+    per weight its GEMV took over the time the model leaves for it (the measured time less
+    the framework's dispatch); the median. Unchanged where no call qualifies."""
+    one = spec.replace(cores=1)
+    rates = []
+    for m, k, n, measured in addmms:
+        if m != 1 or k * n * mkl.FLOAT <= spec.l2_bytes:
+            continue
+        result = framework.linear(one, Gemm("linear", m, k, n), Precision.FP32)
+        left = measured - (result.seconds - result.time[Category.MEMORY_STALL])
+        if left > 0:
+            rates.append(left * spec.clock_hz / (k * n))
+    if not rates:
+        return spec
+    return spec.replace(mkl_stream_cycles_per_weight=float(np.median(rates)))
+
+
 MKL_FIT_MIN_ROWS = 64  # addmm rows above which the packed kernel's FMAs dominate a call
 
 
@@ -203,6 +223,43 @@ def mkl_efficiency(spec: CPUSpec, addmms: Sequence[Timed]) -> CPUSpec:
     return spec.replace(mkl_fma_efficiency=min(1.0, float(np.median(shares))))
 
 
+@dataclass(frozen=True)
+class MklPackingFit:
+    """PyTorch BLAS constants fitted on timed one-thread nn.Linear calls (`fit_mkl_packing`)."""
+
+    bytes_per_weight: float
+    fma_efficiency: float
+    calls: int
+
+
+def fit_mkl_packing(spec: CPUSpec, addmms: Sequence[Timed]) -> MklPackingFit:
+    """mkl.py's packing traffic and the host's MKL FMA rate, fitted together on timed
+    one-thread nn.Linear calls (m, k, n, seconds) of more than `mkl.GEMV_ROWS` rows: each
+    call's time is the model's fixed part (dispatch, output pages) plus two terms linear in
+    the unknowns (packing bytes per weight streamed as `mkl.stream_cycles_per_weight` streams
+    them, FMAs at the efficiency's inverse); least squares of the relative error. The spec
+    should carry the host's streaming rate."""
+    one = spec.replace(cores=1)
+    lanes = spec.simd_lanes
+    rows, targets = [], []
+    for m, k, n, measured in addmms:
+        if m <= mkl.GEMV_ROWS:
+            continue
+        result = framework.linear(one, Gemm("linear", m, k, n), Precision.FP32)
+        call = mkl.addmm(one, m, k, n)
+        fixed = result.seconds - call.kernel_s - call.memory_s
+        streamed = mkl.stream_cycles_per_weight(one, 2 * k * n * mkl.FLOAT, 1) / mkl.FLOAT
+        fmas = m * k * math.ceil(n / lanes) * lanes / (lanes * spec.fma_pipes)
+        terms = np.array([k * n * streamed, fmas]) / spec.clock_hz
+        rows.append(terms / measured)
+        targets.append(1.0 - fixed / measured)
+    if len(rows) < 2:
+        raise ValueError("fitting MKL's packing needs at least 2 calls of more than "
+                         f"{mkl.GEMV_ROWS} rows")
+    (nbytes, inverse), *_ = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)
+    return MklPackingFit(float(nbytes), float(1.0 / inverse), len(rows))
+
+
 def measure_page_fault(size_bytes: int = 64 * 2**20) -> float:
     """Seconds per fresh 4 KiB page touched for the first time, in a private anonymous mapping
     as malloc's mmap gives PyTorch's tensors (best of five). A numpy array of this size would
@@ -219,13 +276,14 @@ def measure_page_fault(size_bytes: int = 64 * 2**20) -> float:
     return best / (size_bytes / 4096)
 
 
-MKL_CALIBRATION_SHAPES = ((64, 784, 256), (256, 512, 512), (512, 1024, 1024))
+MKL_CALIBRATION_SHAPES = ((1, 4096, 1024), (64, 784, 256), (256, 512, 512), (512, 1024, 1024))
 
 
 def measure_mkl(spec: CPUSpec) -> CPUSpec:
-    """The spec with PyTorch's BLAS rate (`mkl_fma_efficiency`) measured where PyTorch is
-    installed: nn.Linear (bias, inference mode) at one thread on `MKL_CALIBRATION_SHAPES`, the
-    best of five calls each, fitted as `mkl_efficiency` does; unchanged without PyTorch."""
+    """The spec with PyTorch's BLAS rates (`mkl_stream_cycles_per_weight`,
+    `mkl_fma_efficiency`) measured where PyTorch is installed: nn.Linear (bias, inference mode)
+    at one thread on `MKL_CALIBRATION_SHAPES`, the best of five calls each, fitted as
+    `mkl_stream_rate` and `mkl_efficiency` do; unchanged without PyTorch."""
     if importlib.util.find_spec("torch") is None:
         return spec
     import torch
@@ -246,7 +304,7 @@ def measure_mkl(spec: CPUSpec) -> CPUSpec:
                 timed.append((m, k, n, best))
     finally:
         torch.set_num_threads(threads)
-    return mkl_efficiency(spec, timed)
+    return mkl_efficiency(mkl_stream_rate(spec, timed), timed)
 
 
 CPUINFO = Path("/proc/cpuinfo")

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from accelsim.machines.cpu.spec import CPUSpec
-from accelsim.measure.host import mkl_efficiency, rederive
+from accelsim.measure.host import mkl_efficiency, mkl_stream_rate, rederive
 
 DATA = "accelsim.measure.data"
 
@@ -47,8 +47,8 @@ def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
     """The spec a replay runs: the stored one with today's calibration arithmetic re-run on
     the host's own stored GEMMs where it has them (`host.rederive`: its cost per worker
     thread and all-core FMA efficiency), so it means what a fresh calibration would give, and
-    PyTorch's BLAS rate measured from its timed nn.Linear calls where it has them
-    (`host.mkl_efficiency`, on the even rows: `fit_rows`)."""
+    PyTorch's BLAS rates measured from its timed nn.Linear calls where it has them
+    (`host.mkl_stream_rate` and `host.mkl_efficiency`, on the even rows: `fit_rows`)."""
     spec = spec_of(doc)
     gemm = doc.get("gemm")
     rows = gemm.get("rows", []) if isinstance(gemm, dict) else []
@@ -56,8 +56,9 @@ def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
         return None
     if rows:
         spec = rederive(spec, [(r["m"], r["k"], r["n"], r["measured_us"] * 1e-6) for r in rows])
-    return mkl_efficiency(spec, [(r["batch"], r["in"], r["out"], r["us_t1"] * 1e-6)
-                                 for r in fit_rows(doc, "linear") if "us_t1" in r])
+    linears = [(r["batch"], r["in"], r["out"], r["us_t1"] * 1e-6)
+               for r in fit_rows(doc, "linear") if "us_t1" in r]
+    return mkl_efficiency(mkl_stream_rate(spec, linears), linears)
 
 
 def fitted_flags(rows: Sequence[Mapping[str, Any]],

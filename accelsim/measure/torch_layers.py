@@ -52,6 +52,10 @@ RNNS = tuple((kind, *shape) for kind in ("lstm", "gru", "rnn")
 LINEARS = ((1, 784, 256), (64, 784, 256), (1, 4096, 1024), (16, 1024, 1024),
            (256, 512, 512), (1, 128, 96), (64, 120, 84), (512, 2048, 1000),
            (1024, 256, 10), (4, 2048, 2048))
+# MKL's addmm over rows × weight shapes (in features, out features): the grid PyTorch's BLAS
+# constants are fitted on (machines/cpu/mkl.py), apart from the LINEARS they are held to
+MKL_GRID_ROWS = (1, 2, 3, 4, 8, 16, 32, 64, 128)
+MKL_GRID_WEIGHTS = ((256, 256), (512, 512), (1024, 1024), (2048, 2048), (4096, 1024))
 NETWORKS = {"resnet-digits": (1, 16, 64), "gru-char": (1, 16), "mobilenetv2": (1,),
             "resnet18": (1,)}
 
@@ -94,6 +98,12 @@ def cases() -> list[dict[str, Any]]:
     nets = [{"kind": "net", "net": net, "batch": b}
             for net, batches in NETWORKS.items() for b in batches]
     return convs + rnns + linears + nets
+
+
+def mkl_grid_cases() -> list[dict[str, Any]]:
+    """nn.Linear over `MKL_GRID_ROWS` × `MKL_GRID_WEIGHTS` (the `linear` kind's rows)."""
+    return [{"kind": "linear", "batch": m, "in": k, "out": n}
+            for k, n in MKL_GRID_WEIGHTS for m in MKL_GRID_ROWS]
 
 
 def _runner(case: dict[str, Any]) -> tuple[Any, Any]:
@@ -171,9 +181,12 @@ def _main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cases")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--record", help="time every case at 1 and 2 threads, write rows")
+    parser.add_argument("--mkl-grid", action="store_true",
+                        help="with --record: time the MKL grid (mkl_grid_cases) instead")
     args = parser.parse_args(argv)
     if args.record:
-        rows = measure_rounds(cases(), (1, 2), args.rounds)
+        rows = measure_rounds(mkl_grid_cases() if args.mkl_grid else cases(), (1, 2),
+                              args.rounds)
         with open(args.record, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
         return

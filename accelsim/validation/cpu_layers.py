@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from accelsim.errors import AccelsimError
 from accelsim.ir import ConvGeometry, Gemm
 from accelsim.lower import lower
@@ -125,6 +127,61 @@ def predicted_us(spec: CPUSpec, row: Mapping[str, Any], threads: int) -> float:
     workload = lower(build_network(doc, Path("one-layer.toml")), batch=row["batch"])
     layer = next(layer for layer in workload.layers if layer.recurrence is not None)
     return sum(r.seconds for r in framework.time_layer(spec, layer, Precision.FP32)) * 1e6
+
+
+def aten_rnn_terms(spec: CPUSpec, row: Mapping[str, Any],
+                   threads: int) -> tuple[float, float, float, float]:
+    """One gru/rnn row's predicted seconds at `threads` as (the part that is not ATen's host
+    constants, then the seconds per cycle of RNN_FORWARD_CYCLES, ATEN_CPP_OP_CYCLES and
+    ATEN_VIEW_OP_CYCLES): the time is linear in the three (framework.aten_rnn)."""
+    cell = framework.ATEN_CELLS[framework.CellKind(row["kind"])]
+    steps, clock = row["steps"], spec.clock_hz
+    per_cycle = (1 / clock, (4 + steps * (cell.kernels + 1)) / clock,
+                 (framework.ATEN_RNN_FIXED_VIEWS + steps * cell.views) / clock)
+    constants = (framework.RNN_FORWARD_CYCLES, framework.ATEN_CPP_OP_CYCLES,
+                 framework.ATEN_VIEW_OP_CYCLES)
+    total = predicted_us(spec, row, threads) * 1e-6
+    return (total - sum(c * t for c, t in zip(constants, per_cycle, strict=True)), *per_cycle)
+
+
+def fit_aten_rnn(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
+                 view_cycles: float | None = None) -> tuple[float, ...]:
+    """RNN_FORWARD_CYCLES, ATEN_CPP_OP_CYCLES and ATEN_VIEW_OP_CYCLES fitted together on timed
+    nn.GRU / nn.RNN rows (every thread count each carries): non-negative least squares of
+    the relative error, the time being linear in the three; with `view_cycles` the third is
+    held there and the first two fitted."""
+    design, targets = [], []
+    for row in rows:
+        if row["kind"] not in ("gru", "rnn"):
+            continue
+        for key, measured_us in row.items():
+            if key.startswith("us_t") and not key.endswith("_rounds"):
+                base, *per_cycle = aten_rnn_terms(spec, row, int(key.removeprefix("us_t")))
+                measured = measured_us * 1e-6
+                if view_cycles is not None:
+                    base += view_cycles * per_cycle.pop()
+                design.append([t / measured for t in per_cycle])
+                targets.append(1 - base / measured)
+    fitted = nonnegative_least_squares(np.array(design), np.array(targets))
+    return tuple(float(c) for c in fitted) + (() if view_cycles is None else (view_cycles,))
+
+
+def nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """argmin |a·x - b|² over x ≥ 0, by trying every set of free unknowns (a handful of
+    columns only): the feasible least-squares solution of least residual."""
+    columns = a.shape[1]
+    best, best_residual = np.zeros(columns), float(np.sum(b ** 2))
+    for mask in range(1, 2 ** columns):
+        free = [c for c in range(columns) if mask >> c & 1]
+        x_free, *_ = np.linalg.lstsq(a[:, free], b, rcond=None)
+        if np.any(x_free < 0):
+            continue
+        x = np.zeros(columns)
+        x[free] = x_free
+        residual = float(np.sum((a @ x - b) ** 2))
+        if residual < best_residual:
+            best, best_residual = x, residual
+    return best
 
 
 def compare(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],

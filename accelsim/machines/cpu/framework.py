@@ -26,10 +26,10 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   same); threads split the N·C planes (grain 0), argmax indices are written as int64.
 - Element-wise (ReLU, sigmoid, ...): a SIMD loop over the tensor, streamed from where it
   lives; threaded above ATen's grain of 32,768 elements.
-- Linear: aten::addmm → PyTorch's x86 BLAS, MKL (mkl.py): a batch-1 call streams the
-  weights through MKL's GEMV; more rows pack the whole weight matrix on every call, then run
-  the packed kernel at the host's MKL rate (`mkl_fma_efficiency`; MKL takes its AVX2 path on
-  AMD CPUs), the numpy call overhead replaced by the framework's.
+- Linear: aten::addmm → PyTorch's x86 BLAS, MKL (mkl.py): up to 3 rows stream the weights
+  through MKL's GEMV once per row; more rows pack the weights on every call, then run the
+  packed kernel at the host's MKL rate (`mkl_fma_efficiency`; MKL takes its AVX2 path on AMD
+  CPUs), 4 rows a thread, the numpy call overhead replaced by the framework's.
 - LSTM: aten::lstm → mkldnn_rnn_layer → oneDNN's brgemm RNN (ONEDNN_VERBOSE on PyTorch 2.13:
   `rnn,brgemm:avx512_core`): weights reordered per call, then per time step one gate GEMM
   (batch × (input + hidden) × 4·hidden, layer and recurrent parts in one batch-reduce GEMM),
@@ -88,12 +88,14 @@ CONV_SETUP_CYCLES = 250_000  # ideep per call (fit: LeNet-5's convolutions at ba
 #                              thread, 100-110 µs each, less their kernels and reorders)
 RNN_SETUP_CYCLES = 370_000  # nn.LSTM/GRU/RNN.forward + mkldnn_rnn_layer setup (fit: LSTM(8,
 #                             8), one step at batch 1, 122 µs, on the Zen 3 host)
-# ATen's native GRU/RNN loop (aten_rnn). The three are fitted together by least squares of
-# the relative error over the even gru and rnn rows of cpu-epyc-zen4-2vcpu-2026-12-07.json
-# (6 shapes × 1 and 2 threads; a grid of 3 × 4 × 4 values, this point within 1% of its best
-# sum of squares); held out on the odd rows (validation/cpu_layers.py).
-RNN_FORWARD_CYCLES = 100_000  # nn.GRU/nn.RNN.forward's Python before ATen's native loop
-ATEN_CPP_OP_CYCLES = 2_500  # an ATen op dispatched from C++: dispatcher, TensorIterator,
+# ATen's native GRU/RNN loop (aten_rnn). RNN_FORWARD_CYCLES and ATEN_CPP_OP_CYCLES are fitted
+# together by non-negative least squares of the relative error over the even gru and rnn rows
+# of cpu-epyc-zen4-2vcpu-2026-12-07.json (6 shapes × 1 and 2 threads;
+# validation/cpu_layers.py `fit_aten_rnn`), ATEN_VIEW_OP_CYCLES held at its earlier fit: the
+# rows cannot tell a view from a kernel op apart (both come once a step; a free fit moves
+# all of it onto the kernels); held out on the odd rows.
+RNN_FORWARD_CYCLES = 154_000  # nn.GRU/nn.RNN.forward's Python before ATen's native loop
+ATEN_CPP_OP_CYCLES = 2_260  # an ATen op dispatched from C++: dispatcher, TensorIterator,
 #                             output allocation where out of place
 ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocation)
 RNN_STEP_CYCLES = 1_700  # oneDNN brgemm LSTM, per step: block loops, brgemm calls (fit: the

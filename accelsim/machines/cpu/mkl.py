@@ -1,36 +1,39 @@
 """fp32 GEMM as PyTorch's x86 BLAS (MKL) runs aten::addmm, `x @ Wᵀ` with the weights W
-transposed in place (MKL_VERBOSE: `SGEMM(T,N,out,batch,in,...)`): one row (batch 1) goes to a
-GEMV that streams the weights once; more rows pack the whole weight matrix on every call,
-then run the packed kernel.
+transposed in place (MKL_VERBOSE: `SGEMM(T,N,out,batch,in,...)`): up to `GEMV_ROWS` rows go
+through a GEMV per row, each streaming the weights once; more rows pack the weights, then run
+the packed kernel.
 
 Timing model of one call, `m` rows × `k` inputs × `n` outputs, weights k·n floats:
 
-- GEMV (m = 1): k·n · max(cycles per weight, 4 B / bandwidth of the level that holds the
-  weights): a dot product per output, `GEMV_CYCLES_PER_WEIGHT` with the weights in L2 (one
-  thread), `GEMV_BEYOND_L2_CYCLES_PER_WEIGHT` beyond (every thread a band of the outputs),
-  and no faster than the shared DRAM where the weights live there.
-- GEMM (m ≥ 2): packing k·n · `PACK_BYTES_PER_WEIGHT` / bandwidth (read the weights, write the
-  packed copy, its write-allocate read, the kernel's read of it), on the calling thread, plus
+- GEMV (m ≤ `GEMV_ROWS`): m passes of k·n · max(`GEMV_CYCLES_PER_WEIGHT`, the cycles a
+  weight takes to stream from where it lives), on one thread while the weights stay in cache
+  (no GEMV of the grid, up to 16 MiB of weights, ran faster on 2 threads than on 1); beyond,
+  every core streams a band of the outputs from the shared DRAM.
+- GEMM (m > `GEMV_ROWS`): packing, k·n · `PACK_BYTES_PER_WEIGHT` streamed from where the
+  weights and their packed copy live, on the calling thread; then
   m·k·n FMAs at the host's MKL rate: `fma_pipes × simd_lanes × spec.mkl_efficiency` per cycle
-  (at most the core's peak, `vector_fmas_per_cycle` vectors), split over every core with a
-  vector of outputs: MKL threads even small calls (on the Zen 4 host F.linear of 2–8 rows × 256²
-  weights ran no faster on 2 threads than on 1), where OpenBLAS keeps calls under 262,144 MACs
-  on one thread.
+  (at most the core's peak, `vector_fmas_per_cycle` vectors), outputs padded to whole vectors,
+  the rows split over the threads `MKL_ROWS_PER_THREAD` at a time (4 rows ran no faster on 2
+  threads than on 1, 8 rows 1.15–1.35× faster, at every weight shape of the grid).
 - A threaded call costs one OpenMP region (framework.region_s).
 
-Where the weights live: L2 up to `l2_bytes`, L3 up to half of it (`blis.RESIDENT_SHARE`: a VM
-shares its L3 with neighbours), else DRAM shared by the threads.
+Streaming (`stream_cycles_per_weight`): at L2's bandwidth up to `l2_bytes`; beyond, at the
+host's measured MKL streaming rate (`spec.mkl_stream_cycles_per_weight`, from a timed batch-1
+nn.Linear(4096, 1024): on the same kind of 2-vCPU VM 0.59 cycles a weight one day and 0.35
+another, a VM's L3 being shared with its neighbours) and never faster than the bandwidth of
+the level that holds the weights: L3 up to half of it (`blis.RESIDENT_SHARE`), else DRAM
+shared by the threads.
 
-Measured on the 2-vCPU AMD EPYC (Zen 4) development host, PyTorch 2.13 / MKL 2024.2, one
-thread, F.linear on 1–256 rows of 256² to 2048² weights (best of many calls): time per weight
-element is an intercept plus a slope in m. The slope is the FMA rate: 12–13 FMAs per cycle,
-where OpenBLAS (the calibration's BLAS) reaches 19 (MKL takes its AVX2 path on AMD CPUs);
-`mkl_fma_efficiency` is measured per host from its timed nn.Linear calls
-(measure/host.py `mkl_efficiency`: 0.46 of the AVX-512 peak on that host, from the even
-`linear` rows of measure/data/cpu-epyc-zen4-2vcpu-2026-12-07.json). The intercept is the
-packing: 0.50 cycles per weight in L2 (16 B at 32 B/cycle), 1.0 for 4 MiB, 1.3–1.5 for
-12–16 MiB (the model: 0.5, 0.8 and 1.9). Batch 1 costs 0.25–0.45 cycles per weight in cache
-and 0.6 for 12–16 MiB. Held to the odd `linear` rows by validation/cpu_layers.py.
+Fits (measure/data/cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json: nn.Linear over 1–128 rows ×
+five weight shapes of 256 KiB to 16 MiB, 1 and 2 threads, PyTorch 2.13 / MKL 2024.2 on the
+2-vCPU AMD EPYC (Zen 4) development host): 2 and 3 rows cost 2 and 3 one-row calls; the
+packing's traffic is the least squares of the relative error over the grid's packed rows at
+one thread (`measure.host.fit_mkl_packing`). The slope in m is the FMA rate: 12–14
+FMAs per cycle, where OpenBLAS reaches 19 (MKL takes its AVX2 path on AMD CPUs);
+`mkl_fma_efficiency` is measured per host from its timed nn.Linear calls (measure/host.py
+`mkl_efficiency`: 0.46 of the AVX-512 peak on that host, from the even `linear` rows of
+measure/data/cpu-epyc-zen4-2vcpu-2026-12-07.json). Held to the odd `linear` rows and the
+GRU/RNN rows (ATen's addmm per step) by validation/cpu_layers.py.
 """
 
 from __future__ import annotations
@@ -41,12 +44,15 @@ from dataclasses import dataclass
 from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE
 from accelsim.machines.cpu.spec import CPUSpec
 
+GEMV_ROWS = 3  # addmm of up to 3 rows runs a GEMV per row (grid: 2 and 3 rows cost 2 and 3
+#               one-row calls at every weight shape; 4 rows already run the packed kernel)
 GEMV_CYCLES_PER_WEIGHT = 0.25  # MKL's transposed SGEMV in cache: a dot product per output
 #                                (fit: the even row nn.Linear(784, 256) at batch 1, 21.1 µs)
-GEMV_BEYOND_L2_CYCLES_PER_WEIGHT = 0.59  # the same streaming weights from beyond L2, per core
-#                                         (fit: the even row nn.Linear(4096, 1024) at batch 1,
-#                                         one thread, 688.8 µs; 0.37-0.64 in the F.linear grid)
-PACK_BYTES_PER_WEIGHT = 16  # read 4 + write 4 + write-allocate 4 + the kernel's read 4
+PACK_BYTES_PER_WEIGHT = 6.6  # packing's traffic per 4-byte weight, streamed from where the
+#                              weights live (fit: least squares over the grid's packed rows at
+#                              one thread, `measure.host.fit_mkl_packing`; a free per-weight
+#                              cycle term came out at -0.03, nothing)
+MKL_ROWS_PER_THREAD = 4  # the packed kernel's rows per thread (grid: 4 rows on one thread)
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,41 @@ def weights_bytes_per_cycle(spec: CPUSpec, size_bytes: int, threads: int) -> flo
     return min(spec.l3_bytes_per_cycle * threads, spec.dram_bytes_per_s / spec.clock_hz)
 
 
+def in_dram(spec: CPUSpec, size_bytes: int) -> bool:
+    return size_bytes > spec.l3_bytes * RESIDENT_SHARE
+
+
 def fmas_per_cycle(spec: CPUSpec) -> float:
     """MKL's sustained fp32 FMAs per cycle and core on this host (at most its peak)."""
     return spec.simd_lanes * min(spec.fma_pipes * spec.mkl_efficiency,
                                  spec.vector_fmas_per_cycle)
+
+
+def stream_cycles_per_weight(spec: CPUSpec, size_bytes: int, threads: int) -> float:
+    """Cycles per 4-byte weight `threads` cores stream a matrix of `size_bytes` at from where
+    it lives: L2's bandwidth, beyond it the host's measured MKL rate
+    (`mkl_stream_cycles_per_weight`, shared by the threads) and never above the bandwidth of
+    the level that holds it."""
+    bandwidth = FLOAT / weights_bytes_per_cycle(spec, size_bytes, threads)
+    if size_bytes <= spec.l2_bytes:
+        return bandwidth
+    return max(bandwidth, spec.mkl_stream_cycles_per_weight / threads)
+
+
+def gemv(spec: CPUSpec, m: int, k: int, n: int) -> MklCall:
+    """`m` one-row passes over the weights (module docstring)."""
+    weights = k * n * FLOAT
+    threads = spec.cores if in_dram(spec, weights) else 1
+    per_weight = max(GEMV_CYCLES_PER_WEIGHT / threads,
+                     stream_cycles_per_weight(spec, weights, threads))
+    return MklCall(0.0, m * k * n * per_weight / spec.clock_hz, threads)
+
+
+def pack_cycles(spec: CPUSpec, k: int, n: int) -> float:
+    """Cycles to pack a k × n weight matrix on one thread (module docstring):
+    `PACK_BYTES_PER_WEIGHT` streamed as the weights and their copy are."""
+    streamed = stream_cycles_per_weight(spec, 2 * k * n * FLOAT, 1) / FLOAT
+    return k * n * PACK_BYTES_PER_WEIGHT * streamed
 
 
 def addmm(spec: CPUSpec, m: int, k: int, n: int, int8_scale: float = 1.0) -> MklCall:
@@ -79,17 +116,10 @@ def addmm(spec: CPUSpec, m: int, k: int, n: int, int8_scale: float = 1.0) -> Mkl
     the FMAs (VNNI). Threads are not slowed by the host's all-core derating (framework.derate,
     measured with OpenBLAS's AVX-512 kernels): MKL's AVX2 path ran 512 × 2048 × 1000 1.92×
     faster on 2 threads than on 1 on the Zen 4 host."""
-    weights = k * n * FLOAT
-    if m == 1:
-        in_l2 = weights <= spec.l2_bytes
-        threads = 1 if in_l2 else spec.cores
-        per_core = GEMV_CYCLES_PER_WEIGHT if in_l2 else GEMV_BEYOND_L2_CYCLES_PER_WEIGHT
-        per_weight = max(per_core / threads,
-                         FLOAT / weights_bytes_per_cycle(spec, weights, threads))
-        return MklCall(0.0, k * n * per_weight / spec.clock_hz, threads)
+    if m <= GEMV_ROWS:
+        return gemv(spec, m, k, n)
+    threads = max(1, min(spec.cores, m // MKL_ROWS_PER_THREAD))
     vectors = math.ceil(n / spec.simd_lanes)
-    threads = min(spec.cores, vectors)
-    held = weights_bytes_per_cycle(spec, 2 * weights, 1)  # the weights and their packed copy
-    pack = weights * PACK_BYTES_PER_WEIGHT / FLOAT / held
-    fmas = m * k * vectors * spec.simd_lanes / int8_scale / threads
-    return MklCall(fmas / fmas_per_cycle(spec) / spec.clock_hz, pack / spec.clock_hz, threads)
+    fmas = math.ceil(m / threads) * k * vectors * spec.simd_lanes / int8_scale
+    return MklCall(fmas / fmas_per_cycle(spec) / spec.clock_hz,
+                   pack_cycles(spec, k, n) / spec.clock_hz, threads)

@@ -96,6 +96,11 @@ class CPUSpec:
     # AMD CPUs: on the 2-vCPU EPYC Zen 4 host 0.46 of the AVX-512 peak against OpenBLAS's 0.60
     # (measure/host.py `mkl_efficiency`, from that host's timed nn.Linear calls).
     mkl_fma_efficiency: float = 0.0
+    # Cycles per 4-byte weight MKL's kernels stream a matrix beyond L2 at, one thread, as the
+    # host's timed batch-1 nn.Linear(4096, 1024) gives it (measure/host.py `mkl_stream_rate`:
+    # 0.59 on the 2-vCPU EPYC Zen 4 host on one day, 0.35 on another: the L3 a VM shares with
+    # its neighbours); 0: 4 B over the bandwidth of the level that holds the weights.
+    mkl_stream_cycles_per_weight: float = 0.0
     # The same with every core busy, as the calibration's all-thread GEMM measures it against
     # the GEMM model: blis.py's threaded calls run at it (at most `fma_efficiency`);
     # framework.py's `derate` slows PyTorch's threaded loops by fma_efficiency / this.
@@ -112,7 +117,8 @@ class CPUSpec:
     # Overheads a what-if may remove entirely; idle power (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
         {"call_overhead_s", "thread_sync_s", "page_fault_s", "idle_watts_per_core",
-         "mkl_fma_efficiency", "nominal_clock_hz", "fma_bits"})
+         "mkl_fma_efficiency", "mkl_stream_cycles_per_weight", "nominal_clock_hz",
+         "fma_bits"})
 
     def __post_init__(self) -> None:
         check_spec(self)

@@ -56,6 +56,8 @@ LINEARS = ((1, 784, 256), (64, 784, 256), (1, 4096, 1024), (16, 1024, 1024),
 # constants are fitted on (machines/cpu/mkl.py), apart from the LINEARS they are held to
 MKL_GRID_ROWS = (1, 2, 3, 4, 8, 16, 32, 64, 128)
 MKL_GRID_WEIGHTS = ((256, 256), (512, 512), (1024, 1024), (2048, 2048), (4096, 1024))
+# nn.BatchNorm2d microbenchmark planes (channels, side), batch 1: framework.py's batch norm
+BATCH_NORM_PLANES = ((16, 8), (32, 28), (64, 56), (32, 112), (96, 112), (64, 224))
 NETWORKS = {"resnet-digits": (1, 16, 64), "gru-char": (1, 16), "mobilenetv2": (1,),
             "resnet18": (1,)}
 
@@ -104,6 +106,39 @@ def mkl_grid_cases() -> list[dict[str, Any]]:
     """nn.Linear over `MKL_GRID_ROWS` × `MKL_GRID_WEIGHTS` (the `linear` kind's rows)."""
     return [{"kind": "linear", "batch": m, "in": k, "out": n}
             for k, n in MKL_GRID_WEIGHTS for m in MKL_GRID_ROWS]
+
+
+def batch_norm_micro() -> list[dict[str, Any]]:
+    """nn.BatchNorm2d(c) in eval mode and nn.ReLU() on each of `BATCH_NORM_PLANES` at one
+    thread, in this process: per plane 10 warm-up calls, then the best of 7 samples of
+    max(20, 2e6 / elements) back-to-back calls (microseconds)."""
+    import time
+
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(1)
+
+    def best_us(module: Any, x: Any) -> float:
+        calls = max(20, int(2e6 / x.numel()))
+        for _ in range(10):
+            module(x)
+        best = math.inf
+        for _ in range(7):
+            started = time.perf_counter()
+            for _ in range(calls):
+                module(x)
+            best = min(best, (time.perf_counter() - started) / calls)
+        return round(best * 1e6, 3)
+
+    rows = []
+    with torch.inference_mode():
+        for channels, side in BATCH_NORM_PLANES:
+            x = torch.randn(1, channels, side, side)
+            rows.append({"channels": channels, "side": side,
+                         "batch_norm_us": best_us(nn.BatchNorm2d(channels).eval(), x),
+                         "relu_module_us": best_us(nn.ReLU(), x)})
+    return rows
 
 
 def _runner(case: dict[str, Any]) -> tuple[Any, Any]:
@@ -183,7 +218,13 @@ def _main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--record", help="time every case at 1 and 2 threads, write rows")
     parser.add_argument("--mkl-grid", action="store_true",
                         help="with --record: time the MKL grid (mkl_grid_cases) instead")
+    parser.add_argument("--batch-norm", action="store_true",
+                        help="with --record: time the batch norm microbenchmark instead")
     args = parser.parse_args(argv)
+    if args.record and args.batch_norm:
+        with open(args.record, "w", encoding="utf-8") as f:
+            json.dump(batch_norm_micro(), f, indent=1)
+        return
     if args.record:
         rows = measure_rounds(mkl_grid_cases() if args.mkl_grid else cases(), (1, 2),
                               args.rounds)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.ir import ConvGeometry, Gemm
+from accelsim.ir import ConvGeometry, Gemm, Vector, VectorKind
 from accelsim.lower import lower
 from accelsim.machines.cpu import framework
 from accelsim.machines.cpu.core import CPU
@@ -164,6 +164,33 @@ def fit_aten_rnn(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
                 targets.append(1 - base / measured)
     fitted = nonnegative_least_squares(np.array(design), np.array(targets))
     return tuple(float(c) for c in fitted) + (() if view_cycles is None else (view_cycles,))
+
+
+def batch_norm_us(spec: CPUSpec, row: Mapping[str, Any]) -> float:
+    """The model's microseconds of one `micro` row's nn.BatchNorm2d (batch 1, eval)."""
+    elements = row["channels"] * row["side"] ** 2
+    op = Vector("bn", VectorKind.SCALE, elements)
+    return framework.elementwise(spec, op, Precision.FP32).seconds * 1e6
+
+
+def fit_batch_norm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
+    """(BATCH_NORM_EXTRA_CYCLES, BATCH_NORM_CYCLES_PER_VECTOR) minimising the squared relative
+    error over timed nn.BatchNorm2d calls (`micro.rows`: channels, side, batch_norm_us) on
+    one core of `spec`: a grid of 500-cycle and 0.1-cycle steps (the loop is a max of its
+    ALU cycles and its streaming, so not linear in the second)."""
+    saved = framework.BATCH_NORM_EXTRA_CYCLES, framework.BATCH_NORM_CYCLES_PER_VECTOR
+    one = spec.replace(cores=1)
+    best: tuple[float, float, float] = (math.inf, 0.0, 0.0)
+    try:
+        for extra in np.arange(0.0, 40_001.0, 500.0):
+            for per_vector in np.arange(1.0, 30.01, 0.1):
+                framework.BATCH_NORM_EXTRA_CYCLES = float(extra)
+                framework.BATCH_NORM_CYCLES_PER_VECTOR = float(per_vector)
+                error = sum((batch_norm_us(one, r) / r["batch_norm_us"] - 1) ** 2 for r in rows)
+                best = min(best, (error, float(extra), round(float(per_vector), 1)))
+    finally:
+        framework.BATCH_NORM_EXTRA_CYCLES, framework.BATCH_NORM_CYCLES_PER_VECTOR = saved
+    return best[1], best[2]
 
 
 def nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -25,7 +25,9 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   window element (POOL_CYCLES_PER_WINDOW_ELEMENT; average pooling is assumed to cost the
   same); threads split the N·C planes (grain 0), argmax indices are written as int64.
 - Element-wise (ReLU, sigmoid, ...): a SIMD loop over the tensor, streamed from where it
-  lives; threaded above ATen's grain of 32,768 elements.
+  lives; threaded above ATen's grain of 32,768 elements. A batch norm (eval) adds its module's
+  Python and dispatch chain (`BATCH_NORM_EXTRA_CYCLES`) and loops at its measured cost per
+  vector (`BATCH_NORM_CYCLES_PER_VECTOR`, about half a ReLU's speed).
 - Linear: aten::addmm → PyTorch's x86 BLAS, MKL (mkl.py): up to 3 rows stream the weights
   through MKL's GEMV once per row; more rows pack the weights on every call, then run the
   packed kernel at the host's MKL rate (`mkl_fma_efficiency`; MKL takes its AVX2 path on AMD
@@ -114,6 +116,15 @@ SLOW_CONV_CYCLES = 30_000  # slow_conv2d's checks, output and columns allocation
 #                            entry (fit: the 1×1 16→16 convolution over 32×32 at batch 1, an
 #                            even conv row of cpu-epyc-zen4-2vcpu-2026-12-07.json, 13.3 µs)
 IM2COL_CYCLES_PER_VECTOR = 1.0  # im2col copies a vector of the columns buffer per cycle
+# nn.BatchNorm2d in eval mode (VectorKind.SCALE): _BatchNorm.forward's Python (mode and
+# running-statistics checks) and F.batch_norm → aten::batch_norm → _batch_norm_impl_index →
+# native_batch_norm (its checks, the per-channel scale and shift), then a TensorIterator loop
+# broadcasting them over each plane. Both fitted together by least squares of the relative
+# error on nn.BatchNorm2d(c) eval at one thread over 1×16×8² to 1×64×224² (`micro.rows` of
+# measure/data/cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json; validation/cpu_layers.py
+# `fit_batch_norm`): the loop runs at about half a ReLU's speed on the same planes.
+BATCH_NORM_EXTRA_CYCLES = 17_000.0
+BATCH_NORM_CYCLES_PER_VECTOR = 10.6
 ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
 PAGE_BYTES = 4096
 INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
@@ -465,8 +476,16 @@ def pool(spec: CPUSpec, op: Pool, precision: Precision) -> OpResult:
 
 
 def vector_cycles(spec: CPUSpec, op: Vector) -> float:
-    """Cycles per vector of one element-wise kind."""
+    """Cycles per vector of one element-wise kind as ATen runs it: a batch norm's inference
+    loop at `BATCH_NORM_CYCLES_PER_VECTOR`, the others at the core's cost of the kind."""
+    if op.kind is VectorKind.SCALE:
+        return BATCH_NORM_CYCLES_PER_VECTOR
     return spec.vector_cycles(op.kind)
+
+
+def elementwise_extra_cycles(op: Vector) -> float:
+    """Host cycles an element-wise layer's module adds to its call and ATen op."""
+    return BATCH_NORM_EXTRA_CYCLES if op.kind is VectorKind.SCALE else 0.0
 
 
 def elementwise(spec: CPUSpec, op: Vector, precision: Precision) -> OpResult:
@@ -482,7 +501,7 @@ def elementwise(spec: CPUSpec, op: Vector, precision: Precision) -> OpResult:
     cost = Cost({Category.ELEMENTWISE: loop * op.count,
                  Category.MEMORY_STALL: (body - loop + faults) * op.count,
                  Category.LATENCY: region_s(spec, threads) * op.count,
-                 Category.FRAMEWORK: dispatch_s(spec) * op.count},
+                 Category.FRAMEWORK: dispatch_s(spec, elementwise_extra_cycles(op)) * op.count},
                 threads, int(threads > 1) * op.count, op.count)
     return cost.result(spec, op, precision, f"aten {op.kind.value} ×{threads} threads",
                        moved * op.count)

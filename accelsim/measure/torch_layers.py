@@ -29,7 +29,7 @@ import math
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from accelsim.errors import AccelsimError
@@ -100,6 +100,11 @@ def cases() -> list[dict[str, Any]]:
     nets = [{"kind": "net", "net": net, "batch": b}
             for net, batches in NETWORKS.items() for b in batches]
     return convs + rnns + linears + nets
+
+
+def family(case: Mapping[str, Any]) -> str:
+    """A case's family: conv, rnn (nn.LSTM, nn.GRU, nn.RNN), linear or net."""
+    return "rnn" if case["kind"] in ("lstm", "gru", "rnn") else case["kind"]
 
 
 def mkl_grid_cases() -> list[dict[str, Any]]:
@@ -215,7 +220,11 @@ def _main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--cases")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    parser.add_argument("--record", help="time every case at 1 and 2 threads, write rows")
+    parser.add_argument("--record", help="time every case at each thread count, write rows")
+    parser.add_argument("--thread-counts", type=int, nargs="+", default=[1, 2],
+                        help="with --record: the thread counts (default 1 2)")
+    parser.add_argument("--families", nargs="+", choices=("conv", "rnn", "linear", "net"),
+                        help="with --record: only these families of cases")
     parser.add_argument("--mkl-grid", action="store_true",
                         help="with --record: time the MKL grid (mkl_grid_cases) instead")
     parser.add_argument("--batch-norm", action="store_true",
@@ -226,8 +235,10 @@ def _main(argv: Sequence[str] | None = None) -> None:
             json.dump(batch_norm_micro(), f, indent=1)
         return
     if args.record:
-        rows = measure_rounds(mkl_grid_cases() if args.mkl_grid else cases(), (1, 2),
-                              args.rounds)
+        chosen = mkl_grid_cases() if args.mkl_grid else cases()
+        if args.families:
+            chosen = [c for c in chosen if family(c) in args.families]
+        rows = measure_rounds(chosen, sorted(set(args.thread_counts)), args.rounds)
         with open(args.record, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
         return

@@ -74,8 +74,7 @@ class LayerReport:
 
 
 def family_of(row: Mapping[str, Any]) -> str:
-    kind = row["kind"]
-    return "rnn" if kind in ("lstm", "gru", "rnn") else kind
+    return torch_layers.family(row)
 
 
 def in_fit(rows: Sequence[Mapping[str, Any]]) -> list[bool]:

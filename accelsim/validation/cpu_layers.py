@@ -115,7 +115,9 @@ def predicted_us(spec: CPUSpec, row: Mapping[str, Any], threads: int) -> float:
         return network_us(spec, row["net"], row["batch"], threads)
     if kind == "conv":  # F.conv2d is called without an nn.Module
         op = conv_gemm(row)
-        seconds = framework.convolution(spec, op, op.conv, Precision.FP32).seconds  # type: ignore[arg-type]
+        cold = framework.outputs_cold(spec, op.m * op.n * framework.FLOAT)
+        seconds = framework.convolution(spec, op, op.conv,  # type: ignore[arg-type]
+                                        Precision.FP32, cold).seconds
         return (seconds - framework.seconds(spec, framework.MODULE_CALL_CYCLES)) * 1e6
     if kind == "linear":
         op = Gemm("linear", row["batch"], row["in"], row["out"])

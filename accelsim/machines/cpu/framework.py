@@ -45,6 +45,10 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   of the work sets the time, its reorders and element-wise loops slowed by the host's
   all-core derating (`derate`). Outputs above `fresh_output_bytes` (glibc maps them fresh each
   call) take a page fault per 4 KiB page on first touch.
+- Cold outputs: PyTorch's allocator recycles buffers freed earlier; a network whose forward
+  writes more activations than the share of L3 a working set keeps (`outputs_cold`) finds
+  each recycled buffer gone from the caches, so element-wise, pooling and convolution outputs
+  cost a read for ownership and a write-back from DRAM (`cold_write_s`).
 
 `device_seconds` is everything but Category.FRAMEWORK. int8 (VNNI) divides the FMA work by 4
 and keeps the rest (an assumption: PyTorch's quantized kernels are not modelled separately).
@@ -74,9 +78,10 @@ from accelsim.ir import (
     Transfer,
     Vector,
     VectorKind,
+    Workload,
 )
 from accelsim.machines.cpu import mkl
-from accelsim.machines.cpu.blis import FLOAT, CpuGemm, predict
+from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE, CpuGemm, predict
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.precision import Precision
@@ -226,6 +231,39 @@ def stream_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
     return seconds(spec, size_bytes / per_cycle)
 
 
+def activation_bytes(workload: Workload) -> int:
+    """Bytes of every op output one forward of `workload` writes (convolutions and linears,
+    element-wise ops, pooling): the activations that pass through the caches per forward."""
+    total = 0
+    for layer in workload.layers:
+        for op in layer.ops:
+            if isinstance(op, Gemm):
+                total += op.m * op.n * op.groups * FLOAT * op.count
+            elif isinstance(op, Vector):
+                total += op.elements * FLOAT * op.count
+            elif isinstance(op, Pool):
+                total += op.elements * FLOAT
+    return total
+
+
+def outputs_cold(spec: CPUSpec, activations: int) -> bool:
+    """Whether a forward writes its outputs into memory no cache still holds: PyTorch's
+    allocator hands each op a buffer an earlier op freed, last touched a whole forward's
+    activations ago; beyond the share of L3 a working set keeps (`RESIDENT_SHARE`) it has
+    left the caches."""
+    return activations > spec.l3_bytes * RESIDENT_SHARE
+
+
+def cold_write_s(spec: CPUSpec, size_bytes: float, cold: bool) -> float:
+    """Writing `size_bytes` to memory no cache holds (`outputs_cold`): each line is read for
+    ownership from DRAM and written back, 2 B of DRAM traffic per byte, at the bandwidth the
+    cores share. Outputs above `fresh_output_bytes` are fresh pages the kernel zeroes on
+    their first touch (`fault_s`), into the caches."""
+    if not cold or size_bytes > spec.fresh_output_bytes:
+        return 0.0
+    return seconds(spec, 2 * size_bytes / (spec.dram_bytes_per_s / spec.clock_hz))
+
+
 def fault_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
     """First touch of an allocation glibc maps fresh on every call (above its largest mmap
     threshold), the pages faulted by the threads that write them."""
@@ -289,27 +327,30 @@ def int8_scale(precision: Precision) -> float:
     return INT8_PER_LANE if precision is Precision.INT8 else 1.0
 
 
-def time_layer(spec: CPUSpec, layer: LayerOps, precision: Precision) -> tuple[OpResult, ...]:
-    """One layer's ops as PyTorch runs them (recurrent layers as whole nn.LSTM / nn.RNN)."""
+def time_layer(spec: CPUSpec, layer: LayerOps, precision: Precision,
+               cold: bool = False) -> tuple[OpResult, ...]:
+    """One layer's ops as PyTorch runs them (recurrent layers as whole nn.LSTM / nn.RNN);
+    `cold`: its outputs go to memory no cache holds (`outputs_cold`)."""
     rec = layer.recurrence
     if rec is not None:
         return onednn_rnn(spec, rec, precision) if rec.kind is CellKind.LSTM \
             else aten_rnn(spec, rec, precision)
-    return tuple(time_op(spec, op, precision) for op in layer.ops)
+    return tuple(time_op(spec, op, precision, cold) for op in layer.ops)
 
 
-def time_op(spec: CPUSpec, op: Op, precision: Precision) -> OpResult:
-    """One op of a layer as PyTorch runs it (inputs and outputs cost nothing: host memory)."""
+def time_op(spec: CPUSpec, op: Op, precision: Precision, cold: bool = False) -> OpResult:
+    """One op of a layer as PyTorch runs it (inputs and outputs cost nothing: host memory;
+    `cold` as in `time_layer`)."""
     if isinstance(op, Transfer):
         return OpResult(op.name, "transfer", 0.0, 0.0, 0, precision, 0, 0, 0.0,
                         Bound.LATENCY, kernel="none: host memory")
     if isinstance(op, Gemm):
         if op.conv is not None:
-            return convolution(spec, op, op.conv, precision)
+            return convolution(spec, op, op.conv, precision, cold)
         return linear(spec, op, precision)
     if isinstance(op, Pool):
-        return pool(spec, op, precision)
-    return elementwise(spec, op, precision)
+        return pool(spec, op, precision, cold)
+    return elementwise(spec, op, precision, cold)
 
 
 def reorder_s(spec: CPUSpec, elements: int, size_bytes: int, threads: int) -> float:
@@ -358,11 +399,13 @@ def slow_conv2d(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
                        moved)
 
 
-def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) -> OpResult:
+def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
+                cold: bool = False) -> OpResult:
     """A convolution as PyTorch runs it: ATen's slow_conv2d where its rule says so
     (`uses_onednn`), else mkldnn_convolution of `op` (geometry `g`): setup, reorders,
     oneDNN's direct kernel (per group for a grouped convolution; oneDNN's depthwise kernel
-    for a depthwise one)."""
+    for a depthwise one); `cold`: its blocked and plain outputs are written to memory no cache
+    holds (`cold_write_s`)."""
     if not uses_onednn(op, g, spec.cores):
         return slow_conv2d(spec, op, g, precision)
     lanes, team = spec.simd_lanes, spec.cores
@@ -393,10 +436,12 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
     src = batch * in_c * g.in_hw[0] * g.in_hw[1]
     blocked = op.m * oc_vectors * lanes
     dense = op.m * out_c
-    kernel_s = max(compute, stream_s(spec, (src + blocked) * FLOAT, threads))
+    kernel_s = max(compute, stream_s(spec, (src + blocked) * FLOAT, threads)
+                   + cold_write_s(spec, blocked * FLOAT, cold))
     weights = oc_vectors * lanes * g.in_channels_per_group * g.kernel[0] * g.kernel[1]
     moves = [reorder_s(spec, weights, 2 * weights * FLOAT, team),
-             reorder_s(spec, blocked, (blocked + dense) * FLOAT, team),
+             reorder_s(spec, blocked, (blocked + dense) * FLOAT, team)
+             + cold_write_s(spec, dense * FLOAT, cold),
              fault_s(spec, blocked * FLOAT, threads), fault_s(spec, dense * FLOAT, team)]
     if not flat:
         moves.append(reorder_s(spec, src, 2 * src * FLOAT, team))
@@ -452,7 +497,7 @@ def linear(spec: CPUSpec, op: Gemm, precision: Precision) -> OpResult:
     return cost.result(spec, op, precision, f"addmm ×{threads} threads", moved)
 
 
-def pool(spec: CPUSpec, op: Pool, precision: Precision) -> OpResult:
+def pool(spec: CPUSpec, op: Pool, precision: Precision, cold: bool = False) -> OpResult:
     """ATen's NCHW pooling loop over the N·C planes; a global average (one window over the
     whole map) is adaptive_avg_pool2d's vectorized sum of each plane instead."""
     planes = op.batch * op.channels
@@ -467,7 +512,8 @@ def pool(spec: CPUSpec, op: Pool, precision: Precision) -> OpResult:
     loop = seconds(spec, cycles)
     indices = op.elements * 8 if op.kind is PoolKind.MAX else 0  # int64 argmax indices
     moved = op.input_bytes(precision) + op.output_bytes(precision) + indices
-    body = max(loop, stream_s(spec, moved, threads))
+    body = max(loop, stream_s(spec, moved, threads)
+               + cold_write_s(spec, op.output_bytes(precision) + indices, cold))
     faults = fault_s(spec, op.output_bytes(precision), threads) + fault_s(spec, indices, threads)
     cost = Cost({Category.ELEMENTWISE: loop, Category.MEMORY_STALL: body - loop + faults,
                  Category.LATENCY: region_s(spec, team),
@@ -488,15 +534,17 @@ def elementwise_extra_cycles(op: Vector) -> float:
     return BATCH_NORM_EXTRA_CYCLES if op.kind is VectorKind.SCALE else 0.0
 
 
-def elementwise(spec: CPUSpec, op: Vector, precision: Precision) -> OpResult:
-    """One ATen element-wise op (per call; `count` calls), threaded above ATen's grain."""
+def elementwise(spec: CPUSpec, op: Vector, precision: Precision,
+                cold: bool = False) -> OpResult:
+    """One ATen element-wise op (per call; `count` calls), threaded above ATen's grain;
+    `cold`: its output is written to memory no cache holds (`cold_write_s`)."""
     n = op.elements
     threads = min(spec.cores, math.ceil(n / ATEN_GRAIN_ELEMENTS)) \
         if n > ATEN_GRAIN_ELEMENTS else 1
     cycles = math.ceil(n / threads) / spec.simd_lanes * vector_cycles(spec, op)
     loop = seconds(spec, cycles) * derate(spec, threads)
     moved = (op.kind.inputs + 1) * n * FLOAT
-    body = max(loop, stream_s(spec, moved, threads))
+    body = max(loop, stream_s(spec, moved, threads) + cold_write_s(spec, n * FLOAT, cold))
     faults = fault_s(spec, n * FLOAT, threads)
     cost = Cost({Category.ELEMENTWISE: loop * op.count,
                  Category.MEMORY_STALL: (body - loop + faults) * op.count,

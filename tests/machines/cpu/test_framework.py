@@ -301,3 +301,38 @@ def test_slow_conv2d_is_one_blas_gemm_per_image_without_onednns_setup():
     two = square_conv(64, 64, 56, 1, batch=2)
     r2 = fw.convolution(TWO, two, two.conv, FP32)  # 2 threads: oneDNN's 1x1 path
     assert not r2.kernel.startswith("slow_conv2d")
+
+
+def test_a_forward_s_activations_are_every_op_output():
+    workload = lower(ax.network("lenet5"), batch=16)
+    # conv1 6×28², relu1, pool1 6×14², conv2 16×10², relu2, pool2 16×5², conv3 120, relu3,
+    # fc1 80, relu4, fc2 10: floats per sample
+    per_sample = 2 * 6 * 28 * 28 + 6 * 14 * 14 + 2 * 16 * 10 * 10 + 16 * 5 * 5 \
+        + 2 * 120 + 2 * 80 + 10
+    assert fw.activation_bytes(workload) == 16 * per_sample * 4
+
+
+def test_outputs_are_cold_once_a_forward_overflows_the_l3_share():
+    share = ONE.l3_bytes * fw.RESIDENT_SHARE
+    assert not fw.outputs_cold(ONE, int(share)) and fw.outputs_cold(ONE, int(share) + 1)
+    relu = Vector("relu", VectorKind.RELU, 2**20)  # 4 MiB out
+    warm, cold = fw.elementwise(ONE, relu, FP32), fw.elementwise(ONE, relu, FP32, cold=True)
+    dram = ONE.dram_bytes_per_s / ONE.clock_hz
+    streamed = fw.stream_s(ONE, 2 * 4 * 2**20, 1)
+    assert cold.seconds - warm.seconds == pytest.approx(
+        streamed + seconds(ONE, 2 * 4 * 2**20 / dram) - max(streamed, warm.time[
+            Category.ELEMENTWISE]))
+    # a fresh mapping (above fresh_output_bytes) is zeroed into the caches: no cold write
+    huge = Vector("relu", VectorKind.RELU, 16 * 2**20)  # 64 MiB
+    assert fw.elementwise(ONE, huge, FP32, cold=True).seconds == \
+        pytest.approx(fw.elementwise(ONE, huge, FP32).seconds)
+
+
+def test_a_network_too_big_for_the_cache_writes_cold_outputs():
+    net = ax.network("lenet5")
+    roomy = ONE.replace(l3_bytes=2**34)  # every forward's activations fit
+    small = CPU(ONE).run(net, batch=1024)
+    assert fw.outputs_cold(ONE, fw.activation_bytes(lower(net, batch=1024)))
+    assert small.seconds > CPU(roomy).run(net, batch=1024).seconds
+    # at batch 1 the activations fit either way: the same time
+    assert CPU(ONE).run(net, batch=1).seconds == pytest.approx(CPU(roomy).run(net, batch=1).seconds)

@@ -27,9 +27,11 @@ import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from accelsim.errors import AccelsimError
@@ -56,6 +58,11 @@ LINEARS = ((1, 784, 256), (64, 784, 256), (1, 4096, 1024), (16, 1024, 1024),
 # constants are fitted on (machines/cpu/mkl.py), apart from the LINEARS they are held to
 MKL_GRID_ROWS = (1, 2, 3, 4, 8, 16, 32, 64, 128)
 MKL_GRID_WEIGHTS = ((256, 256), (512, 512), (1024, 1024), (2048, 2048), (4096, 1024))
+# nn.LSTM(h, h) hidden sizes whose per-call weight reorders oneDNN's verbose mode times
+RNN_REORDER_HIDDEN = (64, 128, 256, 512, 1024)
+# glibc tunables that keep freed memory in the heap (no dynamic trim or mmap threshold): a
+# call then faults no fresh page, and verbose times show the reorder alone
+NO_TRIM_ENV = {"MALLOC_TRIM_THRESHOLD_": str(2**34), "MALLOC_MMAP_THRESHOLD_": str(2**25)}
 # nn.BatchNorm2d microbenchmark planes (channels, side), batch 1: framework.py's batch norm
 BATCH_NORM_PLANES = ((16, 8), (32, 28), (64, 56), (32, 112), (96, 112), (64, 224))
 NETWORKS = {"resnet-digits": (1, 16, 64), "gru-char": (1, 16), "mobilenetv2": (1,),
@@ -113,36 +120,89 @@ def mkl_grid_cases() -> list[dict[str, Any]]:
             for k, n in MKL_GRID_WEIGHTS for m in MKL_GRID_ROWS]
 
 
-def batch_norm_micro() -> list[dict[str, Any]]:
-    """nn.BatchNorm2d(c) in eval mode and nn.ReLU() on each of `BATCH_NORM_PLANES` at one
-    thread, in this process: per plane 10 warm-up calls, then the best of 7 samples of
-    max(20, 2e6 / elements) back-to-back calls (microseconds)."""
+def best_call_us(call: Any, elements: int) -> float:
+    """Microseconds of `call()`: 10 warm-up calls, then the best of 7 samples of
+    max(20, 2e6 / elements) back-to-back calls."""
     import time
 
+    calls = max(20, int(2e6 / elements))
+    for _ in range(10):
+        call()
+    best = math.inf
+    for _ in range(7):
+        started = time.perf_counter()
+        for _ in range(calls):
+            call()
+        best = min(best, (time.perf_counter() - started) / calls)
+    return round(best * 1e6, 3)
+
+
+def batch_norm_micro() -> list[dict[str, Any]]:
+    """nn.BatchNorm2d(c) in eval mode and nn.ReLU() on each of `BATCH_NORM_PLANES` at one
+    thread, in this process (`best_call_us`, microseconds)."""
     import torch
     from torch import nn
 
     torch.set_num_threads(1)
-
-    def best_us(module: Any, x: Any) -> float:
-        calls = max(20, int(2e6 / x.numel()))
-        for _ in range(10):
-            module(x)
-        best = math.inf
-        for _ in range(7):
-            started = time.perf_counter()
-            for _ in range(calls):
-                module(x)
-            best = min(best, (time.perf_counter() - started) / calls)
-        return round(best * 1e6, 3)
-
     rows = []
     with torch.inference_mode():
         for channels, side in BATCH_NORM_PLANES:
             x = torch.randn(1, channels, side, side)
+            bn, relu = nn.BatchNorm2d(channels).eval(), nn.ReLU()
             rows.append({"channels": channels, "side": side,
-                         "batch_norm_us": best_us(nn.BatchNorm2d(channels).eval(), x),
-                         "relu_module_us": best_us(nn.ReLU(), x)})
+                         "batch_norm_us": best_call_us(partial(bn, x), x.numel()),
+                         "relu_module_us": best_call_us(partial(relu, x), x.numel())})
+    return rows
+
+
+def reorder_micro() -> list[dict[str, Any]]:
+    """oneDNN's reorders between PyTorch's plain NCHW and its blocked layout (nChw16c) at one
+    thread, in this process: `Tensor.to_mkldnn()` and back `to_dense()` of a 1 × c × side ×
+    side plane for each of `BATCH_NORM_PLANES` (`best_call_us`, microseconds)."""
+    import torch
+
+    torch.set_num_threads(1)
+    rows = []
+    with torch.inference_mode():
+        for channels, side in BATCH_NORM_PLANES:
+            x = torch.randn(1, channels, side, side)
+            blocked = x.to_mkldnn()
+            rows.append({"channels": channels, "side": side, "elements": x.numel(),
+                         "to_blocked_us": best_call_us(x.to_mkldnn, x.numel()),
+                         "to_plain_us": best_call_us(blocked.to_dense, x.numel())})
+    return rows
+
+
+def rnn_reorder_micro(calls: int = 6) -> list[dict[str, Any]]:
+    """The per-call weight reorders of nn.LSTM(h, h) at batch 1, one step, one thread, for
+    each h of `RNN_REORDER_HIDDEN`: oneDNN's own times (ONEDNN_VERBOSE=1, its `exec` lines'
+    last field, ms), in a fresh process with `NO_TRIM_ENV`; per h the median over the calls
+    after the first and over the two reorders a call makes (layer and recurrent weights)."""
+    script = ("import sys, torch\n"
+              "torch.set_num_threads(1)\n"
+              "with torch.inference_mode():\n"
+              f"    for h in {RNN_REORDER_HIDDEN!r}:\n"
+              "        m, x = torch.nn.LSTM(h, h, batch_first=True).eval(), torch.randn(1, 1, h)\n"
+              "        print('CASE', h, flush=True)\n"
+              f"        for _ in range({calls}): m(x)\n")
+    env = {**os.environ, **NO_TRIM_ENV, "ONEDNN_VERBOSE": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, check=False)
+    if done.returncode != 0:
+        raise AccelsimError(f"timing PyTorch failed: {done.stderr.strip()[-2000:]}")
+    times: dict[int, list[float]] = {}
+    hidden = 0
+    for line in done.stdout.splitlines():
+        if line.startswith("CASE"):
+            hidden = int(line.split()[1])
+        elif ",exec,cpu,reorder," in line:
+            times.setdefault(hidden, []).append(float(line.rsplit(",", 1)[1]))
+    rows = []
+    for h in RNN_REORDER_HIDDEN:
+        later = times.get(h, [])[2:]  # the first call's two reorders create the primitives
+        rows.append({"hidden": h, "elements": 4 * h * h,
+                     "reorder_ms": round(float(statistics.median(later)), 5) if later else None,
+                     "reorder_ms_all": later})
     return rows
 
 
@@ -229,10 +289,18 @@ def _main(argv: Sequence[str] | None = None) -> None:
                         help="with --record: time the MKL grid (mkl_grid_cases) instead")
     parser.add_argument("--batch-norm", action="store_true",
                         help="with --record: time the batch norm microbenchmark instead")
+    parser.add_argument("--rnn-reorders", action="store_true",
+                        help="with --record: time nn.LSTM's weight reorders instead")
+    parser.add_argument("--reorders", action="store_true",
+                        help="with --record: time plain <-> blocked reorders instead")
     args = parser.parse_args(argv)
-    if args.record and args.batch_norm:
+    micros = {"batch_norm": batch_norm_micro, "rnn_reorders": rnn_reorder_micro,
+              "reorders": reorder_micro}
+    chosen = [run for name, run in micros.items() if getattr(args, name)]
+    if args.record and chosen:
+        micro = chosen[0]()
         with open(args.record, "w", encoding="utf-8") as f:
-            json.dump(batch_norm_micro(), f, indent=1)
+            json.dump(micro, f, indent=1)
         return
     if args.record:
         chosen = mkl_grid_cases() if args.mkl_grid else cases()

@@ -23,6 +23,7 @@ from accelsim.errors import AccelsimError
 from accelsim.ir import ConvGeometry, Gemm, Vector, VectorKind
 from accelsim.lower import lower
 from accelsim.machines.cpu import framework
+from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.measure import recorded, torch_layers, torch_networks
@@ -176,7 +177,7 @@ def batch_norm_us(spec: CPUSpec, row: Mapping[str, Any]) -> float:
 
 def fit_batch_norm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
     """(BATCH_NORM_EXTRA_CYCLES, BATCH_NORM_CYCLES_PER_VECTOR) minimising the squared relative
-    error over timed nn.BatchNorm2d calls (`micro.rows`: channels, side, batch_norm_us) on
+    error over timed nn.BatchNorm2d calls (`micro.batch_norm`: channels, side, batch_norm_us) on
     one core of `spec`: a grid of 500-cycle and 0.1-cycle steps (the loop is a max of its
     ALU cycles and its streaming, so not linear in the second)."""
     saved = framework.BATCH_NORM_EXTRA_CYCLES, framework.BATCH_NORM_CYCLES_PER_VECTOR
@@ -192,6 +193,52 @@ def fit_batch_norm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[fl
     finally:
         framework.BATCH_NORM_EXTRA_CYCLES, framework.BATCH_NORM_CYCLES_PER_VECTOR = saved
     return best[1], best[2]
+
+
+def fit_reorder(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
+    """REORDER_CYCLES_PER_ELEMENT: the slope of a straight line (a fixed call cost plus
+    cycles per element, least squares) through timed plain ↔ blocked reorders (`micro.reorders`:
+    elements, to_blocked_us, to_plain_us, both directions) whose source and destination fit
+    the share of L3 a working set keeps."""
+    share = spec.l3_bytes * RESIDENT_SHARE
+    points = [(r["elements"], r[key]) for r in rows if 2 * r["elements"] * FLOAT <= share
+              for key in ("to_blocked_us", "to_plain_us")]
+    elements, us = (np.array(v, dtype=float) for v in zip(*points, strict=True))
+    slope, _ = np.polyfit(elements, us, 1)
+    return float(slope * 1e-6 * spec.clock_hz)
+
+
+def fit_rnn_weights_reorder(spec: CPUSpec,
+                            rows: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
+    """(RNN_WEIGHTS_REORDER_CYCLES, RNN_WEIGHTS_REORDER_BEYOND_L2_CYCLES) from oneDNN's timed
+    LSTM weight reorders (`micro.rnn_reorders`: elements per matrix, reorder_ms): a straight
+    line (fixed cost plus cycles per element) through the matrices that fit L2, then the
+    median cycles per element, less that fixed cost, of the larger ones."""
+    def cycles(row: Mapping[str, Any]) -> float:
+        return float(row["reorder_ms"]) * 1e-3 * spec.clock_hz
+
+    small = [r for r in rows if r["elements"] * FLOAT <= spec.l2_bytes]
+    large = [r for r in rows if r["elements"] * FLOAT > spec.l2_bytes]
+    slope, fixed = np.polyfit([r["elements"] for r in small], [cycles(r) for r in small], 1)
+    beyond = float(np.median([(cycles(r) - fixed) / r["elements"] for r in large]))
+    return float(slope), beyond
+
+
+def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
+    """DIRECT_CONV_EFFICIENCY: the value in 0.30-1.00 (steps of 0.01) of least median
+    absolute error over timed convolution rows (every thread count each carries)."""
+    saved = framework.DIRECT_CONV_EFFICIENCY
+    timed = [(r, int(k.removeprefix("us_t")), v) for r in rows if r["kind"] == "conv"
+             for k, v in r.items() if k.startswith("us_t") and not k.endswith("_rounds")]
+    best: tuple[float, float] = (math.inf, 0.0)
+    try:
+        for efficiency in np.arange(0.30, 1.001, 0.01):
+            framework.DIRECT_CONV_EFFICIENCY = round(float(efficiency), 2)
+            errors = [abs(predicted_us(spec, r, t) / us - 1) for r, t, us in timed]
+            best = min(best, (float(np.median(errors)), framework.DIRECT_CONV_EFFICIENCY))
+    finally:
+        framework.DIRECT_CONV_EFFICIENCY = saved
+    return best[1]
 
 
 def nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:

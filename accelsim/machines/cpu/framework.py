@@ -107,15 +107,25 @@ ATEN_CPP_OP_CYCLES = 2_260  # an ATen op dispatched from C++: dispatcher, Tensor
 ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocation)
 RNN_STEP_CYCLES = 1_700  # oneDNN brgemm LSTM, per step: block loops, brgemm calls (fit: the
 #                          per-step slope of LSTM(8, 8) at batch 1, 0.55 µs)
-REORDER_CYCLES_PER_ELEMENT = 1.2  # a blocked-layout permutation (fit: ONEDNN_VERBOSE reorder
-#                                   times of 25k-300k elements, 0.85-1.35 cycles each)
+REORDER_CYCLES_PER_ELEMENT = 0.33  # oneDNN's plain <-> blocked (nChw16c) reorder of a plane
+#                                   in cache (fit: the slope of Tensor.to_mkldnn / to_dense over
+#                                   25k-1.2M elements, one thread, `micro.reorders` of
+#                                   measure/data/cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json;
+#                                   validation/cpu_layers.py `fit_reorder`)
+# nn.LSTM's two weight matrices, reordered (transposed) into oneDNN's RNN layout on every call
+# (fit: oneDNN's verbose times of nn.LSTM(h, h), h = 64-1024, `micro.rnn_reorders` of the same
+# file; `fit_rnn_weights_reorder`): per element while a matrix fits L2, and beyond (its
+# strided reads miss)
+RNN_WEIGHTS_REORDER_CYCLES = 1.04
+RNN_WEIGHTS_REORDER_BEYOND_L2_CYCLES = 3.37
 POOL_CYCLES_PER_WINDOW_ELEMENT = 18.0  # cpu_max_pool's scalar loop, branch mispredictions
 #                                        on ReLU'd data included (fit: 5.5-6.5 ns/element)
-DIRECT_CONV_EFFICIENCY = 0.52  # oneDNN's jit direct kernel: sustained FMAs per pipe and cycle
+DIRECT_CONV_EFFICIENCY = 0.47  # oneDNN's jit direct kernel: sustained FMAs per pipe and cycle
 #                                of its register-blocked loop, on every thread alike (no
 #                                all-core derating: its blocks stay in each core's L1/L2) (fit:
 #                                the 70 even conv rows of cpu-epyc-zen4-2vcpu-2026-12-07.json
-#                                at 1 and 2 threads, grid 0.40-1.00, median error 10.1%)
+#                                at 1 and 2 threads, least median error over 0.30-1.00,
+#                                validation/cpu_layers.py `fit_direct_conv`: 6.5%)
 SLOW_CONV_MAX_INPUT_VALUES = 20_480  # ConvParams::use_mkldnn: "for some case, native is faster"
 SLOW_CONV_CYCLES = 30_000  # slow_conv2d's checks, output and columns allocation, the BLAS
 #                            entry (fit: the 1×1 16→16 convolution over 32×32 at batch 1, an
@@ -125,11 +135,11 @@ IM2COL_CYCLES_PER_VECTOR = 1.0  # im2col copies a vector of the columns buffer p
 # running-statistics checks) and F.batch_norm → aten::batch_norm → _batch_norm_impl_index →
 # native_batch_norm (its checks, the per-channel scale and shift), then a TensorIterator loop
 # broadcasting them over each plane. Both fitted together by least squares of the relative
-# error on nn.BatchNorm2d(c) eval at one thread over 1×16×8² to 1×64×224² (`micro.rows` of
+# error on nn.BatchNorm2d(c) eval at one thread over 1×16×8² to 1×64×224² (`micro.batch_norm` of
 # measure/data/cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json; validation/cpu_layers.py
 # `fit_batch_norm`): the loop runs at about half a ReLU's speed on the same planes.
-BATCH_NORM_EXTRA_CYCLES = 17_000.0
-BATCH_NORM_CYCLES_PER_VECTOR = 10.6
+BATCH_NORM_EXTRA_CYCLES = 17_500.0
+BATCH_NORM_CYCLES_PER_VECTOR = 10.1
 ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
 PAGE_BYTES = 4096
 INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
@@ -293,9 +303,9 @@ def derate(spec: CPUSpec, threads: int) -> float:
     ratio of its one-core to its all-core sustained FMA efficiency. Applied to reorders and
     element-wise loops; not to ATen's scalar pooling loop (the all-core clock loss of
     FMA-heavy code, AVX-512's above all, spares scalar code), nor to the kernels measured to
-    scale without it: oneDNN's direct convolution and brgemm RNN GEMMs (their blocks stay in
-    each core's L1/L2; the Zen 4 host's even nn.LSTM rows ran 2.0-2.1× faster on 2 threads
-    than on 1 where this ratio was 1.5) and MKL (mkl.py)."""
+    scale without it: oneDNN's direct convolution, brgemm RNN GEMMs and RNN weight reorders
+    (their blocks stay in each core's L1/L2; the Zen 4 host's even nn.LSTM rows ran 2.0-2.1×
+    faster on 2 threads than on 1 where this ratio was 1.5) and MKL (mkl.py)."""
     if threads <= 1:
         return 1.0
     return max(1.0, spec.fma_efficiency / spec.fma_efficiency_all_cores)
@@ -357,6 +367,16 @@ def reorder_s(spec: CPUSpec, elements: int, size_bytes: int, threads: int) -> fl
     """A oneDNN reorder between plain and blocked layouts, split over `threads`."""
     cycles = elements * REORDER_CYCLES_PER_ELEMENT / threads * derate(spec, threads)
     return max(seconds(spec, cycles), stream_s(spec, size_bytes, threads))
+
+
+def rnn_weights_reorder_s(spec: CPUSpec, elements: int, threads: int) -> float:
+    """oneDNN's per-call reorder of one of an LSTM's weight matrices (layer or recurrent)
+    into its RNN layout, a transposition split over `threads` (not derated, as oneDNN's
+    other RNN work): `RNN_WEIGHTS_REORDER_CYCLES` per element while the matrix fits L2,
+    `RNN_WEIGHTS_REORDER_BEYOND_L2_CYCLES` beyond (its strided reads miss)."""
+    per_element = RNN_WEIGHTS_REORDER_CYCLES if elements * FLOAT <= spec.l2_bytes \
+        else RNN_WEIGHTS_REORDER_BEYOND_L2_CYCLES
+    return seconds(spec, elements * per_element / threads)
 
 
 def uses_onednn(op: Gemm, g: ConvGeometry, threads: int) -> bool:
@@ -566,7 +586,8 @@ def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[Op
     gates, steps, team = rec.gates, rec.steps, spec.cores
     kernel, other, threads = gemm_s(spec, gates.m, gates.k, gates.n, precision, False)
     weights = gates.k * gates.n
-    reorders = reorder_s(spec, weights, 2 * weights * FLOAT, team)
+    reorders = sum(rnn_weights_reorder_s(spec, rows * gates.n, team)
+                   for rows in (gates.k - rec.hidden, rec.hidden))
     output = steps * gates.m * rec.hidden * FLOAT
     step_latency = seconds(spec, RNN_STEP_CYCLES) + region_s(spec, team)
     regions = (steps + 2) if team > 1 else 0

@@ -296,9 +296,9 @@ def _main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     micros = {"batch_norm": batch_norm_micro, "rnn_reorders": rnn_reorder_micro,
               "reorders": reorder_micro}
-    chosen = [run for name, run in micros.items() if getattr(args, name)]
-    if args.record and chosen:
-        micro = chosen[0]()
+    timers = [run for name, run in micros.items() if getattr(args, name)]
+    if args.record and timers:
+        micro = timers[0]()
         with open(args.record, "w", encoding="utf-8") as f:
             json.dump(micro, f, indent=1)
         return

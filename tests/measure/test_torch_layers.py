@@ -49,3 +49,13 @@ def test_the_mkl_grid_is_every_row_count_over_every_weight_shape(timed, tmp_path
 def test_families_name_recurrent_kinds_rnn():
     assert [torch_layers.family({"kind": k}) for k in ("lstm", "gru", "rnn", "conv", "net")] \
         == ["rnn", "rnn", "rnn", "conv", "net"]
+
+
+@pytest.mark.parametrize(("flag", "timer"), [("--batch-norm", "batch_norm_micro"),
+                                             ("--reorders", "reorder_micro"),
+                                             ("--rnn-reorders", "rnn_reorder_micro")])
+def test_record_writes_the_microbenchmark_a_flag_names(flag, timer, monkeypatch, tmp_path):
+    monkeypatch.setattr(torch_layers, timer, lambda: [{"timer": timer}])
+    out = tmp_path / "micro.json"
+    torch_layers._main(["--record", str(out), flag])
+    assert json.loads(out.read_text()) == [{"timer": timer}]

@@ -48,7 +48,7 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
 - Cold outputs: PyTorch's allocator recycles buffers freed earlier; a network whose forward
   writes more activations than the share of L3 a working set keeps (`outputs_cold`) finds
   each recycled buffer gone from the caches, so element-wise, pooling and convolution outputs
-  cost a read for ownership and a write-back from DRAM (`cold_write_s`).
+  cost a read for ownership and a write-back from DRAM (`traffic_s`).
 
 `device_seconds` is everything but Category.FRAMEWORK. int8 (VNNI) divides the FMA work by 4
 and keeps the rest (an assumption: PyTorch's quantized kernels are not modelled separately).
@@ -264,14 +264,17 @@ def outputs_cold(spec: CPUSpec, activations: int) -> bool:
     return activations > spec.l3_bytes * RESIDENT_SHARE
 
 
-def cold_write_s(spec: CPUSpec, size_bytes: float, cold: bool) -> float:
-    """Writing `size_bytes` to memory no cache holds (`outputs_cold`): each line is read for
-    ownership from DRAM and written back, 2 B of DRAM traffic per byte, at the bandwidth the
-    cores share. Outputs above `fresh_output_bytes` are fresh pages the kernel zeroes on
-    their first touch (`fault_s`), into the caches."""
-    if not cold or size_bytes > spec.fresh_output_bytes:
-        return 0.0
-    return seconds(spec, 2 * size_bytes / (spec.dram_bytes_per_s / spec.clock_hz))
+def traffic_s(spec: CPUSpec, read_bytes: float, written_bytes: float, threads: int,
+              cold: bool) -> float:
+    """An op streaming `read_bytes` in and `written_bytes` out on `threads`: both from the level
+    that holds them (`stream_s`); with cold outputs (`outputs_cold`) the writes go to memory
+    no cache holds, each line read for ownership from DRAM and written back, 2 B of DRAM
+    traffic per byte at the bandwidth the cores share. Outputs above `fresh_output_bytes` are
+    fresh pages the kernel zeroes on their first touch (`fault_s`), into the caches."""
+    if not cold or written_bytes > spec.fresh_output_bytes:
+        return stream_s(spec, read_bytes + written_bytes, threads)
+    dram = spec.dram_bytes_per_s / spec.clock_hz
+    return stream_s(spec, read_bytes, threads) + seconds(spec, 2 * written_bytes / dram)
 
 
 def fault_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
@@ -363,10 +366,12 @@ def time_op(spec: CPUSpec, op: Op, precision: Precision, cold: bool = False) -> 
     return elementwise(spec, op, precision, cold)
 
 
-def reorder_s(spec: CPUSpec, elements: int, size_bytes: int, threads: int) -> float:
-    """A oneDNN reorder between plain and blocked layouts, split over `threads`."""
+def reorder_s(spec: CPUSpec, elements: int, read_bytes: int, written_bytes: int,
+              threads: int, cold: bool = False) -> float:
+    """A oneDNN reorder between plain and blocked layouts, split over `threads`, reading and
+    writing as `traffic_s` does."""
     cycles = elements * REORDER_CYCLES_PER_ELEMENT / threads * derate(spec, threads)
-    return max(seconds(spec, cycles), stream_s(spec, size_bytes, threads))
+    return max(seconds(spec, cycles), traffic_s(spec, read_bytes, written_bytes, threads, cold))
 
 
 def rnn_weights_reorder_s(spec: CPUSpec, elements: int, threads: int) -> float:
@@ -424,8 +429,8 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
     """A convolution as PyTorch runs it: ATen's slow_conv2d where its rule says so
     (`uses_onednn`), else mkldnn_convolution of `op` (geometry `g`): setup, reorders,
     oneDNN's direct kernel (per group for a grouped convolution; oneDNN's depthwise kernel
-    for a depthwise one); `cold`: its blocked and plain outputs are written to memory no cache
-    holds (`cold_write_s`)."""
+    for a depthwise one); `cold`: its blocked and plain outputs (and the input's blocked copy)
+    are written to memory no cache holds (`traffic_s`)."""
     if not uses_onednn(op, g, spec.cores):
         return slow_conv2d(spec, op, g, precision)
     lanes, team = spec.simd_lanes, spec.cores
@@ -456,15 +461,13 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
     src = batch * in_c * g.in_hw[0] * g.in_hw[1]
     blocked = op.m * oc_vectors * lanes
     dense = op.m * out_c
-    kernel_s = max(compute, stream_s(spec, (src + blocked) * FLOAT, threads)
-                   + cold_write_s(spec, blocked * FLOAT, cold))
+    kernel_s = max(compute, traffic_s(spec, src * FLOAT, blocked * FLOAT, threads, cold))
     weights = oc_vectors * lanes * g.in_channels_per_group * g.kernel[0] * g.kernel[1]
-    moves = [reorder_s(spec, weights, 2 * weights * FLOAT, team),
-             reorder_s(spec, blocked, (blocked + dense) * FLOAT, team)
-             + cold_write_s(spec, dense * FLOAT, cold),
+    moves = [reorder_s(spec, weights, weights * FLOAT, weights * FLOAT, team),
+             reorder_s(spec, blocked, blocked * FLOAT, dense * FLOAT, team, cold),
              fault_s(spec, blocked * FLOAT, threads), fault_s(spec, dense * FLOAT, team)]
     if not flat:
-        moves.append(reorder_s(spec, src, 2 * src * FLOAT, team))
+        moves.append(reorder_s(spec, src, src * FLOAT, src * FLOAT, team, cold))
     regions = (3 if flat else 4) if team > 1 else 0
     cost = Cost({Category.COMPUTE: compute * op.count,
                  Category.MEMORY_STALL: (kernel_s - compute + sum(moves)) * op.count,
@@ -532,8 +535,8 @@ def pool(spec: CPUSpec, op: Pool, precision: Precision, cold: bool = False) -> O
     loop = seconds(spec, cycles)
     indices = op.elements * 8 if op.kind is PoolKind.MAX else 0  # int64 argmax indices
     moved = op.input_bytes(precision) + op.output_bytes(precision) + indices
-    body = max(loop, stream_s(spec, moved, threads)
-               + cold_write_s(spec, op.output_bytes(precision) + indices, cold))
+    body = max(loop, traffic_s(spec, op.input_bytes(precision),
+                               op.output_bytes(precision) + indices, threads, cold))
     faults = fault_s(spec, op.output_bytes(precision), threads) + fault_s(spec, indices, threads)
     cost = Cost({Category.ELEMENTWISE: loop, Category.MEMORY_STALL: body - loop + faults,
                  Category.LATENCY: region_s(spec, team),
@@ -557,14 +560,14 @@ def elementwise_extra_cycles(op: Vector) -> float:
 def elementwise(spec: CPUSpec, op: Vector, precision: Precision,
                 cold: bool = False) -> OpResult:
     """One ATen element-wise op (per call; `count` calls), threaded above ATen's grain;
-    `cold`: its output is written to memory no cache holds (`cold_write_s`)."""
+    `cold`: its output is written to memory no cache holds (`traffic_s`)."""
     n = op.elements
     threads = min(spec.cores, math.ceil(n / ATEN_GRAIN_ELEMENTS)) \
         if n > ATEN_GRAIN_ELEMENTS else 1
     cycles = math.ceil(n / threads) / spec.simd_lanes * vector_cycles(spec, op)
     loop = seconds(spec, cycles) * derate(spec, threads)
     moved = (op.kind.inputs + 1) * n * FLOAT
-    body = max(loop, stream_s(spec, moved, threads) + cold_write_s(spec, n * FLOAT, cold))
+    body = max(loop, traffic_s(spec, op.kind.inputs * n * FLOAT, n * FLOAT, threads, cold))
     faults = fault_s(spec, n * FLOAT, threads)
     cost = Cost({Category.ELEMENTWISE: loop * op.count,
                  Category.MEMORY_STALL: (body - loop + faults) * op.count,

@@ -315,17 +315,19 @@ def test_a_forward_s_activations_are_every_op_output():
 def test_outputs_are_cold_once_a_forward_overflows_the_l3_share():
     share = ONE.l3_bytes * fw.RESIDENT_SHARE
     assert not fw.outputs_cold(ONE, int(share)) and fw.outputs_cold(ONE, int(share) + 1)
-    relu = Vector("relu", VectorKind.RELU, 2**20)  # 4 MiB out
-    warm, cold = fw.elementwise(ONE, relu, FP32), fw.elementwise(ONE, relu, FP32, cold=True)
+    out = 4 * 2**20  # a ReLU over 2**20 floats: 4 MiB read, 4 MiB written
     dram = ONE.dram_bytes_per_s / ONE.clock_hz
-    streamed = fw.stream_s(ONE, 2 * 4 * 2**20, 1)
-    assert cold.seconds - warm.seconds == pytest.approx(
-        streamed + seconds(ONE, 2 * 4 * 2**20 / dram) - max(streamed, warm.time[
-            Category.ELEMENTWISE]))
+    assert fw.traffic_s(ONE, out, out, 1, cold=False) == pytest.approx(
+        fw.stream_s(ONE, 2 * out, 1))
+    # cold: the read from where it lives, the write a read for ownership and a write-back
+    assert fw.traffic_s(ONE, out, out, 1, cold=True) == pytest.approx(
+        fw.stream_s(ONE, out, 1) + seconds(ONE, 2 * out / dram))
+    relu = Vector("relu", VectorKind.RELU, 2**20)
+    assert fw.elementwise(ONE, relu, FP32, cold=True).seconds > \
+        fw.elementwise(ONE, relu, FP32).seconds
     # a fresh mapping (above fresh_output_bytes) is zeroed into the caches: no cold write
-    huge = Vector("relu", VectorKind.RELU, 16 * 2**20)  # 64 MiB
-    assert fw.elementwise(ONE, huge, FP32, cold=True).seconds == \
-        pytest.approx(fw.elementwise(ONE, huge, FP32).seconds)
+    huge = 64 * 2**20
+    assert fw.traffic_s(ONE, huge, huge, 1, cold=True) == fw.traffic_s(ONE, huge, huge, 1, False)
 
 
 def test_a_network_too_big_for_the_cache_writes_cold_outputs():

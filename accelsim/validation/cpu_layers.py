@@ -225,20 +225,33 @@ def fit_rnn_weights_reorder(spec: CPUSpec,
 
 
 def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
-    """DIRECT_CONV_EFFICIENCY: the value in 0.30-1.00 (steps of 0.01) of least median
-    absolute error over timed convolution rows (every thread count each carries)."""
-    saved = framework.DIRECT_CONV_EFFICIENCY
-    timed = [(r, int(k.removeprefix("us_t")), v) for r in rows if r["kind"] == "conv"
-             for k, v in r.items() if k.startswith("us_t") and not k.endswith("_rounds")]
+    """The DIRECT_CONV_EFFICIENCY of `spec`'s direct kernel (framework.conv_kernel): the value
+    in 0.30-1.00 (steps of 0.01) of least median absolute error over the timed convolution
+    rows oneDNN runs (`framework.uses_onednn`; every thread count each carries)."""
+    name = framework.conv_kernel(spec).name
+    saved = framework.DIRECT_CONV_EFFICIENCY[name]
+    timed = []
+    for r in rows:
+        if r["kind"] != "conv":
+            continue
+        op = conv_gemm(r)
+        timed += [(r, t, us) for t, us in measured_threads(r)
+                  if framework.uses_onednn(op, op.conv, t)]  # type: ignore[arg-type]
     best: tuple[float, float] = (math.inf, 0.0)
     try:
         for efficiency in np.arange(0.30, 1.001, 0.01):
-            framework.DIRECT_CONV_EFFICIENCY = round(float(efficiency), 2)
+            framework.DIRECT_CONV_EFFICIENCY[name] = round(float(efficiency), 2)
             errors = [abs(predicted_us(spec, r, t) / us - 1) for r, t, us in timed]
-            best = min(best, (float(np.median(errors)), framework.DIRECT_CONV_EFFICIENCY))
+            best = min(best, (float(np.median(errors)), framework.DIRECT_CONV_EFFICIENCY[name]))
     finally:
-        framework.DIRECT_CONV_EFFICIENCY = saved
+        framework.DIRECT_CONV_EFFICIENCY[name] = saved
     return best[1]
+
+
+def measured_threads(row: Mapping[str, Any]) -> list[tuple[int, float]]:
+    """(threads, microseconds) of each `us_tN` a row carries."""
+    return [(int(k.removeprefix("us_t")), v) for k, v in row.items()
+            if k.startswith("us_t") and not k.endswith("_rounds")]
 
 
 def nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:

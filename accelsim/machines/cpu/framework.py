@@ -120,12 +120,15 @@ RNN_WEIGHTS_REORDER_CYCLES = 1.04
 RNN_WEIGHTS_REORDER_BEYOND_L2_CYCLES = 3.37
 POOL_CYCLES_PER_WINDOW_ELEMENT = 18.0  # cpu_max_pool's scalar loop, branch mispredictions
 #                                        on ReLU'd data included (fit: 5.5-6.5 ns/element)
-DIRECT_CONV_EFFICIENCY = 0.47  # oneDNN's jit direct kernel: sustained FMAs per pipe and cycle
-#                                of its register-blocked loop, on every thread alike (no
-#                                all-core derating: its blocks stay in each core's L1/L2) (fit:
-#                                the 70 even conv rows of cpu-epyc-zen4-2vcpu-2026-12-07.json
-#                                at 1 and 2 threads, least median error over 0.30-1.00,
-#                                validation/cpu_layers.py `fit_direct_conv`: 6.5%)
+# oneDNN's jit direct kernels: sustained FMAs per pipe and cycle of their register-blocked
+# loop, by kernel, on every thread alike (no all-core derating: its blocks stay in each core's
+# L1/L2); oneDNN's depthwise kernel of the same ISA is taken to run at the same. Fits (least
+# median error over 0.30-1.00 on even conv rows at 1 and 2 threads, validation/cpu_layers.py
+# `fit_direct_conv`): avx512_core on the 70 of cpu-epyc-zen4-2vcpu-2026-12-07.json (6.5%);
+# avx2 on the same host with oneDNN held to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2; `conv_avx2` of
+# cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json, 6.5%). The AVX-512 kernel's lower share of
+# its pipes is, on that host, the half-width datapath: both ISAs reach ~15 lanes a cycle.
+DIRECT_CONV_EFFICIENCY = {"jit:avx2": 0.90, "jit:avx512_core": 0.46}
 SLOW_CONV_MAX_INPUT_VALUES = 20_480  # ConvParams::use_mkldnn: "for some case, native is faster"
 SLOW_CONV_CYCLES = 30_000  # slow_conv2d's checks, output and columns allocation, the BLAS
 #                            entry (fit: the 1×1 16→16 convolution over 32×32 at batch 1, an
@@ -454,7 +457,7 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
         fmas = op.m * op.k * oc_vectors
     threads = min(team, units)
     rate = min(min(spec.fma_pipes, accumulators / spec.fma_latency_cycles)
-               * DIRECT_CONV_EFFICIENCY, spec.vector_fmas_per_cycle)
+               * DIRECT_CONV_EFFICIENCY[kern.name], spec.vector_fmas_per_cycle)
     compute = seconds(spec, fmas / int8_scale(precision) / rate) * share(units, threads)
     flat = g.in_channels < lanes  # the first convolution reads NCHW directly
     in_c = g.in_channels if flat else math.ceil(g.in_channels / lanes) * lanes

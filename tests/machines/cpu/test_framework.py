@@ -20,7 +20,8 @@ from accelsim.precision import Precision
 FP32 = Precision.FP32
 ONE = HASWELL.replace(cores=1)  # 8 lanes, 2 FMA pipes, FMA latency 5, efficiency 0.9
 TWO = HASWELL.replace(cores=2)
-EFF = fw.DIRECT_CONV_EFFICIENCY  # oneDNN's direct kernel's issue rate
+EFF = fw.DIRECT_CONV_EFFICIENCY["jit:avx2"]  # oneDNN's direct kernels' issue rates: 8 lanes
+EFF512 = fw.DIRECT_CONV_EFFICIENCY["jit:avx512_core"]  # 16 lanes
 
 
 def seconds(spec, cycles):
@@ -92,7 +93,7 @@ def test_avx512_kernel_fills_its_registers_with_output_pixels():
     assert fw.conv_kernel(wide).name == "jit:avx512_core"
     r = fw.time_op(wide, conv_op(1, 6), FP32)  # ur_w = min(28, 31 // 2) = 15: issue-bound
     assert r.time[Category.COMPUTE] == pytest.approx(
-        seconds(wide, 28 * 28 * 25 / (2 * EFF)))
+        seconds(wide, 28 * 28 * 25 / (2 * EFF512)))
 
 
 def test_pooling_costs_cycles_per_window_element_and_splits_planes():

@@ -12,7 +12,8 @@ calibrated there) or taken live (`live_report`). Fitted constants are fitted on 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,14 +157,13 @@ def fit_aten_rnn(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
     for row in rows:
         if row["kind"] not in ("gru", "rnn"):
             continue
-        for key, measured_us in row.items():
-            if key.startswith("us_t") and not key.endswith("_rounds"):
-                base, *per_cycle = aten_rnn_terms(spec, row, int(key.removeprefix("us_t")))
-                measured = measured_us * 1e-6
-                if view_cycles is not None:
-                    base += view_cycles * per_cycle.pop()
-                design.append([t / measured for t in per_cycle])
-                targets.append(1 - base / measured)
+        for threads, measured_us in measured_threads(row):
+            base, *per_cycle = aten_rnn_terms(spec, row, threads)
+            measured = measured_us * 1e-6
+            if view_cycles is not None:
+                base += view_cycles * per_cycle.pop()
+            design.append([t / measured for t in per_cycle])
+            targets.append(1 - base / measured)
     fitted = nonnegative_least_squares(np.array(design), np.array(targets))
     return tuple(float(c) for c in fitted) + (() if view_cycles is None else (view_cycles,))
 
@@ -180,18 +180,15 @@ def fit_batch_norm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[fl
     error over timed nn.BatchNorm2d calls (`micro.batch_norm`: channels, side, batch_norm_us) on
     one core of `spec`: a grid of 500-cycle and 0.1-cycle steps (the loop is a max of its
     ALU cycles and its streaming, so not linear in the second)."""
-    saved = framework.BATCH_NORM_EXTRA_CYCLES, framework.BATCH_NORM_CYCLES_PER_VECTOR
     one = spec.replace(cores=1)
     best: tuple[float, float, float] = (math.inf, 0.0, 0.0)
-    try:
+    with trying("BATCH_NORM_EXTRA_CYCLES", "BATCH_NORM_CYCLES_PER_VECTOR"):
         for extra in np.arange(0.0, 40_001.0, 500.0):
             for per_vector in np.arange(1.0, 30.01, 0.1):
                 framework.BATCH_NORM_EXTRA_CYCLES = float(extra)
                 framework.BATCH_NORM_CYCLES_PER_VECTOR = float(per_vector)
                 error = sum((batch_norm_us(one, r) / r["batch_norm_us"] - 1) ** 2 for r in rows)
                 best = min(best, (error, float(extra), round(float(per_vector), 1)))
-    finally:
-        framework.BATCH_NORM_EXTRA_CYCLES, framework.BATCH_NORM_CYCLES_PER_VECTOR = saved
     return best[1], best[2]
 
 
@@ -229,7 +226,7 @@ def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
     in 0.30-1.00 (steps of 0.01) of least median absolute error over the timed convolution
     rows oneDNN runs (`framework.uses_onednn`; every thread count each carries)."""
     name = framework.conv_kernel(spec).name
-    saved = framework.DIRECT_CONV_EFFICIENCY[name]
+    efficiencies = framework.DIRECT_CONV_EFFICIENCY
     timed = []
     for r in rows:
         if r["kind"] != "conv":
@@ -238,14 +235,25 @@ def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
         timed += [(r, t, us) for t, us in measured_threads(r)
                   if framework.uses_onednn(op, op.conv, t)]  # type: ignore[arg-type]
     best: tuple[float, float] = (math.inf, 0.0)
-    try:
-        for efficiency in np.arange(0.30, 1.001, 0.01):
-            framework.DIRECT_CONV_EFFICIENCY[name] = round(float(efficiency), 2)
+    with trying("DIRECT_CONV_EFFICIENCY"):
+        for value in np.arange(0.30, 1.001, 0.01):
+            efficiency = round(float(value), 2)
+            framework.DIRECT_CONV_EFFICIENCY = {**efficiencies, name: efficiency}
             errors = [abs(predicted_us(spec, r, t) / us - 1) for r, t, us in timed]
-            best = min(best, (float(np.median(errors)), framework.DIRECT_CONV_EFFICIENCY[name]))
-    finally:
-        framework.DIRECT_CONV_EFFICIENCY[name] = saved
+            best = min(best, (float(np.median(errors)), efficiency))
     return best[1]
+
+
+@contextmanager
+def trying(*names: str) -> Iterator[None]:
+    """Lets a fit set framework.py's constants `names` to trial values; puts the originals
+    back however it ends."""
+    saved = {name: getattr(framework, name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(framework, name, value)
 
 
 def measured_threads(row: Mapping[str, Any]) -> list[tuple[int, float]]:
@@ -279,14 +287,12 @@ def compare(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
     for row, fitted in zip(rows, in_fit(rows), strict=True):
         if family_of(row) not in wanted:
             continue
-        for key, value in row.items():
-            if key.startswith("us_t") and not key.endswith("_rounds"):
-                threads = int(key.removeprefix("us_t"))
-                predicted = predicted_us(spec, row, threads)
-                if not math.isfinite(predicted):
-                    raise AccelsimError(f"{case_name(row)}: no finite prediction")
-                out.append(LayerRow(family_of(row), case_name(row), threads, value,
-                                    predicted, fitted))
+        for threads, value in measured_threads(row):
+            predicted = predicted_us(spec, row, threads)
+            if not math.isfinite(predicted):
+                raise AccelsimError(f"{case_name(row)}: no finite prediction")
+            out.append(LayerRow(family_of(row), case_name(row), threads, value,
+                                predicted, fitted))
     return tuple(out)
 
 

@@ -165,6 +165,12 @@ def reread_bandwidth(spec: CPUSpec, size_bytes: int) -> float:
     return bandwidth_for(spec, math.ceil(size_bytes / RESIDENT_SHARE))
 
 
+def beyond_l3_share(spec: CPUSpec, size_bytes: float) -> bool:
+    """Whether a working set re-read every call outgrows the share of L3 it keeps
+    (`RESIDENT_SHARE`): it then comes from DRAM."""
+    return size_bytes > spec.l3_bytes * RESIDENT_SHARE
+
+
 def bandwidth_for(spec: CPUSpec, size_bytes: int) -> float:
     """Bytes per cycle one core streams from the level that holds `size_bytes`."""
     if size_bytes <= spec.l2_bytes:
@@ -359,8 +365,8 @@ def predict(spec: CPUSpec, m: int, k: int, n: int, row_bytes: int | None = None)
                          n * FLOAT if row_bytes is None else row_bytes)
     traffic = {"a": m * k * FLOAT * math.ceil(n / part.blocking.nc), "b": k * n * FLOAT,
                "c": 2 * m * n * FLOAT * math.ceil(k / part.blocking.kc)}
-    in_dram = operands > spec.l3_bytes * RESIDENT_SHARE
-    memory = sum(traffic.values()) / spec.dram_bytes_per_s if in_dram else 0.0
+    memory = sum(traffic.values()) / spec.dram_bytes_per_s \
+        if beyond_l3_share(spec, operands) else 0.0
     compute = (part.pack_cycles + part.kernel_cycles) / spec.clock_hz
     output = m * n * FLOAT
     faults = output / 4096 * spec.page_fault_s if output > spec.fresh_output_bytes else 0.0

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE
+from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE, beyond_l3_share
 from accelsim.machines.cpu.spec import CPUSpec
 
 GEMV_ROWS = 3  # addmm of up to 3 rows runs a GEMV per row (grid: 2 and 3 rows cost 2 and 3
@@ -74,10 +74,6 @@ def weights_bytes_per_cycle(spec: CPUSpec, size_bytes: int, threads: int) -> flo
     return min(spec.l3_bytes_per_cycle * threads, spec.dram_bytes_per_s / spec.clock_hz)
 
 
-def in_dram(spec: CPUSpec, size_bytes: int) -> bool:
-    return size_bytes > spec.l3_bytes * RESIDENT_SHARE
-
-
 def fmas_per_cycle(spec: CPUSpec) -> float:
     """MKL's sustained fp32 FMAs per cycle and core on this host (at most its peak)."""
     return spec.simd_lanes * min(spec.fma_pipes * spec.mkl_efficiency,
@@ -98,7 +94,7 @@ def stream_cycles_per_weight(spec: CPUSpec, size_bytes: int, threads: int) -> fl
 def gemv(spec: CPUSpec, m: int, k: int, n: int) -> MklCall:
     """`m` one-row passes over the weights (module docstring)."""
     weights = k * n * FLOAT
-    threads = spec.cores if in_dram(spec, weights) else 1
+    threads = spec.cores if beyond_l3_share(spec, weights) else 1
     per_weight = max(GEMV_CYCLES_PER_WEIGHT / threads,
                      stream_cycles_per_weight(spec, weights, threads))
     return MklCall(0.0, m * k * n * per_weight / spec.clock_hz, threads)

@@ -28,6 +28,7 @@ from accelsim.ir import Gemm, Op, Pool, PoolKind, Transfer, Vector, Workload
 from accelsim.machines.base import SpecMachine, WorkloadTiming
 from accelsim.machines.capacity import check_gemm_fits, check_workload_fits
 from accelsim.machines.cpu.blis import FLOAT, Blocking, bandwidth_for, predict
+from accelsim.machines.cpu.buffers import heap_refault_bytes, with_refaults
 from accelsim.machines.cpu.framework import activation_bytes, outputs_cold, time_layer
 from accelsim.machines.cpu.spec import CPU_SPECS, CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
@@ -117,13 +118,17 @@ class CPU(SpecMachine):
     def time_workload(self, workload: Workload, precision: Precision) -> WorkloadTiming:
         """Layers one after another as PyTorch runs them (framework.py): end to end is every
         op with the framework's host work, device time the same without Category.FRAMEWORK;
-        outputs are cold where the forward's activations overflow the cache (`outputs_cold`).
+        outputs are cold where the forward's activations overflow the cache (`outputs_cold`);
+        the heap pages glibc gives back and each forward faults in again are charged to the
+        layers whose buffers touch them (buffers.heap_refault_bytes).
         The work (with each convolution's im2col matrix) must fit the main memory."""
         precision = self.check_precision(precision)
         check_workload_fits(workload, self.spec.memory_bytes, precision, self.name, im2col=True)
         cold = outputs_cold(self.spec, activation_bytes(workload))
-        layers = tuple(r for layer in workload.layers
-                       for r in time_layer(self.spec, layer, precision, cold))
+        refaults = heap_refault_bytes(self.spec, workload)
+        layers = tuple(with_refaults(self.spec, r, refaults.get(layer.name, 0) if i == 0 else 0)
+                       for layer in workload.layers
+                       for i, r in enumerate(time_layer(self.spec, layer, precision, cold)))
         time = Breakdown.total_of(r.time for r in layers)
         seconds = time.seconds
         return WorkloadTiming(layers, seconds * self.clock_hz, seconds,

@@ -44,7 +44,8 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   `fork_join_cycles_per_thread` per team member (Category.LATENCY); the slowest thread's share
   of the work sets the time, its reorders and element-wise loops slowed by the host's
   all-core derating (`derate`). Outputs above `fresh_output_bytes` (glibc maps them fresh each
-  call) take a page fault per 4 KiB page on first touch.
+  call) take a page fault per 4 KiB page on first touch; heap pages glibc trims and a forward
+  touches again are charged per forward by core.CPU.time_workload (buffers.py, heap.py).
 - Cold outputs: PyTorch's allocator recycles buffers freed earlier; a network whose forward
   writes more activations than the share of L3 a working set keeps (`outputs_cold`) finds
   each recycled buffer gone from the caches, so element-wise, pooling and convolution outputs

@@ -66,6 +66,7 @@ def forward_events(spec: CPUSpec, workload: Workload) -> tuple[list[heap.Event],
     """(the forward's allocations and frees in order, the held input's bytes)."""
     readers = Counter(name for layer in workload.layers for name in layer.inputs)
     holder: dict[str, str] = {}  # layer name -> key of the buffer holding its output
+    pending: Counter[str] = Counter()  # buffer key -> reads still to come (views included)
     events: list[heap.Event] = []
     input_bytes = 0
     for layer in workload.layers:
@@ -76,10 +77,11 @@ def forward_events(spec: CPUSpec, workload: Workload) -> tuple[list[heap.Event],
                 holder[layer.name] = "input"
             continue
         events += list(layer_events(spec, layer, holder))
+        pending[holder[layer.name]] += readers[layer.name]
         for name in layer.inputs:
-            readers[name] -= 1
             key = holder.get(name, "input")
-            if readers[name] == 0 and key != "input" and key != holder[layer.name]:
+            pending[key] -= 1
+            if pending[key] == 0 and key != "input":
                 events.append(heap.Free(key))
     last = workload.layers[-1]
     result = holder.get(last.inputs[0] if last.transfer and last.inputs else last.name)

@@ -66,3 +66,12 @@ def test_the_forward_charges_the_refaults_to_the_layers_that_touch_them():
     for layer in ("conv1", "relu1"):
         extra = buffers.refault_s(SPEC, refaults[layer], by_layer[layer].detail.threads)
         assert by_layer[layer].time[Category.MEMORY_STALL] >= extra > 0
+
+
+def test_a_view_keeps_its_source_alive_until_the_view_is_read_too():
+    """resnet-digits' flatten is a view of the pooled output: the buffer is freed once, after
+    fc has read the view."""
+    events, _ = buffers.forward_events(SPEC, workload("resnet-digits", 4))
+    frees = [e.key for e in events if isinstance(e, heap.Free)]
+    assert frees.count("gap#0") == 1
+    assert events.index(heap.Free("gap#0")) > events.index(heap.Alloc("fc#0", 4 * 10 * 4))

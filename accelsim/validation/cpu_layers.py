@@ -7,6 +7,11 @@ Rows are replayed from a recorded host (`recorded_report`: its `layers.rows`, wi
 calibrated there) or taken live (`live_report`). Fitted constants are fitted on the rows
 `in_fit` selects (the even rows of each kind, in the file's order) and reported on the rest:
 `LayerReport.held_out()`.
+
+A convolution or Linear row is predicted with the heap pages its calls fault in again in the
+process that timed it: every row carrying that thread count's timing, one after another in the
+file's order (`harness_refaults_us`, machines/cpu/buffers.py). A case after a bigger one
+inherits the glibc thresholds the bigger one raised.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +29,7 @@ import numpy as np
 from accelsim.errors import AccelsimError
 from accelsim.ir import ConvGeometry, Gemm, Vector, VectorKind
 from accelsim.lower import lower
-from accelsim.machines.cpu import framework
+from accelsim.machines.cpu import buffers, framework
 from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE
 from accelsim.machines.cpu.core import CPU
 from accelsim.machines.cpu.spec import CPUSpec
@@ -221,25 +227,29 @@ def fit_rnn_weights_reorder(spec: CPUSpec,
     return float(slope), beyond
 
 
-def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
+def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
+                    fitted: Sequence[bool]) -> float:
     """The DIRECT_CONV_EFFICIENCY of `spec`'s direct kernel (framework.conv_kernel): the value
-    in 0.30-1.00 (steps of 0.01) of least median absolute error over the timed convolution
-    rows oneDNN runs (`framework.uses_onednn`; every thread count each carries)."""
+    in 0.30-1.00 (steps of 0.01) of least median absolute error over the `fitted` convolution
+    rows oneDNN runs (`framework.uses_onednn`; every thread count each carries), each with the
+    heap refaults of the process that timed `rows` (`harness_refaults_us`)."""
     name = framework.conv_kernel(spec).name
     efficiencies = framework.DIRECT_CONV_EFFICIENCY
+    refaults = cache(partial(harness_refaults_us, spec, rows))
     timed = []
-    for r in rows:
-        if r["kind"] != "conv":
+    for i, (r, fit) in enumerate(zip(rows, fitted, strict=True)):
+        if r["kind"] != "conv" or not fit:
             continue
         op = conv_gemm(r)
-        timed += [(r, t, us) for t, us in measured_threads(r)
+        timed += [(r, t, us, refaults(t)[i]) for t, us in measured_threads(r)
                   if framework.uses_onednn(op, op.conv, t)]  # type: ignore[arg-type]
     best: tuple[float, float] = (math.inf, 0.0)
     with trying("DIRECT_CONV_EFFICIENCY"):
         for value in np.arange(0.30, 1.001, 0.01):
             efficiency = round(float(value), 2)
             framework.DIRECT_CONV_EFFICIENCY = {**efficiencies, name: efficiency}
-            errors = [abs(predicted_us(spec, r, t) / us - 1) for r, t, us in timed]
+            errors = [abs((predicted_us(spec, r, t) + extra) / us - 1)
+                      for r, t, us, extra in timed]
             best = min(best, (float(np.median(errors)), efficiency))
     return best[1]
 
@@ -280,15 +290,44 @@ def nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return best
 
 
+def harness_case(row: Mapping[str, Any]) -> tuple[tuple[int, ...], Gemm | None]:
+    """(bytes of the tensors a timed case holds, its op where the heap model follows its calls:
+    a convolution or a Linear) as torch_layers._runner makes them."""
+    kind = row["kind"]
+    if kind == "conv":
+        weights = row["k"] * row["c"] * row["r"] * row["s"] * FLOAT
+        return (row["n"] * row["c"] * row["h"] * row["w"] * FLOAT, weights), conv_gemm(row)
+    if kind == "linear":
+        held = (row["out"] * row["in"] * FLOAT, row["out"] * FLOAT,
+                row["batch"] * row["in"] * FLOAT)
+        return held, Gemm("linear", row["batch"], row["in"], row["out"])
+    return (), None
+
+
+def harness_refaults_us(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
+                        threads: int) -> list[float]:
+    """Per row, the microseconds of heap pages its calls fault in again in the process that
+    timed every row carrying a `us_t<threads>` timing, in order (buffers.harness_refault_bytes);
+    0 for the rest."""
+    timed = [i for i, row in enumerate(rows) if f"us_t{threads}" in row]
+    team = spec.replace(cores=threads)
+    faults = buffers.harness_refault_bytes(team, [harness_case(rows[i]) for i in timed])
+    out = [0.0] * len(rows)
+    for i, size in zip(timed, faults, strict=True):
+        out[i] = buffers.refault_s(team, size, threads) * 1e6
+    return out
+
+
 def compare(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
             families: Iterable[str] = FAMILIES) -> tuple[LayerRow, ...]:
     wanted = set(families)
+    refaults = cache(partial(harness_refaults_us, spec, rows))
     out = []
-    for row, fitted in zip(rows, in_fit(rows), strict=True):
+    for i, (row, fitted) in enumerate(zip(rows, in_fit(rows), strict=True)):
         if family_of(row) not in wanted:
             continue
         for threads, value in measured_threads(row):
-            predicted = predicted_us(spec, row, threads)
+            predicted = predicted_us(spec, row, threads) + refaults(threads)[i]
             if not math.isfinite(predicted):
                 raise AccelsimError(f"{case_name(row)}: no finite prediction")
             out.append(LayerRow(family_of(row), case_name(row), threads, value,

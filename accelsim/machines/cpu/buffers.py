@@ -1,21 +1,43 @@
-"""The buffers one eager PyTorch forward allocates and frees, in order, and the pages of them
-glibc's heap gives back and faults in again on every forward (heap.py).
+"""The buffers eager PyTorch allocates and frees, in order, and the pages of them glibc's heap
+gives back and faults in again on every call (heap.py): in a network's forward
+(`heap_refault_bytes`) and in a process timing single layers one after another
+(`harness_refault_bytes`, as measure/torch_layers.py does).
 
-Each layer's op allocates what PyTorch allocates for it (traced with an LD_PRELOAD malloc
-logger on PyTorch 2.13, 2-vCPU EPYC Zen 4 host): a oneDNN convolution its output blocked to
-whole vectors of channels, then the NCHW output, freeing the blocked one; ATen's slow_conv2d
-its columns buffer for the batch (none for an unpadded, unstrided 1×1) and its output; a max
-pooling its output and the int64 argmax indices, freed at once; everything else its output. A
-layer's output is freed once the last layer reading it has run (Python drops the tensor), the
-network's result when the caller drops it, the input never. A layer without ops (a flatten)
-hands on its input's buffer. Recurrent layers allocate their output sequence only (their
-oneDNN workspaces are not modelled).
+Each op allocates what PyTorch 2.13 allocates for it, as an LD_PRELOAD malloc logger traced it
+on the 2-vCPU EPYC Zen 4 host (`op_events`):
+- a oneDNN convolution: the input's blocked copy (none where the kernel reads NCHW: fewer input
+  channels than lanes), the blocked weights, the output blocked to whole vectors of channels;
+  then frees the weights and the input copy, allocates the NCHW output and frees the blocked one;
+- ATen's slow_conv2d: its columns buffer for the batch (none for an unpadded, unstrided 1×1),
+  then its output;
+- a max pooling: its output and the int64 argmax indices, freed at once;
+- everything else: its output.
 
-Checked against ru_minflt per steady-state forward on that host, every layer's output freed
-after its last reader: resnet-digits 480 pages at batch 16 (measured 480), LeNet-5 at batch
-1,024 9,377 heap pages besides its mapped 49 MiB blocked conv1 output (measured 21,921 in all),
-MobileNetV2 at batch 1 on two threads 2,320 (measured 2,320; on one thread 2,600-4,400 in one
-process, none in another).
+A layer's output is freed once the last layer reading it (or a view of it) has run, as Python
+drops the tensor; the network's result when the caller drops it; the input never. A layer
+without ops (a flatten) is a view of its input. Recurrent layers allocate their output
+sequence only: their oneDNN workspaces are not modelled.
+
+Checked against ru_minflt on that host, per forward in steady state, every output freed after
+its last reader:
+
+| forward | model | measured |
+|---|---|---|
+| LeNet-5 b1,024 | 9,376 heap pages + the mapped 49 MiB | 21,921 in all |
+| resnet-digits b16 | 480 | 480 |
+| resnet-digits b1; LeNet-5 b64, b256 | 0 | 0 |
+| ResNet-18 b1 | 0 | 0 |
+| MobileNetV2 b1, 2 threads | 2,418 | 2,320 |
+
+Per call, for every conv case of torch_layers.cases() timed in one process: 3,335 and 12,512
+pages for the two cases that fault (DeepSpeech's 5×20 layer, the 224² first layer), none for
+the other 67; measured the same.
+
+What the model cannot know is the rest of the process. Freed holes and small blocks stop a trim:
+- resnet-digits b64: the model says 2,016 pages; measured none in most processes, 2,016 in
+  others;
+- MobileNetV2 on one thread: the model says 2,320; measured 2,600–4,400 in one process, none
+  in another.
 """
 
 from __future__ import annotations
@@ -23,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from accelsim.ir import Gemm, LayerOps, Pool, PoolKind, Transfer, Vector, Workload
 from accelsim.machines.cpu import heap
@@ -36,24 +58,47 @@ from accelsim.precision import Precision
 INDEX_BYTES = 8  # max pooling's argmax indices are int64
 
 
-def op_buffers(spec: CPUSpec, op: Gemm | Vector | Pool) -> tuple[tuple[int, ...], int]:
-    """(bytes of the transient buffers, bytes of the output) of one op (module docstring)."""
-    if isinstance(op, Gemm):
-        out = op.m * op.n * op.groups * FLOAT
+def op_events(spec: CPUSpec, op: Gemm | Vector | Pool, out: str) -> list[heap.Event]:
+    """One op's allocations and frees in order (module docstring), its output allocated under
+    the key `out` and left allocated."""
+    result = op_output_bytes(op)
+    if isinstance(op, Gemm) and op.conv is not None:
         g = op.conv
-        if g is None:
-            return (), out
         if uses_onednn(op, g, spec.cores):
-            lanes = spec.simd_lanes
-            vectors = math.ceil(op.n * op.groups / lanes) if g.depthwise \
-                else math.ceil(op.n / lanes) * op.groups
-            return (op.m * vectors * lanes * FLOAT,), out
+            return onednn_conv_events(spec, op, out)
         direct = g.kernel == (1, 1) and g.stride == (1, 1) and not any(g.padding)
-        return ((), out) if direct else ((op.m * op.k * FLOAT,), out)
-    if isinstance(op, Pool):
-        out = op.elements * FLOAT
-        return ((op.elements * INDEX_BYTES,), out) if op.kind is PoolKind.MAX else ((), out)
-    return (), op.elements * FLOAT
+        if not direct:  # slow_conv2d's columns for the batch
+            return [heap.Alloc(f"{out}.columns", op.m * op.k * FLOAT), heap.Alloc(out, result),
+                    heap.Free(f"{out}.columns")]
+    if isinstance(op, Pool) and op.kind is PoolKind.MAX:
+        return [heap.Alloc(out, result), heap.Alloc(f"{out}.indices", op.elements * INDEX_BYTES),
+                heap.Free(f"{out}.indices")]
+    return [heap.Alloc(out, result)]
+
+
+def op_output_bytes(op: Gemm | Vector | Pool) -> int:
+    if isinstance(op, Gemm):
+        return op.m * op.n * op.groups * FLOAT
+    return op.elements * FLOAT
+
+
+def onednn_conv_events(spec: CPUSpec, op: Gemm, out: str) -> list[heap.Event]:
+    """mkldnn_convolution as traced: the input's blocked copy (unless the kernel reads NCHW:
+    fewer input channels than lanes), the blocked weights, the blocked output; the weights and
+    input copies freed; then the NCHW output, and the blocked output freed."""
+    g, lanes = op.conv, spec.simd_lanes
+    assert g is not None
+    vectors = math.ceil(op.n * op.groups / lanes) if g.depthwise \
+        else math.ceil(op.n / lanes) * op.groups
+    batch = op.m // (g.out_hw[0] * g.out_hw[1])
+    flat = g.in_channels < lanes
+    copies = [] if flat else [heap.Alloc(f"{out}.src", batch * math.ceil(g.in_channels / lanes)
+                                         * lanes * g.in_hw[0] * g.in_hw[1] * FLOAT)]
+    weights = vectors * lanes * g.in_channels_per_group * g.kernel[0] * g.kernel[1] * FLOAT
+    copies.append(heap.Alloc(f"{out}.weights", weights))
+    return [*copies, heap.Alloc(f"{out}.dst", op.m * vectors * lanes * FLOAT),
+            *(heap.Free(c.key) for c in reversed(copies)),
+            heap.Alloc(out, op_output_bytes(op)), heap.Free(f"{out}.dst")]
 
 
 def layer_output_bytes(layer: LayerOps) -> int:
@@ -104,26 +149,12 @@ def layer_events(spec: CPUSpec, layer: LayerOps,
         return
     previous = ""
     for i, op in enumerate(ops):
-        temps, out = op_buffers(spec, op)
-        keys = [f"{layer.name}#{i}.temp{j}" for j in range(len(temps))]
-        yield from (heap.Alloc(k, size) for k, size in zip(keys, temps, strict=True))
         key = f"{layer.name}#{i}"
-        yield heap.Alloc(key, out)
-        yield from (heap.Free(k) for k in keys)
+        yield from op_events(spec, op, key)
         if previous:
             yield heap.Free(previous)
         previous = key
     holder[layer.name] = previous
-
-
-def call_refault_bytes(spec: CPUSpec, op: Gemm | Vector | Pool) -> int:
-    """Bytes one op called back to back (its result dropped each time) faults in from the heap
-    on every call, in a process that has run nothing else of its size."""
-    temps, out = op_buffers(spec, op)
-    keys = [f"temp{j}" for j in range(len(temps))]
-    events: list[heap.Event] = [heap.Alloc(k, size) for k, size in zip(keys, temps, strict=True)]
-    events += [heap.Alloc("out", out), *(heap.Free(k) for k in keys), heap.Free("out")]
-    return heap.steady_state_faults(events).heap_bytes
 
 
 def refault_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
@@ -155,3 +186,28 @@ def heap_refault_bytes(spec: CPUSpec, workload: Workload) -> dict[str, int]:
         layer = key.rsplit("#", 1)[0]
         by_layer[layer] = by_layer.get(layer, 0) + size
     return by_layer
+
+
+def harness_refault_bytes(spec: CPUSpec,
+                          cases: Sequence[tuple[tuple[int, ...], Gemm | None]]) -> list[int]:
+    """Heap bytes each case faults in again per call when one process times `cases` one after
+    another, as measure/torch_layers.py does: each case's tensors (`held`: its input, its
+    weights) allocated, then the previous case's freed, then the op called back to back (a
+    case whose op is None holds its tensors only). A case inherits the thresholds every bigger
+    case before it raised: the 224² first convolution refaults its two 24.5 MiB outputs on
+    every call wherever it runs, the OCR layer after it none."""
+    arena = heap.MainArena()
+    out = []
+    for i, (held, op) in enumerate(cases):
+        heap.run(arena, [heap.Alloc(f"case{i}.held{j}", size) for j, size in enumerate(held)])
+        if i:
+            heap.run(arena, [heap.Free(f"case{i - 1}.held{j}")
+                             for j in range(len(cases[i - 1][0]))])
+        if op is None:
+            out.append(0)
+            continue
+        call = [*op_events(spec, op, f"case{i}"), heap.Free(f"case{i}")]
+        for _ in range(heap.WARMUP_CALLS):
+            heap.run(arena, call)
+        out.append(heap.run(arena, call).heap_bytes)
+    return out

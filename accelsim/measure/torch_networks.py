@@ -64,7 +64,9 @@ def _torch_model(network: str) -> tuple[Any, tuple[int, ...]]:
 def graph_module(network: str) -> tuple[Any, tuple[int, ...]]:
     """(module, one sample's shape): a bundled network as torch modules, layer for layer,
     each layer reading the layers it names (batch norm a module of its own, as eager
-    PyTorch runs it)."""
+    PyTorch runs it). Each layer's output is dropped once the last layer reading it has run,
+    as a hand-written module's forward drops its locals: glibc then reuses and trims the heap
+    as it would for that module (machines/cpu/buffers.py)."""
     from torch import nn
 
     from accelsim.nn.loader import load_network
@@ -72,6 +74,7 @@ def graph_module(network: str) -> tuple[Any, tuple[int, ...]]:
     net = load_network(network, weights="none")
     layers = [(layer.name, sources, torch_layer(layer, ins))
               for (layer, ins, _), sources in zip(net.layer_io(), net.sources, strict=True)]
+    last_reader = {source: i for i, (_, sources, _) in enumerate(layers) for source in sources}
 
     class Graph(nn.Module):
         def __init__(self) -> None:
@@ -80,8 +83,12 @@ def graph_module(network: str) -> tuple[Any, tuple[int, ...]]:
 
         def forward(self, x: Any) -> Any:
             values = {"input": x}
-            for (name, sources, _), part in zip(layers, self.parts, strict=True):
+            for i, ((name, sources, _), part) in enumerate(zip(layers, self.parts,
+                                                                strict=True)):
                 values[name] = part(*(values[s] for s in sources))
+                for source in sources:
+                    if last_reader[source] == i and source != "input":
+                        values.pop(source, None)
             return values[layers[-1][0]]
 
     return Graph().eval(), tuple(net.sample_shape())

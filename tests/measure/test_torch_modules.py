@@ -38,3 +38,22 @@ def test_a_graph_network_reads_the_layers_it_names():
     module, sample = torch_networks.graph_module("resnet-digits")
     with torch.inference_mode():
         assert module(torch.randn(3, *sample)).shape == (3, 10)
+
+
+def test_a_graph_network_drops_each_output_after_its_last_reader():
+    """As a hand-written forward drops its locals: by the time the last layer runs, only the
+    outputs it (and nothing later) reads are still alive, so glibc sees the frees PyTorch's
+    modules make (machines/cpu/buffers.py)."""
+    import weakref
+
+    module, sample = torch_networks.graph_module("resnet-digits")
+    outputs = []
+    for part in module.parts:
+        part.register_forward_hook(lambda m, args, out: outputs.append(weakref.ref(out)))
+    alive_at_last = []
+    module.parts[-1].register_forward_pre_hook(
+        lambda m, args: alive_at_last.append(sum(r() is not None for r in outputs)))
+    with torch.inference_mode():
+        module(torch.randn(2, *sample))
+    assert len(outputs) == len(module.parts)
+    assert alive_at_last == [1]  # only the flattened pooling the final Linear reads

@@ -18,7 +18,8 @@ from accelsim.validation.comparison import median_ape
 
 ZEN4 = "cpu-epyc-zen4-2vcpu-2026-12-07.json"
 GRID = "cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json"
-BOUNDS = {"conv": (0.11, 3), "rnn": (0.14, 0), "linear": (0.14, 0), "net": (0.27, 0)}
+NETS = "cpu-epyc-zen4-2vcpu-nets-2026-12-07.json"
+BOUNDS = {"conv": (0.10, 1), "rnn": (0.14, 0), "linear": (0.14, 0), "net": (0.12, 0)}
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +230,36 @@ def test_heap_refaults_bring_the_faulting_convolutions_within_2x(monkeypatch):
     assert len(with_faults) == 4 and all(-0.45 < e < -0.1 for e in with_faults)
     monkeypatch.setattr(buffers, "harness_refault_bytes", lambda spec, cases: [0] * len(cases))
     assert all(e < -0.65 for e in errors())
+
+
+def test_networks_dropping_their_outputs_are_held_by_the_heap_refaults(monkeypatch):
+    """The graph networks recorded with each output dropped after its last reader (the nets
+    file, a spec whose page faults were timed on 4 KiB pages; no constant fitted on it): 15.9%
+    median over 14 rows with the heap's refaults charged, none beyond 2×; without them 29.0%."""
+    from accelsim.machines.cpu import core
+
+    def median_error():
+        report = cpu_layers.recorded_report(NETS)
+        assert len(report.rows) == 14
+        assert not [r for r in report.rows if r.off_by_2x], report.text()
+        return median_ape(report.rows)
+
+    with_refaults = median_error()
+    assert with_refaults < 0.17
+    monkeypatch.setattr(core, "heap_refault_bytes", lambda spec, workload: {})
+    assert median_error() > 0.25
+
+
+def test_the_layer_file_s_fault_cost_is_re_derived_from_its_own_faulting_rows(report):
+    """The Zen 4 layer file's spec timed page faults on huge pages (0.41 µs). Its fitted rows
+    whose calls refault (DeepSpeech's 5×20 layer, 3,335 pages a call) put a fault at 2.39 µs;
+    the held-out 224² first layer (12,512 pages a call) then lands within 10% at both thread
+    counts, where the stored cost left it 3-6× too fast."""
+    from accelsim.measure import recorded
+
+    doc = recorded.read(ZEN4)
+    assert recorded.replay_spec_of(doc).page_fault_s == pytest.approx(0.41e-6, rel=0.01)
+    assert cpu_layers.replay_spec(doc).page_fault_s == pytest.approx(2.39e-6, rel=0.01)
+    first_layer = [r for r in report.rows if r.case == "Vision n2 c3 224x224 k64 3x3/1"]
+    assert len(first_layer) == 2 and not any(r.fitted for r in first_layer)
+    assert all(abs(r.predicted_us / r.measured_us - 1) < 0.10 for r in first_layer)

@@ -342,7 +342,7 @@ def fit_page_fault(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float | 
     calibrated before 2026-12-07 timed faults on transparent huge pages (0.41 µs a 4 KiB page
     on the Zen 4 VM, where 4 KiB pages cost 1.7-2.1 µs); this re-derives the cost from the
     host's own rows."""
-    per_page = spec.replace(page_fault_s=1.0)  # refaults in seconds per page and second
+    per_page = spec.replace(page_fault_s=1.0)  # each row's refaults, µs per s a fault costs
     fitted = in_fit(rows)
     lever = fault = 0.0
     for t in sorted({t for row in rows for t, _ in measured_threads(row)}):

@@ -126,11 +126,12 @@ def recurrent_events(rec: Recurrence, out: str) -> list[heap.Event]:
     if rec.kind is not CellKind.LSTM:
         return [output]
     batch, gates, inputs = rec.gates.m, rec.gates.n, rec.gates.k - rec.hidden
-    buffers = [heap.Alloc(f"{out}.input", rec.steps * batch * inputs * FLOAT), output,
-               heap.Alloc(f"{out}.layer_weights", inputs * gates * FLOAT),
-               heap.Alloc(f"{out}.recurrent_weights", rec.hidden * gates * FLOAT),
-               heap.Alloc(f"{out}.workspace", rec.steps * batch * gates * FLOAT)]
-    return [*buffers, *(heap.Free(b.key) for b in reversed(buffers) if b is not output)]
+    allocations = [heap.Alloc(f"{out}.input", rec.steps * batch * inputs * FLOAT), output,
+                   heap.Alloc(f"{out}.layer_weights", inputs * gates * FLOAT),
+                   heap.Alloc(f"{out}.recurrent_weights", rec.hidden * gates * FLOAT),
+                   heap.Alloc(f"{out}.workspace", rec.steps * batch * gates * FLOAT)]
+    return [*allocations,
+            *(heap.Free(a.key) for a in reversed(allocations) if a is not output)]
 
 
 def forward_events(spec: CPUSpec, workload: Workload) -> tuple[list[heap.Event], int]:

@@ -28,8 +28,9 @@ from accelsim.measure import host
 # 2: thread_sync_s measured per worker thread; 3: page_fault_s on 4 KiB pages and PyTorch's
 # BLAS rate (mkl_fma_efficiency) where PyTorch is installed; 4: fma_bits (Zen 4's half-width
 # pipes) and threaded GEMMs at the all-core rate; 5: MKL's streaming rate beyond L2
-# (mkl_stream_cycles_per_weight) (older files are measured again)
-SCHEMA = 5
+# (mkl_stream_cycles_per_weight); 6: mkl_fma_efficiency fitted with the packed kernel's rows
+# and outputs streamed (mkl.rows_cycles) (older files are measured again)
+SCHEMA = 6
 FILE_NAME = "cpu-host.json"
 Note = Callable[[str], None]
 

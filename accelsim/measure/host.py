@@ -235,7 +235,8 @@ class MklPackingFit:
 def fit_mkl_packing(spec: CPUSpec, addmms: Sequence[Timed]) -> MklPackingFit:
     """mkl.py's packing traffic and the host's MKL FMA rate, fitted together on timed
     one-thread nn.Linear calls (m, k, n, seconds) of more than `mkl.GEMV_ROWS` rows: each
-    call's time is the model's fixed part (dispatch, output pages) plus two terms linear in
+    call's time is the model's fixed part (dispatch, output pages, rows and outputs streamed)
+    plus two terms linear in
     the unknowns (packing bytes per weight streamed as `mkl.stream_cycles_per_weight` streams
     them, FMAs at the efficiency's inverse); least squares of the relative error. The spec
     should carry the host's streaming rate."""
@@ -247,7 +248,7 @@ def fit_mkl_packing(spec: CPUSpec, addmms: Sequence[Timed]) -> MklPackingFit:
             continue
         result = framework.linear(one, Gemm("linear", m, k, n), Precision.FP32)
         call = mkl.addmm(one, m, k, n)
-        fixed = result.seconds - call.kernel_s - call.memory_s
+        fixed = result.seconds - call.kernel_s - mkl.pack_cycles(one, k, n) / spec.clock_hz
         streamed = mkl.stream_cycles_per_weight(one, 2 * k * n * mkl.FLOAT, 1) / mkl.FLOAT
         fmas = m * k * math.ceil(n / lanes) * lanes / (lanes * spec.fma_pipes)
         terms = np.array([k * n * streamed, fmas]) / spec.clock_hz

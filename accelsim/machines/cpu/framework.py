@@ -102,8 +102,8 @@ RNN_SETUP_CYCLES = 370_000  # nn.LSTM/GRU/RNN.forward + mkldnn_rnn_layer setup (
 # validation/cpu_layers.py `fit_aten_rnn`), ATEN_VIEW_OP_CYCLES held at its earlier fit: the
 # rows cannot tell a view from a kernel op apart (both come once a step; a free fit moves
 # all of it onto the kernels); held out on the odd rows.
-RNN_FORWARD_CYCLES = 154_000  # nn.GRU/nn.RNN.forward's Python before ATen's native loop
-ATEN_CPP_OP_CYCLES = 2_260  # an ATen op dispatched from C++: dispatcher, TensorIterator,
+RNN_FORWARD_CYCLES = 161_000  # nn.GRU/nn.RNN.forward's Python before ATen's native loop
+ATEN_CPP_OP_CYCLES = 2_220  # an ATen op dispatched from C++: dispatcher, TensorIterator,
 #                             output allocation where out of place
 ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocation)
 RNN_STEP_CYCLES = 1_700  # oneDNN brgemm LSTM, per step: block loops, brgemm calls (fit: the

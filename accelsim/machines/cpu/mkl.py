@@ -10,12 +10,20 @@ Timing model of one call, `m` rows × `k` inputs × `n` outputs, weights k·n fl
   (no GEMV of the grid, up to 16 MiB of weights, ran faster on 2 threads than on 1); beyond,
   every core streams a band of the outputs from the shared DRAM.
 - GEMM (m > `GEMV_ROWS`): packing, k·n · `PACK_BYTES_PER_WEIGHT` streamed from where the
-  weights and their packed copy live, on the calling thread; then
+  weights and their packed copy live, on the calling thread; each thread's rows read and its
+  outputs written (read for ownership) from where they live (`rows_cycles`); then
   m·k·n FMAs at the host's MKL rate: `fma_pipes × simd_lanes × spec.mkl_efficiency` per cycle
   (at most the core's peak, `vector_fmas_per_cycle` vectors), outputs padded to whole vectors,
   the rows split over the threads `MKL_ROWS_PER_THREAD` at a time (4 rows ran no faster on 2
   threads than on 1, 8 rows 1.15–1.35× faster, at every weight shape of the grid).
 - A threaded call costs one OpenMP region (framework.region_s).
+
+Rows and outputs (`rows_cycles`): ATen's slow_conv2d runs a 1×1 convolution as one addmm
+whose rows are the pixels. 64 → 64 channels over 112² (12,544 rows, 3 MiB in and 3 MiB out)
+ran 1.24 ms into a preallocated output where its FMAs at the MKL rate take 0.96 ms. With the
+rows and outputs streamed, the recorded one-thread 1×1 convolutions on that path went from
+−50%…+10% to −34%…+22%, and the layer file's fitted Linear rows lost their two beyond 2×
+(1,024 rows × 256 → 10).
 
 Streaming (`stream_cycles_per_weight`): at L2's bandwidth up to `l2_bytes`; beyond, at the
 host's measured MKL streaming rate (`spec.mkl_stream_cycles_per_weight`, from a timed batch-1
@@ -48,7 +56,7 @@ GEMV_ROWS = 3  # addmm of up to 3 rows runs a GEMV per row (grid: 2 and 3 rows c
 #               one-row calls at every weight shape; 4 rows already run the packed kernel)
 GEMV_CYCLES_PER_WEIGHT = 0.25  # MKL's transposed SGEMV in cache: a dot product per output
 #                                (fit: the even row nn.Linear(784, 256) at batch 1, 21.1 µs)
-PACK_BYTES_PER_WEIGHT = 6.6  # packing's traffic per 4-byte weight, streamed from where the
+PACK_BYTES_PER_WEIGHT = 6.7  # packing's traffic per 4-byte weight, streamed from where the
 #                              weights live (fit: least squares over the grid's packed rows at
 #                              one thread, `measure.host.fit_mkl_packing`; a free per-weight
 #                              cycle term came out at -0.03, nothing)
@@ -117,5 +125,15 @@ def addmm(spec: CPUSpec, m: int, k: int, n: int, int8_scale: float = 1.0) -> Mkl
     threads = max(1, min(spec.cores, m // MKL_ROWS_PER_THREAD))
     vectors = math.ceil(n / spec.simd_lanes)
     fmas = math.ceil(m / threads) * k * vectors * spec.simd_lanes / int8_scale
-    return MklCall(fmas / fmas_per_cycle(spec) / spec.clock_hz,
-                   pack_cycles(spec, k, n) / spec.clock_hz, threads)
+    memory = pack_cycles(spec, k, n) + rows_cycles(spec, m, k, n, threads)
+    return MklCall(fmas / fmas_per_cycle(spec) / spec.clock_hz, memory / spec.clock_hz, threads)
+
+
+def rows_cycles(spec: CPUSpec, m: int, k: int, n: int, threads: int) -> float:
+    """Cycles `threads` cores take to stream the rows in (m·k) and the outputs out (m·n, each
+    line read for ownership and written back) from where they live, each core its own rows
+    (`stream_cycles_per_weight` of the threads together):
+    nothing to speak of for a Linear's few rows, the bulk of a tall GEMM's time beside its
+    FMAs (ATen's slow_conv2d: the pixels are the rows)."""
+    size = (m * k + m * n) * FLOAT
+    return (m * k + 2 * m * n) * stream_cycles_per_weight(spec, size, threads)

@@ -46,15 +46,32 @@ def test_a_gemv_stays_on_one_thread_while_its_weights_are_cached():
     assert big.memory_s == pytest.approx(mkl.addmm(HOST, 1, 4096, 2048).memory_s)  # ... shared
 
 
+def streamed(m, k, n, bytes_per_cycle=None):
+    """The rows read and the outputs written (read for ownership) at `bytes_per_cycle`
+    (L2's, 32 B a cycle, by default), in seconds at 3 GHz."""
+    return (m * k + 2 * m * n) * 4 / (bytes_per_cycle or HOST.l2_bytes_per_cycle) / 3e9
+
+
 def test_rows_pack_the_weights_then_run_the_kernel_at_the_mkl_rate():
     call = mkl.addmm(HOST, 64, 256, 256)  # weights and packed copy: 512 KiB, in L2
     pack = 256 * 256 * mkl.PACK_BYTES_PER_WEIGHT / HOST.l2_bytes_per_cycle / 3e9
-    assert call.memory_s == pytest.approx(pack)
+    assert call.memory_s == pytest.approx(pack + streamed(64, 256, 256))
     assert call.kernel_s == pytest.approx(64 * 256 * 256 / (2 * 16 * 0.5) / 3e9)
-    # twice the rows: twice the kernel, the same packing
+    # twice the rows: twice the kernel and the rows' traffic, the same packing
     double = mkl.addmm(HOST, 128, 256, 256)
-    assert double.memory_s == pytest.approx(call.memory_s)
+    assert double.memory_s == pytest.approx(pack + streamed(128, 256, 256))
     assert double.kernel_s == pytest.approx(2 * call.kernel_s)
+
+
+def test_a_tall_gemm_streams_its_rows_and_outputs_from_where_they_live():
+    """ATen's slow_conv2d of a 1×1 convolution, 64 → 64 channels over 112² pixels: the
+    pixels are the rows, 3 MiB of them in and 3 MiB of outputs out, beyond L2, at the host's
+    measured streaming rate; the 16 KiB of weights pack in L2."""
+    slow = HOST.replace(mkl_stream_cycles_per_weight=0.6)
+    call = mkl.addmm(slow, 112 * 112, 64, 64)
+    pack = 64 * 64 * mkl.PACK_BYTES_PER_WEIGHT / HOST.l2_bytes_per_cycle / 3e9
+    assert call.memory_s == pytest.approx(pack + streamed(112 * 112, 64, 64, 4 / 0.6))
+    assert call.memory_s > 40 * pack and call.memory_s > 0.4 * call.kernel_s
 
 
 def test_outputs_are_padded_to_whole_vectors():
@@ -65,12 +82,14 @@ def test_outputs_are_padded_to_whole_vectors():
 def test_packing_beyond_l2_streams_as_the_weights_do():
     l3 = mkl.addmm(HOST, 4, 1024, 1024)  # 4 MiB + its copy: in half of L3, 20 B a cycle
     assert l3.memory_s == pytest.approx(
-        1024 * 1024 * mkl.PACK_BYTES_PER_WEIGHT / HOST.l3_bytes_per_cycle / 3e9)
+        1024 * 1024 * mkl.PACK_BYTES_PER_WEIGHT / HOST.l3_bytes_per_cycle / 3e9
+        + streamed(4, 1024, 1024))
     slow = HOST.replace(mkl_stream_cycles_per_weight=0.6)  # 0.15 cycles a byte
     assert mkl.addmm(slow, 4, 1024, 1024).memory_s == pytest.approx(
-        1024 * 1024 * mkl.PACK_BYTES_PER_WEIGHT * 0.15 / 3e9)
+        1024 * 1024 * mkl.PACK_BYTES_PER_WEIGHT * 0.15 / 3e9 + streamed(4, 1024, 1024))
     dram = mkl.addmm(HOST, 4, 2048, 2048)  # 16 MiB + its copy: beyond
-    assert dram.memory_s == pytest.approx(2048 * 2048 * mkl.PACK_BYTES_PER_WEIGHT / 24e9)
+    assert dram.memory_s == pytest.approx(2048 * 2048 * mkl.PACK_BYTES_PER_WEIGHT / 24e9
+                                          + streamed(4, 2048, 2048))
 
 
 def test_threads_split_the_rows_of_the_kernel_not_the_packing():
@@ -78,7 +97,10 @@ def test_threads_split_the_rows_of_the_kernel_not_the_packing():
     one_call, two_call = mkl.addmm(HOST, 512, 512, 512), mkl.addmm(two, 512, 512, 512)
     assert two_call.threads == 2
     assert two_call.kernel_s == pytest.approx(one_call.kernel_s / 2)
-    assert two_call.memory_s == pytest.approx(one_call.memory_s)
+    # 2 MiB of rows and outputs, in L3 at 20 B a cycle a core: each core streams half
+    pack = one_call.memory_s - streamed(512, 512, 512, HOST.l3_bytes_per_cycle)
+    assert two_call.memory_s == pytest.approx(pack + streamed(256, 512, 512,
+                                                             HOST.l3_bytes_per_cycle))
     sixteen = HOST.replace(cores=16)
     assert mkl.addmm(sixteen, 8, 512, 512).threads == 2  # 4 rows a thread
     assert mkl.addmm(sixteen, 1024, 256, 10).threads == 16  # one vector of outputs, many rows

@@ -254,6 +254,30 @@ def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
     return best[1]
 
 
+def fit_slow_conv_mkl_share(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
+                            fitted: Sequence[bool]) -> float:
+    """framework.SLOW_CONV_MKL_SHARE: the value in 0.50-1.00 (steps of 0.01) of least median
+    absolute error over the `fitted` convolution rows ATen's slow_conv2d runs (not
+    `framework.uses_onednn`; every thread count each carries), each with the heap refaults of
+    the process that timed `rows`."""
+    refaults = cache(partial(harness_refaults_us, spec, rows))
+    timed = []
+    for i, (r, fit) in enumerate(zip(rows, fitted, strict=True)):
+        if r["kind"] != "conv" or not fit:
+            continue
+        op = conv_gemm(r)
+        timed += [(r, t, us, refaults(t)[i]) for t, us in measured_threads(r)
+                  if not framework.uses_onednn(op, op.conv, t)]  # type: ignore[arg-type]
+    best: tuple[float, float] = (math.inf, 0.0)
+    with trying("SLOW_CONV_MKL_SHARE"):
+        for value in np.arange(0.50, 1.001, 0.01):
+            framework.SLOW_CONV_MKL_SHARE = round(float(value), 2)
+            errors = [abs((predicted_us(spec, r, t) + extra) / us - 1)
+                      for r, t, us, extra in timed]
+            best = min(best, (float(np.median(errors)), framework.SLOW_CONV_MKL_SHARE))
+    return best[1]
+
+
 @contextmanager
 def trying(*names: str) -> Iterator[None]:
     """Lets a fit set framework.py's constants `names` to trial values; puts the originals

@@ -11,7 +11,8 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   unstrided, undilated convolution at batch < 16 on one thread, or an ungrouped one at batch
   1 whose filter is ≤ 3 on a side and whose input holds ≤ 20,480 values, runs ATen's
   slow_conv2d: per image (threads split the batch) im2col into a columns buffer (none for an
-  unpadded, unstrided 1×1) and one BLAS GEMM out_channels × (in·kh·kw) × pixels. Otherwise
+  unpadded, unstrided 1×1) and one BLAS GEMM out_channels × (in·kh·kw) × pixels, at
+  `SLOW_CONV_MKL_SHARE` of MKL's Linear rate (the other operand order). Otherwise
   aten::mkldnn_convolution → oneDNN's jit direct convolution (PyTorch passes
   plain NCHW, which rules out oneDNN's brgemm/NHWC kernels). Per call it reorders the weights
   into the blocked layout, the input too unless in_channels < vector lanes (the 'flat' first
@@ -134,6 +135,13 @@ SLOW_CONV_MAX_INPUT_VALUES = 20_480  # ConvParams::use_mkldnn: "for some case, n
 SLOW_CONV_CYCLES = 30_000  # slow_conv2d's checks, output and columns allocation, the BLAS
 #                            entry (fit: the 1×1 16→16 convolution over 32×32 at batch 1, an
 #                            even conv row of cpu-epyc-zen4-2vcpu-2026-12-07.json, 13.3 µs)
+SLOW_CONV_MKL_SHARE = 0.75  # slow_conv2d's GEMM, weights × columns (SGEMM N,N with the pixels
+#                             as the long dimension), runs at this share of the MKL rate
+#                             measured on nn.Linear (SGEMM T,N, the weights' outputs long):
+#                             torch.mm in that orientation ran 72-93 GFLOPS on the Zen 4 host,
+#                             against ~104 for Linear shapes (fit: `fit_slow_conv_mkl_share`,
+#                             the even slow_conv2d rows of cpu-epyc-zen4-2vcpu-2026-12-07.json,
+#                             21.6% -> 5.6% median; held out on the odd ones, 24.1% -> 7.5%)
 IM2COL_CYCLES_PER_VECTOR = 1.0  # im2col copies a vector of the columns buffer per cycle
 # nn.BatchNorm2d in eval mode (VectorKind.SCALE): _BatchNorm.forward's Python (mode and
 # running-statistics checks) and F.batch_norm → aten::batch_norm → _batch_norm_impl_index →
@@ -304,6 +312,11 @@ def one_core(spec: CPUSpec) -> CPUSpec:
     return spec.replace(cores=1)
 
 
+def slow_conv_core(spec: CPUSpec) -> CPUSpec:
+    """One core running slow_conv2d's GEMM: MKL at `SLOW_CONV_MKL_SHARE` of its Linear rate."""
+    return one_core(spec).replace(mkl_fma_efficiency=spec.mkl_efficiency * SLOW_CONV_MKL_SHARE)
+
+
 def derate(spec: CPUSpec, threads: int) -> float:
     """How much slower a core's vector loops run with every core busy (all-core clocks,
     shared caches and memory, a VM's neighbours), as the host's calibration measured it: the
@@ -414,7 +427,7 @@ def slow_conv2d(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
     unfold = seconds(spec, columns / spec.simd_lanes * IM2COL_CYCLES_PER_VECTOR) \
         if columns else 0.0
     unfold = max(unfold, stream_s(spec, 2 * columns * FLOAT, 1)) if columns else 0.0
-    kernel, other, _ = addmm_s(one_core(spec), pixels, op.k, op.n, precision)
+    kernel, other, _ = addmm_s(slow_conv_core(spec), pixels, op.k, op.n, precision)
     out = op.m * op.n * FLOAT
     cost = Cost({Category.COMPUTE: kernel * per_thread * op.count,
                  Category.MEMORY_STALL: ((other + unfold) * per_thread

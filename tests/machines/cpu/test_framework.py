@@ -295,8 +295,11 @@ def test_slow_conv2d_is_one_blas_gemm_per_image_without_onednns_setup():
     op = square_conv(64, 64, 56, 1)
     r = fw.convolution(ONE, op, op.conv, FP32)
     assert r.kernel.startswith("slow_conv2d")
-    kernel, _, _ = fw.addmm_s(ONE, 56 * 56, 64, 64, FP32)  # ATen's GEMM is MKL's too
+    # ATen's GEMM is MKL's too, in the other operand order: at SLOW_CONV_MKL_SHARE of its rate
+    kernel, _, _ = fw.addmm_s(fw.slow_conv_core(ONE), 56 * 56, 64, 64, FP32)
+    linear_rate, _, _ = fw.addmm_s(ONE, 56 * 56, 64, 64, FP32)
     assert r.time[Category.COMPUTE] == pytest.approx(kernel)
+    assert kernel == pytest.approx(linear_rate / fw.SLOW_CONV_MKL_SHARE)
     assert r.time[Category.FRAMEWORK] == pytest.approx(
         seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.SLOW_CONV_CYCLES))
     two = square_conv(64, 64, 56, 1, batch=2)

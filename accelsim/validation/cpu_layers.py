@@ -227,14 +227,14 @@ def fit_rnn_weights_reorder(spec: CPUSpec,
     return float(slope), beyond
 
 
-def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
-                    fitted: Sequence[bool]) -> float:
-    """The DIRECT_CONV_EFFICIENCY of `spec`'s direct kernel (framework.conv_kernel): the value
-    in 0.30-1.00 (steps of 0.01) of least median absolute error over the `fitted` convolution
-    rows oneDNN runs (`framework.uses_onednn`; every thread count each carries), each with the
-    heap refaults of the process that timed `rows` (`harness_refaults_us`)."""
-    name = framework.conv_kernel(spec).name
-    efficiencies = framework.DIRECT_CONV_EFFICIENCY
+TimedConv = tuple[Mapping[str, Any], int, float, float]  # row, threads, µs, refaults' µs
+
+
+def timed_convs(spec: CPUSpec, rows: Sequence[Mapping[str, Any]], fitted: Sequence[bool],
+                onednn: bool) -> list[TimedConv]:
+    """The `fitted` convolution rows at every thread count each carries where oneDNN runs them
+    (`onednn`; else ATen's slow_conv2d: `framework.uses_onednn`), each with the heap refaults
+    of the process that timed `rows` (`harness_refaults_us`)."""
     refaults = cache(partial(harness_refaults_us, spec, rows))
     timed = []
     for i, (r, fit) in enumerate(zip(rows, fitted, strict=True)):
@@ -242,39 +242,42 @@ def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
             continue
         op = conv_gemm(r)
         timed += [(r, t, us, refaults(t)[i]) for t, us in measured_threads(r)
-                  if framework.uses_onednn(op, op.conv, t)]  # type: ignore[arg-type]
+                  if framework.uses_onednn(op, op.conv, t) == onednn]  # type: ignore[arg-type]
+    return timed
+
+
+def median_error(spec: CPUSpec, timed: Sequence[TimedConv]) -> float:
+    return float(np.median([abs((predicted_us(spec, r, t) + extra) / us - 1)
+                            for r, t, us, extra in timed]))
+
+
+def fit_direct_conv(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
+                    fitted: Sequence[bool]) -> float:
+    """The DIRECT_CONV_EFFICIENCY of `spec`'s direct kernel (framework.conv_kernel): the value
+    in 0.30-1.00 (steps of 0.01) of least median absolute error over the `fitted` convolution
+    rows oneDNN runs (`timed_convs`)."""
+    name = framework.conv_kernel(spec).name
+    efficiencies = framework.DIRECT_CONV_EFFICIENCY
+    timed = timed_convs(spec, rows, fitted, onednn=True)
     best: tuple[float, float] = (math.inf, 0.0)
     with trying("DIRECT_CONV_EFFICIENCY"):
         for value in np.arange(0.30, 1.001, 0.01):
             efficiency = round(float(value), 2)
             framework.DIRECT_CONV_EFFICIENCY = {**efficiencies, name: efficiency}
-            errors = [abs((predicted_us(spec, r, t) + extra) / us - 1)
-                      for r, t, us, extra in timed]
-            best = min(best, (float(np.median(errors)), efficiency))
+            best = min(best, (median_error(spec, timed), efficiency))
     return best[1]
 
 
 def fit_slow_conv_mkl_share(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
                             fitted: Sequence[bool]) -> float:
     """framework.SLOW_CONV_MKL_SHARE: the value in 0.50-1.00 (steps of 0.01) of least median
-    absolute error over the `fitted` convolution rows ATen's slow_conv2d runs (not
-    `framework.uses_onednn`; every thread count each carries), each with the heap refaults of
-    the process that timed `rows`."""
-    refaults = cache(partial(harness_refaults_us, spec, rows))
-    timed = []
-    for i, (r, fit) in enumerate(zip(rows, fitted, strict=True)):
-        if r["kind"] != "conv" or not fit:
-            continue
-        op = conv_gemm(r)
-        timed += [(r, t, us, refaults(t)[i]) for t, us in measured_threads(r)
-                  if not framework.uses_onednn(op, op.conv, t)]  # type: ignore[arg-type]
+    absolute error over the `fitted` convolution rows ATen's slow_conv2d runs (`timed_convs`)."""
+    timed = timed_convs(spec, rows, fitted, onednn=False)
     best: tuple[float, float] = (math.inf, 0.0)
     with trying("SLOW_CONV_MKL_SHARE"):
         for value in np.arange(0.50, 1.001, 0.01):
             framework.SLOW_CONV_MKL_SHARE = round(float(value), 2)
-            errors = [abs((predicted_us(spec, r, t) + extra) / us - 1)
-                      for r, t, us, extra in timed]
-            best = min(best, (float(np.median(errors)), framework.SLOW_CONV_MKL_SHARE))
+            best = min(best, (median_error(spec, timed), framework.SLOW_CONV_MKL_SHARE))
     return best[1]
 
 

@@ -24,8 +24,8 @@ forward, its 49 MiB blocked conv1 output (mapped every call) and the 36.6 MiB of
 ReLU's outputs (the trimmed heap); with `MALLOC_TRIM_THRESHOLD_` and `MALLOC_MMAP_THRESHOLD_`
 fixed, none. What this model leaves out: buffers below `TRACKED_BYTES` and whatever else the
 process holds, whose place in the heap turns on its history (a small block left at the top
-stops every trim: MobileNetV2 at batch 1 on two threads faults 3,000 pages a forward in one
-process and none in another).
+stops every trim: MobileNetV2 at batch 1 on one thread faults 2,600-4,400 pages a forward in
+one process and none in another).
 """
 
 from __future__ import annotations

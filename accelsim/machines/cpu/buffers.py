@@ -63,7 +63,7 @@ from accelsim.ir import (
 )
 from accelsim.machines.cpu import heap
 from accelsim.machines.cpu.blis import FLOAT
-from accelsim.machines.cpu.framework import TorchOpDetail, uses_onednn
+from accelsim.machines.cpu.framework import TorchOpDetail, pages_s, uses_onednn
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Breakdown, Category, OpResult
 from accelsim.precision import Precision
@@ -184,9 +184,7 @@ def layer_events(spec: CPUSpec, layer: LayerOps,
     holder[layer.name] = previous
 
 
-def refault_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
-    """Heap pages faulted in again, by the threads that write them."""
-    return size_bytes / heap.PAGE_BYTES * spec.page_fault_s / max(threads, 1)
+refault_s = pages_s  # heap pages faulted in again, by the threads that write them
 
 
 def with_refaults(spec: CPUSpec, result: OpResult, size_bytes: int) -> OpResult:

@@ -84,6 +84,7 @@ from accelsim.ir import (
 )
 from accelsim.machines.cpu import mkl
 from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE, CpuGemm, predict
+from accelsim.machines.cpu.heap import PAGE_BYTES
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.precision import Precision
@@ -153,7 +154,6 @@ IM2COL_CYCLES_PER_VECTOR = 1.0  # im2col copies a vector of the columns buffer p
 BATCH_NORM_EXTRA_CYCLES = 17_500.0
 BATCH_NORM_CYCLES_PER_VECTOR = 10.1
 ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
-PAGE_BYTES = 4096
 INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
 # oneDNN's depthwise kernel (jit_uni_dw_conv_fwd_kernel_f32::init_conf): `ur_w` output pixels
 # × `nb_ch_blocking` channel vectors in registers, by ISA (avx512: 6 × 4, avx2: 4 × 3); each
@@ -294,7 +294,12 @@ def fault_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
     threshold), the pages faulted by the threads that write them."""
     if size_bytes <= spec.fresh_output_bytes:
         return 0.0
-    return size_bytes / PAGE_BYTES * spec.page_fault_s / threads
+    return pages_s(spec, size_bytes, threads)
+
+
+def pages_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
+    """`size_bytes` of fresh pages faulted in by the `threads` that write them."""
+    return size_bytes / PAGE_BYTES * spec.page_fault_s / max(threads, 1)
 
 
 def dispatch_s(spec: CPUSpec, extra_cycles: float = 0.0) -> float:

@@ -187,9 +187,8 @@ def run(arena: MainArena, call: Sequence[Event]) -> CallFaults:
         if isinstance(event, Free):
             arena.free(event.key)
         elif event.size >= TRACKED_BYTES:
-            was_mapped = event.size + ALIGNMENT_SLACK + CHUNK_OVERHEAD >= arena.mmap_threshold
             fresh = arena.malloc(event.key, event.size)
-            (mapped if was_mapped else heap)[event.key] = fresh
+            (mapped if arena.live[event.key][0] == "mmap" else heap)[event.key] = fresh
         else:
             arena.live[event.key] = ("small", 0, 0)
     return CallFaults(mapped, heap)

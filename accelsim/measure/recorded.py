@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from accelsim.machines.cpu.spec import CPUSpec
-from accelsim.measure.host import mkl_efficiency, mkl_stream_rate, rederive
+from accelsim.measure.host import fma_datapath_bits, mkl_efficiency, mkl_stream_rate, rederive
 
 DATA = "accelsim.measure.data"
 
@@ -36,11 +36,26 @@ def read(name: str) -> dict[str, Any]:
 
 def spec_of(doc: dict[str, Any]) -> CPUSpec | None:
     """The recorded host's spec as stored (None for files that carry timings only)."""
-    values = doc.get("cpu_host_spec_as_detected") or doc.get("spec")
+    values = stored_fields(doc)
     if not values:
         return None
     known = {f.name for f in dataclasses.fields(CPUSpec)}
     return CPUSpec(**{k: v for k, v in values.items() if k in known})
+
+
+def stored_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc.get("cpu_host_spec_as_detected") or doc.get("spec") or {}
+
+
+def lscpu_fma_bits(doc: dict[str, Any], spec: CPUSpec) -> int:
+    """`CPUSpec.fma_bits` as today's detection (`host.fma_datapath_bits`) gives it for a
+    recorded host whose spec predates the field, from the file's `lscpu` lines (vendor from
+    the model name, the CPU family) and its vector width (16 lanes: AVX-512)."""
+    lines = dict(line.split(": ", 1) for line in doc.get("lscpu", []) if ": " in line)
+    vendor = "AuthenticAMD" if "AMD" in lines.get("Model name", "") else ""
+    family = lines.get("CPU family", "")
+    flags = {"avx512f"} if spec.simd_lanes >= 16 else set()
+    return fma_datapath_bits(flags, (vendor, int(family) if family.isdigit() else 0))
 
 
 def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
@@ -51,6 +66,8 @@ def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
     (`host.mkl_stream_rate` and `host.mkl_efficiency`, on the even rows: `fit_rows`)."""
     spec = spec_of(doc)
     gemm = doc.get("gemm")
+    if spec is not None and "fma_bits" not in stored_fields(doc):
+        spec = spec.replace(fma_bits=lscpu_fma_bits(doc, spec))
     rows = gemm.get("rows", []) if isinstance(gemm, dict) else []
     if spec is None:
         return None

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from accelsim.errors import AccelsimError
-from accelsim.ir import ConvGeometry, Gemm, Vector, VectorKind
+from accelsim.ir import ConvGeometry, Gemm, LayerOps, Recurrence, Vector, VectorKind
 from accelsim.lower import lower
 from accelsim.machines.cpu import buffers, framework
 from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE
@@ -130,12 +130,8 @@ def predicted_us(spec: CPUSpec, row: Mapping[str, Any], threads: int) -> float:
     if kind == "linear":
         op = Gemm("linear", row["batch"], row["in"], row["out"])
         return framework.linear(spec, op, Precision.FP32).seconds * 1e6
-    doc = {"name": "one-layer", "input_shape": [row["input"]], "sequence": True,
-           "seq_len": row["steps"],
-           "layers": [{"name": "r", "type": kind, "hidden_size": row["hidden"]}]}
-    workload = lower(build_network(doc, Path("one-layer.toml")), batch=row["batch"])
-    layer = next(layer for layer in workload.layers if layer.recurrence is not None)
-    return sum(r.seconds for r in framework.time_layer(spec, layer, Precision.FP32)) * 1e6
+    timed = framework.time_layer(spec, recurrent_layer(row), Precision.FP32)
+    return sum(r.seconds for r in timed) * 1e6
 
 
 def aten_rnn_terms(spec: CPUSpec, row: Mapping[str, Any],
@@ -172,6 +168,59 @@ def fit_aten_rnn(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
             targets.append(1 - base / measured)
     fitted = nonnegative_least_squares(np.array(design), np.array(targets))
     return tuple(float(c) for c in fitted) + (() if view_cycles is None else (view_cycles,))
+
+
+def recurrent_layer(row: Mapping[str, Any]) -> LayerOps:
+    """The lowered layer of one recorded nn.LSTM / nn.GRU / nn.RNN row."""
+    doc = {"name": "one-layer", "input_shape": [row["input"]], "sequence": True,
+           "seq_len": row["steps"],
+           "layers": [{"name": "r", "type": row["kind"], "hidden_size": row["hidden"]}]}
+    workload = lower(build_network(doc, Path("one-layer.toml")), batch=row["batch"])
+    return next(layer for layer in workload.layers if layer.recurrence is not None)
+
+
+def recurrence_of(row: Mapping[str, Any]) -> Recurrence:
+    rec = recurrent_layer(row).recurrence
+    assert rec is not None
+    return rec
+
+
+def onednn_lstm_us(spec: CPUSpec, row: Mapping[str, Any], threads: int,
+                   constants: tuple[float, float, float]) -> float:
+    """One lstm row's microseconds at `threads` with (BRGEMM_EFFICIENCY, RNN_STEP_CYCLES,
+    ONEDNN_REGION_CYCLES) set to `constants` (framework.onednn_rnn)."""
+    results = framework.onednn_rnn(spec.replace(cores=threads), recurrence_of(row),
+                                   Precision.FP32, *constants)
+    return sum(r.seconds for r in results) * 1e6
+
+
+def fit_onednn_lstm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[float, ...]:
+    """BRGEMM_EFFICIENCY, RNN_STEP_CYCLES and ONEDNN_REGION_CYCLES fitted together on timed
+    nn.LSTM rows (every thread count each carries): for each efficiency from 0.30 to 1.00 in
+    steps of 0.01, the non-negative least squares of the relative error in the other two (the
+    time is linear in them: the call's steps and parallel regions); the efficiency of least
+    residual. RNN_SETUP_CYCLES stays at its own fit (one step of LSTM(8, 8)): with it free the
+    even rows trade it against the steps' cost (463,000 setup cycles and none a step)."""
+    def fit(efficiency: float) -> tuple[float, np.ndarray]:
+        design, targets = [], []
+        for row in rows:
+            if row["kind"] != "lstm":
+                continue
+            for threads, measured_us in measured_threads(row):
+                base = onednn_lstm_us(spec, row, threads, (efficiency, 0.0, 0.0))
+                one = spec.replace(cores=threads)
+                call = framework.lstm_call(one, recurrence_of(row))
+                per_cycle = np.array([row["steps"], call.regions]) / spec.clock_hz * 1e6
+                design.append(per_cycle / measured_us)
+                targets.append(1 - base / measured_us)
+        a, b = np.array(design), np.array(targets)
+        x = nonnegative_least_squares(a, b)
+        return float(np.sum((a @ x - b) ** 2)), x
+
+    efficiencies = np.round(np.arange(0.30, 1.0001, 0.01), 2)
+    fits = [(fit(float(e)), float(e)) for e in efficiencies]
+    (_, cycles), best = min(fits, key=lambda f: f[0][0])
+    return (best, *(float(c) for c in cycles))
 
 
 def batch_norm_us(spec: CPUSpec, row: Mapping[str, Any]) -> float:

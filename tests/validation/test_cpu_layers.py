@@ -66,6 +66,46 @@ def test_the_aten_rnn_constants_are_the_fit_on_the_even_rows():
          framework.ATEN_VIEW_OP_CYCLES), rel=1e-6)
 
 
+def test_the_onednn_lstm_constants_are_the_fit_on_the_even_rows(report):
+    """BRGEMM_EFFICIENCY, RNN_STEP_CYCLES and ONEDNN_REGION_CYCLES are `fit_onednn_lstm`'s
+    best on the even lstm rows, within rounding; the fit recovers constants the model itself
+    timed rows with; and the odd lstm rows, held out, stay within 10% (median), none off by
+    more than a third."""
+    from accelsim.machines.cpu import framework
+    from accelsim.measure import recorded
+
+    doc = recorded.read(ZEN4)
+    spec = cpu_layers.replay_spec(doc)
+    rows = doc["layers"]["rows"]
+    even = [r for r, fitted in zip(rows, cpu_layers.in_fit(rows), strict=True) if fitted]
+    efficiency, step, region = cpu_layers.fit_onednn_lstm(spec, even)
+    assert efficiency == framework.BRGEMM_EFFICIENCY
+    assert step == pytest.approx(framework.RNN_STEP_CYCLES, rel=0.01)
+    assert region == pytest.approx(framework.ONEDNN_REGION_CYCLES, rel=0.01)
+    chosen = (0.6, 2_000.0, 3_000.0)
+    timed = [{**r, **{f"us_t{t}": cpu_layers.onednn_lstm_us(spec, r, t, chosen)
+                      for t in (1, 2)}} for r in even if r["kind"] == "lstm"]
+    assert cpu_layers.fit_onednn_lstm(spec, timed) == pytest.approx(chosen, rel=1e-6)
+    held_out = [r for r in report.held_out("rnn") if r.case.startswith("lstm")]
+    assert len(held_out) == 6
+    assert median_ape(held_out) <= 0.10, report.text()
+    assert max(abs(r.error) for r in held_out) <= 1 / 3, report.text()
+
+
+def test_a_replayed_spec_that_predates_fma_bits_takes_them_from_its_lscpu():
+    """The Zen 4 layer file's spec was stored before `fma_bits` existed: its lscpu (AMD, family
+    25) and 16 lanes make it a Zen 4, whose 512-bit FMAs run at one a cycle."""
+    from accelsim.measure import recorded
+
+    doc = recorded.read(ZEN4)
+    assert "fma_bits" not in recorded.stored_fields(doc)
+    assert recorded.replay_spec_of(doc).vector_fmas_per_cycle == 1.0
+    intel = recorded.read("cpu-intel-16core-2026-11-27.json")
+    assert recorded.replay_spec_of(intel).fma_bits == 0
+    zen3 = recorded.read("cpu-epyc-zen3-2vcpu-2026-11-27.json")  # no lscpu: as stored
+    assert recorded.replay_spec_of(zen3).fma_bits == 0
+
+
 def test_the_batch_norm_constants_are_the_fit_on_the_recorded_microbenchmarks():
     """BATCH_NORM_EXTRA_CYCLES and BATCH_NORM_CYCLES_PER_VECTOR are `fit_batch_norm`'s best
     on the grid file's timed nn.BatchNorm2d calls, at the clock calibrated with them; no row

@@ -34,9 +34,13 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   packed kernel at the host's MKL rate (`mkl_fma_efficiency`; MKL takes its AVX2 path on AMD
   CPUs), 4 rows a thread, the numpy call overhead replaced by the framework's.
 - LSTM: aten::lstm → mkldnn_rnn_layer → oneDNN's brgemm RNN (ONEDNN_VERBOSE on PyTorch 2.13:
-  `rnn,brgemm:avx512_core`): weights reordered per call, then per time step one gate GEMM
-  (batch × (input + hidden) × 4·hidden, layer and recurrent parts in one batch-reduce GEMM),
-  the fused element-wise cell and a step's loop overhead; one parallel region per step.
+  `rnn,brgemm:avx512_core`): weights reordered per call, at batch 1 the input's GEMM once over
+  every step, then per time step the gate GEMM (batch × (input + hidden) × 4·hidden, or only
+  the hidden part at batch 1) cut into oneDNN's work items and split over the threads as its
+  source does it (brgemm.py: row and column blocks, the cell fused into each item or run
+  after), each item's brgemm kernels at BRGEMM_EFFICIENCY of their FMA issue bound, no faster
+  than the step's weights stream in; a step's loop and one oneDNN parallel region a step
+  (two where the cell runs unfused), lighter than ATen's.
 - GRU and vanilla RNN: ATen's native loop (aten/src/ATen/native/RNN.cpp; ONEDNN_VERBOSE shows
   no oneDNN primitive for them): the input's linear over every step as one addmm, then per
   step an addmm of the hidden state and the cell's ATen ops dispatched from C++ (counted with
@@ -64,7 +68,6 @@ measure/data/cpu-epyc-zen3-2vcpu-2026-11-27.json, networks.micro and networks.la
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -82,8 +85,8 @@ from accelsim.ir import (
     VectorKind,
     Workload,
 )
-from accelsim.machines.cpu import mkl
-from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE, CpuGemm, predict
+from accelsim.machines.cpu import brgemm, mkl
+from accelsim.machines.cpu.blis import FLOAT, RESIDENT_SHARE
 from accelsim.machines.cpu.heap import PAGE_BYTES
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
@@ -108,8 +111,13 @@ RNN_FORWARD_CYCLES = 161_000  # nn.GRU/nn.RNN.forward's Python before ATen's nat
 ATEN_CPP_OP_CYCLES = 2_220  # an ATen op dispatched from C++: dispatcher, TensorIterator,
 #                             output allocation where out of place
 ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocation)
-RNN_STEP_CYCLES = 1_700  # oneDNN brgemm LSTM, per step: block loops, brgemm calls (fit: the
-#                          per-step slope of LSTM(8, 8) at batch 1, 0.55 µs)
+# oneDNN's brgemm LSTM (onednn_rnn, brgemm.py), fitted together on the even lstm rows of
+# cpu-epyc-zen4-2vcpu-2026-12-07.json (3 shapes × 1 and 2 threads; validation/cpu_layers.py
+# `fit_onednn_lstm`; held-out lstm rows of that file: 7.7% median; the fit gives 0.77,
+# 2,797 and 1,121):
+BRGEMM_EFFICIENCY = 0.77  # sustained fraction of the brgemm kernels' issue bound
+RNN_STEP_CYCLES = 2_800  # a step's loop: cell position, address batches, copies of states
+ONEDNN_REGION_CYCLES = 1_120  # a oneDNN parallel region, besides each member's wake-up
 REORDER_CYCLES_PER_ELEMENT = 0.33  # oneDNN's plain <-> blocked (nChw16c) reorder of a plane
 #                                   in cache (fit: the slope of Tensor.to_mkldnn / to_dense over
 #                                   25k-1.2M elements, one thread, `micro.reorders` of
@@ -336,28 +344,6 @@ def derate(spec: CPUSpec, threads: int) -> float:
     return max(1.0, spec.fma_efficiency / spec.fma_efficiency_all_cores)
 
 
-def thread_blocks(spec: CPUSpec, m: int, n: int, threads: int) -> Iterator[tuple[int, int]]:
-    """The busiest thread's block of C (rows, columns) in each grid `threads` can lay over
-    C's mr × nr panels: r row groups (most first) × as many column groups as the rest allow."""
-    rows, cols = math.ceil(m / spec.mr), math.ceil(n / spec.nr)
-    for r in range(min(threads, rows), 0, -1):
-        c = min(threads // r, cols)
-        yield min(m, math.ceil(rows / r) * spec.mr), min(n, math.ceil(cols / c) * spec.nr)
-
-
-@lru_cache(maxsize=4096)
-def busiest_block(spec: CPUSpec, m: int, k: int, n: int, threads: int) -> tuple[CpuGemm, int]:
-    """The busiest thread's GEMM on one core, and its columns, in the grid it finishes first.
-    MKL (PyTorch's BLAS on x86) and oneDNN's RNN split both C's rows and its columns; their
-    partitioners are not modelled, so the grid is the one a partitioner aims for: a split of
-    rows alone leaves threads idle once the row panels run out (m < mr × threads) and
-    unbalanced just above that (32 panels over 16 or 28 threads: 2 each either way). The
-    weights were reordered into blocks per call: no row of them lies a page apart."""
-    one = one_core(spec)
-    blocks = ((predict(one, tm, k, tn, 0), tn) for tm, tn in thread_blocks(spec, m, n, threads))
-    return min(blocks, key=lambda block: block[0].seconds)
-
-
 def int8_scale(precision: Precision) -> float:
     return INT8_PER_LANE if precision is Precision.INT8 else 1.0
 
@@ -501,25 +487,6 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
     return cost.result(spec, op, precision, f"{name} direct ×{threads} threads", moved)
 
 
-def gemm_s(spec: CPUSpec, m: int, k: int, n: int, precision: Precision,
-           threshold: bool = True) -> tuple[float, float, int]:
-    """(kernel seconds, other seconds, threads) of one GEMM call as the busiest thread runs it,
-    without the numpy call overhead; a BLAS threads it above its size `threshold`, oneDNN's
-    RNN always. A thread's block of the weights was written by all the threads (PyTorch's
-    reorders and copies), so it comes from the shared L3, not its own L2. Not slowed by the
-    all-core `derate` (oneDNN's brgemm, whose only caller this is)."""
-    tiles = math.ceil(m / spec.mr) * math.ceil(n / spec.nr)
-    small = threshold and m * k * n <= spec.multithread_min_macs  # as blis.gemm_threads
-    threads = 1 if small else min(spec.cores, tiles)
-    g, tn = busiest_block(spec, m, k, n, threads)
-    scale = int8_scale(precision)
-    kernel = g.kernel_seconds / scale
-    body = (g.seconds - g.overhead_seconds) / scale
-    if threads > 1:
-        body = max(body, seconds(spec, k * tn * FLOAT / spec.l3_bytes_per_cycle))
-    return kernel, body - kernel + fault_s(spec, m * n * FLOAT, threads), threads
-
-
 def addmm_s(spec: CPUSpec, m: int, k: int, n: int,
             precision: Precision) -> tuple[float, float, int]:
     """(kernel seconds, other seconds, threads) of one aten::addmm through MKL (mkl.py), its
@@ -600,36 +567,119 @@ def elementwise(spec: CPUSpec, op: Vector, precision: Precision,
                        moved * op.count)
 
 
-def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpResult, ...]:
+@dataclass(frozen=True)
+class LstmCall:
+    """One nn.LSTM layer's call as oneDNN's brgemm RNN runs it (brgemm.py): a step's blocking,
+    the parts of K a step multiplies and, at batch 1, the merged input GEMM's blocking."""
+
+    step: brgemm.Blocking
+    depths: tuple[int, ...]  # the step's K parts: (input, hidden), or (hidden,) at batch 1
+    merged: brgemm.Blocking | None
+    inputs: int
+    steps: int
+
+    @property
+    def unfused_cell(self) -> bool:
+        """The cell runs as its own loop over several rows (one row block, batch > 1)."""
+        return not self.step.fused and self.step.rows > 1
+
+    @property
+    def regions(self) -> int:
+        """oneDNN parallel regions of the call: each step's items (and its unfused cell), the
+        two weight reorders and the merged input GEMM."""
+        if self.step.threads <= 1:
+            return 0
+        return self.steps * (1 + int(self.unfused_cell)) + 2 + int(self.merged is not None)
+
+
+def lstm_call(spec: CPUSpec, rec: Recurrence) -> LstmCall:
+    """How oneDNN runs `rec` on `spec.cores` threads."""
+    hidden, inputs = rec.hidden, rec.gates.k - rec.hidden
+    step = brgemm.blocking(spec, rec.gates.m, hidden, rec.steps, spec.cores)
+    merged = brgemm.merged_layer(spec, rec.steps, hidden, spec.cores) \
+        if step.merged_layer else None
+    depths = (hidden,) if step.merged_layer else (inputs, hidden)
+    return LstmCall(step, depths, merged, inputs, rec.steps)
+
+
+def onednn_region_s(spec: CPUSpec, threads: int,
+                    region_cycles: float = ONEDNN_REGION_CYCLES) -> float:
+    """One oneDNN parallel region of `threads` (OpenMP, its team still spinning from the last
+    one): `region_cycles` plus each member's `fork_join_cycles_per_thread`; lighter than an
+    ATen region (`region_s`), which also carries PyTorch's thread-local state into each
+    thread."""
+    if threads <= 1:
+        return 0.0
+    return seconds(spec, region_cycles + spec.fork_join_cycles_per_thread * threads)
+
+
+def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision,
+               efficiency: float = BRGEMM_EFFICIENCY, step_cycles: float = RNN_STEP_CYCLES,
+               region_cycles: float = ONEDNN_REGION_CYCLES) -> tuple[OpResult, ...]:
     """nn.LSTM through oneDNN's brgemm RNN primitive (aten mkldnn_rnn_layer; ONEDNN_VERBOSE on
-    PyTorch 2.13 shows `rnn,brgemm` for nn.LSTM only, nn.GRU and nn.RNN run `aten_rnn`):
-    setup and weight reorders once, then per step the gate GEMM, the fused cell and the
-    step's loop, one parallel region each (on the 2-vCPU Zen 4 host a step's region costs
-    less than `region_s`: nn.LSTM(64, 64) at batch 1 ran 32 steps no slower on 2 threads than
-    on 1; on the 16-core Intel host at 16 threads it costs about that: lstm-char at batch 1
-    was no faster on 16 threads than on 1)."""
-    gates, steps, team = rec.gates, rec.steps, spec.cores
-    kernel, other, threads = gemm_s(spec, gates.m, gates.k, gates.n, precision, False)
-    weights = gates.k * gates.n
+    PyTorch 2.13 shows `rnn,brgemm` for nn.LSTM only, nn.GRU and nn.RNN run `aten_rnn`), blocked
+    and split over the threads as brgemm.py follows oneDNN's source. Per call: setup
+    (RNN_SETUP_CYCLES), the two weight reorders and, at batch 1, the input's GEMM over every
+    step at once. Per step: the busiest thread's work items (their brgemm kernels at
+    `efficiency` of their issue bound), no faster than the step's weights stream from where
+    they live (`weights_stream_s`); the step's loop (`step_cycles`). Each parallel region
+    costs `onednn_region_s`. The cell's element-wise arithmetic is its own results, split over
+    the threads as the items are. The three constants default to their fit
+    (BRGEMM_EFFICIENCY, RNN_STEP_CYCLES, ONEDNN_REGION_CYCLES)."""
+    gates, steps, team, hidden = rec.gates, rec.steps, spec.cores, rec.hidden
+    call = lstm_call(spec, rec)
+    threads = call.step.threads_used
+    kernel = items_s(spec, call.step, call.depths, precision) / efficiency
+    stream = weights_stream_s(spec, sum(call.depths) * gates.n * FLOAT, threads)
+    merged = (0.0, 0.0)
+    if call.merged is not None:
+        merged = (items_s(spec, call.merged, (call.inputs,), precision) / efficiency,
+                  weights_stream_s(spec, call.inputs * gates.n * FLOAT,
+                                   call.merged.threads_used))
     reorders = sum(rnn_weights_reorder_s(spec, rows * gates.n, team)
-                   for rows in (gates.k - rec.hidden, rec.hidden))
-    output = steps * gates.m * rec.hidden * FLOAT
-    step_latency = seconds(spec, RNN_STEP_CYCLES) + region_s(spec, team)
-    regions = (steps + 2) if team > 1 else 0
-    cost = Cost({Category.COMPUTE: kernel * steps,
-                 Category.MEMORY_STALL: other * steps + reorders + fault_s(spec, output, team),
-                 Category.LATENCY: step_latency * steps + 2 * region_s(spec, team),
+                   for rows in (call.inputs, hidden))
+    output = steps * gates.m * hidden * FLOAT
+    host = seconds(spec, step_cycles * steps)
+    cost = Cost({Category.COMPUTE: kernel * steps + merged[0],
+                 Category.MEMORY_STALL: max(0.0, stream - kernel) * steps
+                 + max(0.0, merged[1] - merged[0]) + reorders + fault_s(spec, output, team),
+                 Category.LATENCY: host
+                 + call.regions * onednn_region_s(spec, team, region_cycles),
                  Category.FRAMEWORK: dispatch_s(spec, RNN_SETUP_CYCLES)},
-                threads, regions)
-    kernel_name = f"onednn brgemm {rec.kind.value} ×{threads} threads"
+                threads, call.regions)
+    kernel_name = (f"onednn brgemm {rec.kind.value}: {call.step.items} items of "
+                   f"{call.step.row_block} rows × {call.step.column_block} columns "
+                   f"×{threads} threads")
     results = [cost.result(spec, gates, precision, kernel_name,
-                           (weights + gates.m * gates.k * steps) * FLOAT + output)]
+                           (gates.k * gates.n + gates.m * gates.k * steps) * FLOAT + output)]
     for op in rec.cell:
         cycles = math.ceil(op.elements / threads) / spec.simd_lanes * vector_cycles(spec, op)
         cell_s = seconds(spec, cycles) * derate(spec, threads) * steps
         cell = Cost({Category.ELEMENTWISE: cell_s}, threads, 0, 0)
         results.append(cell.result(spec, op, precision, f"fused {rec.kind.value} cell"))
     return tuple(results)
+
+
+def items_s(spec: CPUSpec, plan: brgemm.Blocking, depths: tuple[int, ...],
+            precision: Precision) -> float:
+    """The issue-bound brgemm kernels of the busiest thread's items (one step, or the merged
+    input GEMM): each item's gates, each gate a kernel per part of K (`depths`)."""
+    cycles = sum(brgemm.kernel_cycles(spec, plan.row_block, depth) for depth in depths)
+    return seconds(spec, plan.busiest_items * plan.gates_per_item * cycles) \
+        / int8_scale(precision)
+
+
+def weights_stream_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
+    """The weights one step multiplies, each of `threads` streaming its own slice (its items
+    are the same every step): from its L2 while the slice fits there, else at the host's
+    measured rate for weights beyond L2 (`mkl_stream_cycles_per_weight`, where calibrated;
+    `stream_s` otherwise)."""
+    per_thread = size_bytes / threads
+    if per_thread <= spec.l2_bytes:
+        return seconds(spec, per_thread / spec.l2_bytes_per_cycle)
+    if spec.mkl_stream_cycles_per_weight:
+        return seconds(spec, per_thread / FLOAT * spec.mkl_stream_cycles_per_weight)
+    return stream_s(spec, size_bytes, threads)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ def spec_of(doc: dict[str, Any]) -> CPUSpec | None:
 
 
 def stored_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """The CPUSpec fields a recorded file stores (empty where it has no spec)."""
     return doc.get("cpu_host_spec_as_detected") or doc.get("spec") or {}
 
 

@@ -23,6 +23,9 @@ per-step gate GEMM, splits it over threads and runs each block, as oneDNN 3.x's 
   at one FMA a cycle per pipe it takes 2·bd / `vector_fmas_per_cycle` cycles, and no fewer
   than `fma_latency_cycles`, the time an accumulator's previous FMA takes (one row: 2
   accumulators, a quarter of a two-pipe core's peak).
+
+Not modelled: a last column block narrower than two vectors (hidden sizes that are not a
+multiple of 32 or 16) is timed as a whole one; AMX and int8/bf16 blockings.
 """
 
 from __future__ import annotations

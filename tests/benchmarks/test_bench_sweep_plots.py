@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ AXES = ("tpu.array_rows", "tpu.array_cols", "tpu.ddr_bytes_per_s", "batch")
 class StandInSweep:
     axes: tuple[str, ...]
     rows: list[dict[str, Any]]
+    objectives: dict[str, str] = field(default_factory=dict)  # none beyond the metrics
 
 
 def stand_in() -> StandInSweep:

@@ -1,0 +1,199 @@
+"""Record this host in one command, in the layout of the recorded files (`recorded.py`), so
+that a host the models never saw (another CPU, another core count) is measured the way the
+bundled ones were and replayed with no code change:
+
+    python -m accelsim.measure.record_host cpu-NAME-DATE.json --thread-counts 1 16
+
+It writes, in this order (PyTorch first, each thread count in fresh processes, before this
+process does any numpy BLAS work whose spinning threads would steal PyTorch's cores):
+- `networks.rows`: LeNet-5 and the char LSTM through PyTorch at each thread count
+  (`torch_networks.measure_rounds`; `accelsim validate NAME --networks` replays them);
+- `layers.rows`: the single-layer cases of `torch_layers.cases()` of the chosen families
+  (`torch_layers.measure_rounds`; `accelsim validate NAME --layers`);
+- `micro.parallel_region_us`: one ATen parallel region (max_pool2d over 2 planes of 2×2,
+  every thread count against one) and one oneDNN region a step (nn.LSTM(8, 8), 64 steps less
+  one, per step), the costs framework.py's `region_s` and `onednn_region_s` stand for;
+- `spec`: the host's calibration (`host.detect_host`), then `gemm.rows`: numpy's GEMMs in
+  interleaved rounds with the calibration's own measurements (`gemm_timing.record`;
+  `accelsim validate NAME` replays them), and `lscpu`.
+
+Copy the file into accelsim/measure/data/ (the data README lists each file's source) and the
+validators find it by name. Needs the optional `torch` extra. A 16-core host takes about ten
+minutes with `--rounds 1`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from accelsim.errors import AccelsimError
+from accelsim.measure import torch_layers, torch_networks
+
+LSCPU_FIELDS = ("CPU(s)", "Model name", "CPU family", "Model", "Thread(s) per core",
+                "Hypervisor vendor", "L1d cache", "L2 cache", "L3 cache")
+REGION_CALLS = 2_000
+REGION_SAMPLES = 7
+
+
+def lscpu_lines(text: str) -> list[str]:
+    """The `lscpu` lines a recorded file keeps (`recorded.lscpu_fma_bits` reads them)."""
+    lines = []
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in LSCPU_FIELDS and value.strip():
+            lines.append(f"{key.strip()}: {value.strip()}")
+    return lines
+
+
+def run_lscpu() -> list[str]:
+    if shutil.which("lscpu") is None:
+        return []
+    done = subprocess.run(["lscpu"], capture_output=True, text=True, check=False)
+    return lscpu_lines(done.stdout)
+
+
+def median_us(call: Callable[[], Any], calls: int = REGION_CALLS) -> float:
+    """Median over REGION_SAMPLES samples of `calls` back-to-back calls, µs a call."""
+    samples = []
+    for _ in range(REGION_SAMPLES):
+        started = time.perf_counter()
+        for _ in range(calls):
+            call()
+        samples.append((time.perf_counter() - started) / calls * 1e6)
+    return statistics.median(samples)
+
+
+def region_costs_here(threads: int) -> dict[str, float]:
+    """In THIS process (fresh, PyTorch only): µs of max_pool2d over 2 planes of 2×2 and of
+    nn.LSTM(8, 8) over 1 and 64 steps, at one thread and at `threads`, interleaved."""
+    import torch
+
+    torch.set_grad_enabled(False)
+    planes = torch.randn(1, 2, 2, 2)
+    lstm = torch.nn.LSTM(8, 8).eval()
+    one_step, steps = torch.randn(1, 1, 8), torch.randn(64, 1, 8)
+    out: dict[str, float] = {}
+    for count in (1, threads, 1, threads):
+        torch.set_num_threads(count)
+        timed = {f"max_pool2d_2x2x2_t{count}": median_us(lambda: torch.max_pool2d(planes, 2)),
+                 f"lstm_8_8_steps1_t{count}": median_us(lambda: lstm(one_step), 200),
+                 f"lstm_8_8_steps64_t{count}": median_us(lambda: lstm(steps), 50)}
+        for key, value in timed.items():
+            out[key] = round(min(out.get(key, value), value), 3)
+    return out
+
+
+def region_costs(threads: int) -> dict[str, float]:
+    """`region_costs_here` in a fresh process, with the per-region and per-step differences:
+    `aten_region_us` (max_pool2d at `threads` less at one) and `onednn_step_us_tN` (an LSTM
+    step: 64 steps less one, over 63)."""
+    args = [sys.executable, "-m", "accelsim.measure.record_host", "--regions", str(threads)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise AccelsimError(f"timing PyTorch failed: {done.stderr.strip()[-2000:]}")
+    times: dict[str, float] = json.loads(done.stdout)
+    derived = {"aten_region_us": times[f"max_pool2d_2x2x2_t{threads}"]
+               - times["max_pool2d_2x2x2_t1"]}
+    for count in sorted({1, threads}):
+        derived[f"onednn_step_us_t{count}"] = (times[f"lstm_8_8_steps64_t{count}"]
+                                               - times[f"lstm_8_8_steps1_t{count}"]) / 63
+    return {**times, **{k: round(v, 3) for k, v in derived.items()}}
+
+
+def record(thread_counts: Sequence[int], families: Sequence[str], rounds: int) -> dict[str, Any]:
+    """This host measured now, every part in the layout `recorded.py` and the validators
+    read (module docstring)."""
+    from accelsim.measure import gemm_timing, host
+
+    counts = sorted(set(thread_counts))
+    today = datetime.date.today().isoformat()
+    networks = torch_networks.measure_rounds(dict(torch_networks.BATCHES), counts, rounds)
+    cases = [c for c in torch_layers.cases() if torch_layers.family(c) in families]
+    layers = torch_layers.measure_rounds(cases, counts, rounds) if cases else []
+    regions = region_costs(max(counts))
+    spec = host.detect_host()
+    memory = host.memory_bytes()
+    if memory:
+        spec = spec.replace(memory_bytes=memory)
+    gemms = gemm_timing.record()
+    method = (f"each thread count ({', '.join(map(str, counts))}) in {rounds} fresh "
+              "process(es), interleaved; per round the median of 7 samples after 3 warm-up "
+              "calls, each sample >= 20 ms of back-to-back calls; the fastest round kept, "
+              "every round beside it")
+    return {
+        "what": f"{host.cpu_model_name()}, {spec.cores} cores as this process sees them, "
+                f"recorded {today} by accelsim.measure.record_host",
+        "lscpu": run_lscpu(),
+        "spec": dataclasses.asdict(spec),
+        "spec_note": "the spec accelsim's calibration (host.detect_host) produced on this "
+                     "host right after the PyTorch timings, before the GEMM rows",
+        "gemm": gemms["gemm"],
+        "networks": {"how": "accelsim.measure.torch_networks.measure_rounds: PyTorch "
+                            f"{torch_version()} CPU, fp32, inference_mode; {method}",
+                     "rows": networks},
+        "layers": {"how": "accelsim.measure.torch_layers.measure_rounds: PyTorch "
+                          f"{torch_version()} CPU, fp32, inference_mode, random values; "
+                          f"{method}", "rows": layers},
+        "micro": {"parallel_region_us": regions},
+    }
+
+
+def torch_version() -> str:
+    done = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"],
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "(not installed)"
+
+
+def write(doc: dict[str, Any], path: Path) -> None:
+    """Write `doc` to `path` whole or not at all (a temporary file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
+                                     prefix=f".{path.name}.", delete=False) as out:
+        json.dump(doc, out, indent=1, ensure_ascii=False)
+    os.chmod(out.name, 0o644)  # a data file others read, not a private cache
+    os.replace(out.name, path)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", help="the JSON file to write")
+    parser.add_argument("--thread-counts", type=int, nargs="+", default=[1, os.cpu_count() or 1])
+    parser.add_argument("--families", nargs="*", default=["conv", "rnn", "linear", "net"],
+                        choices=("conv", "rnn", "linear", "net"))
+    parser.add_argument("--rounds", type=int, default=torch_layers.ROUNDS)
+    parser.add_argument("--regions", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.regions:
+        print(json.dumps(region_costs_here(args.regions)))
+        return 0
+    if not args.out:
+        parser.error("name the JSON file to write, e.g. cpu-myhost-2026-12-07.json")
+    if not torch_networks.torch_available():
+        print("accelsim: recording a host times PyTorch, which is not installed; install it "
+              "with `pip install torch==2.13.0` (the CPU build)", file=sys.stderr)
+        return 2
+    if any(t < 1 for t in args.thread_counts):
+        print(f"accelsim: --thread-counts {args.thread_counts}: every count must be at least "
+              "1", file=sys.stderr)
+        return 2
+    write(record(args.thread_counts, args.families, args.rounds), Path(args.out))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

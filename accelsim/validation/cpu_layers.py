@@ -395,7 +395,9 @@ def harness_refaults_us(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
 
 
 def compare(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
-            families: Iterable[str] = FAMILIES) -> tuple[LayerRow, ...]:
+            families: Iterable[str] = FAMILIES, held_out: bool = False) -> tuple[LayerRow, ...]:
+    """Each row at each thread count it was timed at against the model; `held_out`: no
+    constant was fitted on any of them (else the even rows of each family, `in_fit`)."""
     wanted = set(families)
     refaults = cache(partial(harness_refaults_us, spec, rows))
     out = []
@@ -407,7 +409,7 @@ def compare(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
             if not math.isfinite(predicted):
                 raise AccelsimError(f"{case_name(row)}: no finite prediction")
             out.append(LayerRow(family_of(row), case_name(row), threads, value,
-                                predicted, fitted))
+                                predicted, fitted and not held_out))
     return tuple(out)
 
 
@@ -443,13 +445,15 @@ def replay_spec(doc: dict[str, Any]) -> CPUSpec | None:
 
 def recorded_report(name: str, families: Iterable[str] = FAMILIES) -> LayerReport:
     """A recorded host's layer rows (`layers.rows`) against the model of its spec
-    (`replay_spec`)."""
+    (`replay_spec`); a file whose `layers.held_out` is true had no constant fitted on it, and
+    all its rows are reported as held out."""
     doc = recorded.read(name)
     spec = replay_spec(doc)
     if spec is None or "rows" not in doc.get("layers", {}):
         raise AccelsimError(f"{name} carries no spec with layers.rows to replay")
     return LayerReport(f"{name.removesuffix('.json')} (recorded, {spec.cores} cores)",
-                       compare(spec, doc["layers"]["rows"], families))
+                       compare(spec, doc["layers"]["rows"], families,
+                               bool(doc["layers"].get("held_out", False))))
 
 
 def live_report(cpu: CPU, families: Iterable[str] = LIVE_FAMILIES,

@@ -281,6 +281,7 @@ def test_networks_dropping_their_outputs_are_held_by_the_heap_refaults(monkeypat
     def median_error():
         report = cpu_layers.recorded_report(NETS)
         assert len(report.rows) == 14
+        assert report.held_out() == report.rows
         assert not [r for r in report.rows if r.off_by_2x], report.text()
         return median_ape(report.rows)
 
@@ -336,5 +337,6 @@ def test_lstms_over_batches_never_fitted_on_stay_within_todays_bounds():
     less than the 104 µs the model's module call and RNN setup take at this clock)."""
     report = cpu_layers.recorded_report("cpu-epyc-zen4-2vcpu-lstm-2026-12-07.json")
     assert len(report.rows) == 26
+    assert report.held_out() == report.rows  # `layers.held_out`: every row reported held out
     assert median_ape(report.rows) <= 0.11, report.text()
     assert max(abs(r.error) for r in report.rows) < 0.5, report.text()

@@ -1,7 +1,7 @@
 """The CPU model's GEMMs against measured ones: live on this host (`validate`, timed by
 `accelsim.measure.gemm_timing`: the model runs with the calibration taken in the same
-interleaved rounds, each the fastest round as the GEMMs are) or a recorded host replayed with the spec recorded beside its
-timings (`replay`, deterministic: it runs anywhere).
+interleaved rounds, each the fastest round as the GEMMs are) or a recorded host replayed
+with the spec recorded beside its timings (`replay`, deterministic: it runs anywhere).
 """
 
 from __future__ import annotations

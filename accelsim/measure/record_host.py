@@ -10,9 +10,11 @@ process does any numpy BLAS work whose spinning threads would steal PyTorch's co
   (`torch_networks.measure_rounds`; `accelsim validate NAME --networks` replays them);
 - `layers.rows`: the single-layer cases of `torch_layers.cases()` of the chosen families
   (`torch_layers.measure_rounds`; `accelsim validate NAME --layers`);
-- `micro.parallel_region_us`: one ATen parallel region (max_pool2d over 2 planes of 2×2,
+- `micro.thread_costs_us`: one ATen parallel region (max_pool2d over 2 planes of 2×2,
   every thread count against one) and one oneDNN region a step (nn.LSTM(8, 8), 64 steps less
-  one, per step), the costs framework.py's `region_s` and `onednn_region_s` stand for;
+  one, per step), the costs framework.py's `region_s` and `onednn_region_s` stand for; and
+  the first touch of fresh pages by one thread and by all (a 64 MiB tensor, mapped fresh on
+  every call, filled by ATen's threads): how page faults scale with the threads taking them;
 - `spec`: the host's calibration (`host.detect_host`), then `gemm.rows`: numpy's GEMMs in
   interleaved rounds with the calibration's own measurements (`gemm_timing.record`;
   `accelsim validate NAME` replays them), and `lscpu`.
@@ -46,6 +48,8 @@ LSCPU_FIELDS = ("CPU(s)", "Model name", "CPU family", "Model", "Thread(s) per co
                 "Hypervisor vendor", "L1d cache", "L2 cache", "L3 cache")
 REGION_CALLS = 2_000
 REGION_SAMPLES = 7
+FRESH_BYTES = 64 * 2**20  # above glibc's largest mmap threshold (32 MiB): fresh every call
+PAGE_BYTES = 4096
 
 
 def lscpu_lines(text: str) -> list[str]:
@@ -76,31 +80,37 @@ def median_us(call: Callable[[], Any], calls: int = REGION_CALLS) -> float:
     return statistics.median(samples)
 
 
-def region_costs_here(threads: int) -> dict[str, float]:
-    """In THIS process (fresh, PyTorch only): µs of max_pool2d over 2 planes of 2×2 and of
-    nn.LSTM(8, 8) over 1 and 64 steps, at one thread and at `threads`, interleaved."""
+def thread_costs_here(threads: int) -> dict[str, float]:
+    """In THIS process (fresh, PyTorch only): µs of max_pool2d over 2 planes of 2×2, of
+    nn.LSTM(8, 8) over 1 and 64 steps and of filling a fresh 64 MiB tensor, at one thread and
+    at `threads`, interleaved."""
     import torch
 
     torch.set_grad_enabled(False)
     planes = torch.randn(1, 2, 2, 2)
     lstm = torch.nn.LSTM(8, 8).eval()
     one_step, steps = torch.randn(1, 1, 8), torch.randn(64, 1, 8)
+    floats = FRESH_BYTES // 4
     out: dict[str, float] = {}
     for count in (1, threads, 1, threads):
         torch.set_num_threads(count)
         timed = {f"max_pool2d_2x2x2_t{count}": median_us(lambda: torch.max_pool2d(planes, 2)),
                  f"lstm_8_8_steps1_t{count}": median_us(lambda: lstm(one_step), 200),
-                 f"lstm_8_8_steps64_t{count}": median_us(lambda: lstm(steps), 50)}
+                 f"lstm_8_8_steps64_t{count}": median_us(lambda: lstm(steps), 50),
+                 f"fresh_64mib_fill_t{count}": median_us(
+                     lambda: torch.empty(floats).fill_(1.0), 5)}
         for key, value in timed.items():
             out[key] = round(min(out.get(key, value), value), 3)
     return out
 
 
-def region_costs(threads: int) -> dict[str, float]:
-    """`region_costs_here` in a fresh process, with the per-region and per-step differences:
-    `aten_region_us` (max_pool2d at `threads` less at one) and `onednn_step_us_tN` (an LSTM
-    step: 64 steps less one, over 63)."""
-    args = [sys.executable, "-m", "accelsim.measure.record_host", "--regions", str(threads)]
+def thread_costs(threads: int) -> dict[str, float]:
+    """`thread_costs_here` in a fresh process, with the per-region and per-step differences:
+    `aten_region_us` (max_pool2d at `threads` less at one), `onednn_step_us_tN` (an LSTM
+    step: 64 steps less one, over 63) and `fresh_page_us_tN` (the fill of fresh pages per
+    4 KiB page: the fault, the zeroing and the write)."""
+    args = [sys.executable, "-m", "accelsim.measure.record_host", "--thread-costs",
+            str(threads)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
@@ -111,6 +121,8 @@ def region_costs(threads: int) -> dict[str, float]:
     for count in sorted({1, threads}):
         derived[f"onednn_step_us_t{count}"] = (times[f"lstm_8_8_steps64_t{count}"]
                                                - times[f"lstm_8_8_steps1_t{count}"]) / 63
+        derived[f"fresh_page_us_t{count}"] = times[f"fresh_64mib_fill_t{count}"] \
+            / (FRESH_BYTES / PAGE_BYTES)
     return {**times, **{k: round(v, 3) for k, v in derived.items()}}
 
 
@@ -124,7 +136,7 @@ def record(thread_counts: Sequence[int], families: Sequence[str], rounds: int) -
     networks = torch_networks.measure_rounds(dict(torch_networks.BATCHES), counts, rounds)
     cases = [c for c in torch_layers.cases() if torch_layers.family(c) in families]
     layers = torch_layers.measure_rounds(cases, counts, rounds) if cases else []
-    regions = region_costs(max(counts))
+    threads = thread_costs(max(counts))
     spec = host.detect_host()
     memory = host.memory_bytes()
     if memory:
@@ -148,7 +160,7 @@ def record(thread_counts: Sequence[int], families: Sequence[str], rounds: int) -
         "layers": {"how": "accelsim.measure.torch_layers.measure_rounds: PyTorch "
                           f"{torch_version()} CPU, fp32, inference_mode, random values; "
                           f"{method}", "rows": layers},
-        "micro": {"parallel_region_us": regions},
+        "micro": {"thread_costs_us": threads},
     }
 
 
@@ -175,10 +187,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--families", nargs="*", default=["conv", "rnn", "linear", "net"],
                         choices=("conv", "rnn", "linear", "net"))
     parser.add_argument("--rounds", type=int, default=torch_layers.ROUNDS)
-    parser.add_argument("--regions", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--thread-costs", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.regions:
-        print(json.dumps(region_costs_here(args.regions)))
+    if args.thread_costs:
+        print(json.dumps(thread_costs_here(args.thread_costs)))
         return 0
     if not args.out:
         parser.error("name the JSON file to write, e.g. cpu-myhost-2026-12-07.json")

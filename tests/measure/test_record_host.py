@@ -50,7 +50,7 @@ def stand_ins(monkeypatch):
     monkeypatch.setattr(torch_networks, "measure_rounds", networks)
     monkeypatch.setattr(torch_layers, "measure_rounds", layers)
     monkeypatch.setattr(torch_networks, "BATCHES", {"lenet5": (1, 16), "lstm-char": (4,)})
-    monkeypatch.setattr(record_host, "region_costs", lambda threads: {"aten_region_us": 3.0})
+    monkeypatch.setattr(record_host, "thread_costs", lambda threads: {"aten_region_us": 3.0})
     monkeypatch.setattr(record_host, "run_lscpu", lambda: record_host.lscpu_lines(LSCPU))
     monkeypatch.setattr(record_host, "torch_version", lambda: "2.13.0+cpu")
     monkeypatch.setattr(host, "detect_host", lambda: spec)
@@ -72,7 +72,7 @@ def test_the_recorded_file_replays_as_a_recorded_host(stand_ins, tmp_path):
     assert {(r["net"], r["batch"]) for r in doc["networks"]["rows"]} == \
         {("lenet5", 1), ("lenet5", 16), ("lstm-char", 4)}
     assert len(doc["layers"]["rows"]) == len(torch_layers.RNNS)
-    assert doc["micro"]["parallel_region_us"] == {"aten_region_us": 3.0}
+    assert doc["micro"]["thread_costs_us"] == {"aten_region_us": 3.0}
     # the network and layer rows replay against the stored spec: -9.1% each (1 / 1.1 - 1)
     spec = recorded.spec_of(doc)
     rows = cpu_networks.recorded_rows(spec, doc["networks"]["rows"])

@@ -113,8 +113,8 @@ ATEN_CPP_OP_CYCLES = 2_220  # an ATen op dispatched from C++: dispatcher, Tensor
 ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocation)
 # oneDNN's brgemm LSTM (onednn_rnn, brgemm.py), fitted together on the even lstm rows of
 # cpu-epyc-zen4-2vcpu-2026-12-07.json (3 shapes × 1 and 2 threads; validation/cpu_layers.py
-# `fit_onednn_lstm`; held-out lstm rows of that file: 8.0% median (fitted rows 5.9%); the fit gives 0.77,
-# 2,797 and 1,121):
+# `fit_onednn_lstm` gives 0.77, 2,797 and 1,121): fitted rows 5.9% median, the held-out
+# (odd) lstm rows of that file 8.0%:
 BRGEMM_EFFICIENCY = 0.77  # sustained fraction of the brgemm kernels' issue bound
 RNN_STEP_CYCLES = 2_800  # a step's loop: cell position, address batches, copies of states
 ONEDNN_REGION_CYCLES = 1_120  # a oneDNN parallel region, besides each member's wake-up

@@ -170,6 +170,19 @@ def torch_version() -> str:
     return done.stdout.strip() or "(not installed)"
 
 
+def unwritable(path: Path) -> str:
+    """Why `path` cannot be written ('' where it can): its folder is made and probed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}."):
+            pass
+    except OSError as err:
+        return err.strerror or str(err)
+    if path.is_dir():
+        return "it is a folder"
+    return ""
+
+
 def write(doc: dict[str, Any], path: Path) -> None:
     """Write `doc` to `path` whole or not at all (a temporary file, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,7 +215,17 @@ def _main(argv: Sequence[str] | None = None) -> int:
         print(f"accelsim: --thread-counts {args.thread_counts}: every count must be at least "
               "1", file=sys.stderr)
         return 2
-    write(record(args.thread_counts, args.families, args.rounds), Path(args.out))
+    if args.rounds < 1:
+        print(f"accelsim: --rounds {args.rounds}: time each case at least once (--rounds 1)",
+              file=sys.stderr)
+        return 2
+    target = Path(args.out)
+    problem = unwritable(target)
+    if problem:  # checked before minutes of timing, not after
+        print(f"accelsim: cannot write {target}: {problem}; name a file in a writable "
+              "folder", file=sys.stderr)
+        return 2
+    write(record(args.thread_counts, args.families, args.rounds), target)
     print(f"wrote {args.out}")
     return 0
 

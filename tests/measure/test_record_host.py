@@ -87,6 +87,14 @@ def test_bad_input_exits_2_and_writes_nothing(stand_ins, tmp_path, capsys, monke
     path = tmp_path / "out.json"
     assert record_host._main([str(path), "--thread-counts", "0", "4"]) == 2
     assert "--thread-counts [0, 4]" in capsys.readouterr().err
+    assert record_host._main([str(path), "--rounds", "0"]) == 2
+    assert "--rounds 0" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert record_host._main([str(blocker / "out.json")]) == 2  # its folder is a file
+    assert "cannot write" in capsys.readouterr().err
+    assert record_host._main([str(tmp_path)]) == 2
+    assert "it is a folder" in capsys.readouterr().err
     monkeypatch.setattr(torch_networks, "torch_available", lambda: False)
     assert record_host._main([str(path)]) == 2
     assert "pip install torch==2.13.0" in capsys.readouterr().err

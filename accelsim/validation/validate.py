@@ -69,6 +69,9 @@ def validate_machine(name: str, networks: bool = False, deepbench: bool = False,
         if networks:
             return cpu_networks.recorded_report(f"{name}.json")
         return cpu_gemms.replay(f"{name}.json")
+    if f"{name}.json" in recorded.layer_hosts():
+        raise AccelsimError(f"{name!r} holds single-layer timings only; use `accelsim "
+                            f"validate {name} --layers`")
     if name not in LIVE:
         also = f" (and {DEEPBENCH_PRESET} --deepbench)" if name == DEEPBENCH_PRESET else ""
         raise AccelsimError(f"no reference measurements for {name!r}; validate one of "

@@ -245,6 +245,11 @@ def test_validate_layers_replays_a_recorded_host_and_names_the_others():
         validate_machine("gpu-h200", layers=True)
     with pytest.raises(AccelsimError, match="choose one of"):
         validate_machine("cpu-host", networks=True, layers=True)
+    for networks in (False, True):  # a layer file has no GEMM or network rows to replay
+        with pytest.raises(AccelsimError, match="single-layer timings only; use `accelsim "
+                                                "validate cpu-epyc-zen4-2vcpu-lstm-2026-12-07 "
+                                                "--layers`"):
+            validate_machine("cpu-epyc-zen4-2vcpu-lstm-2026-12-07", networks=networks)
 
 
 def test_heap_refaults_bring_the_faulting_convolutions_within_2x(monkeypatch):

@@ -20,8 +20,9 @@ process does any numpy BLAS work whose spinning threads would steal PyTorch's co
   `accelsim validate NAME` replays them), and `lscpu`.
 
 Copy the file into accelsim/measure/data/ (the data README lists each file's source) and the
-validators find it by name. Needs the optional `torch` extra. A 16-core host takes about ten
-minutes with `--rounds 1`.
+validators find it by name. Needs the optional `torch` extra. The 2-vCPU development VM took
+61 s with `--rounds 1`; there one round put 3 of 226 rows beyond 2× of the model (a shared
+VM's slow spells), so the default keeps the fastest of three rounds.
 """
 
 from __future__ import annotations

@@ -194,6 +194,19 @@ def onednn_lstm_us(spec: CPUSpec, row: Mapping[str, Any], threads: int,
     return sum(r.seconds for r in results) * 1e6
 
 
+LSTM_ISA_FILE = "cpu-epyc-zen4-2vcpu-lstm-isa-2026-12-07.json"
+
+
+def lstm_isa_rows(doc: Mapping[str, Any]) -> list[tuple[CPUSpec, list[dict[str, Any]]]]:
+    """The ISA file's rows with the spec each replays with: its spec as recorded for the
+    avx512_core rows, with 8 lanes for the avx2 rows (oneDNN held to AVX2: an AVX2 host whose
+    two 256-bit pipes run at full rate)."""
+    spec = replay_spec(dict(doc))
+    assert spec is not None
+    avx2 = spec.replace(simd_lanes=8, fma_bits=0)
+    return [(avx2, doc["lstm_isa"]["avx2"]), (spec, doc["lstm_isa"]["avx512_core"])]
+
+
 def fit_onednn_lstm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[float, ...]:
     """BRGEMM_EFFICIENCY, RNN_STEP_CYCLES and ONEDNN_REGION_CYCLES fitted together on timed
     nn.LSTM rows (every thread count each carries): for each efficiency from 0.30 to 1.00 in

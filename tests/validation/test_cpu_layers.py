@@ -345,3 +345,21 @@ def test_lstms_over_batches_never_fitted_on_stay_within_todays_bounds():
     assert report.held_out() == report.rows  # `layers.held_out`: every row reported held out
     assert median_ape(report.rows) <= 0.11, report.text()
     assert max(abs(r.error) for r in report.rows) < 0.5, report.text()
+
+
+def test_lstms_with_onednn_held_to_avx2_follow_its_avx2_blocking():
+    """The ISA file (no constant fitted on it): the same LSTMs with oneDNN held to AVX2 (16-
+    column blocks, 6-row register blocks, two full-rate 256-bit pipes) and free (AVX-512),
+    replayed with 8 and 16 lanes: 8.8% and 14.4% median over 18 rows each, the one fit serving
+    both kernels. Its worst rows are the weight-bound shapes (512→512 at batch 4, 1024→1024 at
+    batch 16), which the two ISAs ran 1.4-1.7× apart in opposite directions."""
+    from accelsim.measure import recorded
+
+    groups = cpu_layers.lstm_isa_rows(recorded.read(cpu_layers.LSTM_ISA_FILE))
+    assert [spec.simd_lanes for spec, _ in groups] == [8, 16]
+    for (spec, rows), limit in zip(groups, (0.10, 0.16), strict=True):
+        errors = [cpu_layers.predicted_us(spec, row, t) / row[f"us_t{t}"] - 1
+                  for row in rows for t in (1, 2)]
+        assert len(errors) == 18
+        assert float(np.median(np.abs(errors))) <= limit
+        assert all(0.5 < 1 + e < 2 for e in errors)  # none off by 2x

@@ -197,7 +197,10 @@ def write(doc: dict[str, Any], path: Path) -> None:
 def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", help="the JSON file to write")
-    parser.add_argument("--thread-counts", type=int, nargs="+", default=[1, os.cpu_count() or 1])
+    parser.add_argument("--thread-counts", type=int, nargs="+",
+                        default=[1, len(os.sched_getaffinity(0))],
+                        help="PyTorch thread counts to time (default: 1 and every core this "
+                             "process may run on)")
     parser.add_argument("--families", nargs="*", default=["conv", "rnn", "linear", "net"],
                         choices=("conv", "rnn", "linear", "net"))
     parser.add_argument("--rounds", type=int, default=torch_layers.ROUNDS)

@@ -195,7 +195,12 @@ def write(doc: dict[str, Any], path: Path) -> None:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m accelsim.measure.record_host",
+        description="Time this host (PyTorch networks and layers at each thread count, "
+                    "thread costs, the calibration and numpy's GEMMs) into one recorded file "
+                    "that `accelsim validate` replays once copied into "
+                    "accelsim/measure/data/.")
     parser.add_argument("out", nargs="?", help="the JSON file to write")
     parser.add_argument("--thread-counts", type=int, nargs="+",
                         default=[1, len(os.sched_getaffinity(0))],

@@ -113,11 +113,11 @@ ATEN_CPP_OP_CYCLES = 2_220  # an ATen op dispatched from C++: dispatcher, Tensor
 ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocation)
 # oneDNN's brgemm LSTM (onednn_rnn, brgemm.py), fitted together on the even lstm rows of
 # cpu-epyc-zen4-2vcpu-2026-12-07.json (3 shapes × 1 and 2 threads; validation/cpu_layers.py
-# `fit_onednn_lstm` gives 0.77, 2,797 and 1,121): fitted rows 5.9% median, the held-out
-# (odd) lstm rows of that file 8.0%:
-BRGEMM_EFFICIENCY = 0.77  # sustained fraction of the brgemm kernels' issue bound
-RNN_STEP_CYCLES = 2_800  # a step's loop: cell position, address batches, copies of states
-ONEDNN_REGION_CYCLES = 1_120  # a oneDNN parallel region, besides each member's wake-up
+# `fit_onednn_lstm` gives 0.76, 2,765 and 957): fitted rows 5.9% median, the held-out
+# (odd) lstm rows of that file 7.4%:
+BRGEMM_EFFICIENCY = 0.76  # sustained fraction of the brgemm kernels' issue bound
+RNN_STEP_CYCLES = 2_770  # a step's loop: cell position, address batches, copies of states
+ONEDNN_REGION_CYCLES = 960  # a oneDNN parallel region, besides each member's wake-up
 REORDER_CYCLES_PER_ELEMENT = 0.33  # oneDNN's plain <-> blocked (nChw16c) reorder of a plane
 #                                   in cache (fit: the slope of Tensor.to_mkldnn / to_dense over
 #                                   25k-1.2M elements, one thread, `micro.reorders` of
@@ -583,6 +583,16 @@ class LstmCall:
         """The cell runs as its own loop over several rows (one row block, batch > 1)."""
         return not self.step.fused and self.step.rows > 1
 
+    def cell_split(self, team: int) -> tuple[int, float]:
+        """(threads, the busiest one's share of the cell's values) of a step's cell: fused,
+        the items' split; unfused, oneDNN's own loop over the batch rows (parallel_nd over
+        mb), on as many of the `team` as there are rows."""
+        if self.step.fused:
+            return self.step.threads_used, self.step.busiest_items / self.step.items
+        rows = self.step.rows
+        threads = min(team, rows)
+        return threads, math.ceil(rows / threads) / rows
+
     @property
     def regions(self) -> int:
         """oneDNN parallel regions of the call: each step's items (and its unfused cell), the
@@ -623,8 +633,8 @@ def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision,
     step at once. Per step: the busiest thread's work items (their brgemm kernels at
     `efficiency` of their issue bound), no faster than the step's weights stream from where
     they live (`weights_stream_s`); the step's loop (`step_cycles`). Each parallel region
-    costs `onednn_region_s`. The cell's element-wise arithmetic is its own results, split over
-    the threads as the items are. The three constants default to their fit
+    costs `onednn_region_s`. The cell's element-wise arithmetic is its own results, split as
+    oneDNN runs it (`LstmCall.cell_split`). The three constants default to their fit
     (BRGEMM_EFFICIENCY, RNN_STEP_CYCLES, ONEDNN_REGION_CYCLES)."""
     gates, steps, team, hidden = rec.gates, rec.steps, spec.cores, rec.hidden
     call = lstm_call(spec, rec)
@@ -652,10 +662,11 @@ def onednn_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision,
                    f"×{threads} threads")
     results = [cost.result(spec, gates, precision, kernel_name,
                            (gates.k * gates.n + gates.m * gates.k * steps) * FLOAT + output)]
+    cell_threads, cell_share = call.cell_split(team)
     for op in rec.cell:
-        cycles = math.ceil(op.elements / threads) / spec.simd_lanes * vector_cycles(spec, op)
-        cell_s = seconds(spec, cycles) * derate(spec, threads) * steps
-        cell = Cost({Category.ELEMENTWISE: cell_s}, threads, 0, 0)
+        cycles = math.ceil(op.elements * cell_share) / spec.simd_lanes * vector_cycles(spec, op)
+        cell_s = seconds(spec, cycles) * derate(spec, cell_threads) * steps
+        cell = Cost({Category.ELEMENTWISE: cell_s}, cell_threads, 0, 0)
         results.append(cell.result(spec, op, precision, f"fused {rec.kind.value} cell"))
     return tuple(results)
 

@@ -13,7 +13,7 @@ from accelsim.ir import CellKind, ConvGeometry, Gemm, Pool, PoolKind, Vector, Ve
 from accelsim.lower import lower
 from accelsim.machines.cpu import framework as fw
 from accelsim.machines.cpu.core import CPU
-from accelsim.machines.cpu.spec import HASWELL
+from accelsim.machines.cpu.spec import HASWELL, SKYLAKE
 from accelsim.machines.results import Category
 from accelsim.precision import Precision
 
@@ -159,6 +159,20 @@ def test_lstm_pays_its_setup_once_and_its_loop_per_step(spec):
     derate = fw.derate(spec, threads)
     assert sigmoid.time[Category.ELEMENTWISE] == pytest.approx(
         8 * seconds(spec, vectors * spec.transcendental_cycles) * derate)
+
+
+@pytest.mark.parametrize("batch, cores, expected", [
+    (64, 28, (28, 3 / 64)),  # one row block (64 rows stay whole): oneDNN's loop over 64 rows
+    (64, 16, (16, 4 / 64)),  # 64 items of 4 rows: the cell fused into each, 4 items a thread
+    (1, 28, (1, 1.0)),  # batch 1: the unfused cell's loop has one row
+])
+def test_the_lstm_cell_runs_where_onednn_runs_it(batch, cores, expected):
+    """Fused into the items, the cell splits as they do; unfused (one row block), oneDNN runs
+    it as its own loop over the batch rows (parallel_nd over mb), on every core rows allow."""
+    rec = next(layer.recurrence for layer in lower(ax.network("lstm-char"), batch).layers
+               if layer.recurrence is not None)
+    call = fw.lstm_call(SKYLAKE.replace(cores=cores), rec)
+    assert call.cell_split(cores) == (expected[0], pytest.approx(expected[1]))
 
 
 def test_lstm_gemm_keeps_its_pace_on_every_core():

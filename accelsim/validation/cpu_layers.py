@@ -214,19 +214,18 @@ def fit_onednn_lstm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[f
     time is linear in them: the call's steps and parallel regions); the efficiency of least
     residual. RNN_SETUP_CYCLES stays at its own fit (one step of LSTM(8, 8)): with it free the
     even rows trade it against the steps' cost (463,000 setup cycles and none a step)."""
+    timed = [(spec.replace(cores=threads), recurrence_of(row), measured_us)
+             for row in rows if row["kind"] == "lstm"
+             for threads, measured_us in measured_threads(row)]  # lowered once, not per fit
+    per_cycle = np.array([[rec.steps, framework.lstm_call(one, rec).regions]
+                          for one, rec, _ in timed]) / spec.clock_hz * 1e6
+    measured = np.array([us for _, _, us in timed])
+    a = per_cycle / measured[:, None]
+
     def fit(efficiency: float) -> tuple[float, np.ndarray]:
-        design, targets = [], []
-        for row in rows:
-            if row["kind"] != "lstm":
-                continue
-            for threads, measured_us in measured_threads(row):
-                base = onednn_lstm_us(spec, row, threads, (efficiency, 0.0, 0.0))
-                one = spec.replace(cores=threads)
-                call = framework.lstm_call(one, recurrence_of(row))
-                per_cycle = np.array([row["steps"], call.regions]) / spec.clock_hz * 1e6
-                design.append(per_cycle / measured_us)
-                targets.append(1 - base / measured_us)
-        a, b = np.array(design), np.array(targets)
+        base = np.array([sum(r.seconds for r in framework.onednn_rnn(
+            one, rec, Precision.FP32, efficiency, 0.0, 0.0)) * 1e6 for one, rec, _ in timed])
+        b = 1 - base / measured
         x = nonnegative_least_squares(a, b)
         return float(np.sum((a @ x - b) ** 2)), x
 

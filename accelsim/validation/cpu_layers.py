@@ -447,11 +447,13 @@ def fit_page_fault(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float | 
 
 def replay_spec(doc: dict[str, Any]) -> CPUSpec | None:
     """A recorded layer file's spec as `recorded.replay_spec_of` re-derives it, with its page
-    fault cost re-derived from its own fitted rows where they fault (`fit_page_fault`)."""
+    fault cost re-derived from its own fitted rows where they fault (`fit_page_fault`; not in
+    a file whose rows are all held out, `layers.held_out`)."""
     spec = recorded.replay_spec_of(doc)
-    if spec is None:
-        return None
-    fault = fit_page_fault(spec, doc.get("layers", {}).get("rows", []))
+    layers = doc.get("layers", {})
+    if spec is None or layers.get("held_out", False):
+        return spec
+    fault = fit_page_fault(spec, layers.get("rows", []))
     return spec if fault is None else spec.replace(page_fault_s=fault)
 
 

@@ -59,12 +59,29 @@ def lscpu_fma_bits(doc: dict[str, Any], spec: CPUSpec) -> int:
     return fma_datapath_bits(flags, (vendor, int(family) if family.isdigit() else 0))
 
 
+def page_fault_contention_of(costs: Mapping[str, Any]) -> float | None:
+    """`CPUSpec.page_fault_contention` from fresh pages filled by one thread and by N
+    (`fresh_page_us_t1`, `fresh_page_us_tN`, as record_host.thread_costs writes them): N
+    threads fault N / (1 + σ(N − 1)) times as fast as one, so σ = (N·p_N / p_1 − 1) / (N − 1),
+    held to [0, 1]; None without both."""
+    one = costs.get("fresh_page_us_t1")
+    many = [(int(k.removeprefix("fresh_page_us_t")), v) for k, v in costs.items()
+            if k.startswith("fresh_page_us_t") and k != "fresh_page_us_t1"]
+    if not one or not many:
+        return None
+    threads, per_page = max(many)
+    if threads < 2:
+        return None
+    return min(1.0, max(0.0, (threads * per_page / one - 1) / (threads - 1)))
+
+
 def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
     """The spec a replay runs: the stored one with today's calibration arithmetic re-run on
     the host's own stored GEMMs where it has them (`host.rederive`: its cost per worker
     thread and all-core FMA efficiency), so it means what a fresh calibration would give, and
     PyTorch's BLAS rates measured from its timed nn.Linear calls where it has them
-    (`host.mkl_stream_rate` and `host.mkl_efficiency`, on the even rows: `fit_rows`)."""
+    (`host.mkl_stream_rate` and `host.mkl_efficiency`, on the even rows: `fit_rows`), and its
+    page faults' contention where record_host timed them (`page_fault_contention_of`)."""
     spec = spec_of(doc)
     gemm = doc.get("gemm")
     if spec is not None and "fma_bits" not in stored_fields(doc):
@@ -74,6 +91,9 @@ def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
         return None
     if rows:
         spec = rederive(spec, [(r["m"], r["k"], r["n"], r["measured_us"] * 1e-6) for r in rows])
+    contention = page_fault_contention_of(doc.get("micro", {}).get("thread_costs_us", {}))
+    if contention is not None:
+        spec = spec.replace(page_fault_contention=contention)
     linears = [(r["batch"], r["in"], r["out"], r["us_t1"] * 1e-6)
                for r in fit_rows(doc, "linear") if "us_t1" in r]
     return mkl_efficiency(mkl_stream_rate(spec, linears), linears)

@@ -288,6 +288,13 @@ def fit_rnn_weights_reorder(spec: CPUSpec,
     return float(slope), beyond
 
 
+def fit_page_fault_contention(runs: Sequence[Mapping[str, Any]]) -> float:
+    """CPUSpec.page_fault_contention: the median over timed runs (`micro.page_faults`: fresh
+    pages filled by one thread and by two) of each run's `recorded.page_fault_contention_of`."""
+    values = [recorded.page_fault_contention_of(run) for run in runs]
+    return float(np.median([v for v in values if v is not None]))
+
+
 TimedConv = tuple[Mapping[str, Any], int, float, float]  # row, threads, µs, refaults' µs
 
 

@@ -306,8 +306,11 @@ def fault_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
 
 
 def pages_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
-    """`size_bytes` of fresh pages faulted in by the `threads` that write them."""
-    return size_bytes / PAGE_BYTES * spec.page_fault_s / max(threads, 1)
+    """`size_bytes` of fresh pages faulted in by the `threads` that write them, together
+    `threads / (1 + page_fault_contention · (threads − 1))` times as fast as one."""
+    threads = max(threads, 1)
+    slowdown = 1 + spec.page_fault_contention * (threads - 1)
+    return size_bytes / PAGE_BYTES * spec.page_fault_s * slowdown / threads
 
 
 def dispatch_s(spec: CPUSpec, extra_cycles: float = 0.0) -> float:

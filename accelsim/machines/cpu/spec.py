@@ -70,6 +70,16 @@ class CPUSpec:
     thread_sync_s: float = 2.5e-6
     multithread_min_macs: int = 262_144  # OpenBLAS: below 65,536 × 4 MACs, one thread
     page_fault_s: float = 0.25e-6  # first touch of a fresh 4 KiB page of a big output
+    # Page faults taken by several threads at once partly serialize (the kernel's page
+    # allocator, LRU and memory-cgroup locks; in a VM, the host's own faults): t threads
+    # fault t / (1 + page_fault_contention · (t − 1)) times as fast as one, the contention
+    # term of Gunther's Universal Scalability Law. Fit: 64 MiB of fresh pages filled by ATen
+    # on 1 and 2 threads on the 2-vCPU EPYC Zen 4 host, 8 fresh processes, 1.62-1.76 against
+    # 1.07-1.20 µs a page (`micro.page_faults` of
+    # measure/data/cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json; validation/cpu_layers.py
+    # `fit_page_fault_contention`). Other hosts keep it unless their recorded file times it
+    # (`micro.thread_costs_us`, measure/record_host.py); beyond 2 threads it is extrapolated.
+    page_fault_contention: float = 0.33
     fresh_output_bytes: int = 32 * 2**20  # glibc maps allocations above this fresh each call
     transcendental_cycles: float = 20.0  # per vector of exp/tanh (a polynomial and a divide)
     # Cycles from an FMA's issue to its result (Zen 2/3/4, Skylake-SP and later cores: 4;
@@ -116,9 +126,9 @@ class CPUSpec:
 
     # Overheads a what-if may remove entirely; idle power (energy from the work alone).
     may_be_zero: ClassVar[frozenset[str]] = frozenset(
-        {"call_overhead_s", "thread_sync_s", "page_fault_s", "idle_watts_per_core",
-         "mkl_fma_efficiency", "mkl_stream_cycles_per_weight", "nominal_clock_hz",
-         "fma_bits"})
+        {"call_overhead_s", "thread_sync_s", "page_fault_s", "page_fault_contention",
+         "idle_watts_per_core", "mkl_fma_efficiency", "mkl_stream_cycles_per_weight",
+         "nominal_clock_hz", "fma_bits"})
 
     def __post_init__(self) -> None:
         check_spec(self)
@@ -128,6 +138,10 @@ class CPUSpec:
             if getattr(self, name) > 1:
                 raise SpecError(f"{self.name}: {name} = {getattr(self, name)!r} must be a "
                                 "fraction of peak in (0, 1]; use at most 1")
+        if self.page_fault_contention > 1:
+            raise SpecError(f"{self.name}: page_fault_contention = "
+                            f"{self.page_fault_contention!r} is the serial share of a page "
+                            "fault, in [0, 1]; use at most 1")
 
     @property
     def vector_fmas_per_cycle(self) -> float:

@@ -127,6 +127,21 @@ def test_outputs_above_the_mmap_threshold_fault_every_page():
     assert faults == pytest.approx(n * 4 / 4096 * ONE.page_fault_s, rel=0.01)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 16])
+def test_threads_fault_pages_with_the_universal_scalability_laws_contention(threads):
+    """t threads fault t / (1 + σ(t − 1)) times as fast as one: 2 threads 1.5× at σ = 1/3,
+    16 at most 1/σ; no contention, t×."""
+    pages = 1000
+    one = fw.pages_s(ONE, pages * 4096, 1)
+    assert one == pytest.approx(pages * ONE.page_fault_s)
+    sigma = ONE.page_fault_contention
+    assert fw.pages_s(ONE, pages * 4096, threads) == pytest.approx(
+        one * (1 + sigma * (threads - 1)) / threads)
+    assert one / fw.pages_s(ONE, pages * 4096, threads) < min(threads, 1 / sigma) + 1e-9
+    free = ONE.replace(page_fault_contention=0.0)
+    assert fw.pages_s(free, pages * 4096, threads) == pytest.approx(one / threads)
+
+
 def lstm_run(spec, steps):
     return CPU(spec).run(ax.network("lstm-char"), batch=4, seq_len=steps)
 

@@ -63,7 +63,12 @@ from accelsim.ir import (
 )
 from accelsim.machines.cpu import heap
 from accelsim.machines.cpu.blis import FLOAT
-from accelsim.machines.cpu.framework import TorchOpDetail, pages_s, uses_onednn
+from accelsim.machines.cpu.framework import (
+    TorchOpDetail,
+    lstm_scratchpad_bytes,
+    pages_s,
+    uses_onednn,
+)
 from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Breakdown, Category, OpResult
 from accelsim.precision import Precision
@@ -117,8 +122,10 @@ def onednn_conv_events(spec: CPUSpec, op: Gemm, out: str) -> list[heap.Event]:
 def recurrent_events(rec: Recurrence, out: str) -> list[heap.Event]:
     """A recurrent layer's allocations, its output sequence under `out` left allocated. An
     LSTM runs oneDNN's RNN primitive, which (traced) takes a time-major copy of the input, then
-    the output, its layer and recurrent weights reordered into buffers of its own, and a
-    workspace of every step's gates, all but the output freed when it returns: nn.LSTM(512)
+    the output, its layer and recurrent weights reordered into buffers of its own, and its
+    scratchpad (framework.lstm_scratchpad_bytes; mapped fresh above 32 MiB, its touched pages
+    then charged by framework.lstm_scratchpad_fault_s), all but the output freed when it
+    returns: nn.LSTM(512)
     over 16 steps at batch 1, alone in a process, faults its two 4 MiB weight buffers in again
     on every call (2,058 pages measured, 2,016 modelled); the char LSTM's 8 MiB workspace at
     batch 64 keeps its 0.4 MiB of weights from ever being trimmed (0 measured and modelled)."""
@@ -129,7 +136,7 @@ def recurrent_events(rec: Recurrence, out: str) -> list[heap.Event]:
     allocations = [heap.Alloc(f"{out}.input", rec.steps * batch * inputs * FLOAT), output,
                    heap.Alloc(f"{out}.layer_weights", inputs * gates * FLOAT),
                    heap.Alloc(f"{out}.recurrent_weights", rec.hidden * gates * FLOAT),
-                   heap.Alloc(f"{out}.workspace", rec.steps * batch * gates * FLOAT)]
+                   heap.Alloc(f"{out}.workspace", lstm_scratchpad_bytes(rec))]
     return [*allocations,
             *(heap.Free(a.key) for a in reversed(allocations) if a is not output)]
 

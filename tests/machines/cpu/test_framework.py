@@ -9,7 +9,16 @@ import math
 import pytest
 
 import accelsim as ax
-from accelsim.ir import CellKind, ConvGeometry, Gemm, Pool, PoolKind, Vector, VectorKind
+from accelsim.ir import (
+    CellKind,
+    ConvGeometry,
+    Gemm,
+    Pool,
+    PoolKind,
+    Recurrence,
+    Vector,
+    VectorKind,
+)
 from accelsim.lower import lower
 from accelsim.machines.cpu import framework as fw
 from accelsim.machines.cpu.core import CPU
@@ -365,3 +374,36 @@ def test_a_network_too_big_for_the_cache_writes_cold_outputs():
     assert small.seconds > CPU(roomy).run(net, batch=1024).seconds
     # at batch 1 the activations fit either way: the same time
     assert CPU(ONE).run(net, batch=1).seconds == pytest.approx(CPU(roomy).run(net, batch=1).seconds)
+
+
+# nn.LSTM(input, hidden) at (batch, steps): the scratchpad PyTorch 2.13 allocated on the Zen 4
+# host and the bytes of it resident when it was freed (an LD_PRELOAD malloc logger, mincore).
+TRACED_SCRATCHPADS = {(96, 128, 256, 64): (34_755_336, 8_798_208),
+                      (96, 128, 384, 64): (52_130_568, 13_197_312),
+                      (64, 256, 128, 64): (35_951_448, 8_790_016),
+                      (128, 128, 512, 32): (35_279_624, 9_207_808),
+                      (256, 512, 64, 64): (35_820_296, 8_785_920)}
+
+
+def lstm_recurrence(inputs, hidden, batch, steps):
+    gates = Gemm("gates", batch, inputs + hidden, 4 * hidden, count=steps)
+    return Recurrence(CellKind.LSTM, steps, hidden, gates, ())
+
+
+@pytest.mark.parametrize("shape", sorted(TRACED_SCRATCHPADS))
+def test_the_lstm_scratchpad_and_its_touched_pages_are_the_traced_ones(shape):
+    """Its size within 4% and the pages a call writes within 4% of the traced ones; above 32
+    MiB every call maps it fresh and faults those pages."""
+    rec = lstm_recurrence(*shape)
+    size, touched = TRACED_SCRATCHPADS[shape]
+    assert fw.lstm_scratchpad_bytes(rec) == pytest.approx(size, rel=0.04)
+    assert fw.lstm_scratchpad_touched_bytes(rec) == pytest.approx(touched, rel=0.04)
+    assert fw.lstm_scratchpad_fault_s(ONE, rec, 2) == pytest.approx(
+        fw.pages_s(ONE, fw.lstm_scratchpad_touched_bytes(rec), 2))
+
+
+def test_an_lstm_scratchpad_within_the_mmap_threshold_faults_nothing_per_call():
+    """The char LSTM at batch 128 (17 MB) comes from the heap: no fresh pages each call."""
+    rec = lstm_recurrence(96, 128, 128, 64)
+    assert fw.lstm_scratchpad_bytes(rec) < ONE.fresh_output_bytes
+    assert fw.lstm_scratchpad_fault_s(ONE, rec, 1) == 0.0

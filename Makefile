@@ -54,6 +54,7 @@ validate: $(STAMP)
 	$(VENV)/bin/accelsim validate cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07 --layers
 	$(VENV)/bin/accelsim validate cpu-epyc-zen4-2vcpu-nets-2026-12-07 --layers
 	$(VENV)/bin/accelsim validate cpu-epyc-zen4-2vcpu-lstm-2026-12-07 --layers
+	$(VENV)/bin/accelsim validate cpu-epyc-zen4-2vcpu-small-conv-2026-12-07 --layers
 	$(VENV)/bin/accelsim validate cpu-epyc-zen3-2vcpu-2026-11-27
 	$(VENV)/bin/accelsim validate cpu-epyc-zen3-2vcpu-2026-11-27 --networks
 	$(VENV)/bin/accelsim validate cpu-intel-16core-2026-11-27

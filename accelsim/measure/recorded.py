@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import json
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -75,13 +76,52 @@ def page_fault_contention_of(costs: Mapping[str, Any]) -> float | None:
     return min(1.0, max(0.0, (threads * per_page / one - 1) / (threads - 1)))
 
 
+FRAMEWORK_REFERENCE = "cpu-epyc-zen4-2vcpu-small-conv-2026-12-07.json"  # CPUSpec.framework_*
+
+
+def case_key(row: Mapping[str, Any]) -> str:
+    """A single-layer row's case (its fields less the timings), as one string."""
+    return json.dumps({k: v for k, v in row.items() if not k.startswith(("us_", "spread_"))},
+                      sort_keys=True)
+
+
+def timed_calls(doc: Mapping[str, Any]) -> dict[str, float]:
+    """A recording's timed framework-bound calls at one thread (µs) by name:
+    `micro.dispatch_us` (or the older `networks.micro`'s `dispatch_us` and `lstm_us`), and
+    its single-layer rows (`layers.rows`, or `micro.layer_retimes`: rows of another
+    recording timed again) by case."""
+    older = doc.get("networks", {}).get("micro", {})
+    micro = doc.get("micro", {})
+    layers = doc.get("layers", {})
+    rows = [*(layers.get("rows", []) if isinstance(layers, dict) else []),
+            *micro.get("layer_retimes", [])]
+    return {**{case_key(r): r["us_t1"] for r in rows if "us_t1" in r},
+            **older.get("dispatch_us", {}), **older.get("lstm_us", {}),
+            **micro.get("dispatch_us", {})}
+
+
+def framework_cycles_scale_of(doc: Mapping[str, Any], clock_hz: float) -> float | None:
+    """`CPUSpec.framework_cycles_scale` of a recorded host whose framework-bound calls were
+    timed (`timed_calls`): the median, over the calls both it and the reference host
+    (`FRAMEWORK_REFERENCE`) timed, of its cycles (at `clock_hz`) over the reference's (the
+    reference's own layer rows left out: they would compare with themselves); None where
+    they share none."""
+    reference = read(FRAMEWORK_REFERENCE)
+    ours, theirs = timed_calls(doc), timed_calls(reference)
+    own = {case_key(r) for r in reference["layers"]["rows"]}
+    ratios = [ours[name] * clock_hz / (theirs[name] * reference["micro"]["clock_hz"])
+              for name in sorted((ours.keys() & theirs.keys()) - own)]
+    return statistics.median(ratios) if ratios else None
+
+
 def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
     """The spec a replay runs: the stored one with today's calibration arithmetic re-run on
     the host's own stored GEMMs where it has them (`host.rederive`: its cost per worker
     thread and all-core FMA efficiency), so it means what a fresh calibration would give, and
     PyTorch's BLAS rates measured from its timed nn.Linear calls where it has them
-    (`host.mkl_stream_rate` and `host.mkl_efficiency`, on the even rows: `fit_rows`), and its
-    page faults' contention where record_host timed them (`page_fault_contention_of`)."""
+    (`host.mkl_stream_rate` and `host.mkl_efficiency`, on the even rows: `fit_rows`), its
+    page faults' contention where record_host timed them (`page_fault_contention_of`) and its
+    framework code's speed where its small calls were timed (`framework_cycles_scale_of`)."""
     spec = spec_of(doc)
     gemm = doc.get("gemm")
     if spec is not None and "fma_bits" not in stored_fields(doc):
@@ -94,6 +134,9 @@ def replay_spec_of(doc: dict[str, Any]) -> CPUSpec | None:
     contention = page_fault_contention_of(doc.get("micro", {}).get("thread_costs_us", {}))
     if contention is not None:
         spec = spec.replace(page_fault_contention=contention)
+    scale = framework_cycles_scale_of(doc, spec.clock_hz)
+    if scale is not None:
+        spec = spec.replace(framework_cycles_scale=scale)
     linears = [(r["batch"], r["in"], r["out"], r["us_t1"] * 1e-6)
                for r in fit_rows(doc, "linear") if "us_t1" in r]
     return mkl_efficiency(mkl_stream_rate(spec, linears), linears)

@@ -15,7 +15,9 @@ Cases (`cases()`):
   (data file deepbench-v100.json, fp32 `conv`), scaled to fit a 2-core host: the batch set
   by the layer's work (4 below 20 MFLOP, 2 below 200 MFLOP, else 1) and the image shrunk
   (both sides by the same factor, never below the filter) until one call is at most
-  `CONV_MAX_FLOPS`; plus 1×1 convolutions of several sizes and batches (`ONE_BY_ONE`).
+  `CONV_MAX_FLOPS`; plus 1×1 convolutions of several sizes and batches (`ONE_BY_ONE`);
+  apart, small convolutions whose time is mostly ideep's per-call setup (`SMALL_CONVS`,
+  `--small-convs`).
 - `rnn`: nn.LSTM / nn.GRU / nn.RNN, one layer, batch first (`RNNS`).
 - `linear`: nn.Linear with bias (`LINEARS`).
 - `net`: bundled networks as graphs of torch modules (`NETWORKS`).
@@ -46,6 +48,23 @@ ONE_BY_ONE = ((64, 64, 112, 1, 1), (64, 64, 56, 1, 1), (64, 256, 56, 1, 1),
               (256, 1024, 14, 1, 4), (1024, 256, 14, 1, 4), (512, 2048, 7, 1, 4),
               (64, 256, 56, 2, 1), (32, 32, 28, 1, 16), (16, 16, 32, 1, 1),
               (256, 256, 14, 1, 1), (128, 128, 28, 1, 8))
+# Small convolutions through oneDNN, whose calls are mostly ideep's per-call setup: (batch,
+# in channels, image side, out channels, filter side, stride), two reading NCHW directly
+# (fewer input channels than 16 lanes), then two reading a blocked copy of the input, so
+# that the even rows (fitted) and the odd (held out) have both
+SMALL_CONVS = ((1, 1, 32, 6, 5, 1), (1, 6, 14, 16, 5, 1), (1, 16, 5, 120, 5, 1),
+               (2, 16, 8, 16, 3, 1), (2, 3, 16, 16, 3, 1), (1, 3, 12, 32, 5, 1),
+               (2, 32, 4, 32, 3, 1), (1, 64, 6, 64, 5, 1), (2, 1, 28, 8, 3, 1),
+               (1, 8, 10, 8, 5, 1), (2, 64, 4, 64, 3, 1), (2, 32, 8, 64, 3, 1),
+               (2, 4, 8, 64, 3, 1), (1, 12, 9, 24, 5, 1), (1, 128, 5, 32, 5, 1),
+               (2, 16, 6, 48, 3, 1), (1, 3, 32, 16, 5, 2), (2, 16, 8, 32, 3, 2))
+# Convolution weights (out, in, filter side) and the image side they are applied to, whose
+# per-call reorder into oneDNN's blocked layout is timed (`conv_weight_reorder_micro`)
+CONV_WEIGHT_REORDERS = ((16, 6, 5, 14), (64, 64, 3, 4), (120, 16, 5, 5), (32, 128, 5, 5),
+                        (64, 64, 5, 6), (128, 128, 3, 8), (256, 256, 3, 4), (512, 256, 3, 4),
+                        (512, 512, 3, 4), (1024, 512, 3, 3))
+# nn.Conv2d against F.conv2d: (in channels, out channels, image side), 5×5 filters
+CONV_MODULES = ((1, 6, 32), (6, 16, 14), (16, 120, 5), (64, 64, 6), (3, 32, 12), (32, 32, 9))
 # recurrent layers: (kind, input features, hidden, batch, steps)
 RNNS = tuple((kind, *shape) for kind in ("lstm", "gru", "rnn")
              for shape in ((64, 64, 1, 32), (128, 128, 1, 64), (256, 256, 4, 32),
@@ -109,6 +128,13 @@ def cases() -> list[dict[str, Any]]:
     return convs + rnns + linears + nets
 
 
+def small_conv_cases() -> list[dict[str, Any]]:
+    """`SMALL_CONVS` as conv rows (no padding)."""
+    return [{"kind": "conv", "app": "small", "n": n, "c": c, "h": side, "w": side, "k": k,
+             "r": r, "s": r, "pad": 0, "stride": stride}
+            for n, c, side, k, r, stride in SMALL_CONVS]
+
+
 def family(case: Mapping[str, Any]) -> str:
     """A case's family: conv, rnn (nn.LSTM, nn.GRU, nn.RNN), linear or net."""
     return "rnn" if case["kind"] in ("lstm", "gru", "rnn") else case["kind"]
@@ -153,6 +179,79 @@ def batch_norm_micro() -> list[dict[str, Any]]:
                          "batch_norm_us": best_call_us(partial(bn, x), x.numel()),
                          "relu_module_us": best_call_us(partial(relu, x), x.numel())})
     return rows
+
+
+def conv_module_micro() -> list[dict[str, Any]]:
+    """One convolution three ways at one thread, in this process (`best_call_us`,
+    microseconds), for each of `CONV_MODULES` (in, out channels, image side; 5×5 filters,
+    batch 1): F.conv2d without and with a bias, and the nn.Conv2d module (with its bias):
+    the bias's and the module's Python's share of a call."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.set_num_threads(1)
+    rows = []
+    with torch.inference_mode():
+        for c, k, side in CONV_MODULES:
+            x, module = torch.randn(1, c, side, side), nn.Conv2d(c, k, 5).eval()
+            w, b = module.weight, module.bias
+            rows.append({"in": c, "out": k, "side": side,
+                         "f_conv2d_us": best_call_us(partial(F.conv2d, x, w), x.numel()),
+                         "f_conv2d_bias_us": best_call_us(partial(F.conv2d, x, w, b),
+                                                          x.numel()),
+                         "module_us": best_call_us(partial(module, x), x.numel())})
+    return rows
+
+
+def best_timed_us(call: Any) -> float:
+    """Microseconds of `call()`: 10 warm-up calls, then the best of 7 samples, each ≥ 20 ms of
+    back-to-back calls (for calls whose cost is not set by their elements)."""
+    import time
+
+    for _ in range(10):
+        call()
+    best = math.inf
+    for _ in range(7):
+        calls, started = 0, time.perf_counter()
+        while time.perf_counter() - started < 0.02:
+            call()
+            calls += 1
+        best = min(best, (time.perf_counter() - started) / calls)
+    return round(best * 1e6, 3)
+
+
+def dispatch_micro() -> dict[str, float]:
+    """The framework's host costs on small calls, one thread, in this process (`best_timed_us`,
+    microseconds), under the names the Zen 3 host's recorded `micro.dispatch_us` and
+    `micro.lstm_us` use: torch.relu on 16 elements, a Sequential of 10 identity modules,
+    nn.Linear(120, 80) at batch 1, F.conv2d of LeNet-5's three convolutions and of 6 filters
+    of 5×5 over one 5×5 image at batch 1, nn.LSTM(8, 8) and nn.RNN(8, 8) at batch 1 over 1
+    and 64 steps."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.set_num_threads(1)
+    lenet = {"lenet_conv1": (1, 6, 32), "lenet_conv2": (6, 16, 14), "lenet_conv3": (16, 120, 5)}
+    identities = nn.Sequential(*[nn.Identity() for _ in range(10)])
+    with torch.inference_mode():
+        out = {"torch_relu_16_elements_min": best_timed_us(partial(torch.relu, torch.randn(16))),
+               "sequential_of_10_identity_modules_min": best_timed_us(
+                   partial(identities, torch.randn(16))),
+               "nn_linear_120_to_80_batch1_min": best_timed_us(
+                   partial(nn.Linear(120, 80).eval(), torch.randn(1, 120))),
+               "f_conv2d_1x1x5x5_input_6_filters_5x5_batch1_min": best_timed_us(
+                   partial(F.conv2d, torch.randn(1, 1, 5, 5), torch.randn(6, 1, 5, 5)))}
+        for name, (c, k, side) in lenet.items():
+            x, w = torch.randn(1, c, side, side), torch.randn(k, c, 5, 5)
+            out[f"f_conv2d_{name}_batch1_min"] = best_timed_us(partial(F.conv2d, x, w))
+        for kind in ("lstm", "rnn"):
+            module = {"lstm": nn.LSTM, "rnn": nn.RNN}[kind](8, 8, batch_first=True).eval()
+            for steps in (1, 64):
+                out[f"nn_{kind}_8_8_batch1_steps{steps}_min"] = best_timed_us(
+                    partial(module, torch.randn(1, steps, 8)))
+    return out
 
 
 def reorder_micro() -> list[dict[str, Any]]:
@@ -201,6 +300,39 @@ def rnn_reorder_micro(calls: int = 6) -> list[dict[str, Any]]:
     for h in RNN_REORDER_HIDDEN:
         later = times.get(h, [])[2:]  # the first call's two reorders create the primitives
         rows.append({"hidden": h, "elements": 4 * h * h,
+                     "reorder_ms": round(float(statistics.median(later)), 5) if later else None,
+                     "reorder_ms_all": later})
+    return rows
+
+
+def conv_weight_reorder_micro(calls: int = 12) -> list[dict[str, Any]]:
+    """The per-call reorder of F.conv2d's weights into oneDNN's blocked layout (out, in,
+    filter side, image side of `CONV_WEIGHT_REORDERS`; batch 2, one thread): oneDNN's own
+    times (ONEDNN_VERBOSE=1, the `exec` lines of the reorder whose dims are the weights'), in
+    a fresh process; per shape the median over the calls after the first two."""
+    script = ("import torch, torch.nn.functional as F\n"
+              "torch.set_num_threads(1)\n"
+              "with torch.inference_mode():\n"
+              f"    for k, c, r, side in {CONV_WEIGHT_REORDERS!r}:\n"
+              "        x, w = torch.randn(2, c, side, side), torch.randn(k, c, r, r)\n"
+              "        print('CASE', f'{k}x{c}x{r}x{r}', flush=True)\n"
+              f"        for _ in range({calls}): F.conv2d(x, w)\n")
+    env = {**os.environ, "ONEDNN_VERBOSE": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, check=False)
+    if done.returncode != 0:
+        raise AccelsimError(f"timing PyTorch failed: {done.stderr.strip()[-2000:]}")
+    times: dict[str, list[float]] = {}
+    dims = ""
+    for line in done.stdout.splitlines():
+        if line.startswith("CASE"):
+            dims = line.split()[1]
+        elif ",exec,cpu,reorder," in line and line.rsplit(",", 2)[1] == dims:
+            times.setdefault(dims, []).append(float(line.rsplit(",", 1)[1]))
+    rows = []
+    for k, c, r, _ in CONV_WEIGHT_REORDERS:
+        later = times.get(f"{k}x{c}x{r}x{r}", [])[2:]  # the first calls create the primitives
+        rows.append({"weights": [k, c, r, r], "elements": k * c * r * r,
                      "reorder_ms": round(float(statistics.median(later)), 5) if later else None,
                      "reorder_ms_all": later})
     return rows
@@ -287,15 +419,24 @@ def _main(argv: Sequence[str] | None = None) -> None:
                         help="with --record: only these families of cases")
     parser.add_argument("--mkl-grid", action="store_true",
                         help="with --record: time the MKL grid (mkl_grid_cases) instead")
+    parser.add_argument("--small-convs", action="store_true",
+                        help="with --record: time the small convolutions (SMALL_CONVS) instead")
     parser.add_argument("--batch-norm", action="store_true",
                         help="with --record: time the batch norm microbenchmark instead")
     parser.add_argument("--rnn-reorders", action="store_true",
                         help="with --record: time nn.LSTM's weight reorders instead")
+    parser.add_argument("--conv-weight-reorders", action="store_true",
+                        help="with --record: time F.conv2d's weight reorders instead")
+    parser.add_argument("--conv-modules", action="store_true",
+                        help="with --record: time nn.Conv2d against F.conv2d instead")
+    parser.add_argument("--dispatch", action="store_true",
+                        help="with --record: time the framework's host costs on small calls")
     parser.add_argument("--reorders", action="store_true",
                         help="with --record: time plain <-> blocked reorders instead")
     args = parser.parse_args(argv)
     micros = {"batch_norm": batch_norm_micro, "rnn_reorders": rnn_reorder_micro,
-              "reorders": reorder_micro}
+              "reorders": reorder_micro, "conv_weight_reorders": conv_weight_reorder_micro,
+              "conv_modules": conv_module_micro, "dispatch": dispatch_micro}
     timers = [run for name, run in micros.items() if getattr(args, name)]
     if args.record and timers:
         micro = timers[0]()
@@ -303,7 +444,8 @@ def _main(argv: Sequence[str] | None = None) -> None:
             json.dump(micro, f, indent=1)
         return
     if args.record:
-        chosen = mkl_grid_cases() if args.mkl_grid else cases()
+        chosen = (mkl_grid_cases() if args.mkl_grid
+                  else small_conv_cases() if args.small_convs else cases())
         if args.families:
             chosen = [c for c in chosen if family(c) in args.families]
         rows = measure_rounds(chosen, sorted(set(args.thread_counts)), args.rounds)

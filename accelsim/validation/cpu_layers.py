@@ -126,7 +126,8 @@ def predicted_us(spec: CPUSpec, row: Mapping[str, Any], threads: int) -> float:
         cold = framework.outputs_cold(spec, op.m * op.n * framework.FLOAT)
         seconds = framework.convolution(spec, op, op.conv,  # type: ignore[arg-type]
                                         Precision.FP32, cold).seconds
-        return (seconds - framework.seconds(spec, framework.MODULE_CALL_CYCLES)) * 1e6
+        module = framework.MODULE_CALL_CYCLES + framework.CONV_MODULE_CYCLES
+        return (seconds - framework.host_s(spec, module)) * 1e6
     if kind == "linear":
         op = Gemm("linear", row["batch"], row["in"], row["out"])
         return framework.linear(spec, op, Precision.FP32).seconds * 1e6
@@ -140,7 +141,7 @@ def aten_rnn_terms(spec: CPUSpec, row: Mapping[str, Any],
     constants, then the seconds per cycle of RNN_FORWARD_CYCLES, ATEN_CPP_OP_CYCLES and
     ATEN_VIEW_OP_CYCLES): the time is linear in the three (framework.aten_rnn)."""
     cell = framework.ATEN_CELLS[framework.CellKind(row["kind"])]
-    steps, clock = row["steps"], spec.clock_hz
+    steps, clock = row["steps"], spec.clock_hz / spec.framework_cycles_scale
     per_cycle = (1 / clock, (4 + steps * (cell.kernels + 1)) / clock,
                  (framework.ATEN_RNN_FIXED_VIEWS + steps * cell.views) / clock)
     constants = (framework.RNN_FORWARD_CYCLES, framework.ATEN_CPP_OP_CYCLES,
@@ -286,6 +287,87 @@ def fit_rnn_weights_reorder(spec: CPUSpec,
     slope, fixed = np.polyfit([r["elements"] for r in small], [cycles(r) for r in small], 1)
     beyond = float(np.median([(cycles(r) - fixed) / r["elements"] for r in large]))
     return float(slope), beyond
+
+
+def fit_conv_weights_reorder(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
+    """CONV_WEIGHTS_REORDER_CYCLES: the slope of a straight line (a fixed call cost plus
+    cycles per element, least squares) through oneDNN's timed weight reorders
+    (`micro.conv_weight_reorders`: elements, reorder_ms) whose source and destination fit the
+    share of L3 a working set keeps."""
+    share = spec.l3_bytes * RESIDENT_SHARE
+    points = [(r["elements"], r["reorder_ms"] * 1e-3 * spec.clock_hz) for r in rows
+              if 2 * r["elements"] * FLOAT <= share and r["reorder_ms"] is not None]
+    elements, cycles = (np.array(v, dtype=float) for v in zip(*points, strict=True))
+    slope, _ = np.polyfit(elements, cycles, 1)
+    return float(slope)
+
+
+def fit_conv_setup(spec: CPUSpec,
+                   rows: Sequence[Mapping[str, Any]]) -> tuple[float, float, float]:
+    """(CONV_SETUP_CYCLES, CONV_BLOCKED_INPUT_SETUP_CYCLES, CONV_REGION_CYCLES) fitted together
+    on timed oneDNN convolutions (every thread count each carries): non-negative least
+    squares of the relative error, a call's time being the rest of the model plus the first,
+    plus the second where the input is reordered to blocked channels
+    (`framework.conv_setup_cycles`), plus the third per oneDNN parallel region on several
+    threads."""
+    design, targets = [], []
+    for row in rows:
+        op = conv_gemm(row)
+        assert op.conv is not None
+        flat = op.conv.in_channels < spec.simd_lanes
+        for threads, measured_us in measured_threads(row):
+            if not framework.uses_onednn(op, op.conv, threads):
+                continue
+            measured = measured_us * 1e-6
+            on = spec.replace(cores=threads)
+            regions = int(on.cores > 1) * (3 if flat else 4)
+            constants = framework.host_s(on, framework.conv_setup_cycles(flat)) \
+                + regions * framework.seconds(on, framework.CONV_REGION_CYCLES)
+            rest = predicted_us(spec, row, threads) * 1e-6 - constants
+            host, device = framework.host_s(on, 1.0), framework.seconds(on, 1.0)
+            design.append([host / measured, (0.0 if flat else host) / measured,
+                           regions * device / measured])
+            targets.append(1 - rest / measured)
+    fitted = nonnegative_least_squares(np.array(design), np.array(targets))
+    return float(fitted[0]), float(fitted[1]), float(fitted[2])
+
+
+def fit_dispatch(spec: CPUSpec, calls: Mapping[str, float]) -> tuple[float, float, float, float]:
+    """(MODULE_CALL_CYCLES, ATEN_OP_CYCLES, LINEAR_EXTRA_CYCLES, RNN_SETUP_CYCLES) from small
+    framework calls timed on one thread (`micro.dispatch_us`, µs): a tenth of a Sequential of
+    10 identity modules; torch.relu on 16 elements less its loop; nn.Linear(120, 80) at
+    batch 1 less a module call, an ATen op and its addmm; nn.LSTM(8, 8) over one step at
+    batch 1 less the rest of the model's call. Host cycles on the reference host (`spec`'s
+    cycles over its `framework_cycles_scale`)."""
+    def cycles(name: str) -> float:
+        return calls[name] * 1e-6 * spec.clock_hz / spec.framework_cycles_scale
+
+    one = spec.replace(cores=1)
+    module = cycles("sequential_of_10_identity_modules_min") / 10
+    relu = framework.elementwise(one, Vector("relu", VectorKind.RELU, 16), Precision.FP32)
+    aten_op = cycles("torch_relu_16_elements_min") \
+        - (relu.seconds - framework.dispatch_s(one)) * one.clock_hz
+    kernel, other, _ = framework.addmm_s(one, 1, 120, 80, Precision.FP32)
+    linear = cycles("nn_linear_120_to_80_batch1_min") - module - aten_op \
+        - (kernel + other) * one.clock_hz
+    with trying("MODULE_CALL_CYCLES", "ATEN_OP_CYCLES", "RNN_SETUP_CYCLES"):
+        framework.MODULE_CALL_CYCLES, framework.ATEN_OP_CYCLES = module, aten_op
+        framework.RNN_SETUP_CYCLES = 0
+        row = {"kind": "lstm", "input": 8, "hidden": 8, "batch": 1, "steps": 1}
+        rest = predicted_us(one, row, 1) * 1e-6 * one.clock_hz / one.framework_cycles_scale
+    setup = cycles("nn_lstm_8_8_batch1_steps1_min") - rest
+    return float(module), float(aten_op), float(linear), float(setup)
+
+
+def fit_conv_module(clock_hz: float, rows: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
+    """(CONV_MODULE_CYCLES, CONV_BIAS_CYCLES) from convolutions timed as nn.Conv2d, F.conv2d
+    with its bias and without (`micro.conv_modules`): the median of the module less the
+    function with the bias, less a module call (MODULE_CALL_CYCLES), and the median of the
+    function with the bias less without, in cycles at `clock_hz`."""
+    module = np.median([r["module_us"] - r["f_conv2d_bias_us"] for r in rows])
+    bias = np.median([r["f_conv2d_bias_us"] - r["f_conv2d_us"] for r in rows])
+    return (float(module * 1e-6 * clock_hz - framework.MODULE_CALL_CYCLES),
+            float(bias * 1e-6 * clock_hz))
 
 
 def fit_page_fault_contention(runs: Sequence[Mapping[str, Any]]) -> float:

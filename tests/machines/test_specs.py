@@ -48,7 +48,9 @@ NOT_YET_WIRED = {
 CONTEXT = {"library_call_host_s": {"framework": "library"},
            "library_launch_host_s": {"framework": "library"},
            # MKL streams weights at it beyond L2: a 40 KiB L2 leaves the LSTM's read-out there
-           "mkl_stream_cycles_per_weight": {"l2_bytes": 40 * 1024}}
+           "mkl_stream_cycles_per_weight": {"l2_bytes": 40 * 1024},
+           # faults taken by several threads at once: outputs mapped fresh from 4 KiB up
+           "page_fault_contention": {"fresh_output_bytes": 4096}}
 # Shapes that reach every part of the models: GEMV, the CPU's one-thread threshold (64·100·64
 # MACs), large GEMMs, outputs over and under the CPU's fresh_output_bytes, tall and skinny.
 SHAPES = [(1, 4096, 4096), (64, 64, 64), (64, 100, 64), (512, 512, 512), (4096, 4096, 4096),

@@ -4,9 +4,11 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
 
 - Framework (Category.FRAMEWORK, host work that is not the computation): every layer is an
   nn.Module call dispatching an ATen op (`MODULE_CALL_CYCLES + ATEN_OP_CYCLES`); Linear adds
-  its transpose/bias/addmm plumbing, a convolution ideep's per-call setup (memory descriptors,
-  primitive-cache lookup, scratchpad and output allocation), an LSTM nn.LSTM's Python forward
-  and the oneDNN RNN setup. All are cycles at `clock_hz`, so they scale with the host's speed.
+  its transpose/bias/addmm plumbing, a convolution nn.Conv2d's own Python and ideep's per-call
+  setup by the reorders it makes (the primitive descriptor made again each call, a reorder
+  primitive per layout change: `conv_host_cycles`), an LSTM nn.LSTM's Python forward and the
+  oneDNN RNN setup. All are the reference host's cycles at `clock_hz` times the host's
+  `framework_cycles_scale` (`host_s`).
 - Convolution, by PyTorch's backend rule (ConvParams::use_mkldnn, `uses_onednn`): a 1×1,
   unstrided, undilated convolution at batch < 16 on one thread, or an ungrouped one at batch
   1 whose filter is ≤ 3 on a side and whose input holds ≤ 20,480 values, runs ATen's
@@ -15,8 +17,10 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
   `SLOW_CONV_MKL_SHARE` of MKL's Linear rate (the other operand order). Otherwise
   aten::mkldnn_convolution → oneDNN's jit direct convolution (PyTorch passes
   plain NCHW, which rules out oneDNN's brgemm/NHWC kernels). Per call it reorders the weights
-  into the blocked layout, the input too unless in_channels < vector lanes (the 'flat' first
-  convolution reads NCHW), and the blocked output back to NCHW. The kernel keeps `ur_w` output
+  into the blocked layout (CONV_WEIGHTS_REORDER_CYCLES, twice an activation's), the input too
+  unless in_channels < vector lanes (the 'flat' first convolution reads NCHW), and the blocked
+  output back to NCHW, each reorder and the kernel a oneDNN parallel region
+  (CONV_REGION_CYCLES). The kernel keeps `ur_w` output
   pixels × `oc_blocks` output-channel vectors in registers (CONV_KERNELS, from oneDNN's
   init_conf), so output channels are padded to whole vectors (6 channels use 6 of 8 or 16
   lanes) and a kernel with fewer accumulators than fma_latency_cycles × fma_pipes waits on the
@@ -60,9 +64,11 @@ Timing model, layer by layer, one after another on `spec.cores` threads (torch.s
 and keeps the rest (an assumption: PyTorch's quantized kernels are not modelled separately).
 Sources: PyTorch 2.13 / oneDNN 3.12 (ONEDNN_VERBOSE: implementations, formats, reorders),
 ATen's MaxPoolKernel.cpp and Parallel-inl.h, oneDNN's jit_avx2_conv_kernel_f32.cpp and
-jit_avx512_common_conv_kernel.cpp. Constants were fitted on a 2-vCPU AMD EPYC (Zen 3) VM at
-3.11 GHz, one thread (the fit is named at each constant; the measurements are in
-measure/data/cpu-epyc-zen3-2vcpu-2026-11-27.json, networks.micro and networks.layers).
+jit_avx512_common_conv_kernel.cpp. Each constant names its fit and the rows it was fitted
+on: the host's framework code on small calls timed on the reference host (a 2-vCPU AMD EPYC
+Zen 4 VM, measure/data/cpu-epyc-zen4-2vcpu-small-conv-2026-12-07.json), scaled on other hosts
+by `CPUSpec.framework_cycles_scale`; the kernels' and layers' on the even rows of that VM's
+recorded files (pooling and the ATen region: the Zen 3 host's networks.micro).
 """
 
 from __future__ import annotations
@@ -92,32 +98,55 @@ from accelsim.machines.cpu.spec import CPUSpec
 from accelsim.machines.results import Bound, Breakdown, Category, OpResult
 from accelsim.precision import Precision
 
-# Host cycles of the framework (fits: torch.relu on 16 elements, 1.5 µs; a Sequential of
-# identity modules, 2 µs per module; nn.Linear(120, 80) at batch 1, 8.5 µs).
-MODULE_CALL_CYCLES = 6_000  # Sequential's loop, Module.__call__, the forward's Python
-ATEN_OP_CYCLES = 5_000  # Python → dispatcher → kernel entry, output tensor allocation
-LINEAR_EXTRA_CYCLES = 16_000  # aten::linear: t(), bias expand and copy, addmm → BLAS entry
-CONV_SETUP_CYCLES = 250_000  # ideep per call (fit: LeNet-5's convolutions at batch 1, one
-#                              thread, 100-110 µs each, less their kernels and reorders)
-RNN_SETUP_CYCLES = 370_000  # nn.LSTM/GRU/RNN.forward + mkldnn_rnn_layer setup (fit: LSTM(8,
-#                             8), one step at batch 1, 122 µs, on the Zen 3 host)
+# Host cycles of the framework on the reference host (CPUSpec.framework_cycles_scale: other
+# hosts scale them), fitted on small calls timed there (`micro.dispatch_us` of
+# measure/data/cpu-epyc-zen4-2vcpu-small-conv-2026-12-07.json; validation/cpu_layers.py
+# `fit_dispatch`): a Sequential of 10 identity modules, 8.8 µs; torch.relu on 16 elements,
+# 0.89 µs; nn.Linear(120, 80) at batch 1, 5.4 µs; nn.LSTM(8, 8), one step at batch 1, 71 µs
+# (the Zen 3 host's same calls give 3,810, 3,180, 8,050 and 256,000 in these cycles).
+MODULE_CALL_CYCLES = 3_210.0  # Sequential's loop, Module.__call__, the forward's Python
+ATEN_OP_CYCLES = 3_260.0  # Python → dispatcher → kernel entry, output tensor allocation
+LINEAR_EXTRA_CYCLES = 11_000  # aten::linear: t(), bias expand and copy, addmm → BLAS entry
+# ideep's per-call setup of a oneDNN convolution (the convolution's primitive descriptor made
+# again on every call, the weights' and output's reorder primitives looked up, buffers
+# allocated: ONEDNN_VERBOSE shows ~8 µs of a ~45 µs call inside oneDNN's own create and exec)
+# and the extra where the input is reordered to blocked channels too (a third reorder), and,
+# on several threads, each of its 3-4 oneDNN parallel regions (the reorders' and the
+# kernel's: cheaper than ATen's, dearer than a brgemm LSTM step's). Fitted
+# together by non-negative least squares of the relative error on the even rows of
+# measure/data/cpu-epyc-zen4-2vcpu-small-conv-2026-12-07.json (9 small convolutions at 1 and 2
+# threads; validation/cpu_layers.py `fit_conv_setup`), held out on its odd rows. Was one
+# 250,000-cycle constant fitted on LeNet-5's three convolutions at batch 1 on the Zen 3 host.
+CONV_SETUP_CYCLES = 132_000
+CONV_BLOCKED_INPUT_SETUP_CYCLES = 20_000
+CONV_REGION_CYCLES = 3_850  # each of the call's oneDNN parallel regions, besides its members
+# nn.Conv2d's forward beyond a module call (its parameters fetched through Module.__getattr__,
+# _conv_forward, the full F.conv2d argument list) and ideep's bias (its memory descriptor and
+# argument); fit: the median of nn.Conv2d less F.conv2d with the bias, and of F.conv2d with
+# the bias less without, over 6 convolutions × 3 processes (`micro.conv_modules` of the same
+# file; `fit_conv_module`): 6.6 µs and 1.3 µs at 3.65 GHz
+CONV_MODULE_CYCLES = 20_800
+CONV_BIAS_CYCLES = 4_600
+RNN_SETUP_CYCLES = 245_000.0  # nn.LSTM.forward + mkldnn_rnn_layer setup (the same fit)
 # ATen's native GRU/RNN loop (aten_rnn). RNN_FORWARD_CYCLES and ATEN_CPP_OP_CYCLES are fitted
 # together by non-negative least squares of the relative error over the even gru and rnn rows
 # of cpu-epyc-zen4-2vcpu-2026-12-07.json (6 shapes × 1 and 2 threads;
 # validation/cpu_layers.py `fit_aten_rnn`), ATEN_VIEW_OP_CYCLES held at its earlier fit: the
 # rows cannot tell a view from a kernel op apart (both come once a step; a free fit moves
 # all of it onto the kernels); held out on the odd rows.
-RNN_FORWARD_CYCLES = 161_000  # nn.GRU/nn.RNN.forward's Python before ATen's native loop
-ATEN_CPP_OP_CYCLES = 2_220  # an ATen op dispatched from C++: dispatcher, TensorIterator,
+RNN_FORWARD_CYCLES = 143_000  # nn.GRU/nn.RNN.forward's Python before ATen's native loop
+ATEN_CPP_OP_CYCLES = 1_650  # an ATen op dispatched from C++: dispatcher, TensorIterator,
 #                             output allocation where out of place
 ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocation)
 # oneDNN's brgemm LSTM (onednn_rnn, brgemm.py), fitted together on the even lstm rows of
 # cpu-epyc-zen4-2vcpu-2026-12-07.json (3 shapes × 1 and 2 threads; validation/cpu_layers.py
-# `fit_onednn_lstm` gives 0.76, 2,765 and 957): fitted rows 5.9% median, the held-out
-# (odd) lstm rows of that file 7.4%:
-BRGEMM_EFFICIENCY = 0.76  # sustained fraction of the brgemm kernels' issue bound
-RNN_STEP_CYCLES = 2_770  # a step's loop: cell position, address batches, copies of states
-ONEDNN_REGION_CYCLES = 960  # a oneDNN parallel region, besides each member's wake-up
+# `fit_onednn_lstm` gives 0.77, 5,411 and 966): fitted rows 6.1% median, the held-out
+# (odd) lstm rows of that file 5.2%. That session's VM ran nn.LSTM's host-bound calls 1.4×
+# slower than the reference's, more than its median 1.18 (`framework_cycles_scale`): the
+# step's loop carries the rest (2,770 when RNN_SETUP_CYCLES was Zen 3's 370,000).
+BRGEMM_EFFICIENCY = 0.77  # sustained fraction of the brgemm kernels' issue bound
+RNN_STEP_CYCLES = 5_410  # a step's loop: cell position, address batches, copies of states
+ONEDNN_REGION_CYCLES = 965  # a oneDNN parallel region, besides each member's wake-up
 REORDER_CYCLES_PER_ELEMENT = 0.33  # oneDNN's plain <-> blocked (nChw16c) reorder of a plane
 #                                   in cache (fit: the slope of Tensor.to_mkldnn / to_dense over
 #                                   25k-1.2M elements, one thread, `micro.reorders` of
@@ -129,28 +158,37 @@ REORDER_CYCLES_PER_ELEMENT = 0.33  # oneDNN's plain <-> blocked (nChw16c) reorde
 # strided reads miss)
 RNN_WEIGHTS_REORDER_CYCLES = 1.04
 RNN_WEIGHTS_REORDER_BEYOND_L2_CYCLES = 3.37
+# oneDNN's per-call reorder of a convolution's weights (oihw → its blocked layout), about
+# twice an activation's per element (fit: the slope of a straight line through oneDNN's own
+# exec times of F.conv2d's weight reorders, 2,400-2.4M elements whose copies fit the L3
+# share, one thread, `micro.conv_weight_reorders` of
+# measure/data/cpu-epyc-zen4-2vcpu-small-conv-2026-12-07.json; `fit_conv_weights_reorder`)
+CONV_WEIGHTS_REORDER_CYCLES = 0.66
 POOL_CYCLES_PER_WINDOW_ELEMENT = 18.0  # cpu_max_pool's scalar loop, branch mispredictions
 #                                        on ReLU'd data included (fit: 5.5-6.5 ns/element)
 # oneDNN's jit direct kernels: sustained FMAs per pipe and cycle of their register-blocked
 # loop, by kernel, on every thread alike (no all-core derating: its blocks stay in each core's
 # L1/L2); oneDNN's depthwise kernel of the same ISA is taken to run at the same. Fits (least
 # median error over 0.30-1.00 on even conv rows at 1 and 2 threads, validation/cpu_layers.py
-# `fit_direct_conv`): avx512_core on the 70 of cpu-epyc-zen4-2vcpu-2026-12-07.json (6.5%);
-# avx2 on the same host with oneDNN held to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2; `conv_avx2` of
-# cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json, 6.5%). The AVX-512 kernel's lower share of
-# its pipes is, on that host, the half-width datapath: both ISAs reach ~15 lanes a cycle.
-DIRECT_CONV_EFFICIENCY = {"jit:avx2": 0.90, "jit:avx512_core": 0.46}
+# `fit_direct_conv`): avx512_core on the 70 of cpu-epyc-zen4-2vcpu-2026-12-07.json (4.2%;
+# held out 6.1%); avx2 on the same host with oneDNN held to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2;
+# `conv_avx2` of cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json; held out 11.4%). The AVX-512
+# kernel's lower share of its pipes is, on that host, the half-width datapath: both ISAs
+# reach ~15 lanes a cycle.
+DIRECT_CONV_EFFICIENCY = {"jit:avx2": 0.87, "jit:avx512_core": 0.46}
 SLOW_CONV_MAX_INPUT_VALUES = 20_480  # ConvParams::use_mkldnn: "for some case, native is faster"
-SLOW_CONV_CYCLES = 30_000  # slow_conv2d's checks, output and columns allocation, the BLAS
+SLOW_CONV_CYCLES = 12_000  # slow_conv2d's checks, output and columns allocation, the BLAS
 #                            entry (fit: the 1×1 16→16 convolution over 32×32 at batch 1, an
-#                            even conv row of cpu-epyc-zen4-2vcpu-2026-12-07.json, 13.3 µs)
-SLOW_CONV_MKL_SHARE = 0.75  # slow_conv2d's GEMM, weights × columns (SGEMM N,N with the pixels
+#                            even conv row of cpu-epyc-zen4-2vcpu-2026-12-07.json, 13.3 µs,
+#                            with nn.Conv2d's module cost (CONV_MODULE_CYCLES) apart)
+SLOW_CONV_MKL_SHARE = 0.81  # slow_conv2d's GEMM, weights × columns (SGEMM N,N with the pixels
 #                             as the long dimension), runs at this share of the MKL rate
 #                             measured on nn.Linear (SGEMM T,N, the weights' outputs long):
 #                             torch.mm in that orientation ran 72-93 GFLOPS on the Zen 4 host,
 #                             against ~104 for Linear shapes (fit: `fit_slow_conv_mkl_share`,
 #                             the even slow_conv2d rows of cpu-epyc-zen4-2vcpu-2026-12-07.json,
-#                             21.6% -> 5.6% median; held out on the odd ones, 24.1% -> 7.5%)
+#                             4.3% median; held out on the odd ones, 7.6%; at the full Linear
+#                             rate 21.6% and 24.1%)
 IM2COL_CYCLES_PER_VECTOR = 1.0  # im2col copies a vector of the columns buffer per cycle
 # nn.BatchNorm2d in eval mode (VectorKind.SCALE): _BatchNorm.forward's Python (mode and
 # running-statistics checks) and F.batch_norm → aten::batch_norm → _batch_norm_impl_index →
@@ -159,7 +197,7 @@ IM2COL_CYCLES_PER_VECTOR = 1.0  # im2col copies a vector of the columns buffer p
 # error on nn.BatchNorm2d(c) eval at one thread over 1×16×8² to 1×64×224² (`micro.batch_norm` of
 # measure/data/cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json; validation/cpu_layers.py
 # `fit_batch_norm`): the loop runs at about half a ReLU's speed on the same planes.
-BATCH_NORM_EXTRA_CYCLES = 17_500.0
+BATCH_NORM_EXTRA_CYCLES = 22_000.0
 BATCH_NORM_CYCLES_PER_VECTOR = 10.1
 ATEN_GRAIN_ELEMENTS = 32_768  # at::internal::GRAIN_SIZE: smaller element-wise ops stay serial
 INT8_PER_LANE = 4  # VNNI: 4 int8 MACs per 32-bit lane
@@ -313,9 +351,15 @@ def pages_s(spec: CPUSpec, size_bytes: float, threads: int) -> float:
     return size_bytes / PAGE_BYTES * spec.page_fault_s * slowdown / threads
 
 
+def host_s(spec: CPUSpec, cycles: float) -> float:
+    """Seconds of PyTorch's host code that takes `cycles` on the reference host, on this one
+    (`framework_cycles_scale`)."""
+    return seconds(spec, cycles * spec.framework_cycles_scale)
+
+
 def dispatch_s(spec: CPUSpec, extra_cycles: float = 0.0) -> float:
     """One layer's module call and ATen op, plus op-specific host work."""
-    return seconds(spec, MODULE_CALL_CYCLES + ATEN_OP_CYCLES + extra_cycles)
+    return host_s(spec, MODULE_CALL_CYCLES + ATEN_OP_CYCLES + extra_cycles)
 
 
 def share(units: int, threads: int) -> float:
@@ -378,10 +422,12 @@ def time_op(spec: CPUSpec, op: Op, precision: Precision, cold: bool = False) -> 
 
 
 def reorder_s(spec: CPUSpec, elements: int, read_bytes: int, written_bytes: int,
-              threads: int, cold: bool = False) -> float:
+              threads: int, cold: bool = False,
+              cycles_per_element: float = REORDER_CYCLES_PER_ELEMENT) -> float:
     """A oneDNN reorder between plain and blocked layouts, split over `threads`, reading and
-    writing as `traffic_s` does."""
-    cycles = elements * REORDER_CYCLES_PER_ELEMENT / threads * derate(spec, threads)
+    writing as `traffic_s` does; `cycles_per_element` an activation's (nchw ↔ nChw16c) unless
+    told (a convolution's weights: CONV_WEIGHTS_REORDER_CYCLES)."""
+    cycles = elements * cycles_per_element / threads * derate(spec, threads)
     return max(seconds(spec, cycles), traffic_s(spec, read_bytes, written_bytes, threads, cold))
 
 
@@ -409,6 +455,19 @@ def uses_onednn(op: Gemm, g: ConvGeometry, threads: int) -> bool:
             or values > SLOW_CONV_MAX_INPUT_VALUES)
 
 
+def conv_setup_cycles(flat: bool) -> float:
+    """ideep's per-call setup of a oneDNN convolution: CONV_SETUP_CYCLES, and
+    CONV_BLOCKED_INPUT_SETUP_CYCLES more where its input is reordered too (not `flat`)."""
+    return CONV_SETUP_CYCLES + (0.0 if flat else CONV_BLOCKED_INPUT_SETUP_CYCLES)
+
+
+def conv_host_cycles(op: Gemm, flat: bool) -> float:
+    """Host cycles of an nn.Conv2d call through oneDNN beyond the module call and ATen op:
+    the module's own Python (CONV_MODULE_CYCLES), ideep's setup (`conv_setup_cycles`) and,
+    with a bias, ideep's handling of it (CONV_BIAS_CYCLES)."""
+    return CONV_MODULE_CYCLES + conv_setup_cycles(flat) + (CONV_BIAS_CYCLES if op.bias else 0.0)
+
+
 def slow_conv2d(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) -> OpResult:
     """ATen's slow_conv2d (module docstring): per image im2col, then one BLAS GEMM
     out_channels × k × pixels on the thread that owns the image."""
@@ -427,7 +486,8 @@ def slow_conv2d(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision) 
                  Category.MEMORY_STALL: ((other + unfold) * per_thread
                                          + fault_s(spec, out, threads)) * op.count,
                  Category.LATENCY: region_s(spec, threads) * op.count,
-                 Category.FRAMEWORK: dispatch_s(spec, SLOW_CONV_CYCLES) * op.count},
+                 Category.FRAMEWORK: dispatch_s(spec, CONV_MODULE_CYCLES + SLOW_CONV_CYCLES)
+                 * op.count},
                 threads, int(threads > 1) * op.count, op.count)
     moved = (batch * g.in_channels * g.in_hw[0] * g.in_hw[1]
              + op.k * op.n + op.m * op.n + columns * batch) * FLOAT * op.count
@@ -474,7 +534,8 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
     dense = op.m * out_c
     kernel_s = max(compute, traffic_s(spec, src * FLOAT, blocked * FLOAT, threads, cold))
     weights = oc_vectors * lanes * g.in_channels_per_group * g.kernel[0] * g.kernel[1]
-    moves = [reorder_s(spec, weights, weights * FLOAT, weights * FLOAT, team),
+    moves = [reorder_s(spec, weights, weights * FLOAT, weights * FLOAT, team,
+                       cycles_per_element=CONV_WEIGHTS_REORDER_CYCLES),
              reorder_s(spec, blocked, blocked * FLOAT, dense * FLOAT, team, cold),
              fault_s(spec, blocked * FLOAT, threads), fault_s(spec, dense * FLOAT, team)]
     if not flat:
@@ -482,8 +543,9 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
     regions = (3 if flat else 4) if team > 1 else 0
     cost = Cost({Category.COMPUTE: compute * op.count,
                  Category.MEMORY_STALL: (kernel_s - compute + sum(moves)) * op.count,
-                 Category.LATENCY: regions * region_s(spec, team) * op.count,
-                 Category.FRAMEWORK: dispatch_s(spec, CONV_SETUP_CYCLES) * op.count},
+                 Category.LATENCY: regions * onednn_region_s(spec, team, CONV_REGION_CYCLES)
+                 * op.count,
+                 Category.FRAMEWORK: dispatch_s(spec, conv_host_cycles(op, flat)) * op.count},
                 threads, regions * op.count, op.count)
     moved = (src + blocked + dense + weights) * FLOAT * op.count
     name = "jit_uni_dw" if g.depthwise else kern.name
@@ -764,10 +826,10 @@ def aten_rnn(spec: CPUSpec, rec: Recurrence, precision: Precision) -> tuple[OpRe
     output = steps * batch * hidden * FLOAT
     stack = stream_s(spec, 2 * output, 1) + fault_s(spec, output, 1)
     regions = int(pre_threads > 1) + int(step_threads > 1) * steps
-    per_step_host = seconds(spec, ATEN_CPP_OP_CYCLES * (cell_ops.kernels + 1)
-                            + ATEN_VIEW_OP_CYCLES * cell_ops.views)
-    fixed_host = seconds(spec, ATEN_VIEW_OP_CYCLES * ATEN_RNN_FIXED_VIEWS
-                         + ATEN_CPP_OP_CYCLES * 4)  # input linear, stack, cat, zeros
+    per_step_host = host_s(spec, ATEN_CPP_OP_CYCLES * (cell_ops.kernels + 1)
+                           + ATEN_VIEW_OP_CYCLES * cell_ops.views)
+    fixed_host = host_s(spec, ATEN_VIEW_OP_CYCLES * ATEN_RNN_FIXED_VIEWS
+                        + ATEN_CPP_OP_CYCLES * 4)  # input linear, stack, cat, zeros
     cost = Cost({Category.COMPUTE: pre_k + step_k * steps,
                  Category.MEMORY_STALL: pre_other + step_other * steps + stack,
                  Category.LATENCY: regions * region_s(spec, spec.cores),

@@ -80,6 +80,12 @@ class CPUSpec:
     # `fit_page_fault_contention`). Other hosts keep it unless their recorded file times it
     # (`micro.thread_costs_us`, measure/record_host.py); beyond 2 threads it is extrapolated.
     page_fault_contention: float = 0.33
+    # Cycles this host's PyTorch host code (Python, the dispatcher, ideep's setup) takes over
+    # the reference host's, where framework.py's host constants are fitted (the 2-vCPU EPYC
+    # Zen 4 VM of measure/data/cpu-epyc-zen4-2vcpu-small-conv-2026-12-07.json): the same
+    # small calls took the 2-vCPU EPYC Zen 3 VM 1.25-2.3× the cycles (median 1.43;
+    # measure/recorded.py `framework_cycles_scale_of`). Hosts whose calls were not timed keep 1.
+    framework_cycles_scale: float = 1.0
     fresh_output_bytes: int = 32 * 2**20  # glibc maps allocations above this fresh each call
     transcendental_cycles: float = 20.0  # per vector of exp/tanh (a polynomial and a divide)
     # Cycles from an FMA's issue to its result (Zen 2/3/4, Skylake-SP and later cores: 4;

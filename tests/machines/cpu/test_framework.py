@@ -4,6 +4,7 @@ LSTM's time steps and the two times."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -48,9 +49,11 @@ def test_every_layer_pays_its_module_call_and_op_dispatch():
     net = ax.network("lenet5")
     r = CPU(ONE).run(net, batch=1)
     layer = seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES)
-    # 3 convolutions, 4 ReLUs, 2 max-pools, 2 linears (flatten is a view: no op)
-    expected = 11 * layer + seconds(ONE, 3 * fw.CONV_SETUP_CYCLES
-                                    + 2 * fw.LINEAR_EXTRA_CYCLES)
+    # 3 convolutions (with biases; the third reads 16 channels, a blocked copy of its input
+    # on 8 lanes), 4 ReLUs, 2 max-pools, 2 linears (flatten is a view: no op)
+    convs = 3 * (fw.CONV_MODULE_CYCLES + fw.CONV_SETUP_CYCLES + fw.CONV_BIAS_CYCLES) \
+        + fw.CONV_BLOCKED_INPUT_SETUP_CYCLES
+    expected = 11 * layer + seconds(ONE, convs + 2 * fw.LINEAR_EXTRA_CYCLES)
     assert r.time[Category.FRAMEWORK] == pytest.approx(expected)
     by_name = {op.name: op for op in r.layers}
     assert by_name["relu1"].time[Category.FRAMEWORK] == pytest.approx(layer)
@@ -58,6 +61,10 @@ def test_every_layer_pays_its_module_call_and_op_dispatch():
     # the framework's cycles run at the host's clock
     slow = CPU(ONE.replace(clock_hz=ONE.clock_hz / 2)).run(net, batch=1)
     assert slow.time[Category.FRAMEWORK] == pytest.approx(2 * expected)
+    # a host whose framework code takes 1.5× the reference's cycles: the host work only
+    heavy = CPU(ONE.replace(framework_cycles_scale=1.5)).run(net, batch=1)
+    assert heavy.time[Category.FRAMEWORK] == pytest.approx(1.5 * expected)
+    assert heavy.device_seconds == pytest.approx(r.device_seconds)
 
 
 def test_device_time_is_end_to_end_less_the_framework():
@@ -68,11 +75,19 @@ def test_device_time_is_end_to_end_less_the_framework():
         assert r.time.seconds == pytest.approx(r.seconds)
 
 
-def test_convolution_setup_is_per_call():
-    for op in (conv_op(1, 6), conv_op(16, 120, size=5, batch=64)):
+def test_convolution_setup_is_per_call_and_by_the_reorders_it_makes():
+    """The same host cycles at every batch; a third reorder (the input's, from 8 channels
+    on 8 lanes) costs CONV_BLOCKED_INPUT_SETUP_CYCLES more; a bias CONV_BIAS_CYCLES."""
+    call = fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.CONV_MODULE_CYCLES \
+        + fw.CONV_SETUP_CYCLES + fw.CONV_BIAS_CYCLES
+    for op, blocked in ((conv_op(1, 6), False), (conv_op(7, 6, batch=64), False),
+                        (conv_op(8, 6), True), (conv_op(16, 120, size=5, batch=64), True)):
         r = fw.time_op(ONE, op, FP32)
-        assert r.time[Category.FRAMEWORK] == pytest.approx(
-            seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.CONV_SETUP_CYCLES))
+        assert r.time[Category.FRAMEWORK] == pytest.approx(seconds(
+            ONE, call + blocked * fw.CONV_BLOCKED_INPUT_SETUP_CYCLES))
+    no_bias = dataclasses.replace(conv_op(1, 6), bias=False)
+    assert fw.time_op(ONE, no_bias, FP32).time[Category.FRAMEWORK] == pytest.approx(
+        seconds(ONE, call - fw.CONV_BIAS_CYCLES))
 
 
 def test_convolution_pads_channels_to_vectors_and_waits_on_fma_latency():
@@ -333,7 +348,8 @@ def test_slow_conv2d_is_one_blas_gemm_per_image_without_onednns_setup():
     assert r.time[Category.COMPUTE] == pytest.approx(kernel)
     assert kernel == pytest.approx(linear_rate / fw.SLOW_CONV_MKL_SHARE)
     assert r.time[Category.FRAMEWORK] == pytest.approx(
-        seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.SLOW_CONV_CYCLES))
+        seconds(ONE, fw.MODULE_CALL_CYCLES + fw.ATEN_OP_CYCLES + fw.CONV_MODULE_CYCLES
+                + fw.SLOW_CONV_CYCLES))
     two = square_conv(64, 64, 56, 1, batch=2)
     r2 = fw.convolution(TWO, two, two.conv, FP32)  # 2 threads: oneDNN's 1x1 path
     assert not r2.kernel.startswith("slow_conv2d")

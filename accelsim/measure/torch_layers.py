@@ -421,23 +421,18 @@ def _main(argv: Sequence[str] | None = None) -> None:
                         help="with --record: time the MKL grid (mkl_grid_cases) instead")
     parser.add_argument("--small-convs", action="store_true",
                         help="with --record: time the small convolutions (SMALL_CONVS) instead")
-    parser.add_argument("--batch-norm", action="store_true",
-                        help="with --record: time the batch norm microbenchmark instead")
-    parser.add_argument("--rnn-reorders", action="store_true",
-                        help="with --record: time nn.LSTM's weight reorders instead")
-    parser.add_argument("--conv-weight-reorders", action="store_true",
-                        help="with --record: time F.conv2d's weight reorders instead")
-    parser.add_argument("--conv-modules", action="store_true",
-                        help="with --record: time nn.Conv2d against F.conv2d instead")
-    parser.add_argument("--dispatch", action="store_true",
-                        help="with --record: time the framework's host costs on small calls")
-    parser.add_argument("--reorders", action="store_true",
-                        help="with --record: time plain <-> blocked reorders instead")
+    micros = {"batch_norm": (batch_norm_micro, "the batch norm microbenchmark"),
+              "rnn_reorders": (rnn_reorder_micro, "nn.LSTM's weight reorders"),
+              "reorders": (reorder_micro, "plain <-> blocked reorders"),
+              "conv_weight_reorders": (conv_weight_reorder_micro,
+                                       "F.conv2d's weight reorders"),
+              "conv_modules": (conv_module_micro, "nn.Conv2d against F.conv2d"),
+              "dispatch": (dispatch_micro, "the framework's host costs on small calls")}
+    for name, (_, what) in micros.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", action="store_true",
+                            help=f"with --record: time {what} instead")
     args = parser.parse_args(argv)
-    micros = {"batch_norm": batch_norm_micro, "rnn_reorders": rnn_reorder_micro,
-              "reorders": reorder_micro, "conv_weight_reorders": conv_weight_reorder_micro,
-              "conv_modules": conv_module_micro, "dispatch": dispatch_micro}
-    timers = [run for name, run in micros.items() if getattr(args, name)]
+    timers = [run for name, (run, _) in micros.items() if getattr(args, name)]
     if args.record and timers:
         micro = timers[0]()
         with open(args.record, "w", encoding="utf-8") as f:

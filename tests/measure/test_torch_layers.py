@@ -51,9 +51,31 @@ def test_families_name_recurrent_kinds_rnn():
         == ["rnn", "rnn", "rnn", "conv", "net"]
 
 
+def test_the_small_convolutions_alternate_pairs_of_flat_and_blocked_inputs(timed, tmp_path):
+    """Both kinds of input among the even rows (fitted) and the odd (held out): two reading
+    NCHW (fewer than 16 channels), then two a blocked copy, 9 of each; every one goes to
+    oneDNN at 1 and 2 threads."""
+    from accelsim.machines.cpu.framework import uses_onednn
+    from accelsim.validation.cpu_layers import conv_gemm
+
+    torch_layers._main(["--record", str(tmp_path / "small.json"), "--small-convs"])
+    rows = timed["rows"]
+    assert rows == torch_layers.small_conv_cases() and len(rows) == 18
+    flat = [r["c"] < 16 for r in rows]
+    assert flat[:16] == [i % 4 < 2 for i in range(16)] and sum(flat) == 9
+    assert set(flat[0::2]) == set(flat[1::2]) == {True, False}
+    for row in rows:
+        op = conv_gemm(row)
+        assert uses_onednn(op, op.conv, 1) and uses_onednn(op, op.conv, 2)
+
+
 @pytest.mark.parametrize(("flag", "timer"), [("--batch-norm", "batch_norm_micro"),
                                              ("--reorders", "reorder_micro"),
-                                             ("--rnn-reorders", "rnn_reorder_micro")])
+                                             ("--rnn-reorders", "rnn_reorder_micro"),
+                                             ("--conv-weight-reorders",
+                                              "conv_weight_reorder_micro"),
+                                             ("--conv-modules", "conv_module_micro"),
+                                             ("--dispatch", "dispatch_micro")])
 def test_record_writes_the_microbenchmark_a_flag_names(flag, timer, monkeypatch, tmp_path):
     monkeypatch.setattr(torch_layers, timer, lambda: [{"timer": timer}])
     out = tmp_path / "micro.json"

@@ -127,7 +127,7 @@ CONV_REGION_CYCLES = 3_850  # each of the call's oneDNN parallel regions, beside
 # file; `fit_conv_module`): 6.6 µs and 1.3 µs at 3.65 GHz
 CONV_MODULE_CYCLES = 20_800
 CONV_BIAS_CYCLES = 4_600
-RNN_SETUP_CYCLES = 245_000.0  # nn.LSTM.forward + mkldnn_rnn_layer setup (the same fit)
+RNN_SETUP_CYCLES = 245_000.0  # nn.LSTM.forward + mkldnn_rnn_layer setup (`fit_dispatch`)
 # ATen's native GRU/RNN loop (aten_rnn). RNN_FORWARD_CYCLES and ATEN_CPP_OP_CYCLES are fitted
 # together by non-negative least squares of the relative error over the even gru and rnn rows
 # of cpu-epyc-zen4-2vcpu-2026-12-07.json (6 shapes × 1 and 2 threads;
@@ -141,7 +141,8 @@ ATEN_VIEW_OP_CYCLES = 400  # a view op dispatched from C++ (no loop, no allocati
 # oneDNN's brgemm LSTM (onednn_rnn, brgemm.py), fitted together on the even lstm rows of
 # cpu-epyc-zen4-2vcpu-2026-12-07.json (3 shapes × 1 and 2 threads; validation/cpu_layers.py
 # `fit_onednn_lstm` gives 0.77, 5,411 and 966): fitted rows 6.1% median, the held-out
-# (odd) lstm rows of that file 5.2%. That session's VM ran nn.LSTM's host-bound calls 1.4×
+# (odd) lstm rows of that file 10.9% (LSTM(1024) at 2 threads +30%, its weights from DRAM
+# every step: `weights_stream_s`). That session's VM ran nn.LSTM's host-bound calls 1.4×
 # slower than the reference's, more than its median 1.18 (`framework_cycles_scale`): the
 # step's loop carries the rest (2,770 when RNN_SETUP_CYCLES was Zen 3's 370,000).
 BRGEMM_EFFICIENCY = 0.77  # sustained fraction of the brgemm kernels' issue bound

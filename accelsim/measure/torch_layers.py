@@ -223,8 +223,8 @@ def best_timed_us(call: Any) -> float:
 
 def dispatch_micro() -> dict[str, float]:
     """The framework's host costs on small calls, one thread, in this process (`best_timed_us`,
-    microseconds), under the names the Zen 3 host's recorded `micro.dispatch_us` and
-    `micro.lstm_us` use: torch.relu on 16 elements, a Sequential of 10 identity modules,
+    microseconds), under the names the Zen 3 host's recorded `networks.micro.dispatch_us` and
+    `networks.micro.lstm_us` use: torch.relu on 16 elements, a Sequential of 10 identity modules,
     nn.Linear(120, 80) at batch 1, F.conv2d of LeNet-5's three convolutions and of 6 filters
     of 5×5 over one 5×5 image at batch 1, nn.LSTM(8, 8) and nn.RNN(8, 8) at batch 1 over 1
     and 64 steps."""

@@ -208,27 +208,33 @@ def lstm_isa_rows(doc: Mapping[str, Any]) -> list[tuple[CPUSpec, list[dict[str, 
     return [(avx2, doc["lstm_isa"]["avx2"]), (spec, doc["lstm_isa"]["avx512_core"])]
 
 
-def fit_onednn_lstm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[float, ...]:
-    """BRGEMM_EFFICIENCY, RNN_STEP_CYCLES and ONEDNN_REGION_CYCLES fitted together on timed
-    nn.LSTM rows (every thread count each carries): for each efficiency from 0.30 to 1.00 in
-    steps of 0.01, the non-negative least squares of the relative error in the other two (the
-    time is linear in them: the call's steps and parallel regions); the efficiency of least
-    residual. RNN_SETUP_CYCLES stays at its own fit (one step of LSTM(8, 8)): with it free the
-    even rows trade it against the steps' cost (463,000 setup cycles and none a step)."""
+def fit_onednn_lstm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]],
+                    step_cycles: float | None = None) -> tuple[float, ...]:
+    """(BRGEMM_EFFICIENCY, RNN_STEP_CYCLES, ONEDNN_REGION_CYCLES) fitted on timed nn.LSTM rows
+    (every thread count each carries): for each efficiency from 0.30 to 1.00 in steps of
+    0.01, the non-negative least squares of the relative error in the other two (the time is
+    linear in them: the call's steps and parallel regions); the efficiency of least residual.
+    With `step_cycles` the step's cost is held there (its own fit, `fit_dispatch`) and the
+    other two fitted. RNN_SETUP_CYCLES stays at its own fit (one step of LSTM(8, 8))."""
     timed = [(spec.replace(cores=threads), recurrence_of(row), measured_us)
              for row in rows if row["kind"] == "lstm"
              for threads, measured_us in measured_threads(row)]  # lowered once, not per fit
-    per_cycle = np.array([[rec.steps, framework.lstm_call(one, rec).regions]
-                          for one, rec, _ in timed]) / spec.clock_hz * 1e6
+    host = spec.framework_cycles_scale / spec.clock_hz * 1e6  # µs a reference host cycle
+    per_cycle = np.array([[rec.steps * host, framework.lstm_call(one, rec).regions
+                           / spec.clock_hz * 1e6] for one, rec, _ in timed])
     measured = np.array([us for _, _, us in timed])
     a = per_cycle / measured[:, None]
+    fixed = 0.0 if step_cycles is None else step_cycles
 
     def fit(efficiency: float) -> tuple[float, np.ndarray]:
         base = np.array([sum(r.seconds for r in framework.onednn_rnn(
-            one, rec, Precision.FP32, efficiency, 0.0, 0.0)) * 1e6 for one, rec, _ in timed])
+            one, rec, Precision.FP32, efficiency, fixed, 0.0)) * 1e6 for one, rec, _ in timed])
         b = 1 - base / measured
-        x = nonnegative_least_squares(a, b)
-        return float(np.sum((a @ x - b) ** 2)), x
+        if step_cycles is None:
+            x = nonnegative_least_squares(a, b)
+            return float(np.sum((a @ x - b) ** 2)), x
+        region = nonnegative_least_squares(a[:, 1:], b)
+        return float(np.sum((a[:, 1:] @ region - b) ** 2)), np.array([fixed, *region])
 
     efficiencies = np.round(np.arange(0.30, 1.0001, 0.01), 2)
     fits = [(fit(float(e)), float(e)) for e in efficiencies]
@@ -332,31 +338,44 @@ def fit_conv_setup(spec: CPUSpec,
     return float(fitted[0]), float(fitted[1]), float(fitted[2])
 
 
-def fit_dispatch(spec: CPUSpec, calls: Mapping[str, float]) -> tuple[float, float, float, float]:
-    """(MODULE_CALL_CYCLES, ATEN_OP_CYCLES, LINEAR_EXTRA_CYCLES, RNN_SETUP_CYCLES) from small
-    framework calls timed on one thread (`micro.dispatch_us`, µs): a tenth of a Sequential of
-    10 identity modules; torch.relu on 16 elements less its loop; nn.Linear(120, 80) at
-    batch 1 less a module call, an ATen op and its addmm; nn.LSTM(8, 8) over one step at
-    batch 1 less the rest of the model's call. Host cycles on the reference host (`spec`'s
-    cycles over its `framework_cycles_scale`)."""
-    def cycles(name: str) -> float:
-        return calls[name] * 1e-6 * spec.clock_hz / spec.framework_cycles_scale
-
+def fit_dispatch(spec: CPUSpec, calls: Mapping[str, float]) -> tuple[float, ...]:
+    """(MODULE_CALL_CYCLES, ATEN_OP_CYCLES, LINEAR_EXTRA_CYCLES, RNN_SETUP_CYCLES,
+    RNN_STEP_CYCLES) from small framework calls timed on one thread (`micro.dispatch_us`,
+    µs): a tenth of a Sequential of 10 identity modules; torch.relu on 16 elements less its
+    loop; nn.Linear(120, 80) at batch 1 less a module call, an ATen op and its addmm;
+    nn.LSTM(8, 8) over one step at batch 1 less a module call, an ATen op and the rest of the
+    model's call; a 63rd of its 64 steps less its one, less the model's steps' other work.
+    Each call less its device part, in the reference host's cycles (`spec`'s cycles over its
+    `framework_cycles_scale`)."""
     one = spec.replace(cores=1)
-    module = cycles("sequential_of_10_identity_modules_min") / 10
+    scale = one.framework_cycles_scale
+
+    def host_cycles(name: str, device_s: float = 0.0) -> float:
+        """A timed call's cycles less its device part, in reference-host cycles."""
+        return (calls[name] * 1e-6 - device_s) * one.clock_hz / scale
+
+    module = host_cycles("sequential_of_10_identity_modules_min") / 10
     relu = framework.elementwise(one, Vector("relu", VectorKind.RELU, 16), Precision.FP32)
-    aten_op = cycles("torch_relu_16_elements_min") \
-        - (relu.seconds - framework.dispatch_s(one)) * one.clock_hz
+    aten_op = host_cycles("torch_relu_16_elements_min", relu.seconds - framework.dispatch_s(one))
     kernel, other, _ = framework.addmm_s(one, 1, 120, 80, Precision.FP32)
-    linear = cycles("nn_linear_120_to_80_batch1_min") - module - aten_op \
-        - (kernel + other) * one.clock_hz
-    with trying("MODULE_CALL_CYCLES", "ATEN_OP_CYCLES", "RNN_SETUP_CYCLES"):
-        framework.MODULE_CALL_CYCLES, framework.ATEN_OP_CYCLES = module, aten_op
-        framework.RNN_SETUP_CYCLES = 0
-        row = {"kind": "lstm", "input": 8, "hidden": 8, "batch": 1, "steps": 1}
-        rest = predicted_us(one, row, 1) * 1e-6 * one.clock_hz / one.framework_cycles_scale
-    setup = cycles("nn_lstm_8_8_batch1_steps1_min") - rest
-    return float(module), float(aten_op), float(linear), float(setup)
+    linear = host_cycles("nn_linear_120_to_80_batch1_min", kernel + other) - module - aten_op
+
+    def lstm_8_8(steps: int) -> float:
+        """The model's LSTM(8, 8) call at batch 1 with no setup and no step loop (s)."""
+        row = {"kind": "lstm", "input": 8, "hidden": 8, "batch": 1, "steps": steps}
+        with trying("MODULE_CALL_CYCLES", "ATEN_OP_CYCLES", "RNN_SETUP_CYCLES"):
+            framework.MODULE_CALL_CYCLES, framework.ATEN_OP_CYCLES = module, aten_op
+            framework.RNN_SETUP_CYCLES = 0
+            results = framework.onednn_rnn(one, recurrence_of(row), Precision.FP32,
+                                           step_cycles=0.0)
+            dispatch = framework.dispatch_s(one)
+        return sum(r.seconds for r in results)  - dispatch + framework.host_s(
+            one, module + aten_op)
+
+    setup = host_cycles("nn_lstm_8_8_batch1_steps1_min", lstm_8_8(1)) - module - aten_op
+    step = (host_cycles("nn_lstm_8_8_batch1_steps64_min", lstm_8_8(64))
+            - host_cycles("nn_lstm_8_8_batch1_steps1_min", lstm_8_8(1))) / 63
+    return float(module), float(aten_op), float(linear), float(setup), float(step)
 
 
 def fit_conv_module(clock_hz: float, rows: Sequence[Mapping[str, Any]]) -> tuple[float, float]:

@@ -20,7 +20,7 @@ ZEN4 = "cpu-epyc-zen4-2vcpu-2026-12-07.json"
 GRID = "cpu-epyc-zen4-2vcpu-mkl-grid-2026-12-07.json"
 NETS = "cpu-epyc-zen4-2vcpu-nets-2026-12-07.json"
 SMALL = "cpu-epyc-zen4-2vcpu-small-conv-2026-12-07.json"
-BOUNDS = {"conv": (0.09, 0), "rnn": (0.14, 0), "linear": (0.14, 0), "net": (0.12, 0)}
+BOUNDS = {"conv": (0.09, 0), "rnn": (0.17, 0), "linear": (0.14, 0), "net": (0.12, 0)}
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +68,14 @@ def test_the_aten_rnn_constants_are_the_fit_on_the_even_rows():
 
 
 def test_the_onednn_lstm_constants_are_the_fit_on_the_even_rows(report):
-    """BRGEMM_EFFICIENCY, RNN_STEP_CYCLES and ONEDNN_REGION_CYCLES are `fit_onednn_lstm`'s
-    best on the even lstm rows, within rounding; the fit recovers constants the model itself
-    timed rows with; and the odd lstm rows, held out, stay within 11% (median), none off by
-    more than a third (LSTM(1024) at 2 threads, +30%: its 32 MiB of weights come from DRAM
-    every step in the model, which that session's two threads outran)."""
+    """BRGEMM_EFFICIENCY and ONEDNN_REGION_CYCLES are `fit_onednn_lstm`'s best on the even lstm
+    rows with the step's cost held at its own fit (RNN_STEP_CYCLES, `fit_dispatch`), within
+    rounding; the fit recovers constants the model itself timed rows with, the step free or
+    held; and the odd lstm rows, held out, stay within 18% (median), none off by more than a
+    third. That session's VM ran nn.LSTM's host-bound calls 1.4× slower than the reference
+    VM, beyond its framework scale of 1.18, so its rows lean slow (with the step fitted on
+    them instead, 5,410 cycles against 1,064 timed: 5.2% here, but the reference's own
+    LSTM(8, 8) over 64 steps +80% and the LSTM file 8.3% against 6.1%)."""
     from accelsim.machines.cpu import framework
     from accelsim.measure import recorded
 
@@ -80,24 +83,26 @@ def test_the_onednn_lstm_constants_are_the_fit_on_the_even_rows(report):
     spec = cpu_layers.replay_spec(doc)
     rows = doc["layers"]["rows"]
     even = [r for r, fitted in zip(rows, cpu_layers.in_fit(rows), strict=True) if fitted]
-    efficiency, step, region = cpu_layers.fit_onednn_lstm(spec, even)
+    efficiency, step, region = cpu_layers.fit_onednn_lstm(spec, even,
+                                                          framework.RNN_STEP_CYCLES)
     assert efficiency == framework.BRGEMM_EFFICIENCY
-    assert step == pytest.approx(framework.RNN_STEP_CYCLES, rel=0.01)
+    assert step == framework.RNN_STEP_CYCLES
     assert region == pytest.approx(framework.ONEDNN_REGION_CYCLES, rel=0.01)
     chosen = (0.6, 2_000.0, 3_000.0)
     timed = [{**r, **{f"us_t{t}": cpu_layers.onednn_lstm_us(spec, r, t, chosen)
                       for t in (1, 2)}} for r in even if r["kind"] == "lstm"]
     assert cpu_layers.fit_onednn_lstm(spec, timed) == pytest.approx(chosen, rel=1e-6)
+    assert cpu_layers.fit_onednn_lstm(spec, timed, 2_000.0) == pytest.approx(chosen, rel=1e-6)
     held_out = [r for r in report.held_out("rnn") if r.case.startswith("lstm")]
     assert len(held_out) == 6
-    assert median_ape(held_out) <= 0.11, report.text()
+    assert median_ape(held_out) <= 0.18, report.text()
     assert max(abs(r.error) for r in held_out) <= 1 / 3, report.text()
 
 
 def test_the_framework_host_constants_are_the_fits_on_the_reference_hosts_small_calls():
-    """MODULE_CALL_CYCLES, ATEN_OP_CYCLES, LINEAR_EXTRA_CYCLES and RNN_SETUP_CYCLES are
-    `fit_dispatch`'s on the small-conv file's timed calls, CONV_MODULE_CYCLES and
-    CONV_BIAS_CYCLES `fit_conv_module`'s, CONV_WEIGHTS_REORDER_CYCLES
+    """MODULE_CALL_CYCLES, ATEN_OP_CYCLES, LINEAR_EXTRA_CYCLES, RNN_SETUP_CYCLES and
+    RNN_STEP_CYCLES are `fit_dispatch`'s on the small-conv file's timed calls,
+    CONV_MODULE_CYCLES and CONV_BIAS_CYCLES `fit_conv_module`'s, CONV_WEIGHTS_REORDER_CYCLES
     `fit_conv_weights_reorder`'s (about twice an activation's reorder), within rounding."""
     from accelsim.machines.cpu import framework as fw
     from accelsim.measure import recorded
@@ -107,7 +112,14 @@ def test_the_framework_host_constants_are_the_fits_on_the_reference_hosts_small_
     spec = recorded.replay_spec_of(doc).replace(clock_hz=micro["clock_hz"])
     fitted = cpu_layers.fit_dispatch(spec, micro["dispatch_us"])
     assert fitted == pytest.approx((fw.MODULE_CALL_CYCLES, fw.ATEN_OP_CYCLES,
-                                    fw.LINEAR_EXTRA_CYCLES, fw.RNN_SETUP_CYCLES), rel=0.01)
+                                    fw.LINEAR_EXTRA_CYCLES, fw.RNN_SETUP_CYCLES,
+                                    fw.RNN_STEP_CYCLES), rel=0.01)
+    # the Zen 3 host's same calls, at its framework scale, give the same host costs within
+    # 20% (its nn.Linear's 8,780 cycles the farthest)
+    zen3 = recorded.read("cpu-epyc-zen3-2vcpu-2026-11-27.json")
+    theirs = cpu_layers.fit_dispatch(recorded.replay_spec_of(zen3), recorded.timed_calls(zen3))
+    assert [t / f for t, f in zip(theirs, fitted, strict=True)] == pytest.approx(
+        [1.19, 0.98, 0.80, 1.03, 0.91], abs=0.01)
     assert cpu_layers.fit_conv_module(micro["clock_hz"], micro["conv_modules"]) == \
         pytest.approx((fw.CONV_MODULE_CYCLES, fw.CONV_BIAS_CYCLES), rel=0.01)
     reorder = cpu_layers.fit_conv_weights_reorder(spec, micro["conv_weight_reorders"])
@@ -429,13 +441,12 @@ def test_slow_conv2d_s_mkl_share_is_the_fit_on_the_even_rows():
 
 def test_lstms_over_batches_never_fitted_on_stay_within_todays_bounds():
     """The LSTM file (no constant fitted on it; its spec calibrated seconds before the rows):
-    four shapes over batches 1-256 at 1 and 2 threads, 10.5% median over 26 rows, none off by
-    more than half (the worst, LSTM(64, 32) at batch 1 on one thread, +48%: its 98.7 µs are
-    less than the 104 µs the model's module call and RNN setup take at this clock)."""
+    four shapes over batches 1-256 at 1 and 2 threads, 6.1% median over 26 rows, none off by
+    more than half (the worst, LSTM(512) at batch 2 on one thread, +26%)."""
     report = cpu_layers.recorded_report("cpu-epyc-zen4-2vcpu-lstm-2026-12-07.json")
     assert len(report.rows) == 26
     assert report.held_out() == report.rows  # `layers.held_out`: every row reported held out
-    assert median_ape(report.rows) <= 0.11, report.text()
+    assert median_ape(report.rows) <= 0.07, report.text()
     assert max(abs(r.error) for r in report.rows) < 0.5, report.text()
 
 

@@ -83,7 +83,7 @@ class CPUSpec:
     # Cycles this host's PyTorch host code (Python, the dispatcher, ideep's setup) takes over
     # the reference host's, where framework.py's host constants are fitted (the 2-vCPU EPYC
     # Zen 4 VM of measure/data/cpu-epyc-zen4-2vcpu-small-conv-2026-12-07.json): the same
-    # small calls took the 2-vCPU EPYC Zen 3 VM 1.25-2.3× the cycles (median 1.43;
+    # small calls took the 2-vCPU EPYC Zen 3 VM 1.25-2.3× the cycles (median 1.44;
     # measure/recorded.py `framework_cycles_scale_of`). Hosts whose calls were not timed keep 1.
     framework_cycles_scale: float = 1.0
     fresh_output_bytes: int = 32 * 2**20  # glibc maps allocations above this fresh each call

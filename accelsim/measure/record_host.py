@@ -14,7 +14,10 @@ process does any numpy BLAS work whose spinning threads would steal PyTorch's co
   every thread count against one) and one oneDNN region a step (nn.LSTM(8, 8), 64 steps less
   one, per step), the costs framework.py's `region_s` and `onednn_region_s` stand for; and
   the first touch of fresh pages by one thread and by all (a 64 MiB tensor, mapped fresh on
-  every call, filled by ATen's threads): how page faults scale with the threads taking them;
+  every call, filled by ATen's threads): how page faults scale with the threads taking them
+  (`CPUSpec.page_fault_contention` on replay);
+- `micro.dispatch_us`: small framework calls on one thread (`torch_layers.dispatch_micro`),
+  whose cycles against the reference host's give `CPUSpec.framework_cycles_scale` on replay;
 - `spec`: the host's calibration (`host.detect_host`), then `gemm.rows`: numpy's GEMMs in
   interleaved rounds with the calibration's own measurements (`gemm_timing.record`;
   `accelsim validate NAME` replays them), and `lscpu`.
@@ -127,6 +130,22 @@ def thread_costs(threads: int) -> dict[str, float]:
     return {**times, **{k: round(v, 3) for k, v in derived.items()}}
 
 
+def dispatch_calls() -> dict[str, float]:
+    """`torch_layers.dispatch_micro` in a fresh one-thread process: the small framework calls
+    whose cycles against the reference host's set `CPUSpec.framework_cycles_scale` on replay
+    (`recorded.framework_cycles_scale_of`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "dispatch.json"
+        args = [sys.executable, "-m", "accelsim.measure.torch_layers", "--record", str(out),
+                "--dispatch"]
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise AccelsimError(f"timing PyTorch failed: {done.stderr.strip()[-2000:]}")
+        calls: dict[str, float] = json.loads(out.read_text(encoding="utf-8"))
+    return calls
+
+
 def record(thread_counts: Sequence[int], families: Sequence[str], rounds: int) -> dict[str, Any]:
     """This host measured now, every part in the layout `recorded.py` and the validators
     read (module docstring)."""
@@ -138,6 +157,7 @@ def record(thread_counts: Sequence[int], families: Sequence[str], rounds: int) -
     cases = [c for c in torch_layers.cases() if torch_layers.family(c) in families]
     layers = torch_layers.measure_rounds(cases, counts, rounds) if cases else []
     threads = thread_costs(max(counts))
+    calls = dispatch_calls()
     spec = host.detect_host()
     memory = host.memory_bytes()
     if memory:
@@ -161,7 +181,7 @@ def record(thread_counts: Sequence[int], families: Sequence[str], rounds: int) -
         "layers": {"how": "accelsim.measure.torch_layers.measure_rounds: PyTorch "
                           f"{torch_version()} CPU, fp32, inference_mode, random values; "
                           f"{method}", "rows": layers},
-        "micro": {"thread_costs_us": threads},
+        "micro": {"thread_costs_us": threads, "dispatch_us": calls},
     }
 
 

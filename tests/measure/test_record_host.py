@@ -50,7 +50,12 @@ def stand_ins(monkeypatch):
     monkeypatch.setattr(torch_networks, "measure_rounds", networks)
     monkeypatch.setattr(torch_layers, "measure_rounds", layers)
     monkeypatch.setattr(torch_networks, "BATCHES", {"lenet5": (1, 16), "lstm-char": (4,)})
-    monkeypatch.setattr(record_host, "thread_costs", lambda threads: {"aten_region_us": 3.0})
+    monkeypatch.setattr(record_host, "thread_costs", lambda threads: {
+        "aten_region_us": 3.0, "fresh_page_us_t1": 1.6, "fresh_page_us_t4": 0.8})
+    reference = recorded.read(recorded.FRAMEWORK_REFERENCE)["micro"]
+    monkeypatch.setattr(record_host, "dispatch_calls", lambda: {  # 1.5× the reference's cycles
+        k: 1.5 * us * reference["clock_hz"] / spec.clock_hz
+        for k, us in reference["dispatch_us"].items()})
     monkeypatch.setattr(record_host, "run_lscpu", lambda: record_host.lscpu_lines(LSCPU))
     monkeypatch.setattr(record_host, "torch_version", lambda: "2.13.0+cpu")
     monkeypatch.setattr(host, "detect_host", lambda: spec)
@@ -72,7 +77,11 @@ def test_the_recorded_file_replays_as_a_recorded_host(stand_ins, tmp_path):
     assert {(r["net"], r["batch"]) for r in doc["networks"]["rows"]} == \
         {("lenet5", 1), ("lenet5", 16), ("lstm-char", 4)}
     assert len(doc["layers"]["rows"]) == len(torch_layers.RNNS)
-    assert doc["micro"]["thread_costs_us"] == {"aten_region_us": 3.0}
+    assert doc["micro"]["thread_costs_us"]["aten_region_us"] == 3.0
+    # its own fills and small calls set its page faults' contention and framework speed
+    replayed = recorded.replay_spec_of(doc)
+    assert replayed.page_fault_contention == pytest.approx((4 * 0.8 / 1.6 - 1) / 3)
+    assert replayed.framework_cycles_scale == pytest.approx(1.5)
     # the network and layer rows replay against the stored spec: -9.1% each (1 / 1.1 - 1)
     spec = recorded.spec_of(doc)
     rows = cpu_networks.recorded_rows(spec, doc["networks"]["rows"])

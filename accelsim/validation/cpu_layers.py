@@ -266,17 +266,22 @@ def fit_batch_norm(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> tuple[fl
     return best[1], best[2]
 
 
-def fit_reorder(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
-    """REORDER_CYCLES_PER_ELEMENT: the slope of a straight line (a fixed call cost plus
-    cycles per element, least squares) through timed plain ↔ blocked reorders (`micro.reorders`:
-    elements, to_blocked_us, to_plain_us, both directions) whose source and destination fit
-    the share of L3 a working set keeps."""
+def reorder_slope(spec: CPUSpec, points: Iterable[tuple[int, float]]) -> float:
+    """Cycles per element: the slope of a straight line (a fixed call cost plus cycles per
+    element, least squares) through timed reorders (elements, µs) whose source and destination
+    fit the share of L3 a working set keeps."""
     share = spec.l3_bytes * RESIDENT_SHARE
-    points = [(r["elements"], r[key]) for r in rows if 2 * r["elements"] * FLOAT <= share
-              for key in ("to_blocked_us", "to_plain_us")]
-    elements, us = (np.array(v, dtype=float) for v in zip(*points, strict=True))
-    slope, _ = np.polyfit(elements, us, 1)
+    kept = [(n, us) for n, us in points if 2 * n * FLOAT <= share]
+    elements, times = (np.array(v, dtype=float) for v in zip(*kept, strict=True))
+    slope, _ = np.polyfit(elements, times, 1)
     return float(slope * 1e-6 * spec.clock_hz)
+
+
+def fit_reorder(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
+    """REORDER_CYCLES_PER_ELEMENT: `reorder_slope` through timed plain ↔ blocked reorders
+    (`micro.reorders`: elements, to_blocked_us, to_plain_us, both directions)."""
+    return reorder_slope(spec, ((r["elements"], r[key]) for r in rows
+                                for key in ("to_blocked_us", "to_plain_us")))
 
 
 def fit_rnn_weights_reorder(spec: CPUSpec,
@@ -296,16 +301,10 @@ def fit_rnn_weights_reorder(spec: CPUSpec,
 
 
 def fit_conv_weights_reorder(spec: CPUSpec, rows: Sequence[Mapping[str, Any]]) -> float:
-    """CONV_WEIGHTS_REORDER_CYCLES: the slope of a straight line (a fixed call cost plus
-    cycles per element, least squares) through oneDNN's timed weight reorders
-    (`micro.conv_weight_reorders`: elements, reorder_ms) whose source and destination fit the
-    share of L3 a working set keeps."""
-    share = spec.l3_bytes * RESIDENT_SHARE
-    points = [(r["elements"], r["reorder_ms"] * 1e-3 * spec.clock_hz) for r in rows
-              if 2 * r["elements"] * FLOAT <= share and r["reorder_ms"] is not None]
-    elements, cycles = (np.array(v, dtype=float) for v in zip(*points, strict=True))
-    slope, _ = np.polyfit(elements, cycles, 1)
-    return float(slope)
+    """CONV_WEIGHTS_REORDER_CYCLES: `reorder_slope` through oneDNN's timed weight reorders
+    (`micro.conv_weight_reorders`: elements, reorder_ms)."""
+    return reorder_slope(spec, ((r["elements"], r["reorder_ms"] * 1e3) for r in rows
+                                if r["reorder_ms"] is not None))
 
 
 def fit_conv_setup(spec: CPUSpec,
@@ -320,13 +319,13 @@ def fit_conv_setup(spec: CPUSpec,
     for row in rows:
         op = conv_gemm(row)
         assert op.conv is not None
-        flat = op.conv.in_channels < spec.simd_lanes
+        flat = framework.reads_nchw(spec, op.conv)
         for threads, measured_us in measured_threads(row):
             if not framework.uses_onednn(op, op.conv, threads):
                 continue
             measured = measured_us * 1e-6
             on = spec.replace(cores=threads)
-            regions = int(on.cores > 1) * (3 if flat else 4)
+            regions = framework.conv_regions(flat, threads)
             constants = framework.host_s(on, framework.conv_setup_cycles(flat)) \
                 + regions * framework.seconds(on, framework.CONV_REGION_CYCLES)
             rest = predicted_us(spec, row, threads) * 1e-6 - constants

@@ -67,6 +67,7 @@ from accelsim.machines.cpu.framework import (
     TorchOpDetail,
     lstm_scratchpad_bytes,
     pages_s,
+    reads_nchw,
     uses_onednn,
 )
 from accelsim.machines.cpu.spec import CPUSpec
@@ -109,7 +110,7 @@ def onednn_conv_events(spec: CPUSpec, op: Gemm, out: str) -> list[heap.Event]:
     vectors = math.ceil(op.n * op.groups / lanes) if g.depthwise \
         else math.ceil(op.n / lanes) * op.groups
     batch = op.m // (g.out_hw[0] * g.out_hw[1])
-    flat = g.in_channels < lanes
+    flat = reads_nchw(spec, g)
     copies = [] if flat else [heap.Alloc(f"{out}.src", batch * math.ceil(g.in_channels / lanes)
                                          * lanes * g.in_hw[0] * g.in_hw[1] * FLOAT)]
     weights = vectors * lanes * g.in_channels_per_group * g.kernel[0] * g.kernel[1] * FLOAT

@@ -458,6 +458,18 @@ def uses_onednn(op: Gemm, g: ConvGeometry, threads: int) -> bool:
             or values > SLOW_CONV_MAX_INPUT_VALUES)
 
 
+def reads_nchw(spec: CPUSpec, g: ConvGeometry) -> bool:
+    """oneDNN's 'flat' convolution: fewer input channels than vector lanes, so its kernel
+    reads the NCHW input directly and the input is not reordered."""
+    return g.in_channels < spec.simd_lanes
+
+
+def conv_regions(flat: bool, threads: int) -> int:
+    """oneDNN parallel regions of one convolution call on `threads`: the weights' and the
+    output's reorders and the kernel, and the input's reorder unless `flat`; none on one."""
+    return (3 if flat else 4) if threads > 1 else 0
+
+
 def conv_setup_cycles(flat: bool) -> float:
     """ideep's per-call setup of a oneDNN convolution: CONV_SETUP_CYCLES, and
     CONV_BLOCKED_INPUT_SETUP_CYCLES more where its input is reordered too (not `flat`)."""
@@ -530,7 +542,7 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
     rate = min(min(spec.fma_pipes, accumulators / spec.fma_latency_cycles)
                * DIRECT_CONV_EFFICIENCY[kern.name], spec.vector_fmas_per_cycle)
     compute = seconds(spec, fmas / int8_scale(precision) / rate) * share(units, threads)
-    flat = g.in_channels < lanes  # the first convolution reads NCHW directly
+    flat = reads_nchw(spec, g)
     in_c = g.in_channels if flat else math.ceil(g.in_channels / lanes) * lanes
     src = batch * in_c * g.in_hw[0] * g.in_hw[1]
     blocked = op.m * oc_vectors * lanes
@@ -543,7 +555,7 @@ def convolution(spec: CPUSpec, op: Gemm, g: ConvGeometry, precision: Precision,
              fault_s(spec, blocked * FLOAT, threads), fault_s(spec, dense * FLOAT, team)]
     if not flat:
         moves.append(reorder_s(spec, src, src * FLOAT, src * FLOAT, team, cold))
-    regions = (3 if flat else 4) if team > 1 else 0
+    regions = conv_regions(flat, team)
     cost = Cost({Category.COMPUTE: compute * op.count,
                  Category.MEMORY_STALL: (kernel_s - compute + sum(moves)) * op.count,
                  Category.LATENCY: regions * onednn_region_s(spec, team, CONV_REGION_CYCLES)
